@@ -1,0 +1,40 @@
+# entrabridge: the two commands a newcomer needs are `make dev` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: setup dev test lint infra-check bench clean
+
+setup: $(VENV_STAMP) $(NODE_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+infra-check: setup
+	bash infra/check.sh
+
+test: setup lint infra-check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+dev: setup
+	$(PY) -m devtools.dev
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .local .pytest_cache .mypy_cache .ruff_cache

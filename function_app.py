@@ -1,0 +1,15 @@
+"""Azure Functions (Python v2 model) entry point: build the app, register blueprints.
+
+Nothing else happens here: no settings are read and no client is built at
+import time, so the host (and `python -c "import function_app"`) can load it
+with an empty environment.
+"""
+
+import azure.functions as func
+
+from functions import health
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for blueprint in (health.bp,):
+    app.register_functions(blueprint)

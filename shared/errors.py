@@ -1,0 +1,161 @@
+"""The contract's error codes as one exception family.
+
+Every refusal the service makes is one of these; `functions/` renders them in
+one place (status, ``{"error", "error_description"}`` or ``?sso_error=``).
+Descriptions are written for the person who sees them and never carry a
+secret, a token or a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+
+class EntraBridgeError(Exception):
+    """Base of every contract error: a code, an HTTP status and a description."""
+
+    code: ClassVar[str] = "server_error"
+    status: ClassVar[int] = 500
+    default_description: ClassVar[str] = "The request could not be completed."
+
+    def __init__(
+        self, description: str | None = None, *, fields: Mapping[str, str] | None = None
+    ) -> None:
+        self.description = description or self.default_description
+        self.fields: dict[str, str] = dict(fields or {})
+        super().__init__(self.description)
+
+    def to_body(self) -> dict[str, object]:
+        body: dict[str, object] = {"error": self.code, "error_description": self.description}
+        if self.fields:
+            body["fields"] = dict(self.fields)
+        return body
+
+
+# --- sign-in (end-user) codes -------------------------------------------------
+
+
+class UnknownTenant(EntraBridgeError):
+    code = "unknown_tenant"
+    status = 404
+    default_description = "No such tenant."
+
+
+class SsoDisabled(EntraBridgeError):
+    code = "sso_disabled"
+    status = 403
+    default_description = "Single sign-on is not enabled for this tenant."
+
+
+class InvalidState(EntraBridgeError):
+    code = "invalid_state"
+    status = 400
+    default_description = "The sign-in request expired or was already used. Please start again."
+
+
+class IdpError(EntraBridgeError):
+    code = "idp_error"
+    status = 400
+    default_description = "Microsoft Entra ID refused the sign-in."
+
+
+class SsoIdpRejected(EntraBridgeError):
+    code = "sso_idp_rejected"
+    status = 400
+    default_description = "Microsoft Entra ID did not accept the sign-in. Please start again."
+
+
+class InvalidIdToken(EntraBridgeError):
+    code = "invalid_id_token"
+    status = 401
+    default_description = "The identity token from Microsoft Entra ID is not valid."
+
+
+class SsoNoEmailClaim(EntraBridgeError):
+    code = "sso_no_email_claim"
+    status = 403
+    default_description = "Your Microsoft account has no email address this application can use."
+
+
+class ProviderMismatch(EntraBridgeError):
+    code = "provider_mismatch"
+    status = 409
+    default_description = "This email address signs in with a password, not with Microsoft."
+
+
+class AccountConflict(EntraBridgeError):
+    code = "account_conflict"
+    status = 409
+    default_description = "Another Microsoft account already uses this email address."
+
+
+class AccountDisabled(EntraBridgeError):
+    code = "account_disabled"
+    status = 403
+    default_description = "This account is disabled."
+
+
+class SsoUnavailable(EntraBridgeError):
+    code = "sso_unavailable"
+    status = 503
+    default_description = "Sign-in is temporarily unavailable. Nothing was changed; please retry."
+
+
+# --- API codes ----------------------------------------------------------------
+
+
+class Unauthorized(EntraBridgeError):
+    code = "unauthorized"
+    status = 401
+    default_description = "A valid credential is required."
+
+
+class Forbidden(EntraBridgeError):
+    code = "forbidden"
+    status = 403
+    default_description = "This credential may not do that."
+
+
+class InvalidRequest(EntraBridgeError):
+    code = "invalid_request"
+    status = 400
+    default_description = "The request is not valid."
+
+
+class InvalidGrant(EntraBridgeError):
+    code = "invalid_grant"
+    status = 400
+    default_description = "The refresh token is invalid, expired or revoked."
+
+
+class NotFound(EntraBridgeError):
+    code = "not_found"
+    status = 404
+    default_description = "Not found."
+
+
+class PreconditionFailed(EntraBridgeError):
+    code = "precondition_failed"
+    status = 412
+    default_description = "The resource changed since it was read (stale If-Match)."
+
+
+class PreconditionRequired(EntraBridgeError):
+    code = "precondition_required"
+    status = 428
+    default_description = "If-Match is required to change an existing resource."
+
+
+class PayloadTooLarge(EntraBridgeError):
+    code = "payload_too_large"
+    status = 413
+    default_description = "The request body is larger than 64 KiB."
+
+
+class ConfigurationError(EntraBridgeError):
+    """The service itself is misconfigured (a setting is missing or malformed)."""
+
+    code = "sso_unavailable"
+    status = 503
+    default_description = "The service is not configured correctly."

@@ -1,0 +1,160 @@
+"""Typed settings, read once from the environment.
+
+Nothing is read at import time: `get_settings()` builds them on first use, so
+`import function_app` works with an empty environment. A missing or malformed
+setting raises `SettingsError` naming it.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from shared.errors import ConfigurationError
+
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com"
+
+CredentialMode = Literal["managed", "offline"]
+
+
+class SettingsError(ConfigurationError):
+    """A setting is missing or malformed; the message names it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.setting = name
+        super().__init__(f"Setting '{name}' {problem}.")
+
+
+class Secret:
+    """A string that never shows itself in repr/str (logs, tracebacks)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    public_base_url: str
+    key_vault_uri: str
+    tables_endpoint: str | None
+    tables_connection_string: Secret | None
+    entra_authority_host: str = DEFAULT_AUTHORITY_HOST
+    graph_base_url: str = DEFAULT_GRAPH_BASE_URL
+    platform_admin_key: Secret | None = None
+    azure_credential_mode: CredentialMode = "managed"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        public_base_url = reader.origin("PUBLIC_BASE_URL")
+        key_vault_uri = reader.url("KEY_VAULT_URI")
+        tables_endpoint = reader.optional_url("TABLES_ENDPOINT")
+        connection_string = reader.optional("TABLES_CONNECTION_STRING")
+        if tables_endpoint is None and connection_string is None:
+            raise SettingsError(
+                "TABLES_ENDPOINT", "is missing (set it or TABLES_CONNECTION_STRING)"
+            )
+        mode = reader.optional("AZURE_CREDENTIAL_MODE") or "managed"
+        if mode not in ("managed", "offline"):
+            raise SettingsError("AZURE_CREDENTIAL_MODE", "must be 'managed' or 'offline'")
+        if mode == "offline" and not is_loopback_url(key_vault_uri):
+            raise SettingsError(
+                "AZURE_CREDENTIAL_MODE",
+                "is 'offline', which is only allowed when KEY_VAULT_URI is a loopback address",
+            )
+        admin_key = reader.optional("PLATFORM_ADMIN_KEY")
+        if admin_key is not None and len(admin_key) < 16:
+            raise SettingsError("PLATFORM_ADMIN_KEY", "must be at least 16 characters")
+        return cls(
+            public_base_url=public_base_url,
+            key_vault_uri=key_vault_uri,
+            tables_endpoint=tables_endpoint,
+            tables_connection_string=Secret(connection_string) if connection_string else None,
+            entra_authority_host=reader.origin("ENTRA_AUTHORITY_HOST", DEFAULT_AUTHORITY_HOST),
+            graph_base_url=reader.origin("GRAPH_BASE_URL", DEFAULT_GRAPH_BASE_URL),
+            platform_admin_key=Secret(admin_key) if admin_key else None,
+            azure_credential_mode="offline" if mode == "offline" else "managed",
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def optional(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def required(self, name: str) -> str:
+        value = self.optional(name)
+        if value is None:
+            raise SettingsError(name, "is missing")
+        return value
+
+    def url(self, name: str, default: str | None = None) -> str:
+        value = self.optional(name) or default
+        if value is None:
+            raise SettingsError(name, "is missing")
+        return _checked_url(name, value)
+
+    def optional_url(self, name: str) -> str | None:
+        value = self.optional(name)
+        return None if value is None else _checked_url(name, value)
+
+    def origin(self, name: str, default: str | None = None) -> str:
+        """An https origin (scheme://host[:port]); http only for loopback (local dev)."""
+        value = self.url(name, default)
+        parts = urlsplit(value)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise SettingsError(name, "must be an origin like https://host[:port], without a path")
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def _checked_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise SettingsError(name, "must be an absolute https:// URL")
+    if parts.scheme == "http" and not is_loopback_url(value):
+        raise SettingsError(name, "must use https:// (http is only allowed for loopback)")
+    if parts.username or parts.password:
+        raise SettingsError(name, "must not contain credentials")
+    return value.rstrip("/")
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read on first use (thread-safe enough: the result is immutable)."""
+    return Settings.from_env()
