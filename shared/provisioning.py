@@ -1,0 +1,152 @@
+"""Just-in-time provisioning: what a validated sign-in does to the user store.
+
+Pure: `decide_sign_in` takes the identity Entra vouched for, what the store
+holds for it, and the entitlements the tenant's mappings give, and answers
+create, update or a contract refusal. The store applies the answer in one
+transaction (shared.store.users).
+
+Users are keyed by Entra (tid, oid). Email is an attribute: mutable and
+possibly unverified (nOAuth), so it never links accounts; it only refuses a
+sign-in whose email another account already holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
+
+PROVIDER_MICROSOFT = "microsoft"
+PROVIDER_PASSWORD = "password"  # noqa: S105 (a provider name, not a password)
+ROLE_TENANT_ADMIN = "tenant_admin"
+
+
+def email_key(email: str) -> str:
+    """The form under which an email is unique within a tenant."""
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class SignInIdentity:
+    """A person as a validated ID token (and Graph, on overage) describes them."""
+
+    tenant_id: str
+    object_id: str
+    email: str
+    name: str
+    group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    profiles: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    tenant: str
+    email: str
+    name: str
+    provider: str
+    customer_id: str | None
+    profiles: tuple[str, ...]
+    roles: tuple[str, ...]
+    disabled: bool
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+    entra_tenant_id: str | None = None
+    entra_object_id: str | None = None
+
+    def to_public(self) -> dict[str, object]:
+        """The contract's user object."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "email": self.email,
+            "name": self.name,
+            "provider": self.provider,
+            "customer_id": self.customer_id,
+            "profiles": list(self.profiles),
+            "roles": list(self.roles),
+            "disabled": self.disabled,
+            "created_at": rfc3339(self.created_at),
+            "last_login_at": rfc3339(self.last_login_at) if self.last_login_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class CreateUser:
+    user: User
+
+
+@dataclass(frozen=True)
+class UpdateUser:
+    before: User
+    after: User
+
+    @property
+    def email_changed(self) -> bool:
+        return email_key(self.before.email) != email_key(self.after.email)
+
+
+SignInDecision = CreateUser | UpdateUser
+
+
+def decide_sign_in(
+    identity: SignInIdentity,
+    *,
+    tenant: str,
+    customer_id: str,
+    entitlements: Entitlements,
+    by_object_id: User | None,
+    by_email: User | None,
+    new_user_id: str,
+    now: dt.datetime,
+) -> SignInDecision:
+    """Create, update, or raise ProviderMismatch / AccountConflict / AccountDisabled."""
+    if by_email is not None and (by_object_id is None or by_email.id != by_object_id.id):
+        if by_email.provider != PROVIDER_MICROSOFT:
+            raise ProviderMismatch()
+        raise AccountConflict()
+    if by_object_id is None:
+        return CreateUser(
+            User(
+                id=new_user_id,
+                tenant=tenant,
+                email=identity.email,
+                name=identity.name,
+                provider=PROVIDER_MICROSOFT,
+                customer_id=customer_id,
+                profiles=entitlements.profiles,
+                roles=entitlements.roles,
+                disabled=False,
+                created_at=now,
+                last_login_at=now,
+                entra_tenant_id=identity.tenant_id,
+                entra_object_id=identity.object_id,
+            )
+        )
+    if by_object_id.disabled:
+        raise AccountDisabled()
+    if by_object_id.provider != PROVIDER_MICROSOFT:
+        # An (tid, oid) index pointing at a password user would be store corruption;
+        # fail closed rather than sign someone into it.
+        raise ProviderMismatch()
+    return UpdateUser(
+        before=by_object_id,
+        after=replace(
+            by_object_id,
+            email=identity.email,
+            name=identity.name,
+            profiles=entitlements.profiles,
+            roles=entitlements.roles,
+            last_login_at=now,
+        ),
+    )
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

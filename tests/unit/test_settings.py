@@ -1,0 +1,103 @@
+"""Settings: each missing or malformed setting gives an error that names it."""
+
+import pytest
+
+from shared.settings import Secret, Settings, SettingsError
+
+VALID = {
+    "PUBLIC_BASE_URL": "https://auth.example.com",
+    "KEY_VAULT_URI": "https://kv-entrabridge.vault.azure.net/",
+    "TABLES_ENDPOINT": "https://stentrabridge.table.core.windows.net",
+}
+
+
+def settings_with(**changes: str | None) -> Settings:
+    env = dict(VALID)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return Settings.from_env(env)
+
+
+def test_valid_environment_gives_typed_settings_with_contract_defaults() -> None:
+    settings = settings_with()
+    assert settings.public_base_url == "https://auth.example.com"
+    assert settings.key_vault_uri == "https://kv-entrabridge.vault.azure.net"
+    assert settings.entra_authority_host == "https://login.microsoftonline.com"
+    assert settings.graph_base_url == "https://graph.microsoft.com"
+    assert settings.azure_credential_mode == "managed"
+    assert settings.platform_admin_key is None
+
+
+@pytest.mark.parametrize("name", ["PUBLIC_BASE_URL", "KEY_VAULT_URI"])
+def test_missing_required_setting_is_named(name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        settings_with(**{name: None})
+
+
+def test_missing_both_table_settings_names_them() -> None:
+    with pytest.raises(SettingsError, match=r"TABLES_ENDPOINT.*TABLES_CONNECTION_STRING"):
+        settings_with(TABLES_ENDPOINT=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PUBLIC_BASE_URL", "auth.example.com"),
+        ("PUBLIC_BASE_URL", "http://auth.example.com"),
+        ("PUBLIC_BASE_URL", "https://auth.example.com/some/path"),
+        ("KEY_VAULT_URI", "ftp://vault"),
+        ("ENTRA_AUTHORITY_HOST", "https://login.example.com/tenant"),
+        ("GRAPH_BASE_URL", "not a url"),
+        ("TABLES_ENDPOINT", "https://user:pw@example.com"),
+        ("AZURE_CREDENTIAL_MODE", "maybe"),
+        ("PLATFORM_ADMIN_KEY", "short"),
+    ],
+)
+def test_malformed_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        settings_with(**{name: value})
+
+
+def test_offline_credentials_are_refused_for_a_real_key_vault() -> None:
+    with pytest.raises(SettingsError, match="AZURE_CREDENTIAL_MODE"):
+        settings_with(AZURE_CREDENTIAL_MODE="offline")
+
+
+def test_offline_credentials_are_accepted_for_a_loopback_key_vault() -> None:
+    settings = settings_with(
+        AZURE_CREDENTIAL_MODE="offline", KEY_VAULT_URI="https://127.0.0.1:7444"
+    )
+    assert settings.azure_credential_mode == "offline"
+
+
+def test_http_is_allowed_only_on_loopback() -> None:
+    assert settings_with(PUBLIC_BASE_URL="http://127.0.0.1:7071").public_base_url == (
+        "http://127.0.0.1:7071"
+    )
+
+
+def test_secret_settings_never_show_their_value() -> None:
+    settings = settings_with(
+        PLATFORM_ADMIN_KEY="a-very-secret-platform-key", TABLES_CONNECTION_STRING="AccountKey=xyz"
+    )
+    assert isinstance(settings.platform_admin_key, Secret)
+    assert "a-very-secret-platform-key" not in repr(settings)
+    assert "AccountKey=xyz" not in repr(settings)
+    assert settings.platform_admin_key.reveal() == "a-very-secret-platform-key"
+
+
+def test_importing_the_app_needs_no_settings() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import function_app"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
