@@ -1,0 +1,187 @@
+"""HTTP glue shared by the trigger modules: one place that renders errors,
+sets security headers, reads bodies and cookies.
+
+Only `azure.functions` and the standard library are imported here, so the
+status and health routes stay cheap to load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from functools import wraps
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl
+
+import azure.functions as func
+
+from shared.errors import EntraBridgeError, InvalidRequest, PayloadTooLarge
+
+log = logging.getLogger("entrabridge")
+
+MAX_BODY_BYTES = 64 * 1024
+
+_BASE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+}
+# Pages we render carry no script and no third-party resource.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+Handler = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def headers(extra: Mapping[str, str] | None = None, *, csp: str = API_CSP) -> dict[str, str]:
+    merged = dict(_BASE_HEADERS)
+    merged["Content-Security-Policy"] = csp
+    if extra:
+        merged.update(extra)
+    return merged
+
+
+def json_response(
+    body: object,
+    status: int = 200,
+    *,
+    extra_headers: Mapping[str, str] | None = None,
+    cookies: Iterable[str] = (),
+) -> func.HttpResponse:
+    response = func.HttpResponse(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        mimetype="application/json",
+        charset="utf-8",
+        headers=headers(extra_headers),
+    )
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def html_response(
+    page: str,
+    status: int = 200,
+    *,
+    csp: str = PAGE_CSP,
+    cookies: Iterable[str] = (),
+) -> func.HttpResponse:
+    response = func.HttpResponse(
+        page, status_code=status, mimetype="text/html", charset="utf-8", headers=headers(csp=csp)
+    )
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def redirect(location: str, *, cookies: Iterable[str] = ()) -> func.HttpResponse:
+    response = func.HttpResponse(status_code=302, headers=headers({"Location": location}))
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def error_response(error: EntraBridgeError) -> func.HttpResponse:
+    return json_response(error.to_body(), error.status)
+
+
+def api(handler: Handler) -> Handler:
+    """Turn contract errors into their JSON response; anything else into a bare 500.
+
+    The exception is logged with its type only: messages of SDK errors can carry
+    URLs with codes or tokens, so they never reach a log line or a client.
+    """
+
+    @wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except EntraBridgeError as error:
+            if error.status >= 500:
+                log.warning("%s %s -> %s", req.method, _route_of(req), error.code)
+            return error_response(error)
+        except Exception as error:
+            log.error("%s %s failed: %s", req.method, _route_of(req), type(error).__name__)
+            return json_response(
+                {"error": "server_error", "error_description": "Internal error."}, 500
+            )
+
+    return wrapper
+
+
+def _route_of(req: func.HttpRequest) -> str:
+    # The path only: query strings carry codes and states.
+    return str(req.url).split("?", 1)[0]
+
+
+def body_bytes(req: func.HttpRequest) -> bytes:
+    body = req.get_body() or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    return body
+
+
+def json_body(req: func.HttpRequest) -> Any:
+    raw = body_bytes(req)
+    try:
+        return json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(
+            "The body is not valid JSON.", fields={"body": "not valid JSON"}
+        ) from exc
+
+
+def json_object_body(req: func.HttpRequest) -> dict[str, Any]:
+    body = json_body(req)
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            "The body must be a JSON object.", fields={"body": "not a JSON object"}
+        )
+    return body
+
+
+def is_json(req: func.HttpRequest) -> bool:
+    content_type = str(req.headers.get("Content-Type", ""))
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def form_or_json(req: func.HttpRequest) -> dict[str, str]:
+    """Fields of a form-encoded or JSON object body, as strings (others dropped)."""
+    if is_json(req):
+        return {k: v for k, v in json_object_body(req).items() if isinstance(v, str)}
+    raw = body_bytes(req)
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("The form body is not UTF-8.", fields={"body": "not UTF-8"}) from exc
+
+
+def cookies(req: func.HttpRequest) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(str(req.headers.get("Cookie", "")))
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def bearer_token(req: func.HttpRequest) -> str | None:
+    value = str(req.headers.get("Authorization", ""))
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def client_ip(req: func.HttpRequest) -> str | None:
+    """For the audit log only (never for a decision): the front end's X-Forwarded-For."""
+    forwarded = str(req.headers.get("X-Forwarded-For", ""))
+    first = forwarded.split(",", 1)[0].strip()
+    return first[:64] or None
