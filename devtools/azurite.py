@@ -33,6 +33,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _accepting(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def connection_string(port: int) -> str:
     return (
         f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
@@ -64,6 +72,8 @@ def start_azurite(*, port: int | None = None, location: Path | None = None) -> A
     if not AZURITE_TABLE.exists():
         raise AzuriteMissing(f"{AZURITE_TABLE} is missing: run `make setup` (npm ci) first.")
     chosen = port or free_port()
+    if port is not None and _accepting(chosen):
+        raise RuntimeError(f"port {chosen} is already in use (another Azurite or `make dev`?)")
     command = [
         str(AZURITE_TABLE),
         "--tableHost",

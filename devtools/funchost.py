@@ -203,7 +203,8 @@ def _to_werkzeug(result: func.HttpResponse) -> Response:
     # value, so several Set-Cookie headers stay separate.
     for name, value in list(result.headers):
         response.headers.add(name, value)
-    if "Content-Type" not in response.headers and result.mimetype:
+    has_type = any(name.lower() == "content-type" for name, _ in result.headers)
+    if not has_type and result.mimetype:
         charset = f"; charset={result.charset}" if result.charset else ""
         response.headers["Content-Type"] = f"{result.mimetype}{charset}"
     return response

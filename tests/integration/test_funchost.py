@@ -146,3 +146,8 @@ def test_request_log_lines_never_contain_query_strings(
         requests.get(f"{sample_host.url}{path}?code=SECRET-CODE&state=S", timeout=5)
     assert any(path in record.getMessage() for record in caplog.records)
     assert all("SECRET-CODE" not in record.getMessage() for record in caplog.records)
+
+
+def test_the_function_mimetype_becomes_the_content_type(sample_host: FuncHost) -> None:
+    response = requests.get(f"{sample_host.url}/api/things/acme/items/42", timeout=5)
+    assert response.headers["Content-Type"].startswith("application/json")

@@ -1,0 +1,73 @@
+"""`make dev`: the whole system on this machine until Ctrl-C.
+
+Starts Azurite (persisted under .local/azurite), the Key Vault stand-in on
+:7444 and the Functions host on :7071 with local.settings.json (created
+from local.settings.sample.json when absent). Every outbound HTTPS call
+trusts the local CA through REQUESTS_CA_BUNDLE (system CAs + local CA).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+
+from devtools.azurite import start_azurite
+from devtools.fake_keyvault import FakeKeyVault
+from devtools.funchost import FuncHost, load_app, load_local_settings
+from devtools.localca import PROJECT_ROOT, ensure_local_ca
+
+SETTINGS = PROJECT_ROOT / "local.settings.json"
+SAMPLE = PROJECT_ROOT / "local.settings.sample.json"
+
+
+def _port_of(url: str, default: int) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or default
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    if not SETTINGS.exists():
+        shutil.copyfile(SAMPLE, SETTINGS)
+        print(f"Created {SETTINGS.name} from the sample.")
+    ca = ensure_local_ca()
+    # This machine (and many CI images) preset REQUESTS_CA_BUNDLE to the system
+    # bundle; the dev system needs the local CA too, so it is set, not defaulted.
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ca.bundle)
+    load_local_settings(SETTINGS)
+    values = json.loads(SETTINGS.read_text()).get("Values", {})
+    vault_port = _port_of(os.environ.get("KEY_VAULT_URI", values.get("KEY_VAULT_URI", "")), 7444)
+    public = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:7071")
+    host_port = _port_of(public, 7071)
+
+    azurite = start_azurite(port=10002, location=PROJECT_ROOT / ".local" / "azurite")
+    vault = FakeKeyVault().serve(port=vault_port)
+    sys.path.insert(0, str(PROJECT_ROOT))
+    host = FuncHost(load_app("function_app:app"), port=host_port)
+    print(
+        "\nentrabridge is running locally:\n"
+        f"  Functions host  {host.url}/api   (health: {host.url}/api/health)\n"
+        f"  Azurite tables  http://127.0.0.1:{azurite.port}\n"
+        f"  Key Vault       {vault.base_url}\n"
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+    try:
+        host.serve_forever()
+    except KeyboardInterrupt:
+        print("\nStopping...")
+    finally:
+        vault.stop()
+        azurite.stop()
+
+
+if __name__ == "__main__":
+    main()
