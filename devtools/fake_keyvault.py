@@ -229,18 +229,8 @@ class FakeKeyVault:
             attributes["nbf"] = version.not_before
         return attributes
 
-    def _bundle(self, name: str, version: _Version) -> dict[str, Any]:
-        bundle: dict[str, Any] = {
-            "value": version.value,
-            "id": f"{self.base_url}/secrets/{name}/{version.version}",
-            "attributes": self._attributes(version),
-            "tags": version.tags,
-        }
-        if version.content_type:
-            bundle["contentType"] = version.content_type
-        return bundle
-
-    def _item(self, name: str, version: _Version, *, versioned: bool) -> dict[str, Any]:
+    def _item(self, name: str, version: _Version, *, versioned: bool = True) -> dict[str, Any]:
+        """A SecretItem: what list operations return (no value)."""
         suffix = f"/{version.version}" if versioned else ""
         item: dict[str, Any] = {
             "id": f"{self.base_url}/secrets/{name}{suffix}",
@@ -250,6 +240,10 @@ class FakeKeyVault:
         if version.content_type:
             item["contentType"] = version.content_type
         return item
+
+    def _bundle(self, name: str, version: _Version) -> dict[str, Any]:
+        """A SecretBundle: an item of one version, with its value."""
+        return {"value": version.value, **self._item(name, version)}
 
 
 def _json(status: int, body: object) -> Response:

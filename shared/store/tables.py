@@ -179,20 +179,13 @@ class TableStore:
     def update(self, table: str, entity: Mapping[str, Any], *, etag: str) -> Row:
         """Replace the row only if it still has `etag`, else `EtagMismatch`."""
         client = self._table(table)
-        with _storage_errors():
-            try:
-                metadata = client.update_entity(
-                    dict(entity),
-                    mode=UpdateMode.REPLACE,
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                raise EtagMismatch() from None
-            except HttpResponseError as error:
-                if error.status_code == 412:
-                    raise EtagMismatch() from None
-                raise
+        with _storage_errors(), _stale_etag():
+            metadata = client.update_entity(
+                dict(entity),
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
         return Row(data=dict(entity), etag=str(metadata["etag"]))
 
     def delete(
@@ -212,19 +205,13 @@ class TableStore:
             # cannot tell the winner from the losers. A conditional update can: it
             # raises on 404 and 412. The winner then deletes the claimed row.
             claim = {"PartitionKey": partition_key, "RowKey": row_key, "Claimed": True}
-            try:
+            with _stale_etag():
                 client.update_entity(
                     claim,
                     mode=UpdateMode.MERGE,
                     etag=etag,
                     match_condition=MatchConditions.IfNotModified,
                 )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                raise EtagMismatch() from None
-            except HttpResponseError as error:
-                if error.status_code in (404, 412):
-                    raise EtagMismatch() from None
-                raise
             client.delete_entity(partition_key, row_key)
         return True
 
@@ -359,6 +346,19 @@ def _transaction_reason(
     if code == "ResourceNotFound" or error.status_code == 404:
         return "missing"
     return "other"
+
+
+@contextmanager
+def _stale_etag() -> Iterator[None]:
+    """A conditional write found another version of the row, or none: EtagMismatch."""
+    try:
+        yield
+    except (ResourceModifiedError, ResourceNotFoundError):
+        raise EtagMismatch() from None
+    except HttpResponseError as error:
+        if error.status_code in (404, 412):
+            raise EtagMismatch() from None
+        raise
 
 
 @contextmanager
