@@ -1,0 +1,458 @@
+"""The sessions entrabridge issues: access tokens, refresh-token rotation, cookies.
+
+Pure given keys and a clock. Access tokens are ES256 JWTs with their own
+`typ` (`at+jwt`, RFC 9068), issuer and audience, so an Entra ID token can
+never pass as ours nor ours as an Entra token (RFC 8725 2.8). Refresh tokens
+are opaque; only their sha256 is stored, and each is good for one use: a
+second use revokes its whole family (RFC 9700 4.14.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+import jwt
+
+from shared.errors import InvalidGrant, Unauthorized
+from shared.session_keys import ALGORITHM, PublicKey, SigningKey
+
+ACCESS_TOKEN_TTL = 900
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
+# Not a URL and not a GUID: no Entra audience (client id or App ID URI) can equal it.
+ACCESS_TOKEN_AUDIENCE = "entrabridge"  # noqa: S105 (an audience)
+MAX_LEEWAY = 60
+# Header parameters that point at keys elsewhere, or demand extensions: never honoured.
+_FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
+_REQUIRED = ["exp", "iat", "iss", "aud", "sub", "tenant", "sid", "jti"]
+_TYPES = (ACCESS_TOKEN_TYPE, f"application/{ACCESS_TOKEN_TYPE}")
+
+Provider = Literal["microsoft", "password"]
+_PROVIDERS: tuple[Provider, ...] = ("microsoft", "password")
+
+
+def session_issuer(public_base_url: str) -> str:
+    """Our `iss`: the service's public origin (PUBLIC_BASE_URL, no trailing slash)."""
+    return public_base_url.rstrip("/")
+
+
+# --- access tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    """What an access token says about its user.
+
+    `iat`, `exp` and `jti` are set by `issue_access_token` (their values on
+    input are ignored) and filled in by `verify_access_token`.
+    """
+
+    sub: str
+    tenant: str
+    sid: str
+    provider: Provider
+    customer_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+    profiles: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    iat: int = 0
+    exp: int = 0
+    jti: str = ""
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+class UnknownSessionKey(Unauthorized):
+    """The token's kid is not among the keys: the caller may refresh its keys once."""
+
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        super().__init__("The access token is signed with an unknown key (kid).")
+
+
+def issue_access_token(
+    *,
+    key: SigningKey,
+    claims: SessionClaims,
+    issuer: str,
+    audience: str = ACCESS_TOKEN_AUDIENCE,
+    now: float,
+    ttl: int = ACCESS_TOKEN_TTL,
+) -> str:
+    iat = int(now)
+    payload: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": claims.sub,
+        "tenant": claims.tenant,
+        "customer_id": claims.customer_id,
+        "email": claims.email,
+        "name": claims.name,
+        "profiles": list(claims.profiles),
+        "roles": list(claims.roles),
+        "provider": claims.provider,
+        "sid": claims.sid,
+        "iat": iat,
+        "exp": iat + ttl,
+        "jti": secrets.token_urlsafe(16),
+    }
+    headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+    return jwt.encode(payload, key.private_key, algorithm=ALGORITHM, headers=headers)
+
+
+def verify_access_token(
+    raw: str,
+    *,
+    keys: Mapping[str, PublicKey],
+    issuer: str,
+    audience: str = ACCESS_TOKEN_AUDIENCE,
+    now: float,
+    leeway: int = 30,
+) -> SessionClaims:
+    """Verify one of our access tokens; `Unauthorized` names the failed check."""
+    leeway = min(leeway, MAX_LEEWAY)
+    key = _verification_key(raw, keys)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            raw,
+            key=key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            options={
+                "require": _REQUIRED,
+                "strict_aud": True,
+                # Times are checked below against the injected clock.
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.MissingRequiredClaimError as error:
+        raise Unauthorized(f"The access token has no '{error.claim}' claim.") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthorized("The access token is not for this service (aud).") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthorized("The access token was not issued by this service (iss).") from None
+    except jwt.InvalidSignatureError:
+        raise Unauthorized("The access token's signature is not valid.") from None
+    except jwt.PyJWTError as error:
+        raise Unauthorized(f"The access token is malformed ({type(error).__name__}).") from None
+    exp, iat = _integer(claims, "exp"), _integer(claims, "iat")
+    if now > exp + leeway:
+        raise Unauthorized("The access token has expired (exp).")
+    if now + leeway < iat:
+        raise Unauthorized("The access token was issued in the future (iat).")
+    provider = claims.get("provider")
+    if provider not in _PROVIDERS:
+        raise Unauthorized("The access token's 'provider' claim is not valid.")
+    return SessionClaims(
+        sub=_text(claims, "sub"),
+        tenant=_text(claims, "tenant"),
+        sid=_text(claims, "sid"),
+        jti=_text(claims, "jti"),
+        provider="microsoft" if provider == "microsoft" else "password",
+        customer_id=_optional_text(claims, "customer_id"),
+        email=_optional_text(claims, "email"),
+        name=_optional_text(claims, "name"),
+        profiles=_texts(claims, "profiles"),
+        roles=_texts(claims, "roles"),
+        iat=iat,
+        exp=exp,
+    )
+
+
+class VerificationKeySource(Protocol):
+    """`shared.session_keys.SessionKeyRing` is one."""
+
+    def verification_keys(self, *, kid: str | None = None) -> Mapping[str, PublicKey]: ...
+
+
+def verify_with_key_source(
+    raw: str,
+    *,
+    source: VerificationKeySource,
+    issuer: str,
+    audience: str = ACCESS_TOKEN_AUDIENCE,
+    now: float,
+    leeway: int = 30,
+) -> SessionClaims:
+    """`verify_access_token` with the ring's keys, re-reading them once on an unknown kid
+    (a rotation another instance made)."""
+
+    def verify(keys: Mapping[str, PublicKey]) -> SessionClaims:
+        return verify_access_token(
+            raw, keys=keys, issuer=issuer, audience=audience, now=now, leeway=leeway
+        )
+
+    try:
+        return verify(source.verification_keys())
+    except UnknownSessionKey as unknown:
+        return verify(source.verification_keys(kid=unknown.kid))
+
+
+def _verification_key(raw: str, keys: Mapping[str, PublicKey]) -> PublicKey:
+    try:
+        header = jwt.get_unverified_header(raw)
+    except jwt.PyJWTError:
+        raise Unauthorized("The access token is malformed.") from None
+    # The algorithm is pinned before any key is chosen (none, HS*, RS* refused).
+    if header.get("alg") != ALGORITHM:
+        raise Unauthorized("The access token is signed with an algorithm that is not allowed.")
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in _TYPES:
+        raise Unauthorized("The token is not an entrabridge access token (typ).")
+    for name in _FORBIDDEN_HEADERS:
+        if name in header:
+            raise Unauthorized(f"The access token's header carries '{name}', which is refused.")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Unauthorized("The access token's header has no key id (kid).")
+    key = keys.get(kid)
+    if key is None:
+        raise UnknownSessionKey(kid[:128])
+    return key
+
+
+def _integer(claims: Mapping[str, Any], name: str) -> int:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Unauthorized(f"The access token's '{name}' claim is not an integer.")
+    return value
+
+
+def _text(claims: Mapping[str, Any], name: str) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not value:
+        raise Unauthorized(f"The access token's '{name}' claim is not valid.")
+    return value
+
+
+def _optional_text(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unauthorized(f"The access token's '{name}' claim is not valid.")
+    return value
+
+
+def _texts(claims: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = claims.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Unauthorized(f"The access token's '{name}' claim is not a list of strings.")
+    return tuple(value)
+
+
+# --- refresh tokens -----------------------------------------------------------------------
+
+REFRESH_ABSOLUTE_TTL = 30 * 24 * 3600
+REFRESH_IDLE_TTL = 7 * 24 * 3600
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """(token for the client, sha256 hex to store). Only the hash is ever stored."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    # The token carries 256 random bits, so a plain hash is enough (no salt, no KDF).
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    """One refresh token of a family; times are epoch seconds.
+
+    `entra_sid` is the Entra sign-in session (`sid` of the ID token) that
+    started the family: Entra's front-channel logout names only that.
+    """
+
+    family_id: str
+    user_id: str
+    tenant: str
+    token_hash: str
+    issued_at: float
+    expires_at: float
+    idle_expires_at: float
+    used: bool = False
+    revoked: bool = False
+    entra_sid: str | None = None
+
+
+def start_family(
+    *,
+    user_id: str,
+    tenant: str,
+    token_hash: str,
+    now: float,
+    entra_sid: str | None = None,
+    absolute_ttl: float = REFRESH_ABSOLUTE_TTL,
+    idle_ttl: float = REFRESH_IDLE_TTL,
+) -> RefreshRecord:
+    """The first record of a new family (a sign-in); its family id is the session's `sid`."""
+    expires_at = now + absolute_ttl
+    return RefreshRecord(
+        family_id=secrets.token_urlsafe(16),
+        user_id=user_id,
+        tenant=tenant,
+        token_hash=token_hash,
+        issued_at=now,
+        expires_at=expires_at,
+        idle_expires_at=min(now + idle_ttl, expires_at),
+        entra_sid=entra_sid,
+    )
+
+
+def next_record(
+    current: RefreshRecord, *, token_hash: str, now: float, idle_ttl: float = REFRESH_IDLE_TTL
+) -> RefreshRecord:
+    """The record that replaces `current` on rotation: same family and absolute expiry."""
+    return replace(
+        current,
+        token_hash=token_hash,
+        issued_at=now,
+        idle_expires_at=min(now + idle_ttl, current.expires_at),
+        used=False,
+        revoked=False,
+    )
+
+
+@dataclass(frozen=True)
+class Rotate:
+    """Good: mark `record` used and store its successor, atomically."""
+
+    record: RefreshRecord
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Refuse the grant; nothing to change."""
+
+    reason: str
+
+    def error(self) -> InvalidGrant:
+        return InvalidGrant(self.reason)
+
+
+@dataclass(frozen=True)
+class RevokeFamily:
+    """A used token came back: someone holds a copy. Revoke the family, then refuse."""
+
+    record: RefreshRecord
+    reason: str = "The refresh token was already used; the session is revoked."
+
+    def error(self) -> InvalidGrant:
+        return InvalidGrant(self.reason)
+
+
+RefreshDecision = Rotate | Refuse | RevokeFamily
+
+
+def decide_refresh(record: RefreshRecord | None, *, now: float) -> RefreshDecision:
+    if record is None:
+        return Refuse("The refresh token is not valid.")
+    if record.revoked:
+        return Refuse("The refresh token was revoked.")
+    # Reuse is checked before expiry: the family's newest token may still be alive
+    # even when this old one has idled out.
+    if record.used:
+        if now >= record.expires_at:
+            return Refuse("The refresh token has expired.")
+        return RevokeFamily(record)
+    if now >= record.expires_at:
+        return Refuse("The refresh token has expired.")
+    if now >= record.idle_expires_at:
+        return Refuse("The refresh token expired after inactivity.")
+    return Rotate(record)
+
+
+class RefreshConflict(Exception):
+    """`mark_used_and_insert_next` lost a race: the record was used meanwhile (treat as reuse)."""
+
+
+class RefreshTokenStore(Protocol):
+    """What the refresh-token store offers (Table Storage adapter: the lead's).
+
+    Records of one tenant share a partition, so rotation is one entity-group
+    transaction and a lookup is a point read of (tenant, token_hash).
+    """
+
+    def create_family(self, record: RefreshRecord) -> None: ...
+
+    def get(self, tenant: str, token_hash: str) -> RefreshRecord | None: ...
+
+    def mark_used_and_insert_next(self, used: RefreshRecord, successor: RefreshRecord) -> None:
+        """Atomically: `used` becomes used (only if it still is not: else RefreshConflict)
+        and `successor` is inserted."""
+        ...
+
+    def revoke_family(self, tenant: str, family_id: str) -> None: ...
+
+    def revoke_user(self, tenant: str, user_id: str) -> None: ...
+
+    def revoke_entra_session(self, tenant: str, entra_sid: str) -> None:
+        """Every family started by that Entra sign-in session (front-channel logout)."""
+        ...
+
+
+# --- cookies ------------------------------------------------------------------------------
+
+ACCESS_COOKIE = "__Host-eb_session"
+REFRESH_COOKIE = "__Host-eb_refresh"
+# __Host- requires Secure and Path=/ and forbids Domain: no subdomain can set or read it.
+_ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Lax"
+_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9._~+/=-]*$")
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_MAX_COOKIES = 64
+
+
+def session_cookies(
+    access_token: str,
+    refresh_token: str,
+    *,
+    access_ttl: int = ACCESS_TOKEN_TTL,
+    refresh_ttl: int,
+) -> list[str]:
+    """Set-Cookie values for a new session (sign-in or refresh)."""
+    return [
+        _set_cookie(ACCESS_COOKIE, access_token, access_ttl),
+        _set_cookie(REFRESH_COOKIE, refresh_token, refresh_ttl),
+    ]
+
+
+def clear_session_cookies() -> list[str]:
+    return [_set_cookie(ACCESS_COOKIE, "", 0), _set_cookie(REFRESH_COOKIE, "", 0)]
+
+
+def parse_cookie_header(header: str | None) -> dict[str, str]:
+    """name -> value from a Cookie header; malformed pairs are skipped, first one wins.
+
+    `SimpleCookie.load` drops every cookie after one it cannot parse (another
+    site's cookie on a shared parent domain is enough), which would sign
+    people out; this reads pair by pair instead.
+    """
+    jar: dict[str, str] = {}
+    # A bounded number of pairs: the header is attacker-controlled.
+    for pair in (header or "").split(";", _MAX_COOKIES)[:_MAX_COOKIES]:
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not _COOKIE_NAME.match(name) or name in jar:
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        jar[name] = value
+    return jar
+
+
+def _set_cookie(name: str, value: str, max_age: int) -> str:
+    if not _COOKIE_VALUE.match(value):
+        raise ValueError(f"cookie {name} value has characters a cookie cannot carry")
+    return f"{name}={value}; Max-Age={max(0, int(max_age))}; {_ATTRIBUTES}"
