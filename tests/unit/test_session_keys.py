@@ -1,0 +1,382 @@
+"""The session signing key ring over an in-memory secret store.
+
+The store here is a small fake because this file tests the ring's caching,
+creation and rotation logic with a controllable clock and failure switch;
+the real SecretStore against the Key Vault stand-in is covered in
+tests/integration/test_session_keys.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Mapping
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from shared.errors import ConfigurationError, SsoUnavailable
+from shared.session_keys import (
+    CREATED_TAG,
+    SESSION_KEY_SECRET,
+    SessionKeyRing,
+    SigningKey,
+    generate_private_key_pem,
+    jwks_document,
+)
+from shared.sessions import SessionClaims, issue_access_token, verify_access_token
+from shared.settings import Secret
+from shared.store.secrets import SESSION_KEY_NAME, SecretValue, SecretVersion
+
+T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+CLAIMS = SessionClaims(sub="u-1", tenant="acme", sid="f-1", provider="microsoft")
+ISSUER = "https://auth.example.com"
+
+
+class MemorySecrets:
+    """Versions in memory, `created` at one-second resolution like Key Vault."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, list[SecretValue]] = {}
+        self.now = T0
+        self.down = False
+        self.calls: dict[str, int] = {"get_secret_version": 0, "list_versions": 0, "set_secret": 0}
+        self._lock = threading.Lock()
+
+    def get_secret_version(self, name: str, version: str) -> SecretValue | None:
+        self._call("get_secret_version")
+        return next((v for v in self.versions.get(name, []) if v.version == version), None)
+
+    def list_versions(self, name: str) -> list[SecretVersion]:
+        self._call("list_versions")
+        # Key Vault makes no promise about order; return oldest first to prove the
+        # ring sorts for itself.
+        return [v.properties for v in self.versions.get(name, [])]
+
+    def set_secret(
+        self,
+        name: str,
+        value: str | Secret,
+        *,
+        tags: Mapping[str, str] | None = None,
+        expires_on: dt.datetime | None = None,
+        content_type: str | None = None,
+    ) -> SecretVersion:
+        self._call("set_secret")
+        text = value.reveal() if isinstance(value, Secret) else value
+        properties = SecretVersion(
+            name=name,
+            version=uuid.uuid4().hex,
+            enabled=True,
+            created_on=self.now,
+            expires_on=expires_on,
+            tags=dict(tags or {}),
+        )
+        self.content_type = content_type
+        with self._lock:
+            self.versions.setdefault(name, []).append(SecretValue(Secret(text), properties))
+        return properties
+
+    def add(self, pem: str, *, enabled: bool = True, created: dt.datetime | None = None) -> str:
+        version = uuid.uuid4().hex
+        properties = SecretVersion(
+            name=SESSION_KEY_SECRET,
+            version=version,
+            enabled=enabled,
+            created_on=created or self.now,
+            expires_on=None,
+            tags={},
+        )
+        self.versions.setdefault(SESSION_KEY_SECRET, []).append(
+            SecretValue(Secret(pem), properties)
+        )
+        return version
+
+    def _call(self, name: str) -> None:
+        with self._lock:
+            self.calls[name] += 1
+        if self.down:
+            raise SsoUnavailable("Key Vault could not be reached.")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store() -> MemorySecrets:
+    return MemorySecrets()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ring(store: MemorySecrets, clock: Clock) -> SessionKeyRing:
+    return SessionKeyRing(store, ttl_seconds=600, clock=clock)
+
+
+def test_the_secret_name_is_the_one_the_key_vault_adapter_knows() -> None:
+    assert SESSION_KEY_SECRET == SESSION_KEY_NAME == "session-signing-key"
+
+
+def test_the_first_use_creates_a_p256_key_in_the_vault(
+    ring: SessionKeyRing, store: MemorySecrets
+) -> None:
+    key = ring.current()
+    [stored] = store.versions[SESSION_KEY_SECRET]
+    assert key.kid == stored.version
+    assert store.content_type == "application/x-pem-file"
+    assert stored.properties.tags["alg"] == "ES256"
+    pem = stored.value.reveal()
+    assert pem.startswith("-----BEGIN PRIVATE KEY-----")  # PKCS8
+    parsed = serialization.load_pem_private_key(pem.encode(), password=None)
+    assert isinstance(parsed, ec.EllipticCurvePrivateKey)
+    assert isinstance(parsed.curve, ec.SECP256R1)
+
+
+def test_an_existing_key_is_used_not_replaced(ring: SessionKeyRing, store: MemorySecrets) -> None:
+    version = store.add(generate_private_key_pem())
+    assert ring.current().kid == version
+    assert store.calls["set_secret"] == 0
+
+
+def test_a_warm_ring_does_not_call_the_vault_until_the_ttl_passes(
+    ring: SessionKeyRing, store: MemorySecrets, clock: Clock
+) -> None:
+    first = ring.current()
+    calls = dict(store.calls)
+    for _ in range(50):
+        assert ring.current() is first
+        ring.verification_keys()
+    assert store.calls == calls
+    clock.now += 601
+    assert ring.current() is first
+    assert store.calls["list_versions"] == calls["list_versions"] + 1
+
+
+def test_a_key_is_parsed_once_per_process_not_per_refresh(
+    ring: SessionKeyRing, store: MemorySecrets, clock: Clock
+) -> None:
+    first = ring.current()
+    fetched = store.calls["get_secret_version"]
+    for _ in range(3):
+        clock.now += 601
+        assert ring.current() is first  # the same parsed object
+    assert store.calls["get_secret_version"] == fetched
+
+
+def test_verification_keys_are_the_current_and_the_previous_version(
+    ring: SessionKeyRing,
+) -> None:
+    old = ring.current()
+    new = ring.rotate()
+    assert new.kid != old.kid and ring.current() is new
+    keys = ring.verification_keys()
+    assert list(keys) == [new.kid, old.kid]
+    newest = ring.rotate()
+    assert list(ring.verification_keys()) == [newest.kid, new.kid]
+
+
+def test_a_token_signed_before_a_rotation_still_verifies(ring: SessionKeyRing) -> None:
+    raw = issue_access_token(key=ring.current(), claims=CLAIMS, issuer=ISSUER, now=5000)
+    ring.rotate()
+    keys = ring.verification_keys()
+    assert verify_access_token(raw, keys=keys, issuer=ISSUER, now=5000).sub == "u-1"
+
+
+def test_versions_created_in_the_same_second_are_ordered_by_their_precise_tag(
+    store: MemorySecrets, clock: Clock
+) -> None:
+    wall = iter([100.25, 100.75])
+    ring = SessionKeyRing(store, clock=clock, wall_clock=lambda: next(wall))
+    first = ring.current()
+    second = ring.rotate()
+    # Both have the same `created` second; the tag puts the rotation first.
+    assert [v.properties.created_on for v in store.versions[SESSION_KEY_SECRET]] == [T0, T0]
+    assert [v.properties.tags[CREATED_TAG] for v in store.versions[SESSION_KEY_SECRET]] == [
+        "100.250000",
+        "100.750000",
+    ]
+    assert ring.current() is second
+    assert list(ring.verification_keys()) == [second.kid, first.kid]
+
+
+def test_a_rotation_by_another_instance_is_verified_at_once_via_the_unknown_kid(
+    store: MemorySecrets, clock: Clock
+) -> None:
+    here = SessionKeyRing(store, clock=clock)
+    there = SessionKeyRing(store, clock=clock)
+    old = here.current()
+    assert there.current().kid == old.kid
+    new = there.rotate()
+    assert new.kid not in here.verification_keys()
+    keys = here.verification_keys(kid=new.kid)
+    assert list(keys) == [new.kid, old.kid]
+    # The refresh also moved this instance to the new signing key.
+    assert here.current().kid == new.kid
+
+
+def test_made_up_kids_cannot_make_the_ring_hammer_the_vault(
+    ring: SessionKeyRing, store: MemorySecrets, clock: Clock
+) -> None:
+    ring.current()
+    before = store.calls["list_versions"]
+    for i in range(100):
+        ring.verification_keys(kid=f"made-up-{i}")
+    assert store.calls["list_versions"] == before + 1
+    clock.now += 61
+    ring.verification_keys(kid="made-up-again")
+    assert store.calls["list_versions"] == before + 2
+
+
+def test_a_vault_outage_keeps_the_cached_keys_and_retries_soon(
+    ring: SessionKeyRing, store: MemorySecrets, clock: Clock
+) -> None:
+    key = ring.current()
+    store.down = True
+    clock.now += 601
+    assert ring.current() is key
+    failed = store.calls["list_versions"]
+    clock.now += 10
+    assert ring.current() is key  # no new attempt within the back-off
+    assert store.calls["list_versions"] == failed
+    store.down = False
+    clock.now += 21
+    assert ring.current() is key
+    assert store.calls["list_versions"] == failed + 1
+
+
+def test_a_vault_outage_before_any_key_is_loaded_is_sso_unavailable(
+    ring: SessionKeyRing, store: MemorySecrets
+) -> None:
+    store.down = True
+    with pytest.raises(SsoUnavailable):
+        ring.current()
+
+
+def test_disabled_versions_are_neither_signing_nor_verifying(
+    ring: SessionKeyRing, store: MemorySecrets
+) -> None:
+    older = store.add(generate_private_key_pem(), created=T0 - dt.timedelta(days=2))
+    store.add(generate_private_key_pem(), enabled=False, created=T0 - dt.timedelta(days=1))
+    current = store.add(generate_private_key_pem())
+    assert ring.current().kid == current
+    assert list(ring.verification_keys()) == [current, older]
+
+
+def test_an_unparseable_previous_version_is_skipped(
+    ring: SessionKeyRing, store: MemorySecrets
+) -> None:
+    store.add("not a pem", created=T0 - dt.timedelta(days=1))
+    current = store.add(generate_private_key_pem())
+    assert list(ring.verification_keys()) == [current]
+
+
+def test_an_unparseable_current_version_is_a_configuration_error(
+    ring: SessionKeyRing, store: MemorySecrets
+) -> None:
+    store.add("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(ConfigurationError) as caught:
+        ring.current()
+    assert "nope" not in caught.value.description
+
+
+def test_concurrent_first_uses_create_one_key(ring: SessionKeyRing, store: MemorySecrets) -> None:
+    barrier = threading.Barrier(8)
+    kids: list[str] = []
+
+    def use() -> None:
+        barrier.wait()
+        kids.append(ring.current().kid)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.calls["set_secret"] == 1
+    assert len(set(kids)) == 1
+
+
+def test_racing_instances_settle_on_the_newest_key_and_keep_the_other_verifiable(
+    store: MemorySecrets, clock: Clock
+) -> None:
+    # Two instances both found no key and each created one.
+    loser_version = store.add(generate_private_key_pem())
+    store.now = T0 + dt.timedelta(seconds=1)
+    winner_version = store.add(generate_private_key_pem())
+    ring = SessionKeyRing(store, clock=clock)
+    assert ring.current().kid == winner_version
+    assert list(ring.verification_keys()) == [winner_version, loser_version]
+
+
+# --- keys and JWKS ---------------------------------------------------------------------------
+
+
+def test_a_signing_key_must_be_p256() -> None:
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    with pytest.raises(ValueError, match="P-256"):
+        SigningKey(kid="k", private_key=p384)
+
+
+def test_a_bad_pem_error_does_not_quote_the_pem() -> None:
+    with pytest.raises(ValueError) as caught:
+        SigningKey.from_pem(
+            "k", "-----BEGIN PRIVATE KEY-----\nsecretish\n-----END PRIVATE KEY-----"
+        )
+    assert "secretish" not in str(caught.value)
+
+
+def test_a_signing_key_does_not_print_its_private_key() -> None:
+    key = SigningKey.from_pem("kid-1", generate_private_key_pem())
+    assert repr(key) == "SigningKey(kid='kid-1')"
+
+
+def test_the_jwks_publishes_current_and_previous_as_es256_p256_keys(ring: SessionKeyRing) -> None:
+    old = ring.current()
+    new = ring.rotate()
+    document = jwks_document(ring.verification_keys())
+    assert [jwk["kid"] for jwk in document["keys"]] == [new.kid, old.kid]
+    for jwk in document["keys"]:
+        assert set(jwk) == {"kty", "crv", "x", "y", "kid", "use", "alg"}
+        assert (jwk["kty"], jwk["crv"], jwk["use"], jwk["alg"]) == ("EC", "P-256", "sig", "ES256")
+        assert len(jwk["x"]) == len(jwk["y"]) == 43  # 32 bytes, base64url without padding
+        assert "d" not in jwk  # never the private part
+
+
+def test_a_client_can_verify_our_token_with_the_published_jwks(ring: SessionKeyRing) -> None:
+    raw = issue_access_token(key=ring.current(), claims=CLAIMS, issuer=ISSUER, now=5000)
+    jwk_set = jwt.PyJWKSet.from_dict(jwks_document(ring.verification_keys()))
+    kid = jwt.get_unverified_header(raw)["kid"]
+    claims = jwt.decode(
+        raw,
+        key=jwk_set[kid].key,
+        algorithms=["ES256"],
+        audience="entrabridge",
+        issuer=ISSUER,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert claims["sub"] == "u-1"
+
+
+def test_importing_the_session_modules_loads_no_azure_sdk() -> None:
+    code = (
+        "import sys, shared.sessions, shared.session_keys; "
+        "print(sorted(m for m in sys.modules if m.startswith(('azure', 'msal'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
