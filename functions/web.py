@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -164,12 +163,11 @@ def form_or_json(req: func.HttpRequest) -> dict[str, str]:
 
 
 def cookies(req: func.HttpRequest) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(str(req.headers.get("Cookie", "")))
-    except CookieError:
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
+    # Not SimpleCookie: it drops every cookie once it meets one it cannot parse, which
+    # would sign a user out because another site's cookie on the domain is odd.
+    from shared.sessions import parse_cookie_header
+
+    return parse_cookie_header(str(req.headers.get("Cookie", "")) or None)
 
 
 def bearer_token(req: func.HttpRequest) -> str | None:
