@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -360,7 +361,7 @@ class FakeEntra:
         # Read the body before any early answer, so a keep-alive connection stays in sync.
         try:
             request.get_data(cache=True)
-        except Exception:  # werkzeug raises RequestEntityTooLarge past MAX_BODY
+        except RequestEntityTooLarge:
             return Response("Request body too large.", status=413)(environ, start_response)
         with self._lock:
             self._request_log.append((request.method, request.path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import jwt
 import pytest
@@ -128,3 +128,16 @@ def test_the_x5c_certificate_holds_the_key_that_signs(
         issuer=fake_entra.issuer(entra_directory.tenant_id),
     )
     assert claims["tid"] == entra_directory.tenant_id
+
+
+def test_each_stand_in_has_its_own_keys_and_port(
+    fake_entra: FakeEntra,
+    entra_directory: EntraTestDirectory,
+    http: requests.Session,
+    make_fake_entra: Callable[..., FakeEntra],
+) -> None:
+    private = make_fake_entra(signing_keys=3)
+    assert private.base_url != fake_entra.base_url
+    mine = published_kids(private, http, entra_directory.tenant_id)
+    assert len(mine) == 3
+    assert not set(mine) & set(published_kids(fake_entra, http, entra_directory.tenant_id))

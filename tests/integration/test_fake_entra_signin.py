@@ -614,3 +614,13 @@ def test_sign_out_runs_front_channel_logout_then_returns_to_a_registered_uri(
         timeout=10,
     )
     assert again.status_code == 200 and "evil.example" not in again.text
+
+
+def test_an_oversized_request_is_refused_and_the_connection_stays_usable(
+    fake_entra: FakeEntra, entra_directory: EntraTestDirectory, http: requests.Session
+) -> None:
+    url = fake_entra.token_endpoint(entra_directory.tenant_id)
+    too_big = http.post(url, data={"code": "x" * (2 * 1024 * 1024)}, timeout=10)
+    assert too_big.status_code == 413
+    follow_up = http.get(fake_entra.discovery_url(entra_directory.tenant_id), timeout=10)
+    assert follow_up.status_code == 200
