@@ -15,6 +15,7 @@ import signal
 import sys
 
 from devtools.azurite import start_azurite
+from devtools.fake_entra import FakeEntra
 from devtools.fake_keyvault import FakeKeyVault
 from devtools.funchost import FuncHost, load_app, load_local_settings
 from devtools.localca import PROJECT_ROOT, ensure_local_ca
@@ -50,6 +51,7 @@ def main() -> None:
 
     azurite = start_azurite(port=10002, location=PROJECT_ROOT / ".local" / "azurite")
     vault = FakeKeyVault().serve(port=vault_port)
+    entra = FakeEntra().serve(port=7443)  # the committed demo directory
     sys.path.insert(0, str(PROJECT_ROOT))
     host = FuncHost(load_app("function_app:app"), port=host_port)
     print(
@@ -57,6 +59,7 @@ def main() -> None:
         f"  Functions host  {host.url}/api   (health: {host.url}/api/health)\n"
         f"  Azurite tables  http://127.0.0.1:{azurite.port}\n"
         f"  Key Vault       {vault.base_url}\n"
+        f"  Entra ID        {entra.base_url}  (demo directory)\n"
         "Ctrl-C stops everything.",
         flush=True,
     )
@@ -65,6 +68,7 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\nStopping...")
     finally:
+        entra.stop()
         vault.stop()
         azurite.stop()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -124,14 +125,20 @@ class EntraClient:
     ) -> dict[str, Any]:
         """The MSAL flow (state, nonce, PKCE verifier, auth_uri): store it, send the user."""
         app = self._client(creds)
-        flow: dict[str, Any] = app.initiate_auth_code_flow(
-            list(SIGN_IN_SCOPES),
-            redirect_uri=redirect_uri,
-            prompt=prompt,
-            login_hint=login_hint,
-            domain_hint=domain_hint,
-            response_mode="query",  # so the SameSite=Lax browser-binding cookie comes back
-        )
+        with warnings.catch_warnings():
+            # MSAL 1.39 recommends form_post; we choose query on purpose: a form_post
+            # callback is a cross-site POST that drops the SameSite=Lax binding cookie.
+            warnings.filterwarnings(
+                "ignore", message="response_mode='form_post' is recommended", category=UserWarning
+            )
+            flow: dict[str, Any] = app.initiate_auth_code_flow(
+                list(SIGN_IN_SCOPES),
+                redirect_uri=redirect_uri,
+                prompt=prompt,
+                login_hint=login_hint,
+                domain_hint=domain_hint,
+                response_mode="query",
+            )
         return flow
 
     def redeem(
