@@ -1,89 +1,81 @@
 """A local stand-in for the Azure Functions host (dev and tests only).
 
 Core Tools cannot be installed on these machines, so this serves the HTTP
-functions registered in a `func.FunctionApp` with werkzeug, the way the host
-does: route templates under the host.json route prefix, 404/405, query, form
-and JSON bodies, several Set-Cookie headers, settings from local.settings.json
-(the environment wins). On a machine with Core Tools, `func start` runs the
-same function_app.
+functions of a `func.FunctionApp` (blueprints included) with werkzeug, the way
+the host and the Python worker do: route templates under host.json's route
+prefix, 404 for a path no function takes or a method the function does not
+accept (the host has no 405), query, form and JSON bodies, response headers and
+Set-Cookie lines rewritten as Azure rewrites them (see funchost_wire), a bare
+500 for an unhandled exception, and local.settings.json's Values in the
+environment (a variable already set wins). On a machine with Core Tools,
+`func start` runs the same function_app.
 
     python -m devtools.funchost --port 7071 [--tls] [--tls-cert F --tls-key F]
+                                [--app function_app:app] [--settings FILE]
+
+Werkzeug's server closes the connection after each response and discards what
+is left of the request, so a refused request's body is never read as the next
+request.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib
+import inspect
 import json
 import logging
 import os
 import re
+import signal
 import ssl
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from devtools.funchost_routes import RouteTemplate, parse_template, split_path
+from devtools.funchost_wire import WireResponse, query_params, render_response, request_headers
 from devtools.localca import PROJECT_ROOT, server_ssl_context
 
 log = logging.getLogger("funchost")
-_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]+)?(\?)?\}")
+
+# Azure Functions refuses larger request bodies (HTTP trigger limit, 100 MB).
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
+_QUERY = re.compile(r"\?[^\s'\"]*")
 
 
 @dataclass(frozen=True)
 class Route:
     name: str
-    template: str
-    pattern: re.Pattern[str]
+    template: RouteTemplate
     methods: frozenset[str] | None  # None: every method
-    handler: Callable[[func.HttpRequest], func.HttpResponse]
+    auth_level: str
+    handler: Callable[..., object]
+    request_argument: str
 
 
-def compile_template(template: str) -> re.Pattern[str]:
-    """`auth/{tenant}/callback` -> a regex with named groups; `{x?}` optional, `{*rest}`."""
-    pattern = ""
-    position = 0
-    for match in _PARAM.finditer(template):
-        pattern += re.escape(template[position : match.start()])
-        catch_all, name, optional = match.group(1), match.group(2), match.group(3)
-        body = ".+" if catch_all else "[^/]+"
-        if optional:
-            if pattern.endswith("/"):
-                pattern = pattern[:-1] + f"(?:/(?P<{name}>{body}))?"
-            else:
-                pattern += f"(?P<{name}>{body})?"
-        else:
-            pattern += f"(?P<{name}>{body})"
-        position = match.end()
-    pattern += re.escape(template[position:])
-    return re.compile(f"^{pattern}$", re.IGNORECASE)
+# --- the app's functions ------------------------------------------------------------------
 
-
-def route_prefix(host_json: Path) -> str:
-    try:
-        config = json.loads(host_json.read_text())
-    except (OSError, ValueError):
-        return "api"
-    prefix = config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
-    return str(prefix).strip("/")
-
-
-_functions_cache: dict[int, tuple[func.FunctionApp, list[Any]]] = {}
+_functions_cache: dict[int, tuple[func.FunctionRegister, list[func.Function]]] = {}
 _functions_lock = threading.Lock()
 
 
-def _functions(app: func.FunctionApp) -> list[Any]:
-    # FunctionApp.get_functions() refuses to run twice on one app (it re-validates
-    # names against what it registered the first time), so ask once per app.
+def _functions(app: func.FunctionRegister) -> list[func.Function]:
+    # get_functions() refuses a second call on one app (it re-checks names against
+    # those it saw the first time), so it is asked once per app.
     with _functions_lock:
         cached = _functions_cache.get(id(app))
         if cached is None or cached[0] is not app:
@@ -92,211 +84,423 @@ def _functions(app: func.FunctionApp) -> list[Any]:
         return cached[1]
 
 
-def routes_of(app: func.FunctionApp, prefix: str) -> list[Route]:
+def routes_of(app: func.FunctionRegister, prefix: str) -> list[Route]:
+    """The app's HTTP functions, most specific template first (as the host tries them)."""
     routes = []
     for function in _functions(app):
         trigger = function.get_trigger()
-        if not isinstance(trigger, func.decorators.http.HttpTrigger):
+        if not isinstance(trigger, HttpTrigger):
             continue
         name = function.get_function_name() or trigger.name
-        template = (trigger.route or name).strip("/")
-        full = f"{prefix}/{template}" if prefix else template
-        methods = (
-            frozenset(str(getattr(m, "value", m)).upper() for m in trigger.methods)
-            if trigger.methods
-            else None
+        template = "/".join(
+            part for part in (prefix.strip("/"), str(trigger.route or name).strip("/")) if part
         )
+        try:
+            parsed = parse_template(template)
+        except ValueError as error:
+            raise ValueError(f"function {name}: {error}") from None
+        methods = [
+            str(getattr(method, "value", method)).upper() for method in trigger.methods or ()
+        ]
+        handler = function.get_user_function()
+        _check_parameters(name, handler, trigger.name)
         routes.append(
             Route(
                 name=name,
-                template=full,
-                pattern=compile_template(full),
-                methods=methods,
-                handler=function.get_user_function(),
+                template=parsed,
+                methods=frozenset(methods) or None,
+                auth_level=str(getattr(trigger.auth_level, "value", trigger.auth_level)),
+                handler=handler,
+                request_argument=trigger.name,
             )
         )
+    routes.sort(key=lambda route: (route.template.precedence, route.template.text.lower()))
     return routes
 
 
-def load_local_settings(
-    path: Path, environ: MutableMapping[str, str] | None = None
-) -> dict[str, str]:
-    """Put local.settings.json's Values into the environment, as `func start` does.
+def _check_parameters(name: str, handler: Callable[..., object], argument: str) -> None:
+    parameters = inspect.signature(handler).parameters
+    if argument not in parameters:
+        # The worker refuses to index such a function, so the app would not start in Azure.
+        raise ValueError(
+            f"function {name}: its HTTP trigger binds {argument!r} but the function has no"
+            " parameter of that name"
+        )
+    others = [
+        parameter
+        for parameter in parameters.values()
+        if parameter.name != argument and parameter.default is inspect.Parameter.empty
+    ]
+    if others:
+        log.warning(
+            "function %s needs %s, which the local host does not supply: calls will fail",
+            name,
+            ", ".join(repr(parameter.name) for parameter in others),
+        )
 
-    A variable already set wins. A relative REQUESTS_CA_BUNDLE is made absolute
-    against the file's folder. Returns what was applied.
-    """
-    env = os.environ if environ is None else environ
+
+def route_prefix(host_json: Path) -> str:
+    """extensions.http.routePrefix from host.json: "api" when the file or the key is absent."""
+    if not host_json.exists():
+        return "api"
+    try:
+        config = json.loads(host_json.read_text(encoding="utf-8-sig"))
+    except ValueError as error:
+        raise ValueError(f"{host_json} is not valid JSON: {error}") from None
+    prefix = config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    return str(prefix).strip("/")
+
+
+def load_app(spec: str) -> func.FunctionRegister:
+    """`module:attribute` (attribute defaults to `app`) -> the FunctionApp it names."""
+    module_name, _, attribute = spec.partition(":")
+    module = importlib.import_module(module_name)
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, func.FunctionRegister):
+        raise SystemExit(f"{spec} is not an azure.functions.FunctionApp")
+    return app
+
+
+# --- local.settings.json ------------------------------------------------------------------
+
+
+class LocalSettingsError(ValueError):
+    """local.settings.json exists but cannot be used (names the file, never a value)."""
+
+
+def read_local_settings(path: Path) -> dict[str, str]:
+    """The Values of a local.settings.json as strings; {} when the file is absent."""
     if not path.exists():
         return {}
-    values = json.loads(path.read_text()).get("Values", {})
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as error:
+        raise LocalSettingsError(
+            f"{path} is not valid JSON ({error.msg}, line {error.lineno})"
+        ) from None
+    if not isinstance(document, dict):
+        raise LocalSettingsError(f"{path} must hold a JSON object")
+    if document.get("IsEncrypted") is True:
+        raise LocalSettingsError(
+            f"{path} is encrypted (IsEncrypted: true); decrypt it with"
+            " `func settings decrypt` or write plain values"
+        )
+    values = document.get("Values", {})
+    if not isinstance(values, dict):
+        raise LocalSettingsError(f"{path}: Values must be an object")
+    return {
+        str(name): value if isinstance(value, str) else json.dumps(value)
+        for name, value in values.items()
+        if value is not None
+    }
+
+
+def apply_settings(
+    values: Mapping[str, str], environ: MutableMapping[str, str], *, root: Path
+) -> tuple[dict[str, str], list[str]]:
+    """Put values into environ where it has none; returns (applied, names skipped).
+
+    A relative REQUESTS_CA_BUNDLE is made absolute against the project root, so
+    the setting holds wherever the process later runs from.
+    """
     applied: dict[str, str] = {}
+    skipped: list[str] = []
     for name, value in values.items():
-        if name in env or value is None:
+        if name in environ:
+            skipped.append(name)
             continue
-        text = str(value)
-        if name == "REQUESTS_CA_BUNDLE" and text and not os.path.isabs(text):
-            text = str((path.parent / text).resolve())
-        env[name] = text
-        applied[name] = text
+        if name == "REQUESTS_CA_BUNDLE" and value and not os.path.isabs(value):
+            value = str((root / value).resolve())
+        environ[name] = value
+        applied[name] = value
+    return applied, skipped
+
+
+def load_local_settings(
+    path: Path, environ: MutableMapping[str, str] | None = None, *, root: Path | None = None
+) -> dict[str, str]:
+    """local.settings.json's Values into the environment as `func start` does (the
+    environment wins); root defaults to the file's folder. Returns what was applied."""
+    target = os.environ if environ is None else environ
+    applied, _ = apply_settings(read_local_settings(path), target, root=root or path.parent)
     return applied
 
 
+# --- HTTP ---------------------------------------------------------------------------------
+
+
 class FunctionsWsgiApp:
-    def __init__(self, routes: list[Route]) -> None:
+    """Routes a request to its function and answers as the Functions host would."""
+
+    def __init__(self, routes: list[Route], *, rewrite_cookies: bool = True) -> None:
         self.routes = routes
+        self.rewrite_cookies = rewrite_cookies
+        self._warned: set[str] = set()
+        self._warned_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
+        request.max_content_length = MAX_REQUEST_BYTES
         started = time.perf_counter()
-        # Read the whole body first, even for a request refused below: leftover bytes
-        # would be parsed as the next request on a keep-alive connection.
-        body = request.get_data(cache=True)
-        response = self._dispatch(request, body)
+        note = ""
+        try:
+            # The whole body is read before any answer, a refusal included: bytes left
+            # unread must never be taken for the next request.
+            body = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            response, note = _bare(413), " (body over the 100 MB limit)"
+        else:
+            response, note = self._dispatch(request, body)
         elapsed = (time.perf_counter() - started) * 1000
-        # Path only: query strings carry authorization codes and states.
+        # Method, path, status and time only: query strings carry codes and states,
+        # headers carry cookies and keys, bodies carry anything.
         log.info(
-            "%s %s -> %d (%.1f ms)", request.method, request.path, response.status_code, elapsed
+            "%s %s -> %d (%.1f ms)%s",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed,
+            note,
         )
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request, body: bytes) -> Response:
-        path = request.path.strip("/")
-        path_matched = False
+    def _dispatch(self, request: Request, body: bytes) -> tuple[Response, str]:
+        path = split_path(_raw_path(request.environ))
+        method = request.method.upper()
+        refused: Route | None = None
         for route in self.routes:
-            match = route.pattern.match(path)
-            if match is None:
+            route_params = route.template.match(path)
+            if route_params is None:
                 continue
-            path_matched = True
-            if route.methods is not None and request.method.upper() not in route.methods:
+            if route.methods is not None and method not in route.methods:
+                refused = refused or route
                 continue
-            route_params = {k: v for k, v in match.groupdict().items() if v is not None}
-            return self._invoke(route, request, body, route_params)
-        if path_matched:
-            return _json(405, {"error": "method_not_allowed"})
-        return _json(404, {"error": "not_found"})
+            return self._invoke(route, request, body, route_params), ""
+        if refused is not None and refused.methods is not None:
+            allowed = ",".join(sorted(refused.methods))
+            return _bare(404), f" ({refused.name} takes {allowed}; the host answers 404)"
+        return _bare(404), ""
 
-    @staticmethod
     def _invoke(
-        route: Route, request: Request, body: bytes, route_params: Mapping[str, str]
+        self, route: Route, request: Request, body: bytes, route_params: dict[str, str]
     ) -> Response:
         http_request = func.HttpRequest(
             method=request.method,
-            url=request.url,
-            headers=dict(request.headers.items()),
-            params=request.args.to_dict(flat=True),
-            route_params=dict(route_params),
+            url=f"{request.scheme}://{request.host}{_raw_target(request.environ)}",
+            headers=request_headers(request.headers.items()),
+            params=query_params(request.args.items(multi=True)),
+            route_params=route_params,
             body=body,
         )
         try:
-            result = route.handler(http_request)
+            result = route.handler(**{route.request_argument: http_request})
+            if inspect.isawaitable(result):
+                result = asyncio.run(_awaited(result))
+            wire = render_response(result, rewrite_cookies=self.rewrite_cookies)
         except Exception:
-            print(f"funchost: function {route.name} raised:", file=sys.stderr)
-            traceback.print_exc()
-            return _json(500, {"error": "internal_error"})
-        return _to_werkzeug(result)
+            # Azure logs the failure and answers a bare 500: nothing reaches the client.
+            log.exception("function %s failed", route.name)
+            return _bare(500)
+        self._warn(route, wire)
+        return _to_werkzeug(wire)
+
+    def _warn(self, route: Route, wire: WireResponse) -> None:
+        for warning in wire.warnings:
+            with self._warned_lock:
+                if warning in self._warned:
+                    continue
+                self._warned.add(warning)
+            log.warning("function %s: %s", route.name, warning)
 
 
-def _to_werkzeug(result: func.HttpResponse) -> Response:
-    response = Response(result.get_body(), status=result.status_code)
-    # Iterating azure.functions' response headers yields (name, value) pairs, one per
-    # value, so several Set-Cookie headers stay separate.
-    for name, value in list(result.headers):
-        response.headers.add(name, value)
-    has_type = any(name.lower() == "content-type" for name, _ in result.headers)
-    if not has_type and result.mimetype:
-        charset = f"; charset={result.charset}" if result.charset else ""
-        response.headers["Content-Type"] = f"{result.mimetype}{charset}"
+async def _awaited(awaitable: Any) -> object:
+    return await awaitable
+
+
+def _raw_target(environ: Mapping[str, Any]) -> str:
+    """The request target as the client sent it (path and query, still encoded)."""
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
+    if raw.startswith("/"):
+        return raw
+    path = str(environ.get("PATH_INFO", "/"))
+    query = str(environ.get("QUERY_STRING", ""))
+    return f"{path}?{query}" if query else path
+
+
+def _raw_path(environ: Mapping[str, Any]) -> str:
+    return _raw_target(environ).split("?", 1)[0]
+
+
+def _to_werkzeug(wire: WireResponse) -> Response:
+    response = Response(wire.body, status=wire.status, headers=wire.headers)
     return response
 
 
-def _json(status: int, body: object) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+def _bare(status: int) -> Response:
+    # The host's own 404/413/500 have no body and no Content-Type.
+    response = Response(b"", status=status)
+    del response.headers["Content-Type"]
+    return response
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's own log line has the query string; ours (above) does not."""
+    """werkzeug's request line carries the query string: FunctionsWsgiApp logs instead."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
+    def log(self, type: str, message: str, *args: Any) -> None:
+        # Errors (bad request lines, TLS failures) are kept, without query strings.
+        text = message % args if args else message
+        log.warning("%s", _QUERY.sub("?...", text))
+
 
 class FuncHost:
-    """Serve a FunctionApp on 127.0.0.1 in a background thread (tests, `make dev`)."""
+    """Serve a FunctionApp over HTTP(S): in a background thread (`start()`, tests and
+    `make dev`) or in the calling thread (`serve_forever()`, the command line).
+
+    The port is bound on construction (port 0 picks a free one; see `url`).
+    """
 
     def __init__(
         self,
-        app: func.FunctionApp,
+        app: func.FunctionRegister,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         prefix: str | None = None,
+        root: Path | None = None,
+        rewrite_cookies: bool = True,
     ) -> None:
-        resolved_prefix = route_prefix(PROJECT_ROOT / "host.json") if prefix is None else prefix
-        self.routes = routes_of(app, resolved_prefix)
+        resolved = route_prefix((root or PROJECT_ROOT) / "host.json") if prefix is None else prefix
+        self.routes = routes_of(app, resolved)
         self._server: BaseWSGIServer = make_server(
             host,
             port,
-            FunctionsWsgiApp(self.routes),
+            FunctionsWsgiApp(self.routes, rewrite_cookies=rewrite_cookies),
             threaded=True,
             request_handler=_QuietHandler,
             ssl_context=ssl_context,
         )
         scheme = "https" if ssl_context else "http"
-        self.url = f"{scheme}://{host}:{self._server.server_port}"
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"{scheme}://{shown}:{self._server.server_port}"
         self._thread: threading.Thread | None = None
+        self._closed = False
+        self._close_lock = threading.Lock()
 
     def start(self) -> FuncHost:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, name=f"funchost {self.url}", daemon=True
+        )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        try:
+            self._server.serve_forever()
+        finally:
+            self._close()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        with self._close_lock:
+            if not self._closed:
+                self._closed = True
+                self._server.server_close()
+
+    def __enter__(self) -> FuncHost:
+        return self if self._thread is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
-def load_app(spec: str) -> func.FunctionApp:
-    module_name, _, attribute = spec.partition(":")
-    module = importlib.import_module(module_name)
-    app = getattr(module, attribute or "app")
-    if not isinstance(app, func.FunctionApp):
-        raise SystemExit(f"{spec} is not an azure.functions.FunctionApp")
-    return app
+def banner(host: FuncHost) -> str:
+    """What `func start` prints: the URL and each function's methods and URL."""
+    lines = [f"Functions host (local stand-in) listening on {host.url}", "", "Functions:"]
+    for route in host.routes:
+        methods = ",".join(sorted(route.methods)) if route.methods else "ALL"
+        # Core Tools does not check function keys locally either.
+        level = "" if route.auth_level.lower() == "anonymous" else f" (auth: {route.auth_level})"
+        lines.append(f"    {route.name}: [{methods}] {host.url}/{route.template.text}{level}")
+    return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=7071)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--app", default="function_app:app")
-    parser.add_argument("--settings", type=Path, default=Path("local.settings.json"))
-    parser.add_argument("--tls", action="store_true", help="HTTPS with the local CA")
-    parser.add_argument("--tls-cert", type=Path)
-    parser.add_argument("--tls-key", type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    load_local_settings(args.settings)
-    sys.path.insert(0, os.getcwd())
-    context: ssl.SSLContext | None = None
+# --- command line -------------------------------------------------------------------------
+
+
+def _ssl_context(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> ssl.SSLContext | None:
     if args.tls_cert or args.tls_key:
         if not (args.tls_cert and args.tls_key):
             parser.error("--tls-cert and --tls-key go together")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(str(args.tls_cert), str(args.tls_key))
-    elif args.tls:
-        context = server_ssl_context()
-    host = FuncHost(load_app(args.app), host=args.host, port=args.port, ssl_context=context)
-    print(f"Functions host (local stand-in) listening on {host.url}", flush=True)
-    for route in host.routes:
-        methods = ",".join(sorted(route.methods)) if route.methods else "ANY"
-        print(f"  {route.name}: [{methods}] {host.url}/{route.template}", flush=True)
+        return context
+    return server_ssl_context() if args.tls else None
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.funchost",
+        description="Serve function_app's HTTP functions locally, as `func start` would.",
+    )
+    parser.add_argument("--port", type=int, default=7071, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--app", default="function_app:app", help="module:attribute")
+    parser.add_argument("--settings", type=Path, help="default: ./local.settings.json")
+    parser.add_argument("--tls", action="store_true", help="HTTPS with the local CA")
+    parser.add_argument("--tls-cert", type=Path, help="HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="... and this key (PEM)")
+    parser.add_argument(
+        "--raw-cookies",
+        action="store_true",
+        help="send Set-Cookie headers as written, without Azure's rewriting",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # azure-core logs every outbound request at INFO; the app's own logs stay visible.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+
+    root = Path.cwd()
+    settings = args.settings or root / "local.settings.json"
+    try:
+        _, skipped = apply_settings(read_local_settings(settings), os.environ, root=root)
+    except LocalSettingsError as error:
+        parser.exit(2, f"funchost: {error}\n")
+    for name in skipped:
+        print(f"Skipping '{name}' from {settings.name}: already set in the environment.")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    context = _ssl_context(args, parser)
+    host = FuncHost(
+        load_app(args.app),
+        host=args.host,
+        port=args.port,
+        ssl_context=context,
+        root=root,
+        rewrite_cookies=not args.raw_cookies,
+    )
+    print(banner(host), flush=True)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with contextlib.suppress(KeyboardInterrupt):
         host.serve_forever()
 

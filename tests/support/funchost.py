@@ -1,4 +1,4 @@
-"""Fixtures that serve a FunctionApp through the local host over real HTTP."""
+"""Fixtures that serve a FunctionApp through the local Functions host over real HTTP."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import pytest
 
 from devtools.funchost import FuncHost, load_app
 
+SAMPLE_APP = "tests.integration.funchost_sample_app:app"
+
 
 @pytest.fixture(scope="module")
 def sample_host() -> Iterator[FuncHost]:
-    host = FuncHost(load_app("tests.integration.funchost_sample_app:app")).start()
-    yield host
-    host.stop()
+    """tests/integration/funchost_sample_app.py served on a free port (plain HTTP)."""
+    with FuncHost(load_app(SAMPLE_APP)) as host:
+        yield host
