@@ -16,6 +16,12 @@ environment (a variable already set wins). On a machine with Core Tools,
 Werkzeug's server closes the connection after each response and discards what
 is left of the request, so a refused request's body is never read as the next
 request.
+
+Known differences from Azure: no keep-alive (see above); function keys are not
+checked (Core Tools does not check them either); request headers whose name
+has "_" are dropped by werkzeug; a function may take only its request (no
+`context`, no other bindings); a cookie's Expires must be an HTTP date (the
+worker's dateutil reads more formats).
 """
 
 from __future__ import annotations
@@ -129,7 +135,9 @@ def _check_parameters(name: str, handler: Callable[..., object], argument: str) 
     others = [
         parameter
         for parameter in parameters.values()
-        if parameter.name != argument and parameter.default is inspect.Parameter.empty
+        if parameter.name != argument
+        and parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     ]
     if others:
         log.warning(
@@ -250,7 +258,12 @@ class FunctionsWsgiApp:
         except RequestEntityTooLarge:
             response, note = _bare(413), " (body over the 100 MB limit)"
         else:
-            response, note = self._dispatch(request, body)
+            if request.content_length is None and body:
+                # The host hands a body to the worker only with a Content-Length
+                # (azure-functions-host#7930): a chunked body arrives empty.
+                body, note = b"", " (chunked body: the function gets none, as in Azure)"
+            response, routing_note = self._dispatch(request, body)
+            note += routing_note
         elapsed = (time.perf_counter() - started) * 1000
         # Method, path, status and time only: query strings carry codes and states,
         # headers carry cookies and keys, bodies carry anything.
@@ -389,10 +402,13 @@ class FuncHost:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"{scheme}://{shown}:{self._server.server_port}"
         self._thread: threading.Thread | None = None
+        self._serving = threading.Event()
         self._closed = False
         self._close_lock = threading.Lock()
 
     def start(self) -> FuncHost:
+        # Marked before the thread runs, so an immediate stop() still shuts it down.
+        self._serving.set()
         self._thread = threading.Thread(
             target=self.serve_forever, name=f"funchost {self.url}", daemon=True
         )
@@ -400,14 +416,18 @@ class FuncHost:
         return self
 
     def serve_forever(self) -> None:
+        """Serve in this thread until stop() (from another thread) or KeyboardInterrupt."""
+        self._serving.set()
         try:
-            self._server.serve_forever()
+            self._server.serve_forever(poll_interval=0.1)
         finally:
             self._close()
 
     def stop(self) -> None:
+        if self._serving.is_set():
+            self._server.shutdown()  # waits for serve_forever to return
+            self._serving.clear()
         if self._thread is not None:
-            self._server.shutdown()
             self._thread.join(timeout=10)
             self._thread = None
         self._close()

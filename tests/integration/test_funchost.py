@@ -145,6 +145,18 @@ def test_form_and_json_bodies_are_read_as_in_azure(sample_host: FuncHost) -> Non
     }
 
 
+def test_a_chunked_body_reaches_the_function_empty_as_in_azure(
+    sample_host: FuncHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The host passes a body only with a Content-Length (azure-functions-host#7930).
+    with caplog.at_level("INFO", logger="funchost"):
+        chunked = requests.post(
+            f"{sample_host.url}/api/anything", data=iter([b"a", b"b"]), timeout=5
+        )
+    assert chunked.json() == {"method": "POST", "body": ""}
+    assert any("chunked body" in record.getMessage() for record in caplog.records)
+
+
 def test_headers_reach_the_function_lower_cased_and_repeats_joined(sample_host: FuncHost) -> None:
     address = urlsplit(sample_host.url)
     connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=5)
@@ -291,6 +303,7 @@ def test_a_stopped_host_frees_its_port() -> None:
         socket.create_connection((address.hostname or "", address.port or 0), timeout=2).close()
     never_started = FuncHost(load_app(SAMPLE_APP))
     never_started.stop()  # returns: nothing was serving
+    FuncHost(load_app(SAMPLE_APP)).start().stop()  # stopped before its thread ran
 
 
 # --- local.settings.json ------------------------------------------------------------------
