@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 EXPIRES_AT = "ExpiresAt"
+CLAIMED = "Claimed"
 _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 1,
     "retry_backoff_factor": 0.2,
@@ -204,7 +205,7 @@ class TableStore:
             # The SDK treats a 404 on delete as success, so a conditional delete alone
             # cannot tell the winner from the losers. A conditional update can: it
             # raises on 404 and 412. The winner then deletes the claimed row.
-            claim = {"PartitionKey": partition_key, "RowKey": row_key, "Claimed": True}
+            claim = {"PartitionKey": partition_key, "RowKey": row_key, CLAIMED: True}
             with _stale_etag():
                 client.update_entity(
                     claim,
@@ -307,6 +308,8 @@ class TableStore:
         return self.service.get_table_client(name)
 
     def _expired(self, row: Row) -> bool:
+        if row.data.get(CLAIMED) is True:
+            return True  # consumed by a conditional delete that is finishing: gone
         expires = row.data.get(EXPIRES_AT)
         return isinstance(expires, dt.datetime) and expires <= self.clock()
 

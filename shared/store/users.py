@@ -1,0 +1,229 @@
+"""Users in Table Storage, one partition per tenant.
+
+Rows: `user:{id}` (the user), `oid:{tid}:{oid}` and `email:{email}` (indexes
+pointing at the id). A sign-in's decision is written as one entity group
+transaction, so two concurrent first sign-ins of one person make one user:
+the loser's transaction fails on the index rows, it re-reads and updates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from shared.errors import NotFound, SsoUnavailable
+from shared.provisioning import (
+    CreateUser,
+    Entitlements,
+    SignInIdentity,
+    User,
+    decide_sign_in,
+    email_key,
+)
+from shared.store.tables import Op, Row, TableStore, TransactionFailed, key_part
+
+TABLE = "users"
+_ATTEMPTS = 8
+
+
+def _user_key(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def _oid_key(tid: str, oid: str) -> str:
+    return f"oid:{tid}:{oid}"
+
+
+def _email_key(email: str) -> str:
+    return f"email:{key_part(email_key(email))}"
+
+
+@dataclass
+class UserStore:
+    tables: TableStore
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+
+    # --- sign-in ---------------------------------------------------------------------
+
+    def provision(
+        self,
+        identity: SignInIdentity,
+        *,
+        tenant: str,
+        customer_id: str,
+        entitlements: Entitlements,
+        now: dt.datetime,
+    ) -> User:
+        """Create or update the signed-in user atomically; raises the decision's refusals."""
+        for attempt in range(_ATTEMPTS):
+            # Email index first: a user's rows are written in one transaction, so if the
+            # email row is visible the (tid, oid) row read after it is visible too.
+            by_email = self._by_index(tenant, _email_key(identity.email))
+            by_oid = self._by_index(tenant, _oid_key(identity.tenant_id, identity.object_id))
+            if by_oid is not None and by_email is not None and by_email[0].id == by_oid[0].id:
+                by_email = by_oid
+            decision = decide_sign_in(
+                identity,
+                tenant=tenant,
+                customer_id=customer_id,
+                entitlements=entitlements,
+                by_object_id=by_oid[0] if by_oid else None,
+                by_email=by_email[0] if by_email else None,
+                new_user_id=self.new_id(),
+                now=now,
+            )
+            try:
+                if isinstance(decision, CreateUser):
+                    self._create(decision.user)
+                    return decision.user
+                assert by_oid is not None
+                if _only_fresh_login(decision.before, decision.after):
+                    return decision.before
+                self._update(decision.before, decision.after, etag=by_oid[1])
+                return decision.after
+            except TransactionFailed:
+                # Another sign-in of the same person (or a claim on the same email)
+                # won the race: read again and decide again.
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311
+        raise SsoUnavailable("Too many concurrent sign-ins for this account; please retry.")
+
+    def _create(self, user: User) -> None:
+        tenant = user.tenant
+        self.tables.transact(
+            TABLE,
+            [
+                Op("create", _user_entity(user)),
+                Op("create", _index(tenant, _oid_key(_tid(user), _oid(user)), user.id)),
+                Op("create", _index(tenant, _email_key(user.email), user.id)),
+            ],
+        )
+
+    def _update(self, before: User, after: User, *, etag: str) -> None:
+        operations = [Op("update", _user_entity(after), etag=etag)]
+        if email_key(before.email) != email_key(after.email):
+            operations.append(Op("delete", _index(after.tenant, _email_key(before.email), "")))
+            operations.append(Op("create", _index(after.tenant, _email_key(after.email), after.id)))
+        self.tables.transact(TABLE, operations)
+
+    # --- reads and admin changes -----------------------------------------------------
+
+    def get(self, tenant: str, user_id: str) -> User | None:
+        found = self._get_with_etag(tenant, user_id)
+        return found[0] if found else None
+
+    def list(self, tenant: str, *, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
+        page = self.tables.query(
+            TABLE, partition_key=tenant, row_key_prefix="user:", limit=limit, cursor=cursor
+        )
+        return [_user(row) for row in page.rows], page.next_cursor
+
+    def set_disabled(self, tenant: str, user_id: str, disabled: bool) -> User:
+        for _ in range(_ATTEMPTS):
+            found = self._get_with_etag(tenant, user_id)
+            if found is None:
+                raise NotFound("No such user.")
+            user, etag = found
+            changed = replace(user, disabled=disabled)
+            try:
+                self.tables.transact(TABLE, [Op("update", _user_entity(changed), etag=etag)])
+                return changed
+            except TransactionFailed:
+                continue
+        raise SsoUnavailable("The user kept changing; please retry.")
+
+    def insert_password_user(self, user: User) -> None:
+        """Password users are the application's own; this seeds one (dev and tests)."""
+        self.tables.transact(
+            TABLE,
+            [
+                Op("create", _user_entity(user)),
+                Op("create", _index(user.tenant, _email_key(user.email), user.id)),
+            ],
+        )
+
+    def _by_index(self, tenant: str, row_key: str) -> tuple[User, str] | None:
+        index = self.tables.get(TABLE, tenant, row_key)
+        if index is None:
+            return None
+        return self._get_with_etag(tenant, str(index.data["user_id"]))
+
+    def _get_with_etag(self, tenant: str, user_id: str) -> tuple[User, str] | None:
+        row = self.tables.get(TABLE, tenant, _user_key(user_id))
+        return (_user(row), row.etag) if row else None
+
+
+_LOGIN_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def _only_fresh_login(before: User, after: User) -> bool:
+    """Nothing but a last_login_at under a minute old would change: no write.
+
+    Keeps parallel sign-ins of one person (several tabs, retries) from fighting
+    over the same row for a timestamp; last_login_at has minute resolution.
+    """
+    if before.last_login_at is None or after.last_login_at is None:
+        return False
+    if after.last_login_at - before.last_login_at >= _LOGIN_RESOLUTION:
+        return False
+    return replace(before, last_login_at=after.last_login_at) == after
+
+
+def _tid(user: User) -> str:
+    return user.entra_tenant_id or ""
+
+
+def _oid(user: User) -> str:
+    return user.entra_object_id or ""
+
+
+def _index(tenant: str, row_key: str, user_id: str) -> dict[str, Any]:
+    return {"PartitionKey": tenant, "RowKey": row_key, "user_id": user_id}
+
+
+def _user_entity(user: User) -> dict[str, Any]:
+    return {
+        "PartitionKey": user.tenant,
+        "RowKey": _user_key(user.id),
+        "email": user.email,
+        "name": user.name,
+        "provider": user.provider,
+        "customer_id": user.customer_id or "",
+        "profiles": json.dumps(list(user.profiles)),
+        "roles": json.dumps(list(user.roles)),
+        "disabled": user.disabled,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+        "entra_tenant_id": user.entra_tenant_id or "",
+        "entra_object_id": user.entra_object_id or "",
+    }
+
+
+def _user(row: Row) -> User:
+    data = row.data
+    return User(
+        id=row.row_key.removeprefix("user:"),
+        tenant=row.partition_key,
+        email=str(data.get("email", "")),
+        name=str(data.get("name", "")),
+        provider=str(data.get("provider", "")),
+        customer_id=str(data.get("customer_id") or "") or None,
+        profiles=tuple(json.loads(str(data.get("profiles") or "[]"))),
+        roles=tuple(json.loads(str(data.get("roles") or "[]"))),
+        disabled=bool(data.get("disabled", False)),
+        created_at=_utc(data.get("created_at")) or dt.datetime.fromtimestamp(0, dt.UTC),
+        last_login_at=_utc(data.get("last_login_at")),
+        entra_tenant_id=str(data.get("entra_tenant_id") or "") or None,
+        entra_object_id=str(data.get("entra_object_id") or "") or None,
+    )
+
+
+def _utc(value: object) -> dt.datetime | None:
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -1,0 +1,138 @@
+"""Users and auth transactions in real Azurite: atomic provisioning, single-use state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from shared.errors import AccountConflict, ProviderMismatch
+from shared.flows import AuthTransaction, binding_hash, bound_to_browser
+from shared.provisioning import Entitlements, SignInIdentity, User
+from shared.store.flows import FlowStore
+from shared.store.tables import TableStore
+from shared.store.users import UserStore
+
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+TID = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc"
+OID = "11111111-2222-3333-4444-555555555555"
+NONE = Entitlements(profiles=(), roles=())
+
+
+def identity(email: str = "ada@example.com", oid: str = OID) -> SignInIdentity:
+    return SignInIdentity(tenant_id=TID, object_id=oid, email=email, name="Ada", group_ids=())
+
+
+def provision(users: UserStore, ident: SignInIdentity, entitlements: Entitlements = NONE) -> User:
+    return users.provision(
+        ident, tenant="acme", customer_id="cust", entitlements=entitlements, now=NOW
+    )
+
+
+def all_users(users: UserStore) -> list[User]:
+    return users.list("acme", limit=1000, cursor=None)[0]
+
+
+def test_first_sign_in_creates_one_user_and_later_ones_update_it(table_store: TableStore) -> None:
+    users = UserStore(table_store)
+    created = provision(users, identity(), Entitlements(profiles=("p1",), roles=()))
+    again = provision(
+        users, identity(email="ada.l@example.com"), Entitlements(profiles=("p2",), roles=())
+    )
+    assert again.id == created.id
+    assert (again.email, again.profiles) == ("ada.l@example.com", ("p2",))
+    stored = users.get("acme", created.id)
+    assert stored is not None and stored.profiles == ("p2",)
+    # The old address is free again, the new one is taken.
+    other = provision(
+        users, identity(email="ada@example.com", oid="99999999-2222-3333-4444-555555555555")
+    )
+    assert other.id != created.id
+    with pytest.raises(AccountConflict):
+        provision(
+            users, identity(email="ADA.L@example.com", oid="88888888-2222-3333-4444-555555555555")
+        )
+
+
+def test_twenty_parallel_first_sign_ins_of_one_person_make_one_user(
+    table_store: TableStore,
+) -> None:
+    users = UserStore(table_store)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(lambda _: provision(users, identity()), range(20)))
+    assert len({user.id for user in results}) == 1
+    assert len(all_users(users)) == 1
+
+
+def test_a_password_user_with_that_email_refuses_and_nothing_is_written(
+    table_store: TableStore,
+) -> None:
+    users = UserStore(table_store)
+    users.insert_password_user(
+        User(
+            id="pw-1",
+            tenant="acme",
+            email="ada@example.com",
+            name="Ada",
+            provider="password",
+            customer_id="cust",
+            profiles=(),
+            roles=(),
+            disabled=False,
+            created_at=NOW,
+            last_login_at=None,
+        )
+    )
+    with pytest.raises(ProviderMismatch):
+        provision(users, identity(email="Ada@Example.com"))
+    assert [u.id for u in all_users(users)] == ["pw-1"]
+
+
+def transaction(state: str, binding: str | None) -> AuthTransaction:
+    return AuthTransaction(
+        tenant="acme",
+        state=state,
+        msal_flow={"state": state, "nonce": "n"},
+        mode="redirect",
+        return_to="/",
+        browser_binding=binding,
+        created_at=NOW,
+        expires_at=NOW + dt.timedelta(minutes=10),
+    )
+
+
+def test_a_state_is_consumed_once_by_the_browser_it_is_bound_to(table_store: TableStore) -> None:
+    table_store.clock = lambda: NOW
+    flows = FlowStore(table_store)
+    flows.save(transaction("s-1", binding_hash("cookie")))
+
+    def is_other_browser(tx: AuthTransaction) -> bool:
+        return bound_to_browser(tx, "other-cookie")
+
+    assert flows.consume("acme", "s-1", is_other_browser) is None
+    winners: list[AuthTransaction] = []
+    lock = threading.Lock()
+
+    def consume() -> None:
+        got = flows.consume("acme", "s-1", lambda tx: bound_to_browser(tx, "cookie"))
+        if got is not None:
+            with lock:
+                winners.append(got)
+
+    threads = [threading.Thread(target=consume) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1 and winners[0].msal_flow["nonce"] == "n"
+    assert flows.consume("acme", "s-1", lambda tx: True) is None
+
+
+def test_an_expired_state_cannot_be_consumed(table_store: TableStore) -> None:
+    table_store.clock = lambda: NOW
+    flows = FlowStore(table_store)
+    flows.save(transaction("s-2", None))
+    table_store.clock = lambda: NOW + dt.timedelta(minutes=11)
+    assert flows.consume("acme", "s-2", lambda tx: True) is None
