@@ -1,0 +1,39 @@
+"""The audit log in real Azurite: newest first, paged, field names only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from shared.store.audit import AuditStore
+from shared.store.tables import TableStore
+
+
+def test_events_come_back_newest_first_across_pages(table_store: TableStore) -> None:
+    start = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    ticks = iter(start + dt.timedelta(seconds=i) for i in range(5))
+    audit = AuditStore(table_store, clock=lambda: next(ticks))
+    for index in range(5):
+        audit.record(
+            "acme", "sign_in", actor=f"user-{index}", ip="203.0.113.9", user_id=f"u{index}"
+        )
+    first, cursor = audit.list("acme", limit=3, cursor=None)
+    second, last = audit.list("acme", limit=3, cursor=cursor)
+    assert [e["actor"] for e in first + second] == [f"user-{i}" for i in range(4, -1, -1)]
+    assert last is None
+    assert first[0] == {
+        "at": "2026-11-23T12:00:04Z",
+        "action": "sign_in",
+        "actor": "user-4",
+        "ip": "203.0.113.9",
+        "fields": [],
+        "user_id": "u4",
+    }
+
+
+def test_config_changes_record_field_names_and_refusals_their_code(table_store: TableStore) -> None:
+    audit = AuditStore(table_store)
+    audit.record("acme", "config_updated", actor="platform", fields=("client_secret", "enabled"))
+    audit.record("acme", "sign_in_refused", actor="anonymous", code="invalid_state")
+    events, _ = audit.list("acme", limit=10, cursor=None)
+    assert events[0]["code"] == "invalid_state" and "user_id" not in events[0]
+    assert events[1]["fields"] == ["client_secret", "enabled"]
