@@ -7,9 +7,9 @@ with an empty environment.
 
 import azure.functions as func
 
-from functions import health
+from functions import auth, health, pages, status, wellknown
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health.bp,):
+for blueprint in (auth.bp, health.bp, pages.bp, status.bp, wellknown.bp):
     app.register_functions(blueprint)

@@ -17,8 +17,16 @@ from shared.settings import Settings, get_settings
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from shared.entra import EntraClient
+    from shared.keycache import KeyCache
+    from shared.session_keys import SessionKeyRing
+    from shared.session_service import SessionService
+    from shared.signin import SignInService
+    from shared.store.audit import AuditStore
+    from shared.store.configs import ConfigStore
     from shared.store.secrets import SecretStore
     from shared.store.tables import TableStore
+    from shared.store.users import UserStore
 
 T = TypeVar("T")
 
@@ -65,6 +73,102 @@ class Services:
             return SecretStore.from_settings(self.settings, self.credential)
 
         return self._once("secrets", build)
+
+    @property
+    def configs(self) -> ConfigStore:
+        def build() -> ConfigStore:
+            from shared.store.configs import ConfigStore
+
+            return ConfigStore(self.tables)
+
+        return self._once("configs", build)
+
+    @property
+    def users(self) -> UserStore:
+        def build() -> UserStore:
+            from shared.store.users import UserStore
+
+            return UserStore(self.tables)
+
+        return self._once("users", build)
+
+    @property
+    def audit(self) -> AuditStore:
+        def build() -> AuditStore:
+            from shared.store.audit import AuditStore
+
+            return AuditStore(self.tables)
+
+        return self._once("audit", build)
+
+    @property
+    def session_keys(self) -> SessionKeyRing:
+        def build() -> SessionKeyRing:
+            from shared.session_keys import SessionKeyRing
+
+            return SessionKeyRing(self.secrets)
+
+        return self._once("session_keys", build)
+
+    @property
+    def sessions(self) -> SessionService:
+        def build() -> SessionService:
+            from shared.session_service import SessionService
+            from shared.store.refresh_tokens import RefreshTokenTable
+
+            return SessionService(
+                public_base_url=self.settings.public_base_url,
+                keys=self.session_keys,
+                refresh_tokens=RefreshTokenTable(self.tables),
+                users=self.users,
+                audit=self.audit,
+            )
+
+        return self._once("sessions", build)
+
+    @property
+    def entra(self) -> EntraClient:
+        def build() -> EntraClient:
+            from shared.entra import EntraClient
+            from shared.http import TimeoutSession
+
+            return EntraClient(
+                authority_host=self.settings.entra_authority_host,
+                graph_base_url=self.settings.graph_base_url,
+                http=TimeoutSession(),
+            )
+
+        return self._once("entra", build)
+
+    @property
+    def entra_keys(self) -> KeyCache:
+        def build() -> KeyCache:
+            from shared.keycache import KeyCache
+
+            return KeyCache(self.entra.fetch_jwks)
+
+        return self._once("entra_keys", build)
+
+    @property
+    def signin(self) -> SignInService:
+        def build() -> SignInService:
+            from shared.client_secrets import ClientSecrets
+            from shared.signin import SignInService
+            from shared.store.flows import FlowStore
+
+            return SignInService(
+                settings=self.settings,
+                configs=self.configs,
+                client_secrets=ClientSecrets(self.secrets),
+                entra=self.entra,
+                keys=self.entra_keys,
+                flows=FlowStore(self.tables),
+                users=self.users,
+                sessions=self.sessions,
+                audit=self.audit,
+            )
+
+        return self._once("signin", build)
 
 
 _services: Services | None = None

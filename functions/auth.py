@@ -1,0 +1,259 @@
+"""End-user sign-in routes: authorize, callback, token, me, logout.
+
+Each handler parses the request, calls one service of `shared`, renders the
+result. Services are reached through `shared.container.get_services()`, which
+imports MSAL and the Azure SDKs only on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import azure.functions as func
+
+from functions import pages, web
+from shared.errors import EntraBridgeError, InvalidRequest, UnknownTenant
+from shared.flows import BROWSER_COOKIE, browser_cookie, new_browser_binding
+from shared.tenants import is_valid_slug
+
+if TYPE_CHECKING:
+    from shared.container import Services
+
+bp = func.Blueprint()
+
+_PASS_THROUGH = ("prompt", "login_hint", "domain_hint")
+_PROMPTS = frozenset({"login", "none", "consent", "select_account"})
+
+
+def _services() -> Services:
+    from shared.container import get_services
+
+    return get_services()
+
+
+def _tenant(req: func.HttpRequest) -> str:
+    tenant = str(req.route_params.get("tenant", ""))
+    if not is_valid_slug(tenant):
+        raise UnknownTenant()
+    return tenant
+
+
+@bp.route(route="auth/{tenant}/authorize", methods=["GET"])
+@web.api
+def authorize(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = _tenant(req)
+    mode = req.params.get("mode", "redirect")
+    if mode not in ("redirect", "json"):
+        raise InvalidRequest(fields={"mode": "must be 'redirect' or 'json'"})
+    hints = {name: req.params.get(name) or None for name in _PASS_THROUGH}
+    if hints["prompt"] is not None and hints["prompt"] not in _PROMPTS:
+        raise InvalidRequest(fields={"prompt": "must be login, none, consent or select_account"})
+    for name in ("login_hint", "domain_hint"):
+        value = hints[name]
+        if value is not None and len(value) > 256:
+            raise InvalidRequest(fields={name: "must be at most 256 characters"})
+    cookie_value: str | None = web.cookies(req).get(BROWSER_COOKIE)
+    binding: str | None
+    if mode == "redirect" and not cookie_value:
+        cookie_value, binding = new_browser_binding()
+    else:
+        binding = _binding_of(cookie_value)
+    started = _services().signin.start(
+        tenant,
+        mode="json" if mode == "json" else "redirect",
+        return_to=req.params.get("return_to"),
+        browser_binding=binding,
+        **hints,
+    )
+    if mode == "json":
+        return web.json_response(
+            {"authorization_url": started.authorization_url, "state": started.state}
+        )
+    return web.redirect(started.authorization_url, cookies=[browser_cookie(cookie_value or "")])
+
+
+def _binding_of(cookie_value: str | None) -> str | None:
+    from shared.flows import binding_hash
+
+    return binding_hash(cookie_value) if cookie_value else None
+
+
+@bp.route(route="auth/{tenant}/callback", methods=["GET", "POST"])
+def callback(req: func.HttpRequest) -> func.HttpResponse:
+    if req.method == "POST" and web.is_json(req):
+        return _spa_callback(req)
+    return _browser_callback(req)
+
+
+@web.api
+def _spa_callback(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = _tenant(req)
+    body = web.json_object_body(req)
+    params = {k: body[k] for k in ("code", "state") if isinstance(body.get(k), str)}
+    from shared.signin import Completed
+
+    result = _services().signin.complete(
+        tenant, params, spa=True, browser_cookie=None, ip=web.client_ip(req)
+    )
+    assert isinstance(result, Completed)  # SPA mode never hands off
+    tokens = result.tokens
+    return web.json_response(
+        {
+            "access_token": tokens.access_token,
+            "token_type": "Bearer",
+            "expires_in": tokens.expires_in,
+            "refresh_token": tokens.refresh_token,
+            "user": result.user.to_public(),
+        }
+    )
+
+
+def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
+    """Redirect mode: success -> cookies + 302 to return_to; failure -> 302 with sso_error."""
+    from shared.signin import Completed
+
+    tenant = req.route_params.get("tenant", "")
+    services = None
+    try:
+        tenant = _tenant(req)
+        services = _services()
+        params = dict(req.params) if req.method == "GET" else web.form_or_json(req)
+        result = services.signin.complete(
+            tenant,
+            params,
+            spa=False,
+            browser_cookie=web.cookies(req).get(BROWSER_COOKIE),
+            ip=web.client_ip(req),
+        )
+    except EntraBridgeError as error:
+        return _callback_failure(tenant, error, services)
+    except Exception as error:
+        web.log.error("callback failed: %s", type(error).__name__)
+        return _callback_failure(tenant, None, services)
+    if not isinstance(result, Completed):
+        return web.redirect(result.location)
+    from shared.sessions import session_cookies
+
+    cookies = session_cookies(
+        result.tokens.access_token,
+        result.tokens.refresh_token,
+        access_ttl=result.tokens.expires_in,
+        refresh_ttl=result.tokens.refresh_expires_in,
+    )
+    cookies.append(browser_cookie("", max_age=0))  # the attempt is over
+    return web.redirect(result.return_to, cookies=cookies)
+
+
+def _callback_failure(
+    tenant: str, error: EntraBridgeError | None, services: Services | None
+) -> func.HttpResponse:
+    code = error.code if error is not None else "sso_unavailable"
+    if error is None or isinstance(error, UnknownTenant) or services is None:
+        return pages.error_page(code, status=error.status if error else 500)
+    try:
+        config = services.signin.config_or_none(tenant)
+        login_page = services.signin.login_page(tenant, config)
+    except EntraBridgeError:
+        return pages.error_page(code, status=503)
+    separator = "&" if "?" in login_page else "?"
+    return web.redirect(f"{login_page}{separator}{urlencode({'sso_error': code})}")
+
+
+@bp.route(route="auth/{tenant}/token", methods=["POST"])
+@web.api
+def token(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = _tenant(req)
+    fields = web.form_or_json(req)
+    if fields.get("grant_type") != "refresh_token":
+        raise InvalidRequest(fields={"grant_type": "must be 'refresh_token'"})
+    from_cookie = False
+    refresh_token = fields.get("refresh_token")
+    if not refresh_token:
+        from shared.sessions import REFRESH_COOKIE
+
+        refresh_token = web.cookies(req).get(REFRESH_COOKIE)
+        from_cookie = bool(refresh_token)
+    if not refresh_token:
+        raise InvalidRequest(fields={"refresh_token": "is required"})
+    tokens = _services().sessions.refresh(tenant, refresh_token, ip=web.client_ip(req))
+    cookies: list[str] = []
+    if from_cookie:
+        from shared.sessions import session_cookies
+
+        cookies = session_cookies(
+            tokens.access_token,
+            tokens.refresh_token,
+            access_ttl=tokens.expires_in,
+            refresh_ttl=tokens.refresh_expires_in,
+        )
+    return web.json_response(
+        {
+            "access_token": tokens.access_token,
+            "token_type": "Bearer",
+            "expires_in": tokens.expires_in,
+            "refresh_token": tokens.refresh_token,
+        },
+        cookies=cookies,
+    )
+
+
+@bp.route(route="auth/{tenant}/me", methods=["GET"])
+@web.api
+def me(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = _tenant(req)
+    from shared.sessions import ACCESS_COOKIE
+
+    raw = web.bearer_token(req) or web.cookies(req).get(ACCESS_COOKIE)
+    user = _services().sessions.current_user(tenant, raw)
+    return web.json_response(user.to_public())
+
+
+@bp.route(route="auth/{tenant}/logout", methods=["GET", "POST"])
+def logout(req: func.HttpRequest) -> func.HttpResponse:
+    if req.method == "POST":
+        return _api_logout(req)
+    return _browser_logout(req)
+
+
+@web.api
+def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = _tenant(req)
+    body = web.json_body(req) if web.is_json(req) else None
+    refresh_token = body.get("refresh_token") if isinstance(body, dict) else None
+    _services().sessions.sign_out(
+        tenant,
+        access_token=web.bearer_token(req),
+        refresh_token=refresh_token if isinstance(refresh_token, str) else None,
+        entra_session_id=None,
+        ip=web.client_ip(req),
+    )
+    return web.json_response({"status": "signed_out"})
+
+
+def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
+    """A browser, or Entra's front-channel logout iframe (only `sid`)."""
+    from shared.sessions import ACCESS_COOKIE, REFRESH_COOKIE, clear_session_cookies
+
+    tenant = req.route_params.get("tenant", "")
+    if not is_valid_slug(tenant):
+        return pages.error_page("unknown_tenant", status=404)
+    jar = web.cookies(req)
+    services = _services()
+    try:
+        services.sessions.sign_out(
+            tenant,
+            access_token=jar.get(ACCESS_COOKIE),
+            refresh_token=jar.get(REFRESH_COOKIE),
+            entra_session_id=req.params.get("sid") or None,
+            ip=web.client_ip(req),
+        )
+        login_page = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
+    except EntraBridgeError as error:
+        return pages.error_page(error.code, status=error.status, framed_by_entra=True)
+    response = web.redirect(login_page, cookies=clear_session_cookies())
+    # Entra frames this URL for front-channel logout: allow exactly its origin.
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; frame-ancestors {services.settings.entra_authority_host}"
+    )
+    return response

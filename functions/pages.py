@@ -1,0 +1,80 @@
+"""Hosted pages: the login page (GET /api/auth/{tenant}/login) and the error page.
+
+No script and no third-party resource; every value is HTML-escaped; the
+`sso_error` code only selects one of our own messages (nothing reflected).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import azure.functions as func
+
+from functions import web
+from shared.errors import EntraBridgeError
+
+bp = func.Blueprint()
+
+MESSAGES = {
+    "unknown_tenant": "This organisation is not known here.",
+    "sso_disabled": "Single sign-on is not enabled for this organisation.",
+    "invalid_state": "Your sign-in expired or was already used. Please sign in again.",
+    "idp_error": "Microsoft Entra ID did not complete the sign-in.",
+    "sso_idp_rejected": "Microsoft Entra ID did not accept the sign-in. Please sign in again.",
+    "invalid_id_token": "The sign-in could not be verified. Please sign in again.",
+    "sso_no_email_claim": "Your Microsoft account has no email address this application can use.",
+    "provider_mismatch": "This email address signs in with a password, not with Microsoft.",
+    "account_conflict": "Another Microsoft account already uses this email address.",
+    "account_disabled": "Your account is disabled. Contact your administrator.",
+    "sso_unavailable": "Sign-in is temporarily unavailable. Please try again shortly.",
+}
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}"
+    "main{max-width:420px;margin:64px auto;background:#fff;padding:32px;border-radius:8px;"
+    "box-shadow:0 2px 8px #0002}a.button{display:block;text-align:center;padding:12px;"
+    "background:#2f2f2f;color:#fff;text-decoration:none;border-radius:4px}"
+    ".error{color:#a4262c;margin-bottom:16px}"
+)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+
+
+def error_page(code: str, *, status: int, framed_by_entra: bool = False) -> func.HttpResponse:
+    message = MESSAGES.get(code, "Sign-in failed.")
+    body = f"<h1>Sign-in failed</h1><p class=error>{escape(message)}</p><p>Code: {escape(code)}</p>"
+    csp = web.PAGE_CSP
+    if framed_by_entra:
+        csp = csp.replace("frame-ancestors 'none'", "frame-ancestors https:")
+    return web.html_response(_page("Sign-in failed", body), status, csp=csp)
+
+
+@bp.route(route="auth/{tenant}/login", methods=["GET"])
+def login(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.container import get_services
+    from shared.tenants import is_valid_slug
+
+    tenant = req.route_params.get("tenant", "")
+    if not is_valid_slug(tenant):
+        return error_page("unknown_tenant", status=404)
+    try:
+        status = get_services().signin.status(tenant)
+    except EntraBridgeError as error:
+        return error_page(error.code, status=error.status)
+    code = req.params.get("sso_error")
+    notice = f"<p class=error>{escape(MESSAGES[code])}</p>" if code in MESSAGES else ""
+    if status.sso_enabled:
+        action = (
+            f"<a class=button href='{escape(status.authorize_url, quote=True)}'>"
+            f"{escape(status.button_label)}</a>"
+        )
+    else:
+        action = f"<p>{escape(MESSAGES['sso_disabled'])}</p>"
+    body = f"<h1>Sign in</h1>{notice}{action}"
+    return web.html_response(_page("Sign in", body))

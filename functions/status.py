@@ -1,0 +1,22 @@
+"""GET /api/auth/{tenant}/status: public sign-in options of a tenant (cheap to load)."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions import web
+from shared.errors import UnknownTenant
+
+bp = func.Blueprint()
+
+
+@bp.route(route="auth/{tenant}/status", methods=["GET"])
+@web.api
+def status(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.container import get_services
+    from shared.tenants import is_valid_slug
+
+    tenant = req.route_params.get("tenant", "")
+    if not is_valid_slug(tenant):
+        raise UnknownTenant()
+    return web.json_response(get_services().signin.status(tenant).to_body())

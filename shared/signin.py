@@ -1,0 +1,477 @@
+"""Sign-in: authorize -> callback -> ID token validation -> JIT provisioning -> session.
+
+`SignInService` is the one place that strings the steps together; every step
+it calls is either pure (tokens, provisioning, redirects) or an adapter behind
+a Protocol (stores, Entra). The HTTP triggers only parse and render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.entra import (
+    ClientCredentials,
+    ClientSecretRejected,
+    EntraClient,
+    TokenResult,
+    idp_error_from_redirect,
+    jwks_uri_for,
+)
+from shared.errors import (
+    EntraBridgeError,
+    IdpError,
+    InvalidState,
+    SsoDisabled,
+    SsoNoEmailClaim,
+    UnknownTenant,
+)
+from shared.flows import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
+from shared.keycache import KeyCache
+from shared.provisioning import (
+    ROLE_TENANT_ADMIN,
+    Entitlements,
+    SignInIdentity,
+    User,
+)
+from shared.redirects import safe_return_to
+from shared.settings import Secret, Settings
+from shared.signin_types import SessionTokens
+from shared.tenants import OAuth2Config, is_admin, is_sso_ready, profiles_for_groups
+from shared.tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
+
+log = logging.getLogger("entrabridge.signin")
+
+
+# --- what the service needs from the outside world ---------------------------------
+
+
+class ConfigSource(Protocol):
+    def get_config(self, tenant: str) -> OAuth2Config | None:
+        """The tenant's OAuth2 config; None when the tenant does not exist."""
+        ...
+
+
+class ClientSecretSource(Protocol):
+    def current(self, tenant: str) -> tuple[Secret, str] | None:
+        """(secret, version) of the tenant's client secret."""
+        ...
+
+    def refreshed(self, tenant: str) -> tuple[Secret, str] | None:
+        """The same, read again past any cache (another instance may have rotated it)."""
+        ...
+
+    def previous(self, tenant: str, current_version: str) -> tuple[Secret, str] | None:
+        """The version before `current_version`, if it has not expired."""
+        ...
+
+
+class FlowStore(Protocol):
+    def save(self, transaction: AuthTransaction) -> None: ...
+
+    def consume(
+        self, tenant: str, state: str, check: Callable[[AuthTransaction], bool]
+    ) -> AuthTransaction | None:
+        """Delete and return the transaction if it exists, is unexpired and passes
+        `check`; exactly one caller wins. None otherwise (nothing deleted on a failed check).
+        """
+        ...
+
+
+class UserStore(Protocol):
+    def provision(
+        self,
+        identity: SignInIdentity,
+        *,
+        tenant: str,
+        customer_id: str,
+        entitlements: Entitlements,
+        now: dt.datetime,
+    ) -> User: ...
+
+
+class SessionIssuer(Protocol):
+    def start_session(self, user: User, *, entra_session_id: str | None) -> SessionTokens: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self,
+        tenant: str,
+        action: str,
+        *,
+        actor: str,
+        ip: str | None = None,
+        fields: tuple[str, ...] = (),
+        user_id: str | None = None,
+        code: str | None = None,
+    ) -> None: ...
+
+
+# --- results -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    authorization_url: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Completed:
+    user: User
+    tokens: SessionTokens
+    return_to: str
+
+
+@dataclass(frozen=True)
+class SpaHandoff:
+    """A JSON-mode sign-in came back through the browser: hand code and state to the SPA."""
+
+    location: str
+
+
+@dataclass(frozen=True)
+class SignInStatus:
+    tenant: str
+    sso_enabled: bool
+    authorize_url: str
+    button_label: str
+    enforce_sso: bool
+
+    def to_body(self) -> dict[str, object]:
+        return {
+            "tenant": self.tenant,
+            "sso_enabled": self.sso_enabled,
+            "provider": "microsoft",
+            "authorize_url": self.authorize_url,
+            "button_label": self.button_label,
+            "enforce_sso": self.enforce_sso,
+        }
+
+
+# --- the service -------------------------------------------------------------------
+
+
+class SignInService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        configs: ConfigSource,
+        client_secrets: ClientSecretSource,
+        entra: EntraClient,
+        keys: KeyCache,
+        flows: FlowStore,
+        users: UserStore,
+        sessions: SessionIssuer,
+        audit: AuditLog,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._configs = configs
+        self._client_secrets = client_secrets
+        self._entra = entra
+        self._keys = keys
+        self._flows = flows
+        self._users = users
+        self._sessions = sessions
+        self._audit = audit
+        self._clock = clock
+
+    # -- urls ---------------------------------------------------------------------
+
+    def redirect_uri(self, tenant: str) -> str:
+        return f"{self._settings.public_base_url}/api/auth/{tenant}/callback"
+
+    def login_page(self, tenant: str, config: OAuth2Config | None) -> str:
+        if config is not None and config.login_page_url:
+            return self._absolute(config.login_page_url)
+        return f"{self._settings.public_base_url}/api/auth/{tenant}/login"
+
+    def homepage(self, config: OAuth2Config) -> str:
+        return self._absolute(config.homepage_url or "/")
+
+    def _absolute(self, url: str) -> str:
+        return f"{self._settings.public_base_url}{url}" if url.startswith("/") else url
+
+    # -- status -------------------------------------------------------------------
+
+    def status(self, tenant: str) -> SignInStatus:
+        config = self._config(tenant)
+        return SignInStatus(
+            tenant=tenant,
+            sso_enabled=is_sso_ready(config),
+            authorize_url=f"{self._settings.public_base_url}/api/auth/{tenant}/authorize",
+            button_label=config.button_label,
+            enforce_sso=config.enforce_sso and is_sso_ready(config),
+        )
+
+    def config_or_none(self, tenant: str) -> OAuth2Config | None:
+        return self._configs.get_config(tenant)
+
+    # -- authorize ----------------------------------------------------------------
+
+    def start(
+        self,
+        tenant: str,
+        *,
+        mode: Mode,
+        return_to: str | None,
+        browser_binding: str | None,
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+    ) -> Started:
+        config = self._ready_config(tenant)
+        creds = self._credentials(tenant, config)
+        flow = self._entra.begin(
+            creds,
+            redirect_uri=self.redirect_uri(tenant),
+            prompt=prompt,
+            login_hint=login_hint,
+            domain_hint=domain_hint,
+        )
+        now = self._now()
+        transaction = AuthTransaction(
+            tenant=tenant,
+            state=str(flow["state"]),
+            msal_flow=flow,
+            mode=mode,
+            return_to=self._return_to(config, return_to),
+            browser_binding=browser_binding if mode == "redirect" else None,
+            created_at=now,
+            expires_at=now + FLOW_TTL,
+        )
+        self._flows.save(transaction)
+        return Started(authorization_url=str(flow["auth_uri"]), state=transaction.state)
+
+    def _return_to(self, config: OAuth2Config, requested: str | None) -> str:
+        return safe_return_to(
+            requested,
+            public_base_url=self._settings.public_base_url,
+            allowed_origins=list(config.allowed_return_origins),
+            default=self.homepage(config),
+        )
+
+    # -- callback -----------------------------------------------------------------
+
+    def complete(
+        self,
+        tenant: str,
+        params: Mapping[str, str],
+        *,
+        spa: bool,
+        browser_cookie: str | None,
+        ip: str | None,
+    ) -> Completed | SpaHandoff:
+        """Finish a sign-in. Raises a contract error (already audited) on any refusal."""
+        try:
+            return self._complete(tenant, params, spa=spa, browser_cookie=browser_cookie, ip=ip)
+        except UnknownTenant:
+            raise
+        except EntraBridgeError as error:
+            self._audit.record(tenant, "sign_in_refused", actor="anonymous", ip=ip, code=error.code)
+            raise
+
+    def _complete(
+        self,
+        tenant: str,
+        params: Mapping[str, str],
+        *,
+        spa: bool,
+        browser_cookie: str | None,
+        ip: str | None,
+    ) -> Completed | SpaHandoff:
+        config = self._config(tenant)
+        state = params.get("state") or ""
+        if not spa and "error" in params:
+            if state:  # burn the attempt: it is over either way
+                self._flows.consume(tenant, state, lambda tx: bound_to_browser(tx, browser_cookie))
+            raise idp_error_from_redirect(params)
+        if not state or len(state) > 512:
+            raise InvalidState()
+        if not spa:
+            handoff = self._spa_handoff(tenant, state, params)
+            if handoff is not None:
+                return handoff
+        if not is_sso_ready(config):
+            raise SsoDisabled()
+
+        def belongs_here(tx: AuthTransaction) -> bool:
+            if spa:
+                return tx.mode == "json"
+            return tx.mode == "redirect" and bound_to_browser(tx, browser_cookie)
+
+        transaction = self._flows.consume(tenant, state, belongs_here)
+        if transaction is None:
+            raise InvalidState()
+        code = params.get("code") or ""
+        if not code or len(code) > 4096:
+            raise InvalidState("The sign-in response has no authorization code.")
+        auth_response = {"code": code, "state": state}
+        if params.get("client_info"):
+            auth_response["client_info"] = params["client_info"]
+        tokens = self._redeem(tenant, config, transaction, auth_response, ip=ip)
+        claims = self._validate(config, transaction, tokens.id_token)
+        identity = self._identity(claims, tokens)
+        entitlements = self._entitlements(config, identity.group_ids)
+        user = self._users.provision(
+            identity,
+            tenant=tenant,
+            customer_id=config.customer_id or "",
+            entitlements=entitlements,
+            now=self._now(),
+        )
+        session = self._sessions.start_session(user, entra_session_id=claims.sid)
+        self._audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
+        return Completed(user=user, tokens=session, return_to=transaction.return_to)
+
+    def _spa_handoff(self, tenant: str, state: str, params: Mapping[str, str]) -> SpaHandoff | None:
+        """A JSON-mode attempt that Entra sent back through the browser."""
+        peek = getattr(self._flows, "peek", None)
+        transaction = peek(tenant, state) if callable(peek) else None
+        if not isinstance(transaction, AuthTransaction) or transaction.mode != "json":
+            return None
+        from urllib.parse import urlencode
+
+        separator = "&" if "?" in transaction.return_to else "?"
+        query = urlencode({"code": params.get("code", ""), "state": state})
+        return SpaHandoff(location=f"{transaction.return_to}{separator}{query}")
+
+    def _redeem(
+        self,
+        tenant: str,
+        config: OAuth2Config,
+        transaction: AuthTransaction,
+        auth_response: Mapping[str, str],
+        *,
+        ip: str | None,
+    ) -> TokenResult:
+        creds = self._credentials(tenant, config)
+        try:
+            return self._entra.redeem(creds, transaction.msal_flow, auth_response)
+        except ClientSecretRejected:
+            pass
+        # Entra refused the secret: maybe another instance rotated it (re-read it),
+        # maybe the new version is not live yet in Entra (try the previous one once).
+        fresh = self._client_secrets.refreshed(tenant)
+        if fresh is not None and fresh[1] != creds.secret_version:
+            self._audit.record(tenant, "client_secret_reloaded", actor="system", ip=ip)
+            return self._entra.redeem(
+                self._with_secret(config, fresh), transaction.msal_flow, auth_response
+            )
+        previous = self._client_secrets.previous(tenant, creds.secret_version)
+        if previous is None:
+            raise ClientSecretRejected("invalid_client")
+        self._audit.record(tenant, "client_secret_previous_version_used", actor="system", ip=ip)
+        return self._entra.redeem(
+            self._with_secret(config, previous), transaction.msal_flow, auth_response
+        )
+
+    def _validate(
+        self, config: OAuth2Config, transaction: AuthTransaction, id_token: str
+    ) -> IdClaims:
+        tenant_id = config.tenant_id or ""
+        jwks_uri = jwks_uri_for(self._settings.entra_authority_host, tenant_id)
+        nonce_hash = _nonce_hash(str(transaction.msal_flow.get("nonce", "")))
+        keys = self._keys.get_keys(jwks_uri)
+        arguments: dict[str, Any] = {
+            "issuer_host": self._settings.entra_authority_host,
+            "tenant_id": tenant_id,
+            "client_id": config.client_id or "",
+            "nonce_hash": nonce_hash,
+            "now": self._clock(),
+        }
+        try:
+            return validate_id_token(id_token, keys=keys, **arguments)
+        except UnknownSigningKey as unknown:
+            keys = self._keys.refresh_for_unknown_kid(jwks_uri, unknown.kid)
+            return validate_id_token(id_token, keys=keys, **arguments)
+
+    def _identity(self, claims: IdClaims, tokens: TokenResult) -> SignInIdentity:
+        email = email_from_claims(claims)
+        if not email:
+            raise SsoNoEmailClaim()
+        if claims.has_groups_overage:
+            if not tokens.access_token:
+                raise IdpError("Microsoft Entra ID returned no access token to read groups.")
+            groups = self._entra.security_group_ids(tokens.access_token)
+        else:
+            groups = tuple(g.lower() for g in claims.groups or ())
+        return SignInIdentity(
+            tenant_id=claims.tid,
+            object_id=claims.oid,
+            email=email,
+            name=claims.name or email,
+            group_ids=groups,
+        )
+
+    @staticmethod
+    def _entitlements(config: OAuth2Config, group_ids: tuple[str, ...]) -> Entitlements:
+        roles = (ROLE_TENANT_ADMIN,) if is_admin(config, group_ids) else ()
+        return Entitlements(profiles=tuple(profiles_for_groups(config, group_ids)), roles=roles)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _config(self, tenant: str) -> OAuth2Config:
+        config = self._configs.get_config(tenant)
+        if config is None:
+            raise UnknownTenant()
+        return config
+
+    def _ready_config(self, tenant: str) -> OAuth2Config:
+        config = self._config(tenant)
+        if not is_sso_ready(config):
+            raise SsoDisabled()
+        return config
+
+    def _credentials(self, tenant: str, config: OAuth2Config) -> ClientCredentials:
+        secret = self._client_secrets.current(tenant)
+        if secret is None:
+            raise SsoDisabled("Single sign-on is not fully configured for this tenant.")
+        return self._with_secret(config, secret)
+
+    @staticmethod
+    def _with_secret(config: OAuth2Config, secret: tuple[Secret, str]) -> ClientCredentials:
+        return ClientCredentials(
+            tenant_id=config.tenant_id or "",
+            client_id=config.client_id or "",
+            secret=secret[0],
+            secret_version=secret[1],
+        )
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+
+
+def _nonce_hash(nonce: str) -> str:
+    # MSAL sends sha256-hex of its flow nonce as the `nonce` parameter, so that is
+    # what the ID token carries.
+    import hashlib
+
+    return hashlib.sha256(nonce.encode("ascii")).hexdigest()
+
+
+def new_user_id() -> str:
+    return str(uuid.uuid4())
+
+
+__all__ = [
+    "AuditLog",
+    "ClientSecretSource",
+    "Completed",
+    "ConfigSource",
+    "FlowStore",
+    "SessionIssuer",
+    "SignInService",
+    "SignInStatus",
+    "SpaHandoff",
+    "Started",
+    "UserStore",
+]

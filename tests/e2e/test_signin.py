@@ -1,0 +1,208 @@
+"""Complete sign-ins over HTTP: the local host, the Entra stand-in (MSAL, HTTPS, real
+signatures), Azurite and the Key Vault stand-in. Nothing is mocked."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.support.signin import (
+    CUSTOMER_ID,
+    PROFILE_BULK,
+    PROFILE_ENGINEERS,
+    PROFILE_SUPPORT,
+    TENANT,
+    SignInSystem,
+    set_cookies,
+)
+
+
+def me(system: SignInSystem, access_token: str) -> dict[str, object]:
+    response = system.http.get(
+        system.url(f"/api/auth/{TENANT}/me"),
+        headers={"Authorization": f"Bearer {access_token}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def users_in_store(system: SignInSystem) -> int:
+    return len(system.services.users.list(TENANT, limit=1000, cursor=None)[0])
+
+
+def test_first_sign_in_creates_the_user_with_profiles_and_admin_role(
+    signin_system: SignInSystem,
+) -> None:
+    answer = signin_system.browser_sign_in("several_groups", return_to="/app/home")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/app/home"
+    cookies = set_cookies(answer)
+    assert {"__Host-eb_session", "__Host-eb_refresh"} <= set(cookies)
+    raw_headers = " ".join(answer.raw.headers.getlist("Set-Cookie")).lower()
+    assert "httponly" in raw_headers and "secure" in raw_headers and "samesite=lax" in raw_headers
+    user = me(signin_system, cookies["__Host-eb_session"])
+    assert user["email"] == "sam@contoso.example"
+    assert user["provider"] == "microsoft"
+    assert user["customer_id"] == CUSTOMER_ID
+    assert user["profiles"] == sorted([PROFILE_ENGINEERS, PROFILE_SUPPORT])
+    assert user["roles"] == ["tenant_admin"]
+    assert users_in_store(signin_system) == 1
+
+
+def test_a_returning_user_keeps_their_id_and_follows_group_changes(
+    signin_system: SignInSystem,
+) -> None:
+    first = me(
+        signin_system, set_cookies(signin_system.browser_sign_in("one_group"))["__Host-eb_session"]
+    )
+    assert first["profiles"] == [PROFILE_ENGINEERS]
+    directory = signin_system.directory
+    signin_system.entra.update_user(
+        directory.tenant_id, directory.users["one_group"].oid, groups=[directory.support]
+    )
+    second = me(
+        signin_system, set_cookies(signin_system.browser_sign_in("one_group"))["__Host-eb_session"]
+    )
+    assert second["id"] == first["id"]
+    assert second["profiles"] == [PROFILE_SUPPORT]
+    assert users_in_store(signin_system) == 1
+
+
+def test_groups_overage_is_resolved_through_graph(signin_system: SignInSystem) -> None:
+    answer = signin_system.browser_sign_in("many_groups")
+    user = me(signin_system, set_cookies(answer)["__Host-eb_session"])
+    assert user["profiles"] == [PROFILE_BULK]
+
+
+def test_graph_failing_on_overage_is_sso_unavailable_and_creates_nobody(
+    signin_system: SignInSystem,
+) -> None:
+    signin_system.entra.set_faults(graph_status=503)
+    answer = signin_system.browser_sign_in("many_groups")
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer.headers["Location"]).query)["sso_error"] == ["sso_unavailable"]
+    assert users_in_store(signin_system) == 0
+
+
+def test_a_user_without_email_signs_in_with_an_email_shaped_username(
+    signin_system: SignInSystem,
+) -> None:
+    user = me(
+        signin_system, set_cookies(signin_system.browser_sign_in("no_email"))["__Host-eb_session"]
+    )
+    assert user["email"] == "ned@contoso.example"
+
+
+def test_no_usable_email_claim_is_refused_and_creates_nobody(signin_system: SignInSystem) -> None:
+    signin_system.entra.set_faults(
+        drop_claims=["email"], override_claims={"preferred_username": "CONTOSO\\ned"}
+    )
+    answer = signin_system.browser_sign_in("no_email")
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["sso_error"] == ["sso_no_email_claim"]
+    assert users_in_store(signin_system) == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "value"),
+    [
+        ("alg_none", True),
+        ("hs256_public_key", True),
+        ("wrong_issuer", True),
+        ("wrong_audience", True),
+        ("extra_audience", True),
+        ("wrong_tenant", True),
+        ("other_directory_issuer", True),
+        ("v1_token", True),
+        ("expired", True),
+        ("not_yet_valid", True),
+        ("future_iat", True),
+        ("missing_nonce", True),
+        ("wrong_nonce", True),
+        ("unknown_key", True),
+    ],
+)
+def test_every_token_attack_is_refused_and_creates_nobody(
+    signin_system: SignInSystem, fault: str, value: object
+) -> None:
+    signin_system.entra.set_faults(**{fault: value})
+    answer = signin_system.browser_sign_in("one_group")
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer.headers["Location"]).query)["sso_error"] == ["invalid_id_token"]
+    assert users_in_store(signin_system) == 0
+
+
+def test_a_state_cannot_be_replayed_nor_used_from_another_browser(
+    signin_system: SignInSystem,
+) -> None:
+    system = signin_system
+    upn = system.directory.users["one_group"].upn
+    started = system.http.get(
+        system.url(f"/api/auth/{TENANT}/authorize"),
+        params={"login_hint": upn},
+        allow_redirects=False,
+    )
+    binding = set_cookies(started)["__Host-eb_browser"]
+    back = urlsplit(
+        system.http.get(started.headers["Location"], allow_redirects=False).headers["Location"]
+    )
+    callback = system.url(back.path) + "?" + back.query
+
+    def callback_with(cookie: str) -> str:
+        answer = system.http.get(callback, headers={"Cookie": cookie}, allow_redirects=False)
+        return parse_qs(urlsplit(answer.headers["Location"]).query).get("sso_error", ["none"])[0]
+
+    assert callback_with("__Host-eb_browser=another-browser") == "invalid_state"
+    assert callback_with("") == "invalid_state"
+    assert callback_with(f"__Host-eb_browser={binding}") == "none"
+    assert callback_with(f"__Host-eb_browser={binding}") == "invalid_state"
+
+
+def test_an_open_redirect_return_to_falls_back_to_the_homepage(signin_system: SignInSystem) -> None:
+    answer = signin_system.browser_sign_in("one_group", return_to="//evil.example/x")
+    assert answer.headers["Location"] == "https://127.0.0.1:7071/"
+
+
+def test_status_and_unknown_tenant(signin_system: SignInSystem) -> None:
+    status = signin_system.http.get(signin_system.url(f"/api/auth/{TENANT}/status")).json()
+    assert status["sso_enabled"] is True and status["provider"] == "microsoft"
+    unknown = signin_system.http.get(signin_system.url("/api/auth/nobody-here/status"))
+    assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_tenant"
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_session(
+    signin_system: SignInSystem,
+) -> None:
+    cookies = set_cookies(signin_system.browser_sign_in("one_group"))
+    token_url = signin_system.url(f"/api/auth/{TENANT}/token")
+    old = cookies["__Host-eb_refresh"]
+    rotated = signin_system.http.post(
+        token_url, data={"grant_type": "refresh_token", "refresh_token": old}
+    )
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["refresh_token"]
+    assert new != old
+    reused = signin_system.http.post(
+        token_url, data={"grant_type": "refresh_token", "refresh_token": old}
+    )
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    after = signin_system.http.post(
+        token_url, data={"grant_type": "refresh_token", "refresh_token": new}
+    )
+    assert after.status_code == 400  # the whole family was revoked
+
+
+def test_logout_ends_the_session(signin_system: SignInSystem) -> None:
+    cookies = set_cookies(signin_system.browser_sign_in("one_group"))
+    out = signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/logout"),
+        json={"refresh_token": cookies["__Host-eb_refresh"]},
+    )
+    assert out.json() == {"status": "signed_out"}
+    again = signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/token"),
+        data={"grant_type": "refresh_token", "refresh_token": cookies["__Host-eb_refresh"]},
+    )
+    assert again.status_code == 400

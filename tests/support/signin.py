@@ -1,0 +1,122 @@
+"""A tenant wired end to end: the app served by the local host, talking to Azurite,
+the Key Vault stand-in and the Entra stand-in, with tenant `contoso` configured."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from devtools.azurite import Azurite
+from devtools.fake_entra import FakeEntra
+from devtools.fake_keyvault import FakeKeyVault
+from devtools.funchost import FuncHost
+from shared.container import Services, set_services
+from shared.store.secrets import client_secret_name
+from shared.tenants import OAuth2Config, ProfileMapping
+
+if TYPE_CHECKING:
+    from tests.support.entra import EntraTestDirectory
+
+TENANT = "contoso"
+CUSTOMER_ID = "46478538-4689-45b5-994c-d12a49c354b0"
+PROFILE_ENGINEERS = "e0000000-0000-4000-8000-000000000001"
+PROFILE_SUPPORT = "e0000000-0000-4000-8000-000000000002"
+PROFILE_BULK = "e0000000-0000-4000-8000-000000000003"
+
+
+@dataclass
+class SignInSystem:
+    host: FuncHost
+    services: Services
+    entra: FakeEntra
+    directory: EntraTestDirectory
+    http: requests.Session
+
+    def url(self, path: str) -> str:
+        return f"{self.host.url}{path}"
+
+    def browser_sign_in(self, user_key: str, *, return_to: str = "/app") -> requests.Response:
+        """authorize -> Entra (login_hint) -> callback, as a browser; the callback answer."""
+        upn = self.directory.users[user_key].upn
+        started = self.http.get(
+            self.url(f"/api/auth/{TENANT}/authorize"),
+            params={"login_hint": upn, "return_to": return_to},
+            allow_redirects=False,
+        )
+        assert started.status_code == 302, started.text
+        binding = set_cookies(started)["__Host-eb_browser"]
+        at_entra = self.http.get(started.headers["Location"], allow_redirects=False)
+        assert at_entra.status_code == 302, at_entra.text
+        back = urlsplit(at_entra.headers["Location"])
+        return self.http.get(
+            self.url(back.path) + "?" + back.query,
+            headers={"Cookie": f"__Host-eb_browser={binding}"},
+            allow_redirects=False,
+        )
+
+
+def set_cookies(response: requests.Response) -> dict[str, str]:
+    """Name -> value of every Set-Cookie (read raw: these cookies are Secure)."""
+    found: dict[str, str] = {}
+    for header in response.raw.headers.getlist("Set-Cookie"):
+        match = re.match(r"\s*([^=;]+)=([^;]*)", header)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+@pytest.fixture
+def signin_system(
+    app_host: FuncHost,
+    azurite: Azurite,
+    fake_keyvault: FakeKeyVault,
+    fake_entra: FakeEntra,
+    entra_directory: EntraTestDirectory,
+    request: pytest.FixtureRequest,
+) -> Iterator[SignInSystem]:
+    # Imported here: fixture modules are plugins, loaded in name order.
+    from tests.support.system import make_settings
+
+    settings = make_settings(
+        azurite,
+        fake_keyvault,
+        ENTRA_AUTHORITY_HOST=fake_entra.base_url,
+        GRAPH_BASE_URL=fake_entra.graph_base_url,
+    )
+    services = Services(settings)
+    # Each test gets its own tables: the prefix keeps tests from seeing each other's rows.
+    from shared.store.tables import TableStore
+
+    prefix = re.sub(r"[^a-z0-9]", "", request.node.name.lower())[-20:]
+    services._built["tables"] = TableStore.from_connection_string(
+        azurite.connection_string, prefix=f"s{prefix}"
+    )
+    services.secrets.set_secret(client_secret_name(TENANT), entra_directory.client_secret)
+    services.configs.put_tenant(
+        TENANT,
+        "Contoso",
+        OAuth2Config(
+            enabled=True,
+            client_id=entra_directory.client_id,
+            tenant_id=entra_directory.tenant_id,
+            customer_id=CUSTOMER_ID,
+            client_secret_set=True,
+            profile_mappings=(
+                ProfileMapping(PROFILE_ENGINEERS, entra_directory.engineering),
+                ProfileMapping(PROFILE_SUPPORT, entra_directory.support),
+                ProfileMapping(PROFILE_BULK, entra_directory.bulk_groups[-1]),
+            ),
+            admin_group_ids=(entra_directory.admins,),
+        ),
+    )
+    set_services(services)
+    with requests.Session() as http:
+        yield SignInSystem(app_host, services, fake_entra, entra_directory, http)
+    set_services(None)
+    services.tables.close()
