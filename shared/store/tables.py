@@ -1,13 +1,22 @@
-"""Table Storage adapter (azure-data-tables): the only module that touches the SDK.
+"""Table Storage adapter (azure-data-tables): the only module that touches that SDK.
 
-What it adds over the SDK:
-- tables are created on first use, once per process;
-- rows may carry `ExpiresAt`; readers treat expired rows as absent;
-- conflicts and stale etags become `EntityExists` / `EtagMismatch`;
-- storage that cannot be reached becomes the contract's `SsoUnavailable`,
-  quickly (short timeouts, one retry), never an SDK traceback;
+What callers can rely on:
+- tables are created on first use, once per process per table;
+- a row may carry `ExpiresAt` (an aware datetime): every read treats an expired
+  row as absent;
+- the outcomes a caller acts on are this module's exceptions: `EntityExists`
+  (insert conflict), `EtagMismatch` (the row changed or vanished since it was
+  read), `TransactionFailed` (which operation of a batch failed, and why);
+- everything else the SDK raises (refused connection, timeout, 5xx, throttling,
+  failed authentication, an unexpected 4xx) becomes the contract's
+  `SsoUnavailable` within seconds (short timeouts, one retry), never an SDK
+  exception;
+- keys: `key_part` ENCODES user-supplied text for use inside a key; a key Table
+  Storage would refuse is caught before any I/O (reads: absent; writes:
+  `InvalidKey`, a caller bug);
 - queries are parameterised; page cursors are opaque, validated strings;
-- `key_part` makes user-supplied text safe inside PartitionKey/RowKey.
+- values round-trip as plain Python: an int beyond 32 bits is stored as Int64
+  and read back as an int.
 """
 
 from __future__ import annotations
@@ -16,22 +25,29 @@ import base64
 import binascii
 import datetime as dt
 import json
+import logging
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
-    HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableServiceClient, TableTransactionError, UpdateMode
+from azure.data.tables import (
+    EdmType,
+    EntityProperty,
+    TableServiceClient,
+    TableTransactionError,
+    UpdateMode,
+)
 
 from shared.errors import InvalidRequest, SsoUnavailable
 
@@ -42,35 +58,64 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 EXPIRES_AT = "ExpiresAt"
-CLAIMED = "Claimed"
-_CLIENT_OPTIONS: dict[str, Any] = {
+MAX_TRANSACTION_OPERATIONS = 100
+MAX_PAGE_SIZE = 1000
+# azure-core's defaults (10 retries, backoff up to 2 minutes, 300 s read timeout)
+# would hold a sign-in for minutes when storage is down; fail within seconds instead.
+# Inserts and transactions are POSTs, which azure-core never retries after a send.
+CLIENT_OPTIONS: Mapping[str, Any] = {
     "retry_total": 1,
     "retry_backoff_factor": 0.2,
+    "retry_backoff_max": 1,
     "connection_timeout": 3,
-    "read_timeout": 10,
+    "read_timeout": 4,
 }
-_METADATA_KEYS = frozenset({"etag", "timestamp"})
+_MAX_KEY_UTF16_UNITS = 512  # keys are at most 1 KiB of UTF-16
+_FORBIDDEN_IN_KEYS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
+_MAX_CURSOR_LENGTH = 2048
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_log = logging.getLogger(__name__)
+
+
+class InvalidKey(ValueError):
+    """A PartitionKey/RowKey that Table Storage refuses: a caller bug (use `key_part`)."""
 
 
 class EntityExists(Exception):
-    """Insert refused: a row with that PartitionKey/RowKey exists."""
+    """Insert refused: a live row with that PartitionKey/RowKey exists."""
 
 
 class EtagMismatch(Exception):
-    """Conditional write refused: the row changed (or vanished) since it was read."""
+    """Conditional write or delete refused: the row changed or vanished since it was read."""
+
+
+TransactionReason = Literal["exists", "precondition", "missing"]
+_REASON_TEXT: Mapping[TransactionReason, str] = {
+    "exists": "the row already exists",
+    "precondition": "the row changed since it was read (stale etag)",
+    "missing": "the row does not exist",
+}
 
 
 class TransactionFailed(Exception):
-    """An entity group transaction was refused as a whole; nothing of it was written."""
+    """An entity group transaction was refused as a whole: nothing of it was written.
 
-    def __init__(self, index: int, reason: Literal["exists", "precondition", "missing", "other"]):
+    `index` is the position of the failing operation, `kind` its kind, `reason`
+    why ("exists": a create found a row; "precondition": an etag was stale;
+    "missing": an update or delete found no row)."""
+
+    def __init__(self, index: int, kind: str, reason: TransactionReason) -> None:
         self.index = index
-        self.reason = reason
-        super().__init__(f"transaction operation {index} failed: {reason}")
+        self.kind = kind
+        self.reason: TransactionReason = reason
+        super().__init__(f"transaction operation {index} ({kind}) failed: {_REASON_TEXT[reason]}")
 
 
 @dataclass(frozen=True)
 class Row:
+    """An entity as plain values (PartitionKey and RowKey included) and its etag."""
+
     data: dict[str, Any]
     etag: str
 
@@ -85,7 +130,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Op:
-    """One operation of a transaction."""
+    """One operation of a transaction. `update` replaces the whole row; `update` and
+    `delete` with an etag apply only to that version of the row."""
 
     kind: Literal["create", "update", "upsert", "delete"]
     entity: Mapping[str, Any]
@@ -99,52 +145,80 @@ class Page:
 
 
 def key_part(value: str) -> str:
-    """Percent-encode text for use inside a key: `/ \\ # ?`, controls and `%` never
-    reach Table Storage raw, and distinct inputs stay distinct."""
+    """Percent-encode text for use inside a key. `/ \\ # ?`, control characters, `%`
+    and non-ASCII never reach Table Storage raw, and distinct inputs stay distinct
+    (so `key_part(a) == key_part(b)` only if `a == b`)."""
     return quote(value, safe="@.-_:~+=!$&'()*,;")
 
 
-def expiry(ttl: dt.timedelta, *, now: dt.datetime) -> dict[str, dt.datetime]:
-    return {EXPIRES_AT: now + ttl}
+def key_problem(key: str) -> str | None:
+    """Why Table Storage would refuse `key` as a PartitionKey/RowKey, or None."""
+    if _FORBIDDEN_IN_KEYS.search(key):
+        return "contains / \\ # ? or a control character"
+    if len(key.encode("utf-16-le")) > 2 * _MAX_KEY_UTF16_UNITS:
+        return "is longer than 1 KiB"
+    return None
 
 
-@dataclass
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class TableStore:
-    service: TableServiceClient
-    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
-    prefix: str = ""
-    _created: set[str] = field(default_factory=set, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    """Rows of the project's tables. Thread-safe: one instance per process.
+
+    `prefix` is put before every table name (tests give each test its own tables);
+    `clock` must return an aware UTC datetime (tests move it to expire rows)."""
+
+    def __init__(
+        self,
+        service: TableServiceClient,
+        *,
+        clock: Callable[[], dt.datetime] = _utc_now,
+        prefix: str = "",
+    ) -> None:
+        if prefix and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", prefix):
+            raise ValueError("a table prefix is letters and digits, starting with a letter")
+        self.service = service
+        self.clock = clock
+        self.prefix = prefix
+        self._clients: dict[str, TableClient] = {}
+        self._creation_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, credential: TokenCredential | None = None, prefix: str = ""
     ) -> TableStore:
+        """The connection string when set (Azurite, dev), else TABLES_ENDPOINT with
+        `credential` (managed identity: the caller builds it)."""
         if settings.tables_connection_string is not None:
-            service = TableServiceClient.from_connection_string(
-                settings.tables_connection_string.reveal(), **_CLIENT_OPTIONS
+            return cls.from_connection_string(
+                settings.tables_connection_string.reveal(), prefix=prefix
             )
-        else:
-            if credential is None or settings.tables_endpoint is None:
-                raise ValueError("TABLES_ENDPOINT needs a credential")
-            service = TableServiceClient(
-                endpoint=settings.tables_endpoint, credential=credential, **_CLIENT_OPTIONS
-            )
-        return cls(service=service, prefix=prefix)
+        if settings.tables_endpoint is None or credential is None:
+            raise ValueError("TABLES_ENDPOINT needs a credential")
+        service = TableServiceClient(
+            endpoint=settings.tables_endpoint, credential=credential, **CLIENT_OPTIONS
+        )
+        return cls(service, prefix=prefix)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, *, prefix: str = "") -> TableStore:
-        service = TableServiceClient.from_connection_string(connection_string, **_CLIENT_OPTIONS)
-        return cls(service=service, prefix=prefix)
+        service = TableServiceClient.from_connection_string(connection_string, **CLIENT_OPTIONS)
+        return cls(service, prefix=prefix)
 
     def close(self) -> None:
         self.service.close()
 
-    # --- single rows -----------------------------------------------------------------
+    # --- single rows -------------------------------------------------------------------
 
     def get(self, table: str, partition_key: str, row_key: str) -> Row | None:
+        """Point read: the live row, or None (absent, expired, or a key no row can have)."""
+        if key_problem(partition_key) or key_problem(row_key):
+            return None
         client = self._table(table)
-        with _storage_errors():
+        with _storage_errors("read"):
             try:
                 entity = client.get_entity(partition_key, row_key)
             except ResourceNotFoundError:
@@ -155,92 +229,108 @@ class TableStore:
     def insert(
         self, table: str, entity: Mapping[str, Any], *, ttl: dt.timedelta | None = None
     ) -> Row:
-        """Insert if absent, else `EntityExists` (an expired row still counts: it is
-        reaped by the next writer, so the caller's retry sees it absent)."""
+        """Insert if absent, else `EntityExists`. With `ttl` the row gets `ExpiresAt`.
+        An expired row in the way is removed first, so it never blocks an insert."""
         data = dict(entity)
         if ttl is not None:
-            data.update(expiry(ttl, now=self.clock()))
+            data[EXPIRES_AT] = self.clock() + ttl
+        outgoing = _outgoing(data)
         client = self._table(table)
-        with _storage_errors():
-            try:
-                metadata = client.create_entity(data)
-            except ResourceExistsError:
-                if self._reap_if_expired(client, data["PartitionKey"], data["RowKey"]):
-                    metadata = client.create_entity(data)
+        with _storage_errors("insert"):
+            for _ in range(2):
+                try:
+                    metadata = client.create_entity(outgoing)
+                except ResourceExistsError:
+                    if not self._remove_if_expired(client, data["PartitionKey"], data["RowKey"]):
+                        raise EntityExists() from None
                 else:
-                    raise EntityExists() from None
-        return Row(data=data, etag=str(metadata["etag"]))
+                    return Row(data=data, etag=str(metadata["etag"]))
+        raise EntityExists()  # an expired row was replaced by a live one meanwhile
 
     def upsert(self, table: str, entity: Mapping[str, Any]) -> Row:
+        """Create or replace the whole row, whatever version is there."""
+        outgoing = _outgoing(entity)
         client = self._table(table)
-        with _storage_errors():
-            metadata = client.upsert_entity(dict(entity), mode=UpdateMode.REPLACE)
+        with _storage_errors("upsert"):
+            metadata = client.upsert_entity(outgoing, mode=UpdateMode.REPLACE)
         return Row(data=dict(entity), etag=str(metadata["etag"]))
 
     def update(self, table: str, entity: Mapping[str, Any], *, etag: str) -> Row:
-        """Replace the row only if it still has `etag`, else `EtagMismatch`."""
+        """Replace the row only if it still has `etag`, else `EtagMismatch` (also when
+        the row is gone)."""
+        outgoing = _outgoing(entity)
         client = self._table(table)
-        with _storage_errors(), _stale_etag():
-            metadata = client.update_entity(
-                dict(entity),
-                mode=UpdateMode.REPLACE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+        with _storage_errors("update"):
+            try:
+                metadata = client.update_entity(
+                    outgoing,
+                    mode=UpdateMode.REPLACE,
+                    etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except (ResourceModifiedError, ResourceNotFoundError):
+                raise EtagMismatch() from None
         return Row(data=dict(entity), etag=str(metadata["etag"]))
 
     def delete(
         self, table: str, partition_key: str, row_key: str, *, etag: str | None = None
     ) -> bool:
-        """Delete the row. With `etag`, only that version: of concurrent callers holding
-        the same etag exactly one gets True, the others `EtagMismatch`. Without, True if
-        a row was there."""
+        """Delete the row. Without `etag`: True if a row was there, False if not.
+
+        With `etag` (the one `get` returned): only that version, True, or else
+        `EtagMismatch` (changed or already gone). Of concurrent callers holding the
+        same etag exactly one gets True: "get, then delete with its etag" consumes a
+        row exactly once."""
+        if key_problem(partition_key) or key_problem(row_key):
+            if etag is not None:
+                raise EtagMismatch()
+            return False
+        options: dict[str, Any] = {}
+        if etag is not None:
+            options = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
         client = self._table(table)
-        with _storage_errors():
-            if etag is None:
-                if self.get(table, partition_key, row_key) is None:
+        keys = {"PartitionKey": partition_key, "RowKey": row_key}
+        with _storage_errors("delete"):
+            try:
+                # A one-operation transaction rather than delete_entity: the SDK's
+                # delete_entity reports a missing row as success, so losers of a race
+                # could not be told from the winner. A transaction reports 404/412.
+                client.submit_transaction([("delete", keys, options)])
+            except TableTransactionError as error:
+                reason = _transaction_reason(error)
+                if reason is None:
+                    raise
+                if etag is not None:
+                    raise EtagMismatch() from None
+                if reason == "missing":
                     return False
-                client.delete_entity(partition_key, row_key)
-                return True
-            # The SDK treats a 404 on delete as success, so a conditional delete alone
-            # cannot tell the winner from the losers. A conditional update can: it
-            # raises on 404 and 412. The winner then deletes the claimed row.
-            claim = {"PartitionKey": partition_key, "RowKey": row_key, CLAIMED: True}
-            with _stale_etag():
-                client.update_entity(
-                    claim,
-                    mode=UpdateMode.MERGE,
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-            client.delete_entity(partition_key, row_key)
+                raise
         return True
 
     # --- transactions ------------------------------------------------------------------
 
-    def transact(self, table: str, operations: Sequence[Op]) -> None:
-        """All-or-nothing within one partition (at most 100 operations)."""
+    def transact(self, table: str, operations: Sequence[Op]) -> list[str | None]:
+        """All or nothing: the operations share one PartitionKey (at most 100). Returns
+        each operation's new etag (None for deletes); `TransactionFailed` names the
+        operation that was refused, and then nothing was written."""
         if not operations:
-            return
-        if len(operations) > 100:
+            return []
+        if len(operations) > MAX_TRANSACTION_OPERATIONS:
             raise ValueError("a transaction holds at most 100 operations")
-        batch: list[Any] = []
-        for op in operations:
-            if op.kind in ("update", "delete") and op.etag is not None:
-                options = {"etag": op.etag, "match_condition": MatchConditions.IfNotModified}
-                if op.kind == "update":
-                    options["mode"] = UpdateMode.REPLACE
-                batch.append((op.kind, dict(op.entity), options))
-            elif op.kind in ("update", "upsert"):
-                batch.append((op.kind, dict(op.entity), {"mode": UpdateMode.REPLACE}))
-            else:
-                batch.append((op.kind, dict(op.entity)))
+        if len({op.entity.get("PartitionKey") for op in operations}) != 1:
+            raise ValueError("a transaction's operations share one PartitionKey")
+        batch = [_batch_operation(op) for op in operations]
         client = self._table(table)
-        with _storage_errors():
+        with _storage_errors("transaction"):
             try:
-                client.submit_transaction(batch)
+                results = client.submit_transaction(batch)
             except TableTransactionError as error:
-                raise TransactionFailed(error.index, _transaction_reason(error)) from None
+                reason = _transaction_reason(error)
+                if reason is None:
+                    raise
+                index = error.index if 0 <= error.index < len(operations) else 0
+                raise TransactionFailed(index, operations[index].kind, reason) from None
+        return [str(result["etag"]) if result.get("etag") else None for result in results]
 
     # --- queries -----------------------------------------------------------------------
 
@@ -253,37 +343,48 @@ class TableStore:
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        """One page of a partition (optionally a RowKey prefix), in RowKey order."""
-        continuation = _decode_cursor(cursor) if cursor else None
+        """One page of live rows of a partition (optionally only RowKeys starting with
+        `row_key_prefix`), in RowKey order. `next_cursor` continues it (None: no more
+        rows); a page may hold fewer than `limit` rows. A cursor this method did not
+        make is `InvalidRequest` naming "cursor"; a limit outside 1..1000 names "limit"."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequest(fields={"limit": "must be between 1 and 1000"})
+        continuation = _decode_cursor(cursor) if cursor is not None else None
+        # Values only ever travel as parameters, each `@name` standing alone between
+        # spaces: the SDK substitutes (and quotes) only such words.
         query_filter = "PartitionKey eq @pk"
         parameters: dict[str, Any] = {"pk": partition_key}
         if row_key_prefix:
-            query_filter += " and RowKey ge @lo and RowKey lt @hi"
+            query_filter += " and RowKey ge @lo"
             parameters["lo"] = row_key_prefix
-            parameters["hi"] = row_key_prefix[:-1] + chr(ord(row_key_prefix[-1]) + 1)
+            upper = _prefix_upper_bound(row_key_prefix)
+            if upper is not None:
+                query_filter += " and RowKey lt @hi"
+                parameters["hi"] = upper
         client = self._table(table)
         rows: list[Row] = []
         next_token: Any = None
-        with _storage_errors():
-            pages: Any = client.query_entities(
+        with _storage_errors("query"):
+            pages = client.query_entities(
                 query_filter, parameters=parameters, results_per_page=limit
             ).by_page(continuation_token=continuation)  # type: ignore[arg-type]
             for page in pages:
-                rows.extend(r for r in map(_row, page) if not self._expired(r))
-                next_token = pages.continuation_token
+                rows = [row for row in map(_row, page) if not self._expired(row)]
+                next_token = pages.continuation_token  # type: ignore[attr-defined]
                 break
         return Page(rows=rows, next_cursor=_encode_cursor(next_token) if next_token else None)
 
     def scan_partition(
         self, table: str, *, partition_key: str, row_key_prefix: str | None = None
     ) -> Iterator[Row]:
+        """Every live row of a partition (optionally a RowKey prefix), page by page."""
         cursor: str | None = None
         while True:
             page = self.query(
                 table,
                 partition_key=partition_key,
                 row_key_prefix=row_key_prefix,
-                limit=1000,
+                limit=MAX_PAGE_SIZE,
                 cursor=cursor,
             )
             yield from page.rows
@@ -293,27 +394,35 @@ class TableStore:
 
     def ping(self) -> None:
         """Health check: one cheap call that needs the service to answer."""
-        with _storage_errors():
+        with _storage_errors("ping"):
             next(iter(self.service.list_tables(results_per_page=1).by_page()), None)
 
     # --- internals ---------------------------------------------------------------------
 
     def _table(self, table: str) -> TableClient:
         name = f"{self.prefix}{table}"
-        if name not in self._created:
-            with _storage_errors():
-                self.service.create_table_if_not_exists(name)
-            with self._lock:
-                self._created.add(name)
-        return self.service.get_table_client(name)
+        client = self._clients.get(name)
+        if client is not None:
+            return client
+        if not _TABLE_NAME.fullmatch(name):
+            raise ValueError(f"invalid table name {name!r}")
+        with self._lock:
+            creation = self._creation_locks.setdefault(name, threading.Lock())
+        with creation:  # one creation request per table, however many threads arrive
+            client = self._clients.get(name)
+            if client is None:
+                with _storage_errors("create table"):
+                    self.service.create_table_if_not_exists(name)
+                client = self.service.get_table_client(name)
+                self._clients[name] = client
+        return client
 
     def _expired(self, row: Row) -> bool:
-        if row.data.get(CLAIMED) is True:
-            return True  # consumed by a conditional delete that is finishing: gone
         expires = row.data.get(EXPIRES_AT)
         return isinstance(expires, dt.datetime) and expires <= self.clock()
 
-    def _reap_if_expired(self, client: TableClient, partition_key: str, row_key: str) -> bool:
+    def _remove_if_expired(self, client: TableClient, partition_key: str, row_key: str) -> bool:
+        """True if no live row holds these keys any more (an expired one was deleted)."""
         try:
             existing = _row(client.get_entity(partition_key, row_key))
         except ResourceNotFoundError:
@@ -327,58 +436,90 @@ class TableStore:
                 etag=existing.etag,
                 match_condition=MatchConditions.IfNotModified,
             )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            return False
+        except ResourceModifiedError:
+            return False  # rewritten meanwhile: a live row
         return True
 
 
+def _outgoing(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity as the SDK needs it, keys checked before any I/O."""
+    for name in ("PartitionKey", "RowKey"):
+        key = entity.get(name)
+        if not isinstance(key, str):
+            raise InvalidKey(f"{name} must be a string")
+        problem = key_problem(key)
+        if problem:
+            raise InvalidKey(f"{name} {problem}")
+    return {name: _to_sdk(value) for name, value in entity.items()}
+
+
+def _to_sdk(value: Any) -> Any:
+    # The SDK sends a plain int as Int32 and refuses larger ones.
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
+        return EntityProperty(value, EdmType.INT64)
+    return value
+
+
 def _row(entity: Mapping[str, Any]) -> Row:
-    metadata = getattr(entity, "metadata", {}) or {}
-    data = {k: v for k, v in entity.items() if k not in _METADATA_KEYS}
-    return Row(data=data, etag=str(metadata.get("etag", "")))
+    metadata = getattr(entity, "metadata", None) or {}
+    data = {
+        name: value.value if isinstance(value, EntityProperty) else value
+        for name, value in entity.items()
+    }
+    return Row(data=data, etag=str(metadata.get("etag") or ""))
 
 
-def _transaction_reason(
-    error: TableTransactionError,
-) -> Literal["exists", "precondition", "missing", "other"]:
-    code = str(getattr(error, "error_code", "") or "")
-    if code == "EntityAlreadyExists" or error.status_code == 409:
+def _batch_operation(op: Op) -> tuple[Any, ...]:
+    entity = _outgoing(op.entity)
+    options: dict[str, Any] = {}
+    if op.kind in ("update", "upsert"):
+        options["mode"] = UpdateMode.REPLACE
+    if op.etag is not None:
+        if op.kind not in ("update", "delete"):
+            raise ValueError(f"a {op.kind} operation takes no etag")
+        options.update(etag=op.etag, match_condition=MatchConditions.IfNotModified)
+    return (op.kind, entity, options)
+
+
+def _transaction_reason(error: TableTransactionError) -> TransactionReason | None:
+    """What a refused operation ran into; None when it is not about the row (a missing
+    table, a throttled or failing service, an oversized batch)."""
+    code = str(getattr(error, "error_code", None) or "")
+    if error.status_code == 409 and not code.startswith("Table"):
         return "exists"
-    if code in ("UpdateConditionNotSatisfied", "ConditionNotMet") or error.status_code == 412:
+    if error.status_code == 412:
         return "precondition"
-    if code == "ResourceNotFound" or error.status_code == 404:
+    if error.status_code == 404 and code != "TableNotFound":
         return "missing"
-    return "other"
+    return None
+
+
+def _prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string above every string starting with `prefix`."""
+    last = ord(prefix[-1]) + 1
+    if last == 0xD800:
+        last = 0xE000  # skip the surrogates, which no stored string contains
+    if last > 0x10FFFF:
+        return None
+    return prefix[:-1] + chr(last)
 
 
 @contextmanager
-def _stale_etag() -> Iterator[None]:
-    """A conditional write found another version of the row, or none: EtagMismatch."""
+def _storage_errors(action: str) -> Iterator[None]:
+    """Whatever the SDK raises that the operation did not handle means the service
+    did not do what was asked: SsoUnavailable. Logged with status and code only
+    (SDK messages carry URLs with keys in them)."""
     try:
         yield
-    except (ResourceModifiedError, ResourceNotFoundError):
-        raise EtagMismatch() from None
-    except HttpResponseError as error:
-        if error.status_code in (404, 412):
-            raise EtagMismatch() from None
-        raise
-
-
-@contextmanager
-def _storage_errors() -> Iterator[None]:
-    """SDK failures that mean "storage is not answering" become SsoUnavailable."""
-    try:
-        yield
-    except (EntityExists, EtagMismatch, TransactionFailed, ResourceNotFoundError):
-        raise
-    except (ResourceExistsError, ResourceModifiedError, TableTransactionError):
-        raise
-    except HttpResponseError as error:
-        if error.status_code in (404, 409, 412):
-            raise
-        raise SsoUnavailable("Table Storage refused or failed the request.") from error
     except AzureError as error:
-        raise SsoUnavailable("Table Storage could not be reached.") from error
+        _log.warning(
+            "Table Storage %s failed: %s status=%s code=%s",
+            action,
+            type(error).__name__,
+            getattr(error, "status_code", None),
+            getattr(error, "error_code", None),
+        )
+        raise SsoUnavailable("Table Storage could not be reached or failed the request.") from error
 
 
 def _encode_cursor(token: Mapping[str, Any]) -> str:
@@ -388,18 +529,22 @@ def _encode_cursor(token: Mapping[str, Any]) -> str:
 
 def _decode_cursor(cursor: str) -> dict[str, str]:
     bad = InvalidRequest("The cursor is not one this API returned.", fields={"cursor": "malformed"})
-    if len(cursor) > 2048:
+    if not cursor or len(cursor) > _MAX_CURSOR_LENGTH:
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise bad from None
-    if not isinstance(data, dict) or not isinstance(data.get("pk"), str):
+    if not isinstance(data, dict) or set(data) != {"pk", "rk"}:
         raise bad
-    if not isinstance(data.get("rk"), str | None):
+    # The values are the service's own continuation tokens (opaque, not keys).
+    partition, row = data["pk"], data["rk"]
+    if not isinstance(partition, str) or not partition or _CONTROL.search(partition):
         raise bad
-    token = {"PartitionKey": data["pk"]}
-    if data.get("rk") is not None:
-        token["RowKey"] = data["rk"]
+    if row is not None and (not isinstance(row, str) or _CONTROL.search(row)):
+        raise bad
+    token = {"PartitionKey": partition}
+    if row is not None:
+        token["RowKey"] = row
     return token
