@@ -54,12 +54,18 @@ def main() -> None:
     entra = FakeEntra().serve(port=7443)  # the committed demo directory
     sys.path.insert(0, str(PROJECT_ROOT))
     host = FuncHost(load_app("function_app:app"), port=host_port)
+    from devtools.demo_tenant import DEMO_TENANT, seed_demo_tenant
+    from shared.container import get_services
+
+    seed_demo_tenant(get_services())
+    login = f"{host.url}/api/auth/{DEMO_TENANT}/login"
     print(
         "\nentrabridge is running locally:\n"
         f"  Functions host  {host.url}/api   (health: {host.url}/api/health)\n"
         f"  Azurite tables  http://127.0.0.1:{azurite.port}\n"
         f"  Key Vault       {vault.base_url}\n"
         f"  Entra ID        {entra.base_url}  (demo directory)\n"
+        f"  Sign in (demo)  {login}\n"
         "Ctrl-C stops everything.",
         flush=True,
     )
