@@ -127,3 +127,11 @@ def test_user_object_matches_the_contract_fields() -> None:
 
 def test_email_key_ignores_case_and_surrounding_space() -> None:
     assert email_key("  Ada@Example.COM ") == "ada@example.com"
+
+
+def test_aadsts_codes_are_kept_whole_including_seven_digit_ones() -> None:
+    from shared.entra import aadsts_code
+
+    assert aadsts_code("AADSTS7000215: Invalid client secret provided.") == "AADSTS7000215"
+    assert aadsts_code("AADSTS50105: not assigned") == "AADSTS50105"
+    assert aadsts_code("no code here") is None

@@ -1,0 +1,197 @@
+"""Each contract error code of the callback, reached by the situation that causes it,
+over HTTP, with nothing written to the user store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from shared.provisioning import User
+from shared.store.secrets import client_secret_name
+from tests.support.signin import TENANT, SignInSystem, set_cookies
+
+
+def sso_error(answer: requests.Response) -> str:
+    assert answer.status_code == 302, answer.text
+    return parse_qs(urlsplit(answer.headers["Location"]).query).get("sso_error", ["none"])[0]
+
+
+def users(system: SignInSystem) -> list[User]:
+    return system.services.users.list(TENANT, limit=1000, cursor=None)[0]
+
+
+def test_entra_refusing_the_sign_in_is_idp_error_and_markup_is_not_reflected(
+    signin_system: SignInSystem,
+) -> None:
+    signin_system.entra.set_faults(
+        authorize_error=["access_denied", "AADSTS50105: <script>alert(1)</script> not assigned"]
+    )
+    answer = signin_system.browser_sign_in("one_group")
+    assert sso_error(answer) == "idp_error"
+    page = signin_system.http.get(
+        signin_system.url(urlsplit(answer.headers["Location"]).path)
+        + "?"
+        + urlsplit(answer.headers["Location"]).query
+    )
+    assert (
+        "<script>" not in page.text
+        and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    )
+    assert users(signin_system) == []
+
+
+def test_a_client_secret_entra_no_longer_knows_is_sso_idp_rejected(
+    signin_system: SignInSystem,
+) -> None:
+    directory = signin_system.directory
+    signin_system.entra.remove_client_secret(
+        directory.tenant_id, directory.client_id, directory.client_secret
+    )
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_idp_rejected"
+    assert users(signin_system) == []
+
+
+def test_a_rotated_secret_not_yet_live_falls_back_to_the_previous_version(
+    signin_system: SignInSystem,
+) -> None:
+    # The right secret is stored; a newer, wrong one is added (a rotation not yet
+    # registered in Entra): sign-in still works with the previous version.
+    signin_system.services.secrets.set_secret(client_secret_name(TENANT), "new-but-not-in-entra")
+    answer = signin_system.browser_sign_in("one_group")
+    assert sso_error(answer) == "none"
+    actions = [
+        e["action"] for e in signin_system.services.audit.list(TENANT, limit=10, cursor=None)[0]
+    ]
+    assert "client_secret_previous_version_used" in actions
+
+
+def test_entra_token_endpoint_failing_is_sso_unavailable(signin_system: SignInSystem) -> None:
+    signin_system.entra.set_faults(token_status=500)
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_unavailable"
+    assert users(signin_system) == []
+
+
+def test_keys_unreachable_on_a_cold_instance_is_sso_unavailable(
+    signin_system: SignInSystem,
+) -> None:
+    signin_system.entra.set_faults(jwks_down=True)
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_unavailable"
+    assert users(signin_system) == []
+
+
+def test_keys_unreachable_with_cached_keys_still_signs_in(signin_system: SignInSystem) -> None:
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "none"
+    signin_system.entra.set_faults(jwks_down=True)
+    assert sso_error(signin_system.browser_sign_in("several_groups")) == "none"
+
+
+def test_a_password_user_with_the_email_is_provider_mismatch(signin_system: SignInSystem) -> None:
+    now = dt.datetime.now(dt.UTC)
+    signin_system.services.users.insert_password_user(
+        User(
+            id="pw-1",
+            tenant=TENANT,
+            email="oscar@contoso.example",
+            name="Oscar",
+            provider="password",
+            customer_id=None,
+            profiles=(),
+            roles=(),
+            disabled=False,
+            created_at=now,
+            last_login_at=None,
+        )
+    )
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "provider_mismatch"
+    assert [u.id for u in users(signin_system)] == ["pw-1"]
+
+
+def test_another_entra_identity_with_the_email_is_account_conflict(
+    signin_system: SignInSystem,
+) -> None:
+    directory = signin_system.directory
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "none"
+    signin_system.entra.update_user(
+        directory.tenant_id, directory.users["no_groups"].oid, email="oscar@contoso.example"
+    )
+    assert sso_error(signin_system.browser_sign_in("no_groups")) == "account_conflict"
+    assert len(users(signin_system)) == 1
+
+
+def test_a_disabled_user_is_refused(signin_system: SignInSystem) -> None:
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "none"
+    user = users(signin_system)[0]
+    signin_system.services.users.set_disabled(TENANT, user.id, True)
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "account_disabled"
+
+
+def test_unknown_tenant_and_disabled_sso(signin_system: SignInSystem) -> None:
+    unknown = signin_system.http.get(
+        signin_system.url("/api/auth/nobody-here/callback?code=c&state=s"), allow_redirects=False
+    )
+    assert unknown.status_code == 404 and "unknown_tenant" in unknown.text
+    from shared.tenants import OAuth2Config
+
+    signin_system.services.configs.put_tenant("dormant", "Dormant", OAuth2Config())
+    off = signin_system.http.get(
+        signin_system.url("/api/auth/dormant/authorize"), allow_redirects=False
+    )
+    assert off.status_code == 403 and off.json()["error"] == "sso_disabled"
+
+
+def test_spa_mode_returns_tokens_as_json(signin_system: SignInSystem) -> None:
+    system = signin_system
+    upn = system.directory.users["one_group"].upn
+    started = system.http.get(
+        system.url(f"/api/auth/{TENANT}/authorize"),
+        params={"mode": "json", "login_hint": upn},
+    ).json()
+    back = urlsplit(
+        system.http.get(started["authorization_url"], allow_redirects=False).headers["Location"]
+    )
+    code = parse_qs(back.query)["code"][0]
+    answer = system.http.post(
+        system.url(f"/api/auth/{TENANT}/callback"), json={"code": code, "state": started["state"]}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["token_type"] == "Bearer" and body["user"]["email"] == upn
+    assert body["expires_in"] == 900 and body["refresh_token"]
+    replay = system.http.post(
+        system.url(f"/api/auth/{TENANT}/callback"), json={"code": code, "state": started["state"]}
+    )
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_state"
+
+
+def test_front_channel_logout_with_only_sid_ends_that_entra_session(
+    signin_system: SignInSystem,
+) -> None:
+    cookies = set_cookies(signin_system.browser_sign_in("one_group"))
+    record = signin_system.services.sessions.refresh_tokens.get(
+        TENANT,
+        __import__("shared.sessions", fromlist=["x"]).hash_refresh_token(
+            cookies["__Host-eb_refresh"]
+        ),
+    )
+    assert record is not None and record.entra_sid
+    out = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/logout"),
+        params={"sid": record.entra_sid},
+        allow_redirects=False,
+    )
+    assert out.status_code == 302
+    refreshed = signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/token"),
+        data={"grant_type": "refresh_token", "refresh_token": cookies["__Host-eb_refresh"]},
+    )
+    assert refreshed.status_code == 400
+
+
+def test_me_without_a_session_is_unauthorized(signin_system: SignInSystem) -> None:
+    answer = signin_system.http.get(signin_system.url(f"/api/auth/{TENANT}/me"))
+    assert answer.status_code == 401 and answer.json() == {
+        "error": "unauthorized",
+        "error_description": "A valid credential is required.",
+    }
