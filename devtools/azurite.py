@@ -117,8 +117,7 @@ def start_azurite(
     `port=None` picks a free one; `location=None` keeps everything in memory."""
     if not AZURITE_TABLE.exists():
         raise AzuriteMissing(
-            f"Azurite is not installed ({AZURITE_TABLE.relative_to(PROJECT_ROOT)} is missing):"
-            " run `make setup` first."
+            f"Azurite is not installed ({AZURITE_TABLE} is missing): run `make setup` first."
         )
     if port is not None and accepting(port):
         raise AzuriteFailed(f"port {port} is already in use (another Azurite or `make dev`?)")
@@ -151,9 +150,17 @@ def _start_once(port: int, location: Path | None, timeout: float) -> Azurite:
     # Output goes to a file, not a pipe: nobody reads a pipe while Azurite runs,
     # and a full pipe would block it.
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by Azurite.stop)
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT
-    )
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+        )
+    except OSError as error:
+        log.close()
+        raise AzuriteFailed(f"Azurite could not be run: {error}") from error
     azurite = Azurite(port=port, process=process, log=log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,27 +1,57 @@
-"""The Table Storage adapter against a real Azurite."""
+"""The Table Storage adapter against a real Azurite, through the real SDK."""
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from devtools.azurite import Azurite
+import devtools.azurite
+from devtools.azurite import Azurite, AzuriteFailed, AzuriteMissing, connection_string
 from shared.errors import InvalidRequest, SsoUnavailable
 from shared.store.tables import (
     EntityExists,
     EtagMismatch,
+    InvalidKey,
     Op,
     TableStore,
     TransactionFailed,
     key_part,
 )
 
+HOSTILE = "x' or PartitionKey ne '"
+
 
 def row(pk: str, rk: str, **values: object) -> dict[str, object]:
     return {"PartitionKey": pk, "RowKey": rk, **values}
+
+
+def run_together(count: int, work: Callable[[], str]) -> list[str]:
+    """Run `work` in `count` threads released at the same moment; their results."""
+    barrier = threading.Barrier(count)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def runner() -> None:
+        barrier.wait()
+        result = work()
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=runner) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results)
+
+
+# --- single rows ----------------------------------------------------------------------
 
 
 def test_insert_if_absent_refuses_a_second_insert_and_keeps_the_first(
@@ -34,38 +64,132 @@ def test_insert_if_absent_refuses_a_second_insert_and_keeps_the_first(
     assert stored is not None and stored.data["value"] == "first"
 
 
+def test_a_missing_row_reads_as_none(table_store: TableStore) -> None:
+    assert table_store.get("things", "p", "nothing-here") is None
+
+
 def test_update_with_a_stale_etag_is_refused_and_changes_nothing(table_store: TableStore) -> None:
     first = table_store.insert("things", row("p", "r", value="v1"))
-    table_store.update("things", row("p", "r", value="v2"), etag=first.etag)
+    second = table_store.update("things", row("p", "r", value="v2"), etag=first.etag)
     with pytest.raises(EtagMismatch):
         table_store.update("things", row("p", "r", value="v3"), etag=first.etag)
     stored = table_store.get("things", "p", "r")
     assert stored is not None and stored.data["value"] == "v2"
+    assert stored.etag == second.etag
 
 
-def test_conditional_delete_has_exactly_one_winner_among_concurrent_consumers(
+def test_update_of_a_deleted_row_is_refused_and_does_not_recreate_it(
+    table_store: TableStore,
+) -> None:
+    created = table_store.insert("things", row("p", "r"))
+    assert table_store.delete("things", "p", "r") is True
+    with pytest.raises(EtagMismatch):
+        table_store.update("things", row("p", "r", value="back"), etag=created.etag)
+    assert table_store.get("things", "p", "r") is None
+
+
+def test_upsert_creates_then_replaces_the_whole_row(table_store: TableStore) -> None:
+    table_store.upsert("things", row("p", "r", a=1, b=2))
+    table_store.upsert("things", row("p", "r", a=3))
+    stored = table_store.get("things", "p", "r")
+    assert stored is not None
+    assert stored.data == row("p", "r", a=3)
+
+
+def test_values_read_back_as_plain_python_values(table_store: TableStore) -> None:
+    when = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    table_store.insert(
+        "things",
+        row("p", "r", big=2**40, small=-7, flag=True, ratio=0.5, text="é\n'\"", when=when),
+    )
+    stored = table_store.get("things", "p", "r")
+    assert stored is not None
+    assert stored.data["big"] == 2**40 and type(stored.data["big"]) is int
+    assert stored.data["small"] == -7 and stored.data["flag"] is True
+    assert stored.data["ratio"] == 0.5 and stored.data["text"] == "é\n'\""
+    assert stored.data["when"] == when
+
+
+def test_unconditional_delete_reports_whether_a_row_was_there(table_store: TableStore) -> None:
+    table_store.insert("things", row("p", "r"))
+    assert table_store.delete("things", "p", "r") is True
+    assert table_store.delete("things", "p", "r") is False
+    assert table_store.get("things", "p", "r") is None
+
+
+def test_conditional_delete_with_a_stale_etag_is_refused_and_keeps_the_row(
+    table_store: TableStore,
+) -> None:
+    first = table_store.insert("things", row("p", "r", value="v1"))
+    table_store.update("things", row("p", "r", value="v2"), etag=first.etag)
+    with pytest.raises(EtagMismatch):
+        table_store.delete("things", "p", "r", etag=first.etag)
+    stored = table_store.get("things", "p", "r")
+    assert stored is not None and stored.data["value"] == "v2"
+
+
+def test_concurrent_deletes_with_the_same_etag_have_exactly_one_winner(
     table_store: TableStore,
 ) -> None:
     created = table_store.insert("flows", row("acme", "state-1"))
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def consume() -> None:
+    def consume() -> str:
         try:
             table_store.delete("flows", "acme", "state-1", etag=created.etag)
-            result = "won"
         except EtagMismatch:
-            result = "lost"
-        with lock:
-            outcomes.append(result)
+            return "lost"
+        return "won"
 
-    threads = [threading.Thread(target=consume) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+    assert run_together(8, consume) == ["lost"] * 7 + ["won"]
     assert table_store.get("flows", "acme", "state-1") is None
+
+
+def test_get_then_conditional_delete_consumes_a_row_exactly_once(table_store: TableStore) -> None:
+    table_store.insert("flows", row("acme", "state-2", nonce="n"))
+
+    def consume() -> str:
+        found = table_store.get("flows", "acme", "state-2")
+        if found is None:
+            return "absent"
+        try:
+            table_store.delete("flows", "acme", "state-2", etag=found.etag)
+        except EtagMismatch:
+            return "lost"
+        return "won"
+
+    outcomes = run_together(8, consume)
+    assert outcomes.count("won") == 1
+    assert table_store.get("flows", "acme", "state-2") is None
+
+
+# --- expiry ---------------------------------------------------------------------------
+
+
+def test_expired_rows_read_as_absent_and_can_be_inserted_again(table_store: TableStore) -> None:
+    now = dt.datetime.now(dt.UTC)
+    table_store.clock = lambda: now
+    table_store.insert("flows", row("acme", "s"), ttl=dt.timedelta(minutes=10))
+    table_store.insert("flows", row("acme", "t"), ttl=dt.timedelta(minutes=30))
+    assert table_store.get("flows", "acme", "s") is not None
+    table_store.clock = lambda: now + dt.timedelta(minutes=11)
+    assert table_store.get("flows", "acme", "s") is None
+    assert [r.row_key for r in table_store.query("flows", partition_key="acme").rows] == ["t"]
+    table_store.insert("flows", row("acme", "s", again=True))
+    again = table_store.get("flows", "acme", "s")
+    assert again is not None and again.data["again"] is True
+
+
+def test_a_row_is_live_until_its_expiry(table_store: TableStore) -> None:
+    now = dt.datetime.now(dt.UTC)
+    table_store.clock = lambda: now
+    table_store.insert("flows", row("acme", "s"), ttl=dt.timedelta(minutes=10))
+    table_store.clock = lambda: now + dt.timedelta(minutes=9, seconds=59)
+    assert table_store.get("flows", "acme", "s") is not None
+    with pytest.raises(EntityExists):
+        table_store.insert("flows", row("acme", "s"))
+
+
+# --- transactions ---------------------------------------------------------------------
 
 
 def test_a_failing_transaction_leaves_no_row_of_it(table_store: TableStore) -> None:
@@ -79,51 +203,119 @@ def test_a_failing_transaction_leaves_no_row_of_it(table_store: TableStore) -> N
                 Op("create", row("acme", "email:ada@example.com", user_id="u-1")),
             ],
         )
-    assert failure.value.reason == "exists"
-    assert failure.value.index == 2
+    assert (failure.value.index, failure.value.kind, failure.value.reason) == (
+        2,
+        "create",
+        "exists",
+    )
+    assert "operation 2 (create)" in str(failure.value)
     assert table_store.get("users", "acme", "user:u-1") is None
     assert table_store.get("users", "acme", "oid:tid:oid-1") is None
+    index = table_store.get("users", "acme", "email:ada@example.com")
+    assert index is not None and index.data["user_id"] == "u-0"
 
 
-def test_expired_rows_read_as_absent_and_can_be_inserted_again(table_store: TableStore) -> None:
-    now = dt.datetime.now(dt.UTC)
-    table_store.clock = lambda: now
-    table_store.insert("flows", row("acme", "s"), ttl=dt.timedelta(minutes=10))
-    assert table_store.get("flows", "acme", "s") is not None
-    table_store.clock = lambda: now + dt.timedelta(minutes=11)
-    assert table_store.get("flows", "acme", "s") is None
-    assert table_store.query("flows", partition_key="acme").rows == []
-    table_store.insert("flows", row("acme", "s", again=True))
-    again = table_store.get("flows", "acme", "s")
-    assert again is not None and again.data["again"] is True
+def test_a_transaction_with_a_stale_etag_is_refused_as_a_whole(table_store: TableStore) -> None:
+    first = table_store.insert("users", row("acme", "user:u-1", name="Ada"))
+    table_store.update("users", row("acme", "user:u-1", name="Ada L."), etag=first.etag)
+    with pytest.raises(TransactionFailed) as failure:
+        table_store.transact(
+            "users",
+            [
+                Op("create", row("acme", "email:ada@example.com", user_id="u-1")),
+                Op("update", row("acme", "user:u-1", name="Ada Lovelace"), etag=first.etag),
+            ],
+        )
+    assert (failure.value.index, failure.value.reason) == (1, "precondition")
+    assert table_store.get("users", "acme", "email:ada@example.com") is None
+    stored = table_store.get("users", "acme", "user:u-1")
+    assert stored is not None and stored.data["name"] == "Ada L."
+
+
+def test_a_transaction_deleting_a_missing_row_is_refused(table_store: TableStore) -> None:
+    with pytest.raises(TransactionFailed) as failure:
+        table_store.transact(
+            "users",
+            [Op("create", row("acme", "a")), Op("delete", row("acme", "never-existed"))],
+        )
+    assert (failure.value.index, failure.value.kind, failure.value.reason) == (
+        1,
+        "delete",
+        "missing",
+    )
+    assert table_store.get("users", "acme", "a") is None
+
+
+def test_a_successful_transaction_returns_etags_that_guard_later_writes(
+    table_store: TableStore,
+) -> None:
+    etags = table_store.transact(
+        "users", [Op("create", row("acme", "user:u-1")), Op("upsert", row("acme", "x"))]
+    )
+    stored = table_store.get("users", "acme", "user:u-1")
+    assert stored is not None and etags[0] == stored.etag
+    table_store.transact("users", [Op("update", row("acme", "user:u-1", n=2), etag=etags[0])])
+
+
+def test_a_transaction_across_partitions_is_refused_before_writing(
+    table_store: TableStore,
+) -> None:
+    with pytest.raises(ValueError, match="one PartitionKey"):
+        table_store.transact("users", [Op("create", row("a", "1")), Op("create", row("b", "1"))])
+    assert table_store.get("users", "a", "1") is None
+
+
+# --- queries --------------------------------------------------------------------------
 
 
 def test_query_pages_through_a_partition_with_a_cursor(table_store: TableStore) -> None:
     for index in range(7):
         table_store.insert("users", row("acme", f"user:{index:02d}"))
     table_store.insert("users", row("other", "user:99"))
-    seen: list[str] = []
+    seen: list[list[str]] = []
     cursor: str | None = None
-    pages = 0
     while True:
         page = table_store.query("users", partition_key="acme", limit=3, cursor=cursor)
-        pages += 1
-        seen += [r.row_key for r in page.rows]
+        seen.append([r.row_key for r in page.rows])
         cursor = page.next_cursor
         if cursor is None:
             break
-    assert seen == [f"user:{index:02d}" for index in range(7)]
-    assert pages == 3
+    assert seen == [
+        ["user:00", "user:01", "user:02"],
+        ["user:03", "user:04", "user:05"],
+        ["user:06"],
+    ]
+
+
+def test_a_cursor_from_one_partition_never_reads_another(table_store: TableStore) -> None:
+    for index in range(4):
+        table_store.insert("users", row("tenant-a", f"user:{index}"))
+        table_store.insert("users", row("tenant-b", f"user:{index}"))
+    cursor = table_store.query("users", partition_key="tenant-a", limit=2).next_cursor
+    page = table_store.query("users", partition_key="tenant-b", limit=10, cursor=cursor)
+    assert {r.partition_key for r in page.rows} <= {"tenant-b"}
 
 
 def test_row_key_prefix_selects_only_that_kind_of_row(table_store: TableStore) -> None:
-    table_store.insert("users", row("acme", "user:1"))
-    table_store.insert("users", row("acme", "email:a@example.com"))
+    for key in ("user:1", "user:2", "user;", "usep", "email:a@example.com"):
+        table_store.insert("users", row("acme", key))
     page = table_store.query("users", partition_key="acme", row_key_prefix="user:")
-    assert [r.row_key for r in page.rows] == ["user:1"]
+    assert [r.row_key for r in page.rows] == ["user:1", "user:2"]
 
 
-@pytest.mark.parametrize("cursor", ["not-base64!", "e30", "W10", "x" * 3000])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "not-base64!",
+        "e30",  # {}
+        "W10",  # []
+        "eyJwayI6IDF9",  # {"pk": 1}
+        "eyJwayI6ICJhIiwgInJrIjogbnVsbCwgIngiOiAxfQ",  # an extra field
+        "eyJwayI6ICJcdTAwMDAiLCAicmsiOiBudWxsfQ",  # a control character
+        "x" * 3000,
+    ],
+)
 def test_a_malformed_cursor_is_refused_naming_the_field(
     table_store: TableStore, cursor: str
 ) -> None:
@@ -132,30 +324,174 @@ def test_a_malformed_cursor_is_refused_naming_the_field(
     assert "cursor" in refused.value.fields
 
 
-def test_odata_shaped_values_are_data_not_query_syntax(table_store: TableStore) -> None:
-    hostile = "x' or PartitionKey ne '"
-    table_store.insert("users", row(key_part(hostile), "user:1", note=hostile))
-    table_store.insert("users", row("victim", "user:2"))
-    page = table_store.query("users", partition_key=key_part(hostile))
-    assert [r.data["note"] for r in page.rows] == [hostile]
-    assert table_store.query("users", partition_key=hostile).rows == []
+@pytest.mark.parametrize("limit", [0, -1, 1001])
+def test_a_page_size_outside_1_to_1000_is_refused_naming_the_field(
+    table_store: TableStore, limit: int
+) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        table_store.query("users", partition_key="acme", limit=limit)
+    assert "limit" in refused.value.fields
+
+
+def test_odata_shaped_values_are_stored_and_read_back_literally(table_store: TableStore) -> None:
+    table_store.insert("users", row(HOSTILE, "user:1", note=HOSTILE))
+    table_store.insert("users", row(key_part(HOSTILE), key_part(HOSTILE), note=HOSTILE))
+    literal = table_store.get("users", HOSTILE, "user:1")
+    encoded = table_store.get("users", key_part(HOSTILE), key_part(HOSTILE))
+    assert literal is not None and literal.partition_key == HOSTILE
+    assert literal.data["note"] == HOSTILE
+    assert encoded is not None and encoded.data["note"] == HOSTILE
+
+
+def test_odata_shaped_query_values_never_widen_a_query(table_store: TableStore) -> None:
+    table_store.insert("users", row("victim", "user:1"))
+    table_store.insert("users", row(HOSTILE, "user:2"))
+    by_partition = table_store.query("users", partition_key=HOSTILE)
+    assert [(r.partition_key, r.row_key) for r in by_partition.rows] == [(HOSTILE, "user:2")]
+    by_prefix = table_store.query(
+        "users", partition_key="victim", row_key_prefix="zz' or RowKey ne '"
+    )
+    assert by_prefix.rows == []
+    assert table_store.query("users", partition_key="' or '1' eq '1").rows == []
+
+
+# --- keys -----------------------------------------------------------------------------
 
 
 def test_key_part_encodes_characters_table_keys_forbid() -> None:
-    encoded = key_part("a/b\\c#d?e\x01f%g")
-    assert not any(ch in encoded for ch in "/\\#?\x01")
+    encoded = key_part("a/b\\c#d?e\x01f\x7fg%h\u00e9")
+    assert not any(ch in encoded for ch in "/\\#?\x01\x7f\u00e9")
     assert key_part("a/b") != key_part("a%2Fb")
     assert key_part("ada@example.com") == "ada@example.com"
 
 
-def test_stopped_storage_surfaces_as_sso_unavailable_quickly(private_azurite: Azurite) -> None:
+@pytest.mark.parametrize(
+    "key", ["a/b", "a\\b", "a#b", "a?b", "a\x00b", "a\tb", "a\x85b", "x" * 513]
+)
+def test_a_key_table_storage_would_refuse_is_refused_on_write_and_absent_on_read(
+    table_store: TableStore, key: str
+) -> None:
+    with pytest.raises(InvalidKey):
+        table_store.insert("things", row("p", key))
+    with pytest.raises(InvalidKey):
+        table_store.transact("things", [Op("create", row(key, "r"))])
+    assert table_store.get("things", "p", key) is None
+    assert table_store.get("things", key, "r") is None
+    assert table_store.delete("things", "p", key) is False
+
+
+def test_user_text_encoded_with_key_part_round_trips_as_a_key(table_store: TableStore) -> None:
+    text = "a/b\\c#d?e\x01f é " + "z" * 150
+    table_store.insert("things", row("p", key_part(text), original=text))
+    stored = table_store.get("things", "p", key_part(text))
+    assert stored is not None and stored.data["original"] == text
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+def test_a_table_is_created_on_first_use_even_by_many_threads_at_once(
+    table_store: TableStore,
+) -> None:
+    def first_use() -> str:
+        return "absent" if table_store.get("fresh", "p", "r") is None else "present"
+
+    assert run_together(6, first_use) == ["absent"] * 6
+    table_store.insert("fresh", row("p", "r"))
+    assert table_store.get("fresh", "p", "r") is not None
+
+
+# --- unavailable storage --------------------------------------------------------------
+
+
+def test_every_operation_on_stopped_storage_is_sso_unavailable_within_seconds(
+    private_azurite: Azurite,
+) -> None:
     store = TableStore.from_connection_string(private_azurite.connection_string)
     try:
-        store.insert("things", row("p", "r"))
+        created = store.insert("things", row("p", "r"))
         private_azurite.stop()
+        operations: list[Callable[[], object]] = [
+            lambda: store.get("things", "p", "r"),
+            lambda: store.insert("things", row("p", "s")),
+            lambda: store.upsert("things", row("p", "r")),
+            lambda: store.update("things", row("p", "r"), etag=created.etag),
+            lambda: store.delete("things", "p", "r", etag=created.etag),
+            lambda: store.delete("things", "p", "r"),
+            lambda: store.transact("things", [Op("create", row("p", "t"))]),
+            lambda: store.query("things", partition_key="p"),
+            lambda: store.get("notcreatedyet", "p", "r"),
+            store.ping,
+        ]
         started = time.monotonic()
-        with pytest.raises(SsoUnavailable):
-            store.get("things", "p", "r")
+        for operation in operations:
+            with pytest.raises(SsoUnavailable):
+                operation()
         assert time.monotonic() - started < 10
     finally:
         store.close()
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers: storage that hangs."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = int(self.listener.getsockname()[1])
+        self.connections: list[socket.socket] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(connection)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        for connection in self.connections:
+            connection.close()
+        self.listener.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def test_storage_that_never_answers_is_sso_unavailable_within_the_timeouts(
+    silent_server: SilentServer,
+) -> None:
+    # A read is the slowest case: it is retried once after the read timeout.
+    store = TableStore.from_connection_string(connection_string(silent_server.port))
+    try:
+        started = time.monotonic()
+        with pytest.raises(SsoUnavailable):
+            store.ping()
+        assert time.monotonic() - started < 12
+    finally:
+        store.close()
+
+
+# --- the Azurite helper ---------------------------------------------------------------
+
+
+def test_starting_azurite_without_it_installed_says_to_run_make_setup(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(devtools.azurite, "AZURITE_TABLE", tmp_path / "azurite-table")
+    with pytest.raises(AzuriteMissing, match="make setup"):
+        devtools.azurite.start_azurite()
+
+
+def test_starting_azurite_on_a_port_in_use_is_refused(azurite: Azurite) -> None:
+    with pytest.raises(AzuriteFailed, match="in use"):
+        devtools.azurite.start_azurite(port=azurite.port)
