@@ -32,7 +32,13 @@ _AADSTS = re.compile(r"AADSTS\d{4,8}")
 # invalid_client answers that a rotated secret can explain: a wrong or expired secret.
 SECRET_REJECTED_CODES = frozenset({"AADSTS7000215", "AADSTS7000222"})
 _UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
-_GRAPH_PAGE_LIMIT = 200  # 200 pages x 100 groups: far past any real directory
+_GRAPH_PAGE_LIMIT = 200
+# MSAL 1.39 advises form_post on every flow; query is deliberate here (a form_post
+# callback is a cross-site POST, which drops the SameSite=Lax binding cookie). A
+# process-wide filter, because warnings.catch_warnings is not thread-safe.
+warnings.filterwarnings(
+    "ignore", message="response_mode='form_post' is recommended", category=UserWarning
+)  # 200 pages x 100 groups: far past any real directory
 
 
 @dataclass(frozen=True)
@@ -125,20 +131,14 @@ class EntraClient:
     ) -> dict[str, Any]:
         """The MSAL flow (state, nonce, PKCE verifier, auth_uri): store it, send the user."""
         app = self._client(creds)
-        with warnings.catch_warnings():
-            # MSAL 1.39 recommends form_post; we choose query on purpose: a form_post
-            # callback is a cross-site POST that drops the SameSite=Lax binding cookie.
-            warnings.filterwarnings(
-                "ignore", message="response_mode='form_post' is recommended", category=UserWarning
-            )
-            flow: dict[str, Any] = app.initiate_auth_code_flow(
-                list(SIGN_IN_SCOPES),
-                redirect_uri=redirect_uri,
-                prompt=prompt,
-                login_hint=login_hint,
-                domain_hint=domain_hint,
-                response_mode="query",
-            )
+        flow: dict[str, Any] = app.initiate_auth_code_flow(
+            list(SIGN_IN_SCOPES),
+            redirect_uri=redirect_uri,
+            prompt=prompt,
+            login_hint=login_hint,
+            domain_hint=domain_hint,
+            response_mode="query",
+        )
         return flow
 
     def redeem(
