@@ -275,7 +275,7 @@ class TableStore:
     def delete(
         self, table: str, partition_key: str, row_key: str, *, etag: str | None = None
     ) -> bool:
-        """Delete the row. Without `etag`: True if a row was there, False if not.
+        """Delete the row. Without `etag`: True if a row (live or expired) was there.
 
         With `etag` (the one `get` returned): only that version, True, or else
         `EtagMismatch` (changed or already gone). Of concurrent callers holding the
