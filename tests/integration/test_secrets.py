@@ -51,7 +51,7 @@ def test_versions_are_kept_and_readable(store: SecretStore) -> None:
     assert current is not None
     assert current.value.reveal() == "second-secret-value"
     assert current.version == second.version
-    assert current.properties.tags == {"rotated_by": "admin"}
+    assert current.properties.tags["rotated_by"] == "admin"
     assert current.properties.expires_on == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     older = store.get_secret_version(name, first.version)
     assert older is not None and older.value.reveal() == "first-secret-value"
@@ -144,3 +144,8 @@ def test_offline_credentials_refuse_a_non_loopback_vault() -> None:
     )
     with pytest.raises(SettingsError, match="AZURE_CREDENTIAL_MODE"):
         build_credential(settings)
+
+
+def test_versions_made_within_one_second_still_list_newest_first(store: SecretStore) -> None:
+    made = [store.set_secret("burst", f"value-number-{n}").version for n in range(5)]
+    assert [v.version for v in store.list_versions("burst")] == made[::-1]
