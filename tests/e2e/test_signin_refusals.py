@@ -195,3 +195,68 @@ def test_me_without_a_session_is_unauthorized(signin_system: SignInSystem) -> No
         "error": "unauthorized",
         "error_description": "A valid credential is required.",
     }
+
+
+def test_a_state_from_another_tenant_is_invalid_state(signin_system: SignInSystem) -> None:
+    system = signin_system
+    config = system.services.configs.get_config(TENANT)
+    assert config is not None
+    system.services.configs.put_tenant("fabrikam-app", "Other", config)
+    system.services.secrets.set_secret(
+        client_secret_name("fabrikam-app"), system.directory.client_secret
+    )
+    upn = system.directory.users["one_group"].upn
+    started = system.http.get(
+        system.url(f"/api/auth/{TENANT}/authorize"),
+        params={"login_hint": upn},
+        allow_redirects=False,
+    )
+    binding = set_cookies(started)["__Host-eb_browser"]
+    back = urlsplit(
+        system.http.get(started.headers["Location"], allow_redirects=False).headers["Location"]
+    )
+    elsewhere = system.http.get(
+        system.url("/api/auth/fabrikam-app/callback") + "?" + back.query,
+        headers={"Cookie": f"__Host-eb_browser={binding}"},
+        allow_redirects=False,
+    )
+    assert sso_error(elsewhere) == "invalid_state"
+
+
+def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_written(
+    signin_system: SignInSystem,
+) -> None:
+    from devtools.azurite import start_azurite
+    from shared.store.tables import TableStore
+    from shared.tenants import OAuth2Config
+
+    system = signin_system
+    private = start_azurite()
+    try:
+        config = system.services.configs.get_config(TENANT)
+        assert isinstance(config, OAuth2Config)
+        tables = TableStore.from_connection_string(private.connection_string)
+        system.services._built["tables"] = tables
+        for name in ("configs", "users", "audit", "sessions", "signin"):
+            system.services._built.pop(name, None)
+        system.services.configs.put_tenant(TENANT, "Contoso", config)
+        upn = system.directory.users["one_group"].upn
+        started = system.http.get(
+            system.url(f"/api/auth/{TENANT}/authorize"),
+            params={"login_hint": upn},
+            allow_redirects=False,
+        )
+        binding = set_cookies(started)["__Host-eb_browser"]
+        back = urlsplit(
+            system.http.get(started.headers["Location"], allow_redirects=False).headers["Location"]
+        )
+        private.stop()  # storage goes away between Entra's redirect and the callback
+        answer = system.http.get(
+            system.url(back.path) + "?" + back.query,
+            headers={"Cookie": f"__Host-eb_browser={binding}"},
+            allow_redirects=False,
+        )
+        assert answer.status_code in (302, 503)
+        assert "sso_unavailable" in answer.headers.get("Location", answer.text)
+    finally:
+        private.stop()
