@@ -206,3 +206,29 @@ def test_logout_ends_the_session(signin_system: SignInSystem) -> None:
         data={"grant_type": "refresh_token", "refresh_token": cookies["__Host-eb_refresh"]},
     )
     assert again.status_code == 400
+
+
+def test_twenty_parallel_first_sign_ins_of_one_person_make_one_user(
+    signin_system: SignInSystem,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    def sign_in(_: int) -> str:
+        with requests.Session() as http:
+            browser = SignInSystem(
+                signin_system.host,
+                signin_system.services,
+                signin_system.entra,
+                signin_system.directory,
+                http,
+            )
+            answer = browser.browser_sign_in("several_groups")
+            return set_cookies(answer)["__Host-eb_session"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        tokens = list(pool.map(sign_in, range(20)))
+    ids = {me(signin_system, token)["id"] for token in tokens}
+    assert len(ids) == 1
+    assert users_in_store(signin_system) == 1
