@@ -238,8 +238,15 @@ class SecretStore:
         return sorted(reversed(listed), key=lambda v: v.created_on or epoch, reverse=True)
 
     def ping(self) -> None:
-        """Health check: the vault answers (a missing secret is an answer). Uncached."""
-        self._fetch(SESSION_KEY_NAME, None)
+        """Health check: the vault answers. Uncached; lists properties, so no value travels."""
+        with _vault_errors():
+            try:
+                pages = self.client.list_properties_of_secret_versions(
+                    SESSION_KEY_NAME, max_page_size=1
+                )
+                next(iter(pages), None)
+            except ResourceNotFoundError:
+                return
 
     # --- writes --------------------------------------------------------------------
 
