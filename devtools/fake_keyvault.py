@@ -349,8 +349,7 @@ class FakeKeyVault:
 
     def _list_secrets(self, request: Request, api_version: str) -> Response:
         items = [
-            self._item(key, versions[-1], versioned=False)
-            for key, versions in self.secrets.items()
+            self._item(key, versions[-1], versioned=False) for key, versions in self.secrets.items()
         ]
         return _json(200, _page(items, request, api_version, f"{self.base_url}/secrets"))
 
@@ -504,9 +503,7 @@ def _page(
         raise _Refusal(_error(400, "BadParameter", "maxresults must be 1-25."))
     next_link = None
     if start + size < len(items):
-        next_link = (
-            f"{link}?api-version={api_version}&$skiptoken={start + size}&maxresults={size}"
-        )
+        next_link = f"{link}?api-version={api_version}&$skiptoken={start + size}&maxresults={size}"
     return {"value": items[start : start + size], "nextLink": next_link}
 
 
