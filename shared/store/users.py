@@ -1,9 +1,10 @@
 """Users in Table Storage, one partition per tenant.
 
-Rows: `user:{id}` (the user), `oid:{tid}:{oid}` and `email:{email}` (indexes
-pointing at the id). A sign-in's decision is written as one entity group
-transaction, so two concurrent first sign-ins of one person make one user:
-the loser's transaction fails on the index rows, it re-reads and updates.
+Rows: `user:{id}` (the user; for Entra users the id is derived from (tid, oid))
+and `email:{email}` (an index pointing at the id). A sign-in's decision is
+written as one entity group transaction, so two concurrent first sign-ins of
+one person make one user: the loser's transaction fails on the user row, it
+re-reads and updates.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,15 +29,12 @@ from shared.provisioning import (
 from shared.store.tables import Op, Row, TableStore, TransactionFailed, key_part
 
 TABLE = "users"
+_USER_IDS = uuid.UUID("3f6f2c1e-8a4b-4d2e-9c7a-5b1e0d9f8a21")
 _ATTEMPTS = 8
 
 
 def _user_key(user_id: str) -> str:
     return f"user:{user_id}"
-
-
-def _oid_key(tid: str, oid: str) -> str:
-    return f"oid:{tid}:{oid}"
 
 
 def _email_key(email: str) -> str:
@@ -47,7 +44,6 @@ def _email_key(email: str) -> str:
 @dataclass
 class UserStore:
     tables: TableStore
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
 
     # --- sign-in ---------------------------------------------------------------------
 
@@ -61,13 +57,19 @@ class UserStore:
         now: dt.datetime,
     ) -> User:
         """Create or update the signed-in user atomically; raises the decision's refusals."""
+        user_id = entra_user_id(identity.tenant_id, identity.object_id)
         for attempt in range(_ATTEMPTS):
-            # Email index first: a user's rows are written in one transaction, so if the
-            # email row is visible the (tid, oid) row read after it is visible too.
-            by_email = self._by_index(tenant, _email_key(identity.email))
-            by_oid = self._by_index(tenant, _oid_key(identity.tenant_id, identity.object_id))
-            if by_oid is not None and by_email is not None and by_email[0].id == by_oid[0].id:
+            # One point read finds a returning user; the email index is read only when
+            # the email is new for them (it always points at them otherwise).
+            by_oid = self._get_with_etag(tenant, user_id)
+            by_email: tuple[User, str] | None
+            if by_oid is not None and email_key(by_oid[0].email) == email_key(identity.email):
                 by_email = by_oid
+            else:
+                by_email = self._by_index(tenant, _email_key(identity.email))
+                found = by_email[0] if by_email else None
+                if by_oid is None and found is not None and _same_identity(found, identity):
+                    by_oid = by_email  # created by a concurrent sign-in between our reads
             decision = decide_sign_in(
                 identity,
                 tenant=tenant,
@@ -75,7 +77,7 @@ class UserStore:
                 entitlements=entitlements,
                 by_object_id=by_oid[0] if by_oid else None,
                 by_email=by_email[0] if by_email else None,
-                new_user_id=self.new_id(),
+                new_user_id=user_id,
                 now=now,
             )
             try:
@@ -99,7 +101,6 @@ class UserStore:
             TABLE,
             [
                 Op("create", _user_entity(user)),
-                Op("create", _index(tenant, _oid_key(_tid(user), _oid(user)), user.id)),
                 Op("create", _index(tenant, _email_key(user.email), user.id)),
             ],
         )
@@ -174,12 +175,17 @@ def _only_fresh_login(before: User, after: User) -> bool:
     return replace(before, last_login_at=after.last_login_at) == after
 
 
-def _tid(user: User) -> str:
-    return user.entra_tenant_id or ""
+def entra_user_id(tid: str, oid: str) -> str:
+    """Our id for an Entra identity: derived from (tid, oid), so finding a returning
+    user is one point read, with no index to keep in step."""
+    return str(uuid.uuid5(_USER_IDS, f"{tid.lower()}:{oid.lower()}"))
 
 
-def _oid(user: User) -> str:
-    return user.entra_object_id or ""
+def _same_identity(user: User, identity: SignInIdentity) -> bool:
+    return (user.entra_tenant_id, user.entra_object_id) == (
+        identity.tenant_id,
+        identity.object_id,
+    )
 
 
 def _index(tenant: str, row_key: str, user_id: str) -> dict[str, Any]:
