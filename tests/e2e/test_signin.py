@@ -138,20 +138,10 @@ def test_a_state_cannot_be_replayed_nor_used_from_another_browser(
     signin_system: SignInSystem,
 ) -> None:
     system = signin_system
-    upn = system.directory.users["one_group"].upn
-    started = system.http.get(
-        system.url(f"/api/auth/{TENANT}/authorize"),
-        params={"login_hint": upn},
-        allow_redirects=False,
-    )
-    binding = set_cookies(started)["__Host-eb_browser"]
-    back = urlsplit(
-        system.http.get(started.headers["Location"], allow_redirects=False).headers["Location"]
-    )
-    callback = system.url(back.path) + "?" + back.query
+    binding, callback = system.to_entra_and_back("one_group")
 
     def callback_with(cookie: str) -> str:
-        answer = system.http.get(callback, headers={"Cookie": cookie}, allow_redirects=False)
+        answer = system.callback(callback, cookie=cookie)
         return parse_qs(urlsplit(answer.headers["Location"]).query).get("sso_error", ["none"])[0]
 
     assert callback_with("__Host-eb_browser=another-browser") == "invalid_state"

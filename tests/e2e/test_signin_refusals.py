@@ -205,20 +205,10 @@ def test_a_state_from_another_tenant_is_invalid_state(signin_system: SignInSyste
     system.services.secrets.set_secret(
         client_secret_name("fabrikam-app"), system.directory.client_secret
     )
-    upn = system.directory.users["one_group"].upn
-    started = system.http.get(
-        system.url(f"/api/auth/{TENANT}/authorize"),
-        params={"login_hint": upn},
-        allow_redirects=False,
-    )
-    binding = set_cookies(started)["__Host-eb_browser"]
-    back = urlsplit(
-        system.http.get(started.headers["Location"], allow_redirects=False).headers["Location"]
-    )
-    elsewhere = system.http.get(
-        system.url("/api/auth/fabrikam-app/callback") + "?" + back.query,
-        headers={"Cookie": f"__Host-eb_browser={binding}"},
-        allow_redirects=False,
+    binding, back = system.to_entra_and_back("one_group")
+    query = back.split("?", 1)[1]
+    elsewhere = system.callback(
+        f"/api/auth/fabrikam-app/callback?{query}", cookie=f"__Host-eb_browser={binding}"
     )
     assert sso_error(elsewhere) == "invalid_state"
 
@@ -240,22 +230,9 @@ def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_writt
         for name in ("configs", "users", "audit", "sessions", "signin"):
             system.services._built.pop(name, None)
         system.services.configs.put_tenant(TENANT, "Contoso", config)
-        upn = system.directory.users["one_group"].upn
-        started = system.http.get(
-            system.url(f"/api/auth/{TENANT}/authorize"),
-            params={"login_hint": upn},
-            allow_redirects=False,
-        )
-        binding = set_cookies(started)["__Host-eb_browser"]
-        back = urlsplit(
-            system.http.get(started.headers["Location"], allow_redirects=False).headers["Location"]
-        )
+        binding, back = system.to_entra_and_back("one_group")
         private.stop()  # storage goes away between Entra's redirect and the callback
-        answer = system.http.get(
-            system.url(back.path) + "?" + back.query,
-            headers={"Cookie": f"__Host-eb_browser={binding}"},
-            allow_redirects=False,
-        )
+        answer = system.callback(back, cookie=f"__Host-eb_browser={binding}")
         assert answer.status_code in (302, 503)
         assert "sso_unavailable" in answer.headers.get("Location", answer.text)
     finally:

@@ -41,24 +41,31 @@ class SignInSystem:
     def url(self, path: str) -> str:
         return f"{self.host.url}{path}"
 
-    def browser_sign_in(self, user_key: str, *, return_to: str = "/app") -> requests.Response:
-        """authorize -> Entra (login_hint) -> callback, as a browser; the callback answer."""
-        upn = self.directory.users[user_key].upn
+    def to_entra_and_back(self, user_key: str, *, return_to: str | None = None) -> tuple[str, str]:
+        """authorize -> Entra (login_hint) -> the redirect back: (binding cookie, callback
+        path and query), the callback not yet called."""
+        params = {"login_hint": self.directory.users[user_key].upn}
+        if return_to is not None:
+            params["return_to"] = return_to
         started = self.http.get(
-            self.url(f"/api/auth/{TENANT}/authorize"),
-            params={"login_hint": upn, "return_to": return_to},
-            allow_redirects=False,
+            self.url(f"/api/auth/{TENANT}/authorize"), params=params, allow_redirects=False
         )
         assert started.status_code == 302, started.text
         binding = set_cookies(started)["__Host-eb_browser"]
         at_entra = self.http.get(started.headers["Location"], allow_redirects=False)
         assert at_entra.status_code == 302, at_entra.text
         back = urlsplit(at_entra.headers["Location"])
+        return binding, f"{back.path}?{back.query}"
+
+    def callback(self, path_and_query: str, *, cookie: str) -> requests.Response:
         return self.http.get(
-            self.url(back.path) + "?" + back.query,
-            headers={"Cookie": f"__Host-eb_browser={binding}"},
-            allow_redirects=False,
+            self.url(path_and_query), headers={"Cookie": cookie}, allow_redirects=False
         )
+
+    def browser_sign_in(self, user_key: str, *, return_to: str = "/app") -> requests.Response:
+        """A whole browser sign-in; the callback's answer."""
+        binding, back = self.to_entra_and_back(user_key, return_to=return_to)
+        return self.callback(back, cookie=f"__Host-eb_browser={binding}")
 
 
 def set_cookies(response: requests.Response) -> dict[str, str]:
