@@ -89,7 +89,7 @@ def test_endpoints_are_derived_from_the_directory_and_our_public_url() -> None:
 
 def test_the_default_document_is_the_contracts_with_directory_endpoints_null() -> None:
     doc = render(default_config(), None)
-    expected = {
+    expected: dict[str, object] = {
         "enabled": False,
         "client_id": None,
         "client_secret": None,
