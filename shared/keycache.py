@@ -1,12 +1,15 @@
 """Signing keys of Entra directories, cached per JWKS URI (thread-safe).
 
-- A key set lives 24 h, then is refetched; a failed refetch keeps the last
-  good set (Entra down must not sign everyone out), and only with no good set
-  at all is the failure `SsoUnavailable`.
+- A key set lives 24 h, then is refetched. A failed refetch keeps the last
+  good set (Entra down must not sign everyone out) and is retried after
+  `retry_interval`, not on every sign-in; only with no good set at all is the
+  failure `SsoUnavailable`.
 - An unknown kid may trigger one refetch per directory per cooldown (5 min):
   rotation is picked up at once, and a flood of forged kids cannot hammer
-  Entra. The first (cold) fetch does not start the cooldown.
-- One fetch at a time per directory: a cold start under load fetches once.
+  Entra. Only such a refetch starts the cooldown, never the cold fetch, or a
+  key rotated just after a cold start would be refused for 5 minutes.
+- One fetch at a time per directory: a cold start under load fetches once,
+  and while a warm set is being refreshed other threads keep using it.
 - Keys are parsed once (PyJWT's PyJWK), so validation costs a dict lookup.
 PyJWKClient is not used: it fetches with urllib, which ignores
 REQUESTS_CA_BUNDLE, and its defaults do not fit Entra.
@@ -18,94 +21,155 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from shared.errors import SsoUnavailable
 
 DAY = 24 * 3600.0
 COOLDOWN = 300.0
+RETRY_INTERVAL = 60.0
+MIN_RSA_BITS = 2048
 
 Fetch = Callable[[str], Mapping[str, Any]]
+Keys = Mapping[str, RSAPublicKey]
+
+_NO_KEYS: Keys = MappingProxyType({})
+
+
+class _Snapshot(NamedTuple):
+    """Replaced whole, never mutated: readers take one reference without a lock."""
+
+    keys: Keys = _NO_KEYS
+    refresh_at: float | None = None  # None: never fetched successfully
 
 
 @dataclass
-class _Entry:
-    keys: dict[str, Any] = field(default_factory=dict)
-    fetched_at: float | None = None
+class _Directory:
+    snapshot: _Snapshot = field(default_factory=_Snapshot)
     unknown_kid_refetch_at: float | None = None
+    failed_cold_fetches: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def parse_jwks(document: Mapping[str, Any]) -> dict[str, Any]:
-    """kid -> public key, for the RSA signing keys of a JWKS; unusable keys skipped."""
-    keys: dict[str, Any] = {}
-    for jwk in document.get("keys", []) if isinstance(document.get("keys"), list) else []:
+def parse_jwks(document: Mapping[str, Any]) -> dict[str, RSAPublicKey]:
+    """kid -> public key for the RS256 signing keys of a JWKS; unusable keys are skipped.
+
+    Kept: kty RSA, use "sig" or absent, alg RS256 or absent, a kid, at least 2048
+    bits. A second key under a kid already seen is ignored.
+    """
+    listed = document.get("keys")
+    keys: dict[str, RSAPublicKey] = {}
+    for jwk in listed if isinstance(listed, list) else []:
         if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
             continue
         if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
             continue
         kid = jwk.get("kid")
-        if not isinstance(kid, str) or not kid:
+        if not isinstance(kid, str) or not kid or kid in keys:
             continue
         try:
-            keys[kid] = jwt.PyJWK(jwk, algorithm="RS256").key
-        except jwt.PyJWTError:
+            key = jwt.PyJWK(jwk, algorithm="RS256").key
+        except (jwt.PyJWTError, ValueError, TypeError):
             continue
+        if isinstance(key, RSAPublicKey) and key.key_size >= MIN_RSA_BITS:
+            keys[kid] = key
     return keys
 
 
 class KeyCache:
+    """JWKS per directory. `fetch(jwks_uri)` returns the JWKS document (and should
+    raise `SsoUnavailable` on failure; any other exception is treated the same)."""
+
     def __init__(
         self,
         fetch: Fetch,
         *,
         ttl: float = DAY,
         unknown_kid_cooldown: float = COOLDOWN,
+        retry_interval: float = RETRY_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self._ttl = ttl
         self._cooldown = unknown_kid_cooldown
+        self._retry_interval = retry_interval
         self._clock = clock
-        self._entries: dict[str, _Entry] = {}
+        self._directories: dict[str, _Directory] = {}
         self._lock = threading.Lock()
 
-    def get_keys(self, jwks_uri: str) -> Mapping[str, Any]:
-        entry = self._entry(jwks_uri)
-        with entry.lock:
-            if entry.fetched_at is None or self._clock() - entry.fetched_at >= self._ttl:
-                self._refresh(jwks_uri, entry)
-            return dict(entry.keys)
+    def get_keys(self, jwks_uri: str) -> Keys:
+        """The directory's keys: fetched on first use, refreshed once a day."""
+        directory = self._directory(jwks_uri)
+        snapshot = directory.snapshot
+        if snapshot.refresh_at is not None and self._clock() < snapshot.refresh_at:
+            return snapshot.keys
+        if snapshot.refresh_at is None:
+            failures = directory.failed_cold_fetches
+            with directory.lock:  # cold: every caller waits for the one fetch
+                if directory.snapshot.refresh_at is None:
+                    if directory.failed_cold_fetches != failures:
+                        # The fetch we waited for failed: share its outcome rather
+                        # than queue one more fetch (and its timeout) per thread.
+                        raise SsoUnavailable("Microsoft Entra ID signing keys could not be read.")
+                    self._refresh(jwks_uri, directory)
+                return directory.snapshot.keys
+        # Warm but due: one thread refreshes, the others keep using the current set.
+        if not directory.lock.acquire(blocking=False):
+            return snapshot.keys
+        try:
+            current = directory.snapshot
+            if current.refresh_at is not None and self._clock() >= current.refresh_at:
+                self._refresh(jwks_uri, directory)
+            return directory.snapshot.keys
+        finally:
+            directory.lock.release()
 
-    def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Mapping[str, Any]:
-        """Refetch once for a kid we do not know, unless one did so within the cooldown."""
-        entry = self._entry(jwks_uri)
-        with entry.lock:
-            if kid in entry.keys:  # another thread's refetch already brought it
-                return dict(entry.keys)
+    def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Keys:
+        """Refetch once for a kid we do not know, unless an unknown kid already caused
+        a refetch of this directory within the cooldown. Returns the keys either way."""
+        directory = self._directory(jwks_uri)
+        with directory.lock:
+            snapshot = directory.snapshot
+            if kid in snapshot.keys:  # another thread's refetch already brought it
+                return snapshot.keys
+            if snapshot.refresh_at is None:  # nothing fetched yet: a cold fetch
+                self._refresh(jwks_uri, directory)
+                return directory.snapshot.keys
             now = self._clock()
-            recent = entry.unknown_kid_refetch_at
+            recent = directory.unknown_kid_refetch_at
             if recent is None or now - recent >= self._cooldown:
-                entry.unknown_kid_refetch_at = now
-                self._refresh(jwks_uri, entry)
-            return dict(entry.keys)
+                directory.unknown_kid_refetch_at = now
+                self._refresh(jwks_uri, directory)
+            return directory.snapshot.keys
 
-    def _entry(self, jwks_uri: str) -> _Entry:
-        with self._lock:
-            return self._entries.setdefault(jwks_uri, _Entry())
+    def _directory(self, jwks_uri: str) -> _Directory:
+        directory = self._directories.get(jwks_uri)
+        if directory is None:
+            with self._lock:
+                directory = self._directories.setdefault(jwks_uri, _Directory())
+        return directory
 
-    def _refresh(self, jwks_uri: str, entry: _Entry) -> None:
+    def _refresh(self, jwks_uri: str, directory: _Directory) -> None:
+        """Fetch and replace the key set; the caller holds the directory's lock."""
+        stale = directory.snapshot
         try:
             keys = parse_jwks(self._fetch(jwks_uri))
-        except SsoUnavailable:
-            if entry.keys:
-                return  # keep the last good set
-            raise
-        if not keys:
-            if entry.keys:
-                return
-            raise SsoUnavailable("Microsoft Entra ID published no usable signing key.")
-        entry.keys = keys
-        entry.fetched_at = self._clock()
+            if not keys:
+                raise SsoUnavailable("Microsoft Entra ID published no usable signing key.")
+        except Exception as error:
+            if stale.refresh_at is None:
+                directory.failed_cold_fetches += 1
+                if isinstance(error, SsoUnavailable):
+                    raise
+                raise SsoUnavailable(
+                    "Microsoft Entra ID signing keys could not be read."
+                ) from error
+            # Keep the last good set; try again after a pause, not on every sign-in.
+            retry_at = self._clock() + self._retry_interval
+            directory.snapshot = _Snapshot(stale.keys, retry_at)
+            return
+        directory.snapshot = _Snapshot(MappingProxyType(keys), self._clock() + self._ttl)

@@ -1,52 +1,89 @@
 """Where a user may be sent after sign-in: no open redirects.
 
 Accepted: a path on this origin (`/app?x=1#y`), or an absolute https URL whose
-origin is exactly PUBLIC_BASE_URL's or one the tenant allow-listed. Anything
-else (`//evil`, `/\\evil`, other schemes, userinfo, control characters,
-encoded slashes and backslashes) falls back to the default.
+origin (scheme, host, port) is exactly PUBLIC_BASE_URL's or one the tenant
+allow-listed. Anything else falls back to the default: `//evil`, `/\\evil`,
+other schemes, userinfo, dot segments, control characters, whitespace,
+non-ASCII text, and the percent-encoded (once or more) forms of all of these.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 _MAX_LENGTH = 2048
-_BAD_RAW = re.compile(r"[\x00-\x20\x7f\\]")
-# Once decoded, a space inside a path is harmless; controls and backslashes are not.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Raw: printable ASCII only, no backslash. Browsers strip tabs and newlines inside
+# URLs and treat `\` as `/`; non-ASCII invites lookalikes and lossy header encoding.
+_BAD_RAW = re.compile(r"[^\x21-\x7e]|\\")
+# Decoded: a space inside a path is harmless; controls and backslashes are not.
 _BAD_DECODED = re.compile(r"[\x00-\x1f\x7f\\]")
+# `//`, `/./`, `/../` (also with whitespace inside) anywhere in a path: a dot segment
+# turns `/a/..//evil` into `//evil` for any code that normalises the path and
+# redirects again, and `/ /evil` is how oauth2-proxy's corpus probes trimming.
+_BAD_PATH = re.compile(r"/\s*(?:\.{1,2}\s*)?/|/\s*\.{1,2}\s*$")
+_DECODE_ROUNDS = 4
 
 
 def origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
+    """`scheme://host[:port]`, lowercased, default port dropped; None if not absolute."""
+    try:
+        parts = urlsplit(url)
+        return _origin(parts)
+    except ValueError:
         return None
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.lower()}://{parts.hostname.lower()}{port}"
 
 
 def safe_return_to(
     value: str | None, *, public_base_url: str, allowed_origins: Sequence[str], default: str
 ) -> str:
-    if not value or len(value) > _MAX_LENGTH:
+    """`value` if it is a safe place to send the user after sign-in, else `default`."""
+    if not value or len(value) > _MAX_LENGTH or _BAD_RAW.search(value):
         return default
-    # Decode twice so encoded (and double-encoded) slashes and backslashes are seen.
-    decoded = unquote(unquote(value))
-    if _BAD_RAW.search(value) or _BAD_DECODED.search(decoded):
+    decoded = _fully_decoded(value)
+    if decoded is None or _BAD_DECODED.search(decoded):
         return default
     if value.startswith("/"):
-        if decoded.startswith("//") or value.startswith("//"):
-            return default  # protocol-relative: another host
-        return value
+        return default if _bad_path(value) else value
     try:
         parts = urlsplit(value)
-        origin = origin_of(value)
+        origin = _origin(parts)
     except ValueError:
         return default
-    if parts.scheme.lower() != "https" and origin != origin_of(public_base_url):
+    if origin is None or parts.username is not None or "@" in parts.netloc:
         return default
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+    if _bad_path(parts.path):
         return default
-    trusted = {origin_of(public_base_url), *(origin_of(o) for o in allowed_origins)}
-    return value if origin is not None and origin in trusted else default
+    home = origin_of(public_base_url)
+    if origin == home:
+        return value  # may be http for a local development origin
+    trusted = {origin_of(o) for o in allowed_origins} - {None}
+    return value if parts.scheme.lower() == "https" and origin in trusted else default
+
+
+def _origin(parts: SplitResult) -> str | None:
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    port = parts.port  # ValueError for a port that is not a number in range
+    shown = "" if port is None or port == _DEFAULT_PORTS[scheme] else f":{port}"
+    return f"{scheme}://{parts.hostname.lower()}{shown}"
+
+
+def _bad_path(value: str) -> bool:
+    """Checks the path only, raw and decoded: `//` in a query (`?next=//x`) is data."""
+    path = value.split("?", 1)[0].split("#", 1)[0]
+    decoded = _fully_decoded(path) or path
+    return any(_BAD_PATH.search(p) for p in (path, decoded))
+
+
+def _fully_decoded(value: str) -> str | None:
+    """Percent-decoded until stable; None if it is still changing (nested encoding)."""
+    for _ in range(_DECODE_ROUNDS):
+        decoded = unquote(value)
+        if decoded == value:
+            return value
+        value = decoded
+    return None

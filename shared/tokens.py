@@ -1,8 +1,9 @@
 """Entra ID token validation: pure, given the directory's keys and a clock.
 
 MSAL no longer validates ID tokens (and never checked signatures), so this is
-the only validation there is. Steps follow OpenID Connect Core 3.1.3.7; every
-refusal is `InvalidIdToken` naming the check, never quoting the token.
+the only validation there is. Steps are numbered after OpenID Connect Core
+3.1.3.7; every refusal is `InvalidIdToken` naming the check, never quoting the
+token or a claim value.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import base64
 import binascii
 import hmac
 import json
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from shared.errors import InvalidIdToken
 
@@ -25,9 +29,12 @@ MAX_LEEWAY = 300
 # Header parameters that point at keys elsewhere, or demand extensions: never honoured.
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
 _REQUIRED = ["exp", "iat", "nbf", "iss", "aud", "sub", "oid", "tid", "nonce", "ver"]
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Entra ID tokens are a few KiB (a groups claim stops at 200 ids); the bound keeps an
+# oversized string from costing parse time before the signature is checked.
+_MAX_TOKEN = 64 * 1024
 _MAX_HEADER = 2048
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class UnknownSigningKey(InvalidIdToken):
@@ -40,17 +47,24 @@ class UnknownSigningKey(InvalidIdToken):
 
 @dataclass(frozen=True)
 class IdClaims:
+    """What a validated ID token says about the person. Claims, not secrets, but
+    personal data: `claims` stays out of repr so a logged IdClaims stays short."""
+
     oid: str
     tid: str
     sub: str
     name: str | None
-    email: str | None
+    email: str | None  # the raw claim: mutable and possibly unverified, never a key
     preferred_username: str | None
-    groups: tuple[str, ...] | None
+    groups: tuple[str, ...] | None  # lowercased object ids; None when the claim is absent
     has_groups_overage: bool
     sid: str | None
+    nonce: str
     iat: int
     exp: int
+    claims: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
 
 
 def validate_id_token(
@@ -64,16 +78,26 @@ def validate_id_token(
     now: float,
     leeway: int = MAX_LEEWAY,
 ) -> IdClaims:
-    """Validate an Entra v2.0 ID token for this tenant's app registration.
+    """Validate an Entra v2.0 ID token for one tenant's app registration.
 
-    `nonce_hash` is what the authorize request carried: MSAL sends the sha256 hex
-    of its flow nonce, so that hash is what the token's `nonce` must equal.
+    `keys` maps kid -> an `RSAPublicKey` (or a `jwt.PyJWK` bound to RS256), as
+    `shared.keycache.KeyCache` returns them. A kid not in `keys` raises
+    `UnknownSigningKey`, so the caller can refetch the key set once and retry.
+
+    `nonce_hash` is the nonce the authorize request carried. MSAL generates a
+    flow nonce and sends its sha256 hex digest as the `nonce` parameter, so
+    the token's `nonce` claim equals that digest, not the flow's raw value.
+
+    `now` is the wall clock (seconds since the epoch); skew is capped at 5 minutes.
     """
-    leeway = min(leeway, MAX_LEEWAY)
+    leeway = max(0, min(leeway, MAX_LEEWAY))
+    tenant = tenant_id.lower()
+    expected_issuer = f"{issuer_host.rstrip('/')}/{tenant}/v2.0"
     key = _signing_key(raw, keys)
-    expected_issuer = f"{issuer_host}/{tenant_id}/v2.0"
     try:
-        # 1-3, 6-8: signature with the directory's key, alg pinned, iss and aud exact.
+        # 1, 2, 3, 6: signature by the directory's key with the pinned algorithm,
+        # iss exactly the configured directory's v2.0 issuer, aud exactly our client
+        # id (a list, even one naming us among others, is refused: strict_aud).
         claims: dict[str, Any] = jwt.decode(
             raw,
             key=key,
@@ -83,7 +107,8 @@ def validate_id_token(
             options={
                 "require": _REQUIRED,
                 "strict_aud": True,
-                # Times are checked below against the injected clock.
+                "enforce_minimum_key_length": True,
+                # PyJWT reads the system clock; times are checked below against `now`.
                 "verify_exp": False,
                 "verify_nbf": False,
                 "verify_iat": False,
@@ -97,53 +122,65 @@ def validate_id_token(
         raise InvalidIdToken("The ID token was not issued by this directory (iss).") from None
     except jwt.InvalidSignatureError:
         raise InvalidIdToken("The ID token's signature is not valid.") from None
+    except jwt.InvalidKeyError:
+        raise InvalidIdToken("The ID token's signing key is not acceptable.") from None
     except jwt.PyJWTError as error:
         raise InvalidIdToken(f"The ID token is malformed ({type(error).__name__}).") from None
-    # 2: the directory is the configured one, and only v2.0 tokens are taken.
-    if claims.get("ver") != "2.0":
+    # 2: the configured directory, v2.0 only. iss was compared with the issuer built
+    # from the configured tenant; tid must name that same tenant, so iss == host/tid/v2.0.
+    if claims["ver"] != "2.0":
         raise InvalidIdToken("Only v2.0 ID tokens are accepted (ver).")
-    if not _is_uuid(claims.get("tid")) or claims["tid"] != tenant_id.lower():
+    if not _is_uuid(claims["tid"]) or claims["tid"] != tenant:
         raise InvalidIdToken("The ID token is from another directory (tid).")
-    if not _is_uuid(claims.get("oid")):
+    if not _is_uuid(claims["oid"]):
         raise InvalidIdToken("The ID token's object id (oid) is not a UUID.")
-    # 9-10: exp, nbf and iat against the clock, with bounded skew.
+    # 4, 5 (azp) do not apply: aud is a single value, exactly our client id.
+    # 9: exp is in the future; 10: iat (and nbf) not in the future; skew <= leeway.
     exp, nbf, iat = (_number(claims, name) for name in ("exp", "nbf", "iat"))
-    if now > exp + leeway:
+    if now >= exp + leeway:
         raise InvalidIdToken("The ID token has expired (exp).")
-    if now + leeway < nbf:
+    if nbf > now + leeway:
         raise InvalidIdToken("The ID token is not valid yet (nbf).")
-    if now + leeway < iat:
+    if iat > now + leeway:
         raise InvalidIdToken("The ID token was issued in the future (iat).")
-    # 11: the nonce binds the token to this sign-in attempt.
-    nonce = claims.get("nonce")
-    if not isinstance(nonce, str) or not hmac.compare_digest(nonce, nonce_hash):
+    # 11: the nonce binds the token to this sign-in attempt. Bytes, because
+    # compare_digest refuses non-ASCII str (a TypeError would be a 500).
+    nonce = claims["nonce"]
+    if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(), nonce_hash.encode()):
         raise InvalidIdToken("The ID token's nonce does not match this sign-in.")
+    # 12, 13 (acr, auth_time) are not requested, so not checked.
     return IdClaims(
         oid=claims["oid"],
         tid=claims["tid"],
-        sub=str(claims["sub"]),
+        sub=claims["sub"],  # PyJWT checked it is a string
         name=_text(claims.get("name")),
         email=_text(claims.get("email")),
         preferred_username=_text(claims.get("preferred_username")),
         groups=_groups(claims.get("groups")),
         has_groups_overage=_has_overage(claims),
         sid=_text(claims.get("sid")),
+        nonce=nonce,
         iat=int(iat),
         exp=int(exp),
+        claims=MappingProxyType(claims),
     )
 
 
 def email_from_claims(claims: IdClaims) -> str | None:
-    """`email`, else an email-shaped `preferred_username`, else None."""
+    """`email`, else an email-shaped `preferred_username` (the UPN), else None.
+
+    Display case is kept; compare with `shared.provisioning.email_key`.
+    """
     for candidate in (claims.email, claims.preferred_username):
-        if candidate and _EMAIL.match(candidate.strip()):
+        if candidate and _EMAIL.fullmatch(candidate.strip()):
             return candidate.strip()
     return None
 
 
 def _signing_key(raw: str, keys: Mapping[str, Any]) -> Any:
     header = _unverified_header(raw)
-    # 6: the algorithm is pinned before any key is chosen (none, HS*, ES* refused).
+    # 6: the algorithm is pinned before any key is chosen (none, HS*, ES*, PS* refused),
+    # so a public key can never be used as an HMAC secret.
     if header.get("alg") not in ALLOWED_ALGORITHMS:
         raise InvalidIdToken("The ID token is signed with an algorithm that is not allowed.")
     for name in _FORBIDDEN_HEADERS:
@@ -152,39 +189,50 @@ def _signing_key(raw: str, keys: Mapping[str, Any]) -> Any:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise InvalidIdToken("The ID token's header has no key id (kid).")
+    # The kid is only ever a key into the directory's in-memory key set.
     key = keys.get(kid)
     if key is None:
         raise UnknownSigningKey(kid[:128])
-    return key
+    if isinstance(key, RSAPublicKey) or (
+        isinstance(key, jwt.PyJWK) and key.algorithm_name in ALLOWED_ALGORITHMS
+    ):
+        return key
+    # A PEM string would be re-parsed per token, anything else is not an RS256 key.
+    raise InvalidIdToken("The ID token's signing key is not acceptable.")
 
 
 def _unverified_header(raw: str) -> dict[str, Any]:
-    """The header, read only to choose the key; PyJWT then parses and verifies the whole
-    token. Reading it here rather than with jwt.get_unverified_header halves the cost:
-    PyJWT's per-character base64 check dominates validation time."""
-    parts = raw.split(".")
-    if len(parts) != 3 or not parts[0] or len(parts[0]) > _MAX_HEADER:
+    """The header, read only to choose the key; PyJWT then parses and verifies the
+    whole token. Not jwt.get_unverified_header: it decodes all three segments with a
+    per-character check, which would double the cost of a validation."""
+    if not isinstance(raw, str) or len(raw) > _MAX_TOKEN:
+        raise InvalidIdToken("The ID token is malformed.")
+    head, _, rest = raw.partition(".")
+    if not head or len(head) > _MAX_HEADER or rest.count(".") != 1:
         raise InvalidIdToken("The ID token is malformed.")
     try:
-        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except (binascii.Error, ValueError):
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
         raise InvalidIdToken("The ID token is malformed.") from None
     if not isinstance(header, dict):
         raise InvalidIdToken("The ID token is malformed.")
-    if "crit" in header:
-        raise InvalidIdToken("The ID token's header carries 'crit', which is refused.")
     return header
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    try:
+        # JSON allows Infinity, NaN and 400-digit integers; none is a time.
+        number = float(value) if isinstance(value, int | float) else math.nan
+    except OverflowError:
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
         raise InvalidIdToken(f"The ID token's '{name}' claim is not a number.")
-    return float(value)
+    return number
 
 
 def _is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
 def _text(value: object) -> str | None:
