@@ -6,7 +6,7 @@ targetScope = 'resourceGroup'
 
 @description('Short name every resource name starts with (letters and digits are kept; at most 10 are used), e.g. "ebprod".')
 @minLength(2)
-@maxLength(40)
+@maxLength(64)
 param namePrefix string
 
 @description('Azure region of every resource; it must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
