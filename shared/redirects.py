@@ -15,10 +15,11 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 _MAX_LENGTH = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# Raw: printable ASCII only, no backslash. Browsers strip tabs and newlines inside
-# URLs and treat `\` as `/`; non-ASCII invites lookalikes and lossy header encoding.
-_BAD_RAW = re.compile(r"[^\x21-\x7e]|\\")
-# Decoded: a space inside a path is harmless; controls and backslashes are not.
+# Raw: printable ASCII only. Browsers strip tabs and newlines inside URLs, and
+# non-ASCII invites lookalikes and lossy header encoding.
+_BAD_RAW = re.compile(r"[^\x21-\x7e]")
+# Decoded (which includes raw): a space inside a path is harmless; controls are not,
+# nor backslashes, which browsers read as `/`.
 _BAD_DECODED = re.compile(r"[\x00-\x1f\x7f\\]")
 # `//`, `/./`, `/../` (also with whitespace inside) anywhere in a path: a dot segment
 # turns `/a/..//evil` into `//evil` for any code that normalises the path and
@@ -59,7 +60,7 @@ def safe_return_to(
     home = origin_of(public_base_url)
     if origin == home:
         return value  # may be http for a local development origin
-    trusted = {origin_of(o) for o in allowed_origins} - {None}
+    trusted = {origin_of(o) for o in allowed_origins}
     return value if parts.scheme.lower() == "https" and origin in trusted else default
 
 

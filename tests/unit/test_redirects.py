@@ -52,6 +52,7 @@ def test_known_open_redirect_payloads_fall_back_to_the_default(payload: str) -> 
         "/app/",
         "/app/settings?tab=sso#top",
         "/a%20b",
+        "/a%2520b",
         "/search?q=a%2Fb&next=//not-a-location",
         "/report?url=https://evil.example",
         "/app#/route//with/slashes",
@@ -90,6 +91,11 @@ def test_an_allow_listed_origin_must_be_https() -> None:
     )
 
 
+def test_a_raw_space_is_refused_because_a_location_must_be_a_valid_uri() -> None:
+    assert target("/a b") == DEFAULT
+    assert target("/a%20b") == "/a%20b"
+
+
 def test_nothing_or_too_long_falls_back() -> None:
     assert target(None) == DEFAULT
     assert target("") == DEFAULT
@@ -118,6 +124,8 @@ def test_no_origin_is_trusted_when_none_is_allow_listed() -> None:
         ("https://auth.example.com:8443/", "https://auth.example.com:8443"),
         ("/path", None),
         ("javascript:alert(1)", None),
+        ("ftp://auth.example.com:21/", None),
+        ("wss://auth.example.com/", None),
         ("https://[::1/", None),
         ("https://auth.example.com:99999", None),
     ],
