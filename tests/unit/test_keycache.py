@@ -282,8 +282,11 @@ def test_while_a_due_refresh_is_slow_other_threads_keep_the_current_keys() -> No
     directory.gate = threading.Event()
     refresher = threading.Thread(target=cache.get_keys, args=(URI,))
     refresher.start()
-    while directory.fetches < 2:  # the refresher is now inside the fetch
+    for _ in range(1000):  # wait (at most 5 s) until the refresher is inside the fetch
+        if directory.fetches == 2:
+            break
         threading.Event().wait(0.005)
+    assert directory.fetches == 2
     others = run_threads(5, lambda: set(cache.get_keys(URI)))
     directory.gate.set()
     refresher.join(5)
