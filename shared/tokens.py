@@ -135,6 +135,8 @@ def validate_id_token(
     if not _is_uuid(claims["oid"]):
         raise InvalidIdToken("The ID token's object id (oid) is not a UUID.")
     # 4, 5 (azp) do not apply: aud is a single value, exactly our client id.
+    # 7 (TLS may replace the signature) is not relied on; 8 (HS* keyed by the client
+    # secret) is refused with every algorithm but RS256.
     # 9: exp is in the future; 10: iat (and nbf) not in the future; skew <= leeway.
     exp, nbf, iat = (_number(claims, name) for name in ("exp", "nbf", "iat"))
     if now >= exp + leeway:
