@@ -96,6 +96,10 @@ class Settings:
                 "is 'offline', which is only allowed when KEY_VAULT_URI is a loopback address",
             )
         admin_key = reader.optional("PLATFORM_ADMIN_KEY")
+        if admin_key is not None and admin_key.startswith("@Microsoft.KeyVault("):
+            # App Service passes an unresolved Key Vault reference through as its own
+            # text, which names the vault: a guessable key. Fail closed: API shut.
+            admin_key = None
         if admin_key is not None and len(admin_key) < 16:
             raise SettingsError("PLATFORM_ADMIN_KEY", "must be at least 16 characters")
         return cls(

@@ -101,3 +101,10 @@ def test_importing_the_app_needs_no_settings() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unresolved_key_vault_reference_closes_the_platform_api() -> None:
+    reference = (
+        "@Microsoft.KeyVault(SecretUri=https://kv-eb.vault.azure.net/secrets/platform-admin-key/)"
+    )
+    assert settings_with(PLATFORM_ADMIN_KEY=reference).platform_admin_key is None
