@@ -14,7 +14,7 @@ import azure.functions as func
 
 from functions import pages, web
 from shared.errors import EntraBridgeError, InvalidRequest, UnknownTenant
-from shared.flows import BROWSER_COOKIE, browser_cookie, new_browser_binding
+from shared.flows import BROWSER_COOKIE, binding_hash, browser_cookie, new_browser_binding
 from shared.tenants import is_valid_slug
 
 if TYPE_CHECKING:
@@ -74,8 +74,6 @@ def authorize(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _binding_of(cookie_value: str | None) -> str | None:
-    from shared.flows import binding_hash
-
     return binding_hash(cookie_value) if cookie_value else None
 
 

@@ -8,12 +8,13 @@ a Protocol (stores, Entra). The HTTP triggers only parse and render.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from shared.entra import (
     ClientCredentials,
@@ -73,6 +74,10 @@ class ClientSecretSource(Protocol):
 
 class FlowStore(Protocol):
     def save(self, transaction: AuthTransaction) -> None: ...
+
+    def peek(self, tenant: str, state: str) -> AuthTransaction | None:
+        """The transaction, left in place (to route a JSON-mode attempt to its SPA)."""
+        ...
 
     def consume(
         self, tenant: str, state: str, check: Callable[[AuthTransaction], bool]
@@ -334,12 +339,9 @@ class SignInService:
 
     def _spa_handoff(self, tenant: str, state: str, params: Mapping[str, str]) -> SpaHandoff | None:
         """A JSON-mode attempt that Entra sent back through the browser."""
-        peek = getattr(self._flows, "peek", None)
-        transaction = peek(tenant, state) if callable(peek) else None
-        if not isinstance(transaction, AuthTransaction) or transaction.mode != "json":
+        transaction = self._flows.peek(tenant, state)
+        if transaction is None or transaction.mode != "json":
             return None
-        from urllib.parse import urlencode
-
         separator = "&" if "?" in transaction.return_to else "?"
         query = urlencode({"code": params.get("code", ""), "state": state})
         return SpaHandoff(location=f"{transaction.return_to}{separator}{query}")
@@ -453,25 +455,4 @@ class SignInService:
 def _nonce_hash(nonce: str) -> str:
     # MSAL sends sha256-hex of its flow nonce as the `nonce` parameter, so that is
     # what the ID token carries.
-    import hashlib
-
     return hashlib.sha256(nonce.encode("ascii")).hexdigest()
-
-
-def new_user_id() -> str:
-    return str(uuid.uuid4())
-
-
-__all__ = [
-    "AuditLog",
-    "ClientSecretSource",
-    "Completed",
-    "ConfigSource",
-    "FlowStore",
-    "SessionIssuer",
-    "SignInService",
-    "SignInStatus",
-    "SpaHandoff",
-    "Started",
-    "UserStore",
-]
