@@ -7,9 +7,9 @@ with an empty environment.
 
 import azure.functions as func
 
-from functions import auth, health, pages, status, wellknown
+from functions import admin, auth, health, pages, status, wellknown
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (auth.bp, health.bp, pages.bp, status.bp, wellknown.bp):
+for blueprint in (admin.bp, auth.bp, health.bp, pages.bp, status.bp, wellknown.bp):
     app.register_functions(blueprint)

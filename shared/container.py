@@ -17,6 +17,8 @@ from shared.settings import Settings, get_settings
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from shared.admin import AdminService
+    from shared.admin_auth import AdminAuthenticator
     from shared.entra import EntraClient
     from shared.keycache import KeyCache
     from shared.session_keys import SessionKeyRing
@@ -169,6 +171,36 @@ class Services:
             )
 
         return self._once("signin", build)
+
+    @property
+    def admin_auth(self) -> AdminAuthenticator:
+        def build() -> AdminAuthenticator:
+            from shared.admin_auth import AdminAuthenticator
+
+            return AdminAuthenticator(
+                platform_key=self.settings.platform_admin_key,
+                tokens=self.sessions,
+                users=self.users,
+            )
+
+        return self._once("admin_auth", build)
+
+    @property
+    def admin(self) -> AdminService:
+        def build() -> AdminService:
+            from shared.admin import AdminService
+            from shared.store.refresh_tokens import RefreshTokenTable
+
+            return AdminService(
+                settings=self.settings,
+                configs=self.configs,
+                secrets=self.secrets,
+                users=self.users,
+                refresh_tokens=RefreshTokenTable(self.tables),
+                audit=self.audit,
+            )
+
+        return self._once("admin", build)
 
 
 _services: Services | None = None

@@ -1,24 +1,32 @@
 """Tenants and their OAuth2 configuration in Table Storage, cached per instance.
 
 `tenants` table, PK "tenant", RK slug: display name plus the configuration
-(never a secret). Sign-in reads through a 30-second cache, so a change made
-through the admin API reaches every instance within 30 s, and the instance
-that made it at once (`forget`).
+(never a secret) and `config_etag`, the opaque version an admin's `If-Match`
+names. It changes only when the configuration does (a rename keeps it), and
+is empty until the tenant is first configured.
+
+Sign-in reads through a 30-second cache, so a change made through the admin
+API reaches every instance within 30 s, and the instance that made it at once
+(`forget`). The `profilemappings` rows follow every configuration write.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.store.tables import Row, TableStore
-from shared.tenants import OAuth2Config, config_from_entity, config_to_entity
+from shared.errors import SsoUnavailable
+from shared.store.mappings import ProfileMappingTable
+from shared.store.tables import EntityExists, EtagMismatch, Row, TableStore
+from shared.tenants import OAuth2Config, config_from_entity, config_to_entity, default_config
 
 TABLE = "tenants"
 PARTITION = "tenant"
 CACHE_SECONDS = 30.0
+_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,12 @@ class TenantRecord:
     slug: str
     display_name: str
     config: OAuth2Config
-    etag: str
+    etag: str  # the row's (Table Storage) etag: for conditional writes
+    config_etag: str | None = None  # the configuration's version: None until configured
+
+    @property
+    def configured(self) -> bool:
+        return self.config_etag is not None
 
 
 @dataclass
@@ -36,6 +49,10 @@ class ConfigStore:
     clock: Callable[[], float] = time.monotonic
     _cache: dict[str, tuple[float, OAuth2Config | None]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def mappings(self) -> ProfileMappingTable:
+        return ProfileMappingTable(self.tables)
 
     def get_config(self, tenant: str) -> OAuth2Config | None:
         """The tenant's configuration; None when the tenant does not exist."""
@@ -55,16 +72,70 @@ class ConfigStore:
         return _record(row) if row else None
 
     def put_tenant(self, tenant: str, display_name: str, config: OAuth2Config) -> TenantRecord:
-        """Create or replace (operators' and seeding path; the admin API adds If-Match)."""
-        entity = {"PartitionKey": PARTITION, "RowKey": tenant, "display_name": display_name}
-        entity.update(config_to_entity(config))
-        row = self.tables.upsert(TABLE, entity)
+        """Create or replace, configured (the seeding path: demo tenant, tests)."""
+        row = self.tables.upsert(TABLE, _entity(tenant, display_name, config, _new_etag()))
+        self.mappings.sync(tenant, config.profile_mappings)
         self.forget(tenant)
+        return _record(row)
+
+    def create_or_rename(self, tenant: str, display_name: str) -> tuple[TenantRecord, bool]:
+        """Create the tenant (unconfigured), or rename it keeping its configuration.
+
+        Returns the record and whether it was created. A rename keeps
+        `config_etag`: it does not make an admin's `If-Match` stale.
+        """
+        for _ in range(_ATTEMPTS):
+            record = self.get_tenant(tenant)
+            if record is None:
+                try:
+                    row = self.tables.insert(
+                        TABLE, _entity(tenant, display_name, default_config(), None)
+                    )
+                except EntityExists:
+                    continue
+                return _record(row), True
+            entity = _entity(tenant, display_name, record.config, record.config_etag)
+            try:
+                row = self.tables.update(TABLE, entity, etag=record.etag)
+            except EtagMismatch:
+                continue
+            self.forget(tenant)
+            return _record(row), False
+        raise SsoUnavailable("The tenant kept changing; please retry.")
+
+    def replace_config(self, record: TenantRecord, config: OAuth2Config) -> TenantRecord:
+        """Write `config` if the row is still the version `record` read, else `EtagMismatch`.
+
+        The configuration gets a new `config_etag`; the tenant's `profilemappings`
+        rows are brought in line with it afterwards (they are an index: the
+        config row is the truth, and every write re-syncs them from it).
+        """
+        entity = _entity(record.slug, record.display_name, config, _new_etag())
+        row = self.tables.update(TABLE, entity, etag=record.etag)
+        self.forget(record.slug)
+        self.mappings.sync(record.slug, config.profile_mappings)
         return _record(row)
 
     def forget(self, tenant: str) -> None:
         with self._lock:
             self._cache.pop(tenant, None)
+
+
+def _new_etag() -> str:
+    return secrets.token_hex(12)
+
+
+def _entity(
+    tenant: str, display_name: str, config: OAuth2Config, config_etag: str | None
+) -> dict[str, object]:
+    entity: dict[str, object] = {
+        "PartitionKey": PARTITION,
+        "RowKey": tenant,
+        "display_name": display_name,
+        "config_etag": config_etag or "",
+    }
+    entity.update(config_to_entity(config))
+    return entity
 
 
 def _record(row: Row) -> TenantRecord:
@@ -73,4 +144,5 @@ def _record(row: Row) -> TenantRecord:
         display_name=str(row.data.get("display_name", row.row_key)),
         config=config_from_entity(row.data),
         etag=row.etag,
+        config_etag=str(row.data.get("config_etag") or "") or None,
     )

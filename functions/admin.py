@@ -1,0 +1,144 @@
+"""Admin API routes: tenants, OAuth2 configuration, client secret, users, audit.
+
+Each handler authenticates the caller, parses the request, calls
+`shared.admin.AdminService`, renders JSON. Errors are the contract's JSON
+errors (`web.api`); a 401 carries `WWW-Authenticate: Bearer`.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import TYPE_CHECKING
+
+import azure.functions as func
+
+from functions import web
+from shared.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from shared.admin import AdminService
+    from shared.admin_auth import AdminCaller
+    from shared.container import Services
+
+bp = func.Blueprint()
+
+PLATFORM_KEY_HEADER = "X-Platform-Admin-Key"
+_BASE = "admin/tenants/{tenant}"
+
+
+def _services() -> Services:
+    from shared.container import get_services
+
+    return get_services()
+
+
+def _admin() -> AdminService:
+    return _services().admin
+
+
+def _tenant(req: func.HttpRequest) -> str:
+    return str(req.route_params.get("tenant", ""))
+
+
+def _caller(req: func.HttpRequest, *, platform_only: bool = False) -> AdminCaller:
+    key = req.headers.get(PLATFORM_KEY_HEADER)
+    return _services().admin_auth.authenticate(
+        _tenant(req),
+        platform_key=None if key is None else str(key),
+        bearer=web.bearer_token(req),
+        platform_only=platform_only,
+    )
+
+
+def _admin_api(handler: web.Handler) -> web.Handler:
+    """`web.api`, plus the challenge header RFC 6750 asks of a 401."""
+    wrapped = web.api(handler)
+
+    @wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        response = wrapped(req)
+        if response.status_code == Unauthorized.status:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="entrabridge-admin"'
+        return response
+
+    return wrapper
+
+
+def _document_response(body: object, etag: str | None, status: int = 200) -> func.HttpResponse:
+    return web.json_response(body, status, extra_headers={"ETag": etag} if etag else None)
+
+
+@bp.route(route=_BASE, methods=["PUT"])
+@_admin_api
+def put_tenant(req: func.HttpRequest) -> func.HttpResponse:
+    caller = _caller(req, platform_only=True)
+    body = web.json_object_body(req)
+    answer, created = _admin().put_tenant(caller, _tenant(req), body, ip=web.client_ip(req))
+    return web.json_response(answer, 201 if created else 200)
+
+
+@bp.route(route=f"{_BASE}/oauth2", methods=["GET", "PUT"])
+@_admin_api
+def oauth2(req: func.HttpRequest) -> func.HttpResponse:
+    caller = _caller(req)
+    if req.method.upper() == "GET":
+        document = _admin().get_config(_tenant(req))
+        return _document_response(document.body, document.etag)
+    body = web.json_object_body(req)
+    if_match = req.headers.get("If-Match")
+    document = _admin().put_config(
+        caller,
+        _tenant(req),
+        body,
+        if_match=None if if_match is None else str(if_match),
+        ip=web.client_ip(req),
+    )
+    return _document_response(document.body, document.etag)
+
+
+@bp.route(route=f"{_BASE}/oauth2/client-secret", methods=["PUT"])
+@_admin_api
+def client_secret(req: func.HttpRequest) -> func.HttpResponse:
+    caller = _caller(req)
+    body = web.json_object_body(req)
+    answer = _admin().put_client_secret(caller, _tenant(req), body, ip=web.client_ip(req))
+    return web.json_response(answer)
+
+
+@bp.route(route=f"{_BASE}/users", methods=["GET"])
+@_admin_api
+def users(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.admin import parse_limit
+
+    _caller(req)
+    found, cursor = _admin().list_users(
+        _tenant(req), limit=parse_limit(req.params.get("limit")), cursor=req.params.get("cursor")
+    )
+    return web.json_response({"users": [u.to_public() for u in found], "next": cursor})
+
+
+@bp.route(route=f"{_BASE}/users/{{user_id}}", methods=["PATCH"])
+@_admin_api
+def user(req: func.HttpRequest) -> func.HttpResponse:
+    caller = _caller(req)
+    body = web.json_object_body(req)
+    changed = _admin().set_user_disabled(
+        caller,
+        _tenant(req),
+        str(req.route_params.get("user_id", "")),
+        body,
+        ip=web.client_ip(req),
+    )
+    return web.json_response(changed.to_public())
+
+
+@bp.route(route=f"{_BASE}/audit", methods=["GET"])
+@_admin_api
+def audit(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.admin import parse_limit
+
+    _caller(req)
+    events, cursor = _admin().list_audit(
+        _tenant(req), limit=parse_limit(req.params.get("limit")), cursor=req.params.get("cursor")
+    )
+    return web.json_response({"events": events, "next": cursor})

@@ -1,0 +1,313 @@
+"""The admin API's operations: tenants, OAuth2 configuration, client secrets, users, audit.
+
+Callers are authenticated first (`shared.admin_auth`). Every operation
+validates all of its input before it writes anything, so a refused request
+changes nothing; every change is audited with field names only (a new secret
+is the field `client_secret`, never its value).
+
+A new client secret goes to Key Vault before the configuration row: a
+configuration never says "set" for a secret the vault lacks. If the row write
+then loses a race (412), the previous secret value is stored again as the
+newest version, so the refused request leaves sign-in as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.admin_auth import AdminCaller
+from shared.config_document import render_client_secret_answer, render_config_document
+from shared.config_validation import parse_client_secret_put, parse_config_put
+from shared.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    SsoUnavailable,
+    UnknownTenant,
+)
+from shared.etags import check_if_match, quoted
+from shared.provisioning import User
+from shared.settings import Secret, Settings
+from shared.store.audit import AuditStore
+from shared.store.configs import ConfigStore, TenantRecord
+from shared.store.refresh_tokens import RefreshTokenTable
+from shared.store.secrets import SecretStore, SecretValue, client_secret_name
+from shared.store.tables import EtagMismatch
+from shared.store.users import UserStore
+from shared.tenants import (
+    format_expiry,
+    is_valid_slug,
+    mask_secret,
+    parse_tenant_put,
+    stamp,
+    validate_slug,
+)
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+_ATTEMPTS = 5
+# Tag on each client-secret version: the expiry as the admin gave it (a date or a time).
+EXPIRES_TAG = "expires-on"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A configuration document and its ETag (None before the first PUT)."""
+
+    body: dict[str, Any]
+    etag: str | None
+
+
+def parse_limit(value: str | None) -> int:
+    """`limit` of a paged list: 1-1000, default 100."""
+    if value is None or value == "":
+        return DEFAULT_PAGE
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise InvalidRequest(fields={"limit": f"must be a whole number from 1 to {MAX_PAGE}"})
+    return int(value)
+
+
+def parse_disabled_patch(body: object) -> bool:
+    """`PATCH .../users/{id}` body `{"disabled": true|false}`."""
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            "The body must be a JSON object.", fields={"body": "not a JSON object"}
+        )
+    problems = {str(k)[:100]: "unknown field" for k in list(body)[:20] if k != "disabled"}
+    if "disabled" not in body:
+        problems["disabled"] = "is required"
+    elif not isinstance(body["disabled"], bool):
+        problems["disabled"] = "must be true or false"
+    if problems:
+        raise InvalidRequest("The change is not valid.", fields=problems)
+    return bool(body["disabled"])
+
+
+def check_user_id(value: str) -> str:
+    """User ids are UUIDs; anything else names no user (and never reaches a query)."""
+    import uuid
+
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        raise InvalidRequest(fields={"user_id": "must be a user id (a UUID)"}) from None
+    if str(parsed) != value.lower() or len(value) != 36:
+        raise InvalidRequest(fields={"user_id": "must be a user id (a UUID)"})
+    return value.lower()
+
+
+def known_slug(tenant: str) -> str:
+    if not is_valid_slug(tenant):
+        raise UnknownTenant()
+    return tenant
+
+
+@dataclass
+class AdminService:
+    settings: Settings
+    configs: ConfigStore
+    secrets: SecretStore
+    users: UserStore
+    refresh_tokens: RefreshTokenTable
+    audit: AuditStore
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+
+    # --- tenants ---------------------------------------------------------------------
+
+    def put_tenant(
+        self, caller: AdminCaller, tenant: str, body: object, *, ip: str | None
+    ) -> tuple[dict[str, str], bool]:
+        """Create (True) or rename (False); answers `{"tenant", "display_name"}`."""
+        if not caller.platform:
+            raise Forbidden("Only platform operators may create or rename tenants.")
+        slug = validate_slug(tenant)
+        display_name = parse_tenant_put(body)
+        before = self.configs.get_tenant(slug)
+        record, created = self.configs.create_or_rename(slug, display_name)
+        if created or (before is not None and before.display_name != display_name):
+            self.audit.record(
+                slug,
+                "tenant_created" if created else "tenant_renamed",
+                actor=caller.actor,
+                ip=ip,
+                fields=("display_name",),
+            )
+        return {"tenant": record.slug, "display_name": record.display_name}, created
+
+    # --- the OAuth2 configuration ----------------------------------------------------
+
+    def get_config(self, tenant: str) -> Document:
+        record = self._tenant(tenant)
+        return self._document(record, self._current_secret(record))
+
+    def put_config(
+        self,
+        caller: AdminCaller,
+        tenant: str,
+        body: object,
+        *,
+        if_match: str | None,
+        ip: str | None,
+    ) -> Document:
+        record = self._tenant(tenant)
+        check_if_match(if_match, record.config_etag)
+        current_secret = self._current_secret(record)
+        update = parse_config_put(
+            body,
+            current=record.config,
+            current_masked_secret=mask_secret(current_secret.value) if current_secret else None,
+            today=self._today(),
+        )
+        if record.configured and not update.changed_fields:
+            # Nothing to change: the same document and ETag, nothing written or audited.
+            return self._document(record, current_secret)
+        config = stamp(update.config, at=self.clock(), by=caller.actor)
+        new_secret = update.new_client_secret
+        if new_secret is not None:
+            self._store_secret(tenant, new_secret, config.client_secret_expires_on)
+        try:
+            written = self.configs.replace_config(record, config)
+        except EtagMismatch:
+            if new_secret is not None:
+                self._restore_secret(tenant, current_secret)
+            raise PreconditionFailed(
+                "The configuration changed while this request ran: GET it again and retry."
+            ) from None
+        self.audit.record(
+            tenant, "config_updated", actor=caller.actor, ip=ip, fields=update.changed_fields
+        )
+        return self._document(written, self._current_secret(written))
+
+    def put_client_secret(
+        self, caller: AdminCaller, tenant: str, body: object, *, ip: str | None
+    ) -> dict[str, Any]:
+        record = self._tenant(tenant)
+        now = self.clock()
+        secret, expires = parse_client_secret_put(body, today=now.date(), now=now)
+        self._store_secret(tenant, secret, expires)
+        for _ in range(_ATTEMPTS):
+            config = dataclasses.replace(
+                record.config, client_secret_set=True, client_secret_expires_on=expires
+            )
+            try:
+                self.configs.replace_config(record, stamp(config, at=now, by=caller.actor))
+                break
+            except EtagMismatch:
+                record = self._tenant(tenant)
+        else:
+            raise SsoUnavailable("The configuration kept changing; please retry.")
+        self.audit.record(
+            tenant, "client_secret_rotated", actor=caller.actor, ip=ip, fields=("client_secret",)
+        )
+        masked = mask_secret(secret)
+        assert masked is not None
+        return render_client_secret_answer(masked, expires, today=now.date())
+
+    # --- users -------------------------------------------------------------------------
+
+    def list_users(
+        self, tenant: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[User], str | None]:
+        self._tenant(tenant)
+        return self.users.list(tenant, limit=limit, cursor=cursor)
+
+    def set_user_disabled(
+        self, caller: AdminCaller, tenant: str, user_id: str, body: object, *, ip: str | None
+    ) -> User:
+        self._tenant(tenant)
+        user_id = check_user_id(user_id)
+        disabled = parse_disabled_patch(body)
+        if disabled and caller.user_id == user_id:
+            raise InvalidRequest(
+                "You cannot disable your own account (another admin or an operator can).",
+                fields={"disabled": "cannot disable the signed-in admin's own account"},
+            )
+        before = self.users.get(tenant, user_id)
+        if before is None:
+            raise NotFound("No such user in this tenant.")
+        user = (
+            before
+            if before.disabled == disabled
+            else self.users.set_disabled(tenant, user_id, disabled)
+        )
+        if disabled:
+            # Also when already disabled: a retry after a failed revocation finishes it.
+            self.refresh_tokens.revoke_user(tenant, user_id)
+        if before.disabled != disabled:
+            self.audit.record(
+                tenant,
+                "user_disabled" if disabled else "user_enabled",
+                actor=caller.actor,
+                ip=ip,
+                fields=("disabled",),
+                user_id=user_id,
+            )
+        return user
+
+    # --- audit -------------------------------------------------------------------------
+
+    def list_audit(
+        self, tenant: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self._tenant(tenant)
+        return self.audit.list(tenant, limit=limit, cursor=cursor)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _tenant(self, tenant: str) -> TenantRecord:
+        record = self.configs.get_tenant(known_slug(tenant))
+        if record is None:
+            raise UnknownTenant()
+        return record
+
+    def _today(self) -> dt.date:
+        return self.clock().date()
+
+    def _current_secret(self, record: TenantRecord) -> SecretValue | None:
+        if not record.config.client_secret_set:
+            return None
+        return self.secrets.get_secret(client_secret_name(record.slug))
+
+    def _document(self, record: TenantRecord, secret: SecretValue | None) -> Document:
+        body = render_config_document(
+            record.config,
+            masked_secret=mask_secret(secret.value) if secret else None,
+            slug=record.slug,
+            public_base_url=self.settings.public_base_url,
+            authority_host=self.settings.entra_authority_host,
+            today=self._today(),
+        )
+        return Document(body, quoted(record.config_etag) if record.config_etag else None)
+
+    def _store_secret(self, tenant: str, secret: Secret, expires: dt.date | None) -> None:
+        self.secrets.set_secret(
+            client_secret_name(tenant),
+            secret,
+            tags={EXPIRES_TAG: format_expiry(expires)} if expires else {},
+            expires_on=_expiry_instant(expires),
+        )
+
+    def _restore_secret(self, tenant: str, previous: SecretValue | None) -> None:
+        if previous is None:
+            # Nothing to go back to; the config row (the truth for "set") still says unset.
+            return
+        self.secrets.set_secret(
+            client_secret_name(tenant),
+            previous.value,
+            tags=dict(previous.tags),
+            expires_on=previous.expires_on,
+        )
+
+
+def _expiry_instant(expires: dt.date | None) -> dt.datetime | None:
+    """Key Vault's `expires` attribute: a time as given, a date as the end of that day (UTC)."""
+    if expires is None:
+        return None
+    if isinstance(expires, dt.datetime):
+        return expires
+    return dt.datetime.combine(expires, dt.time.max, tzinfo=dt.UTC).replace(microsecond=0)
