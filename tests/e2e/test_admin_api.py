@@ -291,3 +291,18 @@ def test_the_audit_log_lists_newest_first_in_pages(admin_system: AdminSystem) ->
     ).json()
     assert [e["action"] for e in rest["events"]] == ["config_updated", "tenant_created"]
     assert rest["next"] is None
+
+
+def test_500_mappings_are_stored_and_indexed(admin_system: AdminSystem) -> None:
+    admin_system.create_tenant()
+    many = [
+        {"profile_id": PROFILE_A, "group_id": f"00000000-0000-4000-8000-{i:012d}"}
+        for i in range(500)
+    ]
+    answer = admin_system.call("PUT", f"{ADMIN_TENANT}/oauth2", json={"profile_mappings": many})
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["profile_mappings"]) == 500
+    assert len(admin_system.services.configs.mappings.list(ADMIN_TENANT)) == 500
+    fewer = admin_system.configure(profile_mappings=many[:3])
+    assert fewer.status_code == 200, fewer.text
+    assert len(admin_system.services.configs.mappings.list(ADMIN_TENANT)) == 3

@@ -4,7 +4,7 @@ Vault stand-in, with helpers to call it as an operator or as a tenant admin."""
 from __future__ import annotations
 
 import datetime as dt
-import re
+import hashlib
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -124,7 +124,7 @@ def admin_system(
 
     services = Services(make_settings(azurite, fake_keyvault, PLATFORM_ADMIN_KEY=PLATFORM_KEY))
     # Each test gets its own tables: the prefix keeps tests from seeing each other's rows.
-    prefix = re.sub(r"[^a-z0-9]", "", request.node.name.lower())[-20:]
+    prefix = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
     services._built["tables"] = TableStore.from_connection_string(
         azurite.connection_string, prefix=f"a{prefix}"
     )

@@ -3,6 +3,7 @@ the Key Vault stand-in and the Entra stand-in, with tenant `contoso` configured.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,7 +101,7 @@ def signin_system(
     # Each test gets its own tables: the prefix keeps tests from seeing each other's rows.
     from shared.store.tables import TableStore
 
-    prefix = re.sub(r"[^a-z0-9]", "", request.node.name.lower())[-20:]
+    prefix = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
     services._built["tables"] = TableStore.from_connection_string(
         azurite.connection_string, prefix=f"s{prefix}"
     )
