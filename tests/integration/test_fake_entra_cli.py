@@ -114,7 +114,10 @@ def test_the_demo_directory_covers_every_kind_of_user() -> None:
     assert len(directories) == 1
     directory = next(iter(directories.values()))
     app = next(iter(directory.apps.values()))
-    assert app.redirect_uris == ("http://127.0.0.1:7071/api/auth/demo/callback",)
+    assert app.redirect_uris == (
+        "http://127.0.0.1:7071/api/auth/demo/callback",
+        "http://127.0.0.1:7071/api/auth/acme/callback",  # the README's admin walkthrough
+    )
     assert all(s.expires_at is None or s.expires_at.year >= 2099 for s in app.secrets)
     counts = sorted(len(directory.group_claim_ids(user, app)) for user in directory.users.values())
     assert counts[0] == 0 and 1 in counts and any(2 < c <= 200 for c in counts)
