@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import azure.functions as func
 
 from functions import pages, web
-from shared.errors import EntraBridgeError, InvalidRequest, UnknownTenant
+from shared.errors import EntraBridgeError, InvalidRequest, InvalidState, UnknownTenant
 from shared.flows import BROWSER_COOKIE, binding_hash, browser_cookie, new_browser_binding
 from shared.tenants import is_valid_slug
 
@@ -146,6 +146,10 @@ def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
 def _callback_failure(
     tenant: str, error: EntraBridgeError | None, services: Services | None
 ) -> func.HttpResponse:
+    if error is not None and error.code not in pages.MESSAGES:
+        # Not a sign-in code (an oversized or undecodable form): no valid callback
+        # request, so no valid state; the login page knows only the sign-in codes.
+        error = InvalidState()
     code = error.code if error is not None else "sso_unavailable"
     if error is None or isinstance(error, UnknownTenant) or services is None:
         return pages.error_page(code, status=error.status if error else 500)

@@ -237,3 +237,46 @@ def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_writt
         assert "sso_unavailable" in answer.headers.get("Location", answer.text)
     finally:
         private.stop()
+
+
+def test_entra_token_endpoint_timing_out_is_sso_unavailable(signin_system: SignInSystem) -> None:
+    from shared.entra import EntraClient
+    from shared.http import TimeoutSession
+
+    # The production client with a shorter read timeout, so the test waits 0.5 s, not 10.
+    services = signin_system.services
+    services._built["entra"] = EntraClient(
+        authority_host=services.settings.entra_authority_host,
+        graph_base_url=services.settings.graph_base_url,
+        http=TimeoutSession(read_timeout=0.5),
+    )
+    signin_system.entra.set_faults(token_delay=2.0)
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_unavailable"
+    assert users(signin_system) == []
+
+
+def test_a_callback_for_an_unknown_tenant_shows_the_hosted_error_page(
+    signin_system: SignInSystem,
+) -> None:
+    binding, back = signin_system.to_entra_and_back("one_group")
+    answer = signin_system.callback(
+        back.replace(f"/api/auth/{TENANT}/", "/api/auth/nosuch/"),
+        cookie=f"__Host-eb_browser={binding}",
+    )
+    assert answer.status_code == 404
+    assert "This organisation is not known here." in answer.text
+    assert "Set-Cookie" not in answer.headers
+    assert users(signin_system) == []
+
+
+def test_an_oversized_form_post_callback_is_invalid_state(signin_system: SignInSystem) -> None:
+    binding, back = signin_system.to_entra_and_back("one_group")
+    query = parse_qs(urlsplit(back).query)
+    answer = signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/callback"),
+        data={"code": query["code"][0], "state": query["state"][0], "pad": "x" * 70_000},
+        headers={"Cookie": f"__Host-eb_browser={binding}"},
+        allow_redirects=False,
+    )
+    assert sso_error(answer) == "invalid_state"
+    assert users(signin_system) == []
