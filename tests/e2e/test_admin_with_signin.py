@@ -1,0 +1,126 @@
+"""A tenant admin who signed in through Entra manages their tenant with their session,
+and what they change is what the next sign-in does: the local host, the Entra stand-in,
+Azurite and the Key Vault stand-in, nothing mocked."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from shared.store.secrets import client_secret_name
+from tests.support.signin import (
+    PROFILE_ENGINEERS,
+    PROFILE_SUPPORT,
+    TENANT,
+    SignInSystem,
+    set_cookies,
+)
+
+
+def admin_call(
+    system: SignInSystem, method: str, path: str, token: str, **kwargs: Any
+) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} | kwargs.pop("headers", {})
+    return system.http.request(
+        method, system.url(f"/api/admin/tenants/{TENANT}/{path}"), headers=headers, **kwargs
+    )
+
+
+def signed_in(system: SignInSystem, user_key: str) -> dict[str, str]:
+    answer = system.browser_sign_in(user_key)
+    assert answer.status_code == 302, answer.text
+    error = parse_qs(urlsplit(answer.headers["Location"]).query).get("sso_error")
+    assert error is None, error
+    return set_cookies(answer)
+
+
+def sso_error(answer: requests.Response) -> str | None:
+    return parse_qs(urlsplit(answer.headers["Location"]).query).get("sso_error", [None])[0]
+
+
+def test_a_signed_in_admin_changes_mappings_and_the_next_sign_in_follows(
+    signin_system: SignInSystem,
+) -> None:
+    admin = signed_in(signin_system, "several_groups")["__Host-eb_session"]
+    current = admin_call(signin_system, "GET", "oauth2", admin)
+    assert current.status_code == 200, current.text
+    document = current.json()
+    assert document["enabled"] is True
+    # Support members no longer get the support profile; engineering gets both.
+    document["profile_mappings"] = [
+        {"profile_id": PROFILE_ENGINEERS, "group_id": signin_system.directory.engineering},
+        {"profile_id": PROFILE_SUPPORT, "group_id": signin_system.directory.engineering},
+    ]
+    changed = admin_call(
+        signin_system,
+        "PUT",
+        "oauth2",
+        admin,
+        json=document,
+        headers={"If-Match": current.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    oscar = signed_in(signin_system, "one_group")["__Host-eb_session"]
+    me = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/me"), headers={"Authorization": f"Bearer {oscar}"}
+    ).json()
+    assert me["profiles"] == sorted([PROFILE_ENGINEERS, PROFILE_SUPPORT])
+    events = admin_call(signin_system, "GET", "audit", admin).json()["events"]
+    assert [e["action"] for e in events[:2]] == ["sign_in", "config_updated"]
+    assert events[1]["actor"].endswith("<sam@contoso.example>")
+    assert events[1]["fields"] == ["profile_mappings"]
+
+
+def test_a_disabled_user_cannot_sign_in_or_refresh_until_enabled(
+    signin_system: SignInSystem,
+) -> None:
+    admin = signed_in(signin_system, "several_groups")["__Host-eb_session"]
+    oscar_cookies = signed_in(signin_system, "one_group")
+    listed = admin_call(signin_system, "GET", "users", admin).json()["users"]
+    oscar = next(u for u in listed if u["email"] == "oscar@contoso.example")
+    disabled = admin_call(
+        signin_system, "PATCH", f"users/{oscar['id']}", admin, json={"disabled": True}
+    )
+    assert disabled.status_code == 200, disabled.text
+    assert sso_error(signin_system.browser_sign_in("one_group")) == "account_disabled"
+    refreshed = signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/token"),
+        data={"grant_type": "refresh_token", "refresh_token": oscar_cookies["__Host-eb_refresh"]},
+    )
+    assert refreshed.status_code >= 400
+    admin_call(signin_system, "PATCH", f"users/{oscar['id']}", admin, json={"disabled": False})
+    assert sso_error(signin_system.browser_sign_in("one_group")) is None
+
+
+def test_a_rotation_entra_does_not_know_yet_keeps_sign_in_working_and_is_audited(
+    signin_system: SignInSystem,
+) -> None:
+    admin = signed_in(signin_system, "several_groups")["__Host-eb_session"]
+    rotated = admin_call(
+        signin_system,
+        "PUT",
+        "oauth2/client-secret",
+        admin,
+        json={"value": "n0t-yet-registered-in-entra", "expires_on": "2099-01-01"},
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert sso_error(signin_system.browser_sign_in("one_group")) is None
+    actions = [
+        e["action"] for e in admin_call(signin_system, "GET", "audit", admin).json()["events"]
+    ]
+    assert "client_secret_rotated" in actions
+    assert "client_secret_previous_version_used" in actions
+    # Once Entra knows the new secret, it is the one used.
+    directory = signin_system.directory
+    signin_system.entra.add_client_secret(
+        directory.tenant_id, directory.client_id, "n0t-yet-registered-in-entra"
+    )
+    signin_system.entra.remove_client_secret(
+        directory.tenant_id, directory.client_id, directory.client_secret
+    )
+    assert sso_error(signin_system.browser_sign_in("no_groups")) is None
+    name = client_secret_name(TENANT)
+    current = signin_system.services.secrets.get_secret(name)
+    assert current is not None and current.value.reveal() == "n0t-yet-registered-in-entra"
