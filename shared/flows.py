@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FLOW_TTL = dt.timedelta(minutes=10)
@@ -33,6 +33,9 @@ class AuthTransaction:
     browser_binding: str | None  # sha256 hex of the browser cookie (redirect mode)
     created_at: dt.datetime
     expires_at: dt.datetime
+    # The stored row's version when read from the store: consuming a transaction
+    # already read deletes exactly that version without reading it again.
+    etag: str | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> str:
         return json.dumps(self.msal_flow, separators=(",", ":"))

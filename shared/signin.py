@@ -80,10 +80,16 @@ class FlowStore(Protocol):
         ...
 
     def consume(
-        self, tenant: str, state: str, check: Callable[[AuthTransaction], bool]
+        self,
+        tenant: str,
+        state: str,
+        check: Callable[[AuthTransaction], bool],
+        *,
+        read: AuthTransaction | None = None,
     ) -> AuthTransaction | None:
         """Delete and return the transaction if it exists, is unexpired and passes
         `check`; exactly one caller wins. None otherwise (nothing deleted on a failed check).
+        `read` is what `peek` returned for this state (saves reading it again).
         """
         ...
 
@@ -301,19 +307,24 @@ class SignInService:
             raise idp_error_from_redirect(params)
         if not state or len(state) > 512:
             raise InvalidState()
+        peeked: AuthTransaction | None = None
         if not spa:
-            handoff = self._spa_handoff(tenant, state, params)
-            if handoff is not None:
-                return handoff
+            # One read serves both: routing a JSON-mode attempt to its SPA, and
+            # (redirect mode) the transaction that is consumed below.
+            peeked = self._flows.peek(tenant, state)
+            if peeked is not None and peeked.mode == "json":
+                return self._spa_handoff(peeked, params)
         if not is_sso_ready(config):
             raise SsoDisabled()
+        if not spa and peeked is None:
+            raise InvalidState()
 
         def belongs_here(tx: AuthTransaction) -> bool:
             if spa:
                 return tx.mode == "json"
             return tx.mode == "redirect" and bound_to_browser(tx, browser_cookie)
 
-        transaction = self._flows.consume(tenant, state, belongs_here)
+        transaction = self._flows.consume(tenant, state, belongs_here, read=peeked)
         if transaction is None:
             raise InvalidState()
         code = params.get("code") or ""
@@ -337,13 +348,10 @@ class SignInService:
         self._audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
         return Completed(user=user, tokens=session, return_to=transaction.return_to)
 
-    def _spa_handoff(self, tenant: str, state: str, params: Mapping[str, str]) -> SpaHandoff | None:
+    def _spa_handoff(self, transaction: AuthTransaction, params: Mapping[str, str]) -> SpaHandoff:
         """A JSON-mode attempt that Entra sent back through the browser."""
-        transaction = self._flows.peek(tenant, state)
-        if transaction is None or transaction.mode != "json":
-            return None
         separator = "&" if "?" in transaction.return_to else "?"
-        query = urlencode({"code": params.get("code", ""), "state": state})
+        query = urlencode({"code": params.get("code", ""), "state": transaction.state})
         return SpaHandoff(location=f"{transaction.return_to}{separator}{query}")
 
     def _redeem(

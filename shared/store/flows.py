@@ -32,16 +32,26 @@ class FlowStore:
         return _transaction(row) if row else None
 
     def consume(
-        self, tenant: str, state: str, check: Callable[[AuthTransaction], bool]
+        self,
+        tenant: str,
+        state: str,
+        check: Callable[[AuthTransaction], bool],
+        *,
+        read: AuthTransaction | None = None,
     ) -> AuthTransaction | None:
-        row = self.tables.get(TABLE, tenant, key_part(state))
-        if row is None:
-            return None
-        transaction = _transaction(row)
+        """`read`: the transaction `peek` returned for this state, to spare a second read."""
+        if read is not None and read.etag and read.tenant == tenant and read.state == state:
+            transaction = read
+        else:
+            row = self.tables.get(TABLE, tenant, key_part(state))
+            if row is None:
+                return None
+            transaction = _transaction(row)
         if not check(transaction):
             return None
+        assert transaction.etag is not None
         try:
-            self.tables.delete(TABLE, tenant, key_part(state), etag=row.etag)
+            self.tables.delete(TABLE, tenant, key_part(state), etag=transaction.etag)
         except EtagMismatch:
             return None  # another callback with this state got there first
         return transaction
@@ -73,6 +83,7 @@ def _transaction(row: Row) -> AuthTransaction:
         browser_binding=str(data.get("browser_binding") or "") or None,
         created_at=_aware(created),
         expires_at=_aware(expires),
+        etag=row.etag,
     )
 
 

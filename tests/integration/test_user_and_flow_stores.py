@@ -136,3 +136,16 @@ def test_an_expired_state_cannot_be_consumed(table_store: TableStore) -> None:
     flows.save(transaction("s-2", None))
     table_store.clock = lambda: NOW + dt.timedelta(minutes=11)
     assert flows.consume("acme", "s-2", lambda tx: True) is None
+
+
+def test_a_peeked_state_is_consumed_once_without_a_second_read(table_store: TableStore) -> None:
+    table_store.clock = lambda: NOW
+    flows = FlowStore(table_store)
+    flows.save(transaction("s-3", binding_hash("cookie")))
+    first = flows.peek("acme", "s-3")
+    second = flows.peek("acme", "s-3")
+    assert first is not None and second is not None
+    assert flows.consume("acme", "s-3", lambda tx: True, read=first) == first
+    # Another callback that read the same version loses: the row is gone.
+    assert flows.consume("acme", "s-3", lambda tx: True, read=second) is None
+    assert flows.peek("acme", "s-3") is None
