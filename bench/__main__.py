@@ -4,24 +4,20 @@
 2. What `import function_app` and the status route load (goal: no MSAL, no
    azure-identity, no Key Vault SDK).
 3. Complete sign-ins through the local host against the Entra and Key Vault
-   stand-ins and Azurite: sign-ins per second at concurrency 1 and 8, host CPU
-   ms per sign-in (the host runs in this process; the stand-ins too, so the
-   figure is an upper bound), and Table Storage round trips per warm sign-in.
+   stand-ins and Azurite (`bench/signin.py`): Table Storage round trips and
+   Key Vault / discovery / JWKS fetches per warm callback, sign-ins per second
+   at concurrency 1 and 8, and the host process's CPU ms per sign-in.
 Benchmarks, not tests: they print figures and assert nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 import jwt
-import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROUNDS = 3000
@@ -106,111 +102,9 @@ def bench_cold_import() -> None:
     print(f"  heavy SDKs loaded: {out[1]}  (goal: none)")
 
 
-def bench_sign_ins() -> None:
-    from devtools.azurite import start_azurite
-    from devtools.fake_entra import FakeEntra
-    from devtools.fake_keyvault import FakeKeyVault
-    from devtools.funchost import FuncHost, load_app
-    from devtools.localca import ensure_local_ca
-    from shared.container import Services, set_services
-    from shared.settings import Settings
-    from shared.store.secrets import client_secret_name
-    from shared.store.tables import TableStore
-    from shared.tenants import OAuth2Config
-
-    os.environ["REQUESTS_CA_BUNDLE"] = str(ensure_local_ca().bundle)
-    azurite, vault, entra = start_azurite(), FakeKeyVault().serve(), FakeEntra().serve()
-    tid = entra.tenant_ids[0]
-    directory = entra.directory(tid)
-    assert directory is not None
-    app = next(iter(directory.apps.values()))
-    user_upn = next(u.upn for u in directory.users.values() if u.enabled)
-    calls = [0]
-
-    host = FuncHost(load_app("function_app:app")).start()
-    settings = Settings.from_env(
-        {
-            "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
-            "KEY_VAULT_URI": vault.base_url,
-            "TABLES_CONNECTION_STRING": azurite.connection_string,
-            "AZURE_CREDENTIAL_MODE": "offline",
-            "ENTRA_AUTHORITY_HOST": entra.base_url,
-            "GRAPH_BASE_URL": entra.graph_base_url,
-        }
-    )
-    services = Services(settings)
-    tables = TableStore.from_connection_string(azurite.connection_string)
-    for name in ("get", "insert", "upsert", "update", "delete", "transact", "query"):
-        method = getattr(tables, name)
-
-        def counted(*args: object, _method: object = method, **kwargs: object) -> object:
-            calls[0] += 1  # one adapter call is one round trip (a claim+delete is two)
-            return _method(*args, **kwargs)  # type: ignore[operator]
-
-        setattr(tables, name, counted)
-    services._built["tables"] = tables
-    services.secrets.set_secret(client_secret_name("demo"), app.secrets[0].value)
-    services.configs.put_tenant(
-        "demo",
-        "Demo",
-        OAuth2Config(
-            enabled=True,
-            client_id=app.client_id,
-            tenant_id=tid,
-            client_secret_set=True,
-            customer_id="46478538-4689-45b5-994c-d12a49c354b0",
-        ),
-    )
-    set_services(services)
-
-    def sign_in(http: requests.Session) -> int:
-        start = http.get(
-            f"{host.url}/api/auth/demo/authorize",
-            params={"login_hint": user_upn},
-            allow_redirects=False,
-        )
-        binding = start.headers["Set-Cookie"].split(";")[0]
-        back = urlsplit(
-            http.get(start.headers["Location"], allow_redirects=False).headers["Location"]
-        )
-        before = calls[0]
-        done = http.get(
-            f"{host.url}{back.path}?{back.query}",
-            headers={"Cookie": binding},
-            allow_redirects=False,
-        )
-        assert "sso_error" not in done.headers.get("Location", ""), done.headers
-        return calls[0] - before
-
-    try:
-        with requests.Session() as http:
-            for _ in range(3):
-                sign_in(http)  # warm: keys, secrets, MSAL client, tables
-            print("Complete sign-ins (authorize + Entra stand-in + callback)")
-            trips = sign_in(http)
-            print(f"  Table Storage round trips in a warm callback: {trips} (goal <= 4)")
-        for concurrency, count in ((1, 30), (8, 80)):
-            sessions = [requests.Session() for _ in range(concurrency)]
-            cpu, wall = time.process_time(), time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                work = [sessions[i % concurrency] for i in range(count)]
-                list(pool.map(sign_in, work))
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            for session in sessions:
-                session.close()
-            print(
-                f"  concurrency {concurrency}: {count / wall:6.1f} sign-ins/s, "
-                f"{cpu / count * 1000:5.1f} ms CPU per sign-in (host + stand-ins + client)"
-            )
-    finally:
-        set_services(None)
-        host.stop()
-        entra.stop()
-        vault.stop()
-        azurite.stop()
-
-
 if __name__ == "__main__":
     bench_token_validation()
     bench_cold_import()
-    bench_sign_ins()
+    from bench import signin
+
+    signin.main()

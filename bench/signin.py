@@ -1,0 +1,246 @@
+"""Complete sign-ins (authorize -> Entra stand-in -> callback) against Azurite and the
+Key Vault and Entra stand-ins.
+
+Two phases:
+1. Counting, with the host in this process: Table Storage round trips (adapter
+   calls), Key Vault requests and Entra discovery / JWKS / token requests made
+   by one warm callback.
+2. Cost, with the host in its own process (`python -m devtools.funchost`):
+   sign-ins per second at concurrency 1 and 8, and the host process's CPU
+   milliseconds per sign-in (from /proc: user + system time), so the stand-ins'
+   RSA signing and the client's work are not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+TENANT = "demo"
+CUSTOMER = "46478538-4689-45b5-994c-d12a49c354b0"
+WARM_UP = 3
+HOST_COMMAND = [sys.executable, "-m", "devtools.funchost"]
+
+
+@dataclass
+class Stack:
+    settings: dict[str, str]
+    user_upn: str
+    entra: Any
+    vault: Any
+
+
+@contextmanager
+def stand_ins() -> Iterator[Stack]:
+    from devtools.azurite import start_azurite
+    from devtools.fake_entra import FakeEntra
+    from devtools.fake_keyvault import FakeKeyVault
+    from devtools.localca import ensure_local_ca
+    from shared.container import Services
+    from shared.settings import Settings
+    from shared.store.secrets import client_secret_name
+    from shared.tenants import OAuth2Config
+
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ensure_local_ca().bundle)
+    azurite, vault, entra = start_azurite(), FakeKeyVault().serve(), FakeEntra().serve()
+    try:
+        tid = entra.tenant_ids[0]
+        directory = entra.directory(tid)
+        assert directory is not None
+        app = next(iter(directory.apps.values()))
+        values = {
+            "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
+            "KEY_VAULT_URI": vault.base_url,
+            "TABLES_CONNECTION_STRING": azurite.connection_string,
+            "AZURE_CREDENTIAL_MODE": "offline",
+            "ENTRA_AUTHORITY_HOST": entra.base_url,
+            "GRAPH_BASE_URL": entra.graph_base_url,
+            "REQUESTS_CA_BUNDLE": os.environ["REQUESTS_CA_BUNDLE"],
+        }
+        seeding = Services(Settings.from_env(values))
+        seeding.secrets.set_secret(client_secret_name(TENANT), app.secrets[0].value)
+        seeding.configs.put_tenant(
+            TENANT,
+            "Demo",
+            OAuth2Config(
+                enabled=True,
+                client_id=app.client_id,
+                tenant_id=tid,
+                client_secret_set=True,
+                customer_id=CUSTOMER,
+            ),
+        )
+        seeding.tables.close()
+        upn = next(u.upn for u in directory.users.values() if u.enabled)
+        yield Stack(values, upn, entra, vault)
+    finally:
+        entra.stop()
+        vault.stop()
+        azurite.stop()
+
+
+def sign_in(
+    http: requests.Session, base: str, upn: str, before_callback: Callable[[], None]
+) -> None:
+    start = http.get(
+        f"{base}/api/auth/{TENANT}/authorize", params={"login_hint": upn}, allow_redirects=False
+    )
+    binding = start.headers["Set-Cookie"].split(";")[0]
+    back = urlsplit(http.get(start.headers["Location"], allow_redirects=False).headers["Location"])
+    before_callback()
+    done = http.get(
+        f"{base}{back.path}?{back.query}", headers={"Cookie": binding}, allow_redirects=False
+    )
+    assert "sso_error" not in done.headers.get("Location", ""), done.headers
+
+
+# --- phase 1: what one warm callback fetches ---------------------------------------------
+
+
+def count_warm_callback(stack: Stack) -> dict[str, int]:
+    from devtools.funchost import FuncHost, load_app
+    from shared.container import Services, set_services
+    from shared.settings import Settings
+    from shared.store.tables import TableStore
+
+    calls = [0]
+    services = Services(Settings.from_env(stack.settings))
+    tables = TableStore.from_connection_string(stack.settings["TABLES_CONNECTION_STRING"])
+    for name in ("get", "insert", "upsert", "update", "delete", "transact", "query"):
+        method = getattr(tables, name)
+
+        def counted(*args: object, _method: Any = method, **kwargs: object) -> object:
+            calls[0] += 1  # one adapter call is one round trip
+            return _method(*args, **kwargs)
+
+        setattr(tables, name, counted)
+    services._built["tables"] = tables
+    set_services(services)
+    host = FuncHost(load_app("function_app:app")).start()
+    marks: dict[str, int] = {}
+
+    def mark() -> None:
+        marks["tables"] = calls[0]
+        marks["vault"] = stack.vault.requests_seen
+        marks["entra"] = len(stack.entra.requests_seen())
+
+    try:
+        with requests.Session() as http:
+            for _ in range(WARM_UP):
+                sign_in(http, host.url, stack.user_upn, mark)
+            sign_in(http, host.url, stack.user_upn, mark)
+        entra_paths = [path for _, path in stack.entra.requests_seen()[marks["entra"] :]]
+        return {
+            "tables": calls[0] - marks["tables"],
+            "vault": stack.vault.requests_seen - marks["vault"],
+            "discovery": sum("openid-configuration" in p for p in entra_paths),
+            "jwks": sum(p.endswith("/keys") for p in entra_paths),
+            "token": sum(p.endswith("/token") for p in entra_paths),
+        }
+    finally:
+        host.stop()
+        set_services(None)
+        tables.close()
+
+
+# --- phase 2: the host in its own process ---------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def host_process(stack: Stack) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        settings_file = Path(scratch) / "local.settings.json"
+        settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": stack.settings}))
+        env = {k: v for k, v in os.environ.items() if k not in stack.settings}
+        process = subprocess.Popen(
+            [*HOST_COMMAND, "--port", str(port), "--settings", str(settings_file)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    requests.get(f"{base}/api/health", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise RuntimeError("the host process did not start") from None
+                    time.sleep(0.2)
+            yield process, base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def throughput(stack: Stack) -> list[tuple[int, float, float]]:
+    """(concurrency, sign-ins/s, host CPU ms per sign-in)."""
+    results = []
+    with host_process(stack) as (process, base):
+        with requests.Session() as http:
+            for _ in range(WARM_UP):
+                sign_in(http, base, stack.user_upn, lambda: None)
+        for concurrency, count in ((1, 40), (8, 120)):
+            sessions = [requests.Session() for _ in range(concurrency)]
+            cpu, wall = process_cpu_seconds(process.pid), time.perf_counter()
+
+            def one(http: requests.Session) -> None:
+                sign_in(http, base, stack.user_upn, lambda: None)
+
+            with ThreadPoolExecutor(concurrency) as pool:
+                list(pool.map(one, [sessions[i % concurrency] for i in range(count)]))
+            wall = time.perf_counter() - wall
+            cpu = process_cpu_seconds(process.pid) - cpu
+            for session in sessions:
+                session.close()
+            results.append((concurrency, count / wall, cpu / count * 1000))
+    return results
+
+
+def main() -> None:
+    print("Complete sign-ins (authorize + Entra stand-in + callback)")
+    with stand_ins() as stack:
+        counts = count_warm_callback(stack)
+        print(f"  Table Storage round trips in a warm callback: {counts['tables']} (goal <= 4)")
+        print(
+            f"  Key Vault requests: {counts['vault']}, Entra discovery: {counts['discovery']}, "
+            f"JWKS: {counts['jwks']} (goal: 0 each); token redemptions: {counts['token']}"
+        )
+        for concurrency, rate, cpu_ms in throughput(stack):
+            print(
+                f"  concurrency {concurrency}: {rate:6.1f} sign-ins/s, "
+                f"{cpu_ms:5.1f} ms host CPU per sign-in (goal <= 6.5 ms)"
+            )
+
+
+if __name__ == "__main__":
+    main()
