@@ -288,24 +288,27 @@ class TableStore:
         options: dict[str, Any] = {}
         if etag is not None:
             options = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+        statuses: list[int] = []
+
+        def record_status(response: Any) -> None:
+            statuses.append(int(response.http_response.status_code))
+
         client = self._table(table)
-        keys = {"PartitionKey": partition_key, "RowKey": row_key}
         with _storage_errors("delete"):
             try:
-                # A one-operation transaction rather than delete_entity: the SDK's
-                # delete_entity reports a missing row as success, so losers of a race
-                # could not be told from the winner. A transaction reports 404/412.
-                client.submit_transaction([("delete", keys, options)])
-            except TableTransactionError as error:
-                reason = _transaction_reason(error)
-                if reason is None:
-                    raise
-                if etag is not None:
-                    raise EtagMismatch() from None
-                if reason == "missing":
-                    return False
-                raise
-        return True
+                # The SDK's delete_entity reports a missing row as success, so losers of
+                # a race could not be told from the winner by its result: the status
+                # the service answered is read from the response hook instead (a
+                # one-operation transaction would do too, at three times the CPU).
+                client.delete_entity(
+                    partition_key, row_key, raw_response_hook=record_status, **options
+                )
+            except (ResourceModifiedError, ResourceNotFoundError):
+                raise EtagMismatch() from None
+        gone = not statuses or statuses[-1] == 404
+        if gone and etag is not None:
+            raise EtagMismatch()
+        return not gone
 
     # --- transactions ------------------------------------------------------------------
 
