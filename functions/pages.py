@@ -1,5 +1,9 @@
 """Hosted pages: the login page (GET /api/auth/{tenant}/login) and the error page.
 
+The login page shows who is signed in (name, email, profiles, a log-out button)
+when the request carries a valid session cookie: it is where a sign-in lands
+when the tenant has no homepage of its own.
+
 No script and no third-party resource; every value is HTML-escaped; the
 `sso_error` code only selects one of our own messages (nothing reflected).
 """
@@ -7,11 +11,15 @@ No script and no third-party resource; every value is HTML-escaped; the
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from functions import web
 from shared.errors import EntraBridgeError
+
+if TYPE_CHECKING:
+    from shared.provisioning import User
 
 bp = func.Blueprint()
 
@@ -67,6 +75,9 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         status = get_services().signin.status(tenant)
     except EntraBridgeError as error:
         return error_page(error.code, status=error.status)
+    signed_in = _signed_in_user(req, tenant)
+    if signed_in is not None:
+        return web.html_response(_page("Signed in", _signed_in_body(tenant, signed_in)))
     code = req.params.get("sso_error")
     notice = f"<p class=error>{escape(MESSAGES[code])}</p>" if code in MESSAGES else ""
     if status.sso_enabled:
@@ -78,3 +89,32 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         action = f"<p>{escape(MESSAGES['sso_disabled'])}</p>"
     body = f"<h1>Sign in</h1>{notice}{action}"
     return web.html_response(_page("Sign in", body))
+
+
+def _signed_in_user(req: func.HttpRequest, tenant: str) -> User | None:
+    """The user of a valid session cookie, else None (the page then offers sign-in)."""
+    from shared.container import get_services
+    from shared.sessions import ACCESS_COOKIE
+
+    raw = web.cookies(req).get(ACCESS_COOKIE)
+    if not raw:
+        return None
+    try:
+        return get_services().sessions.current_user(tenant, raw)
+    except EntraBridgeError:
+        return None
+
+
+def _signed_in_body(tenant: str, user: User) -> str:
+    """Who is signed in, their profiles and roles, and a sign-out button (every value
+    escaped: names and emails come from the directory)."""
+    profiles = "".join(f"<li><code>{escape(p)}</code></li>" for p in user.profiles)
+    roles = ", ".join(escape(r) for r in user.roles) or "none"
+    logout = escape(f"/api/auth/{tenant}/logout", quote=True)
+    return (
+        f"<h1>Signed in</h1><p><strong>{escape(user.name)}</strong><br>{escape(user.email)}</p>"
+        f"<h2>Profiles</h2>"
+        + (f"<ul>{profiles}</ul>" if profiles else "<p>No profile: no mapped group.</p>")
+        + f"<p>Roles: {roles}</p>"
+        f"<form method=get action='{logout}'><button type=submit>Log out</button></form>"
+    )

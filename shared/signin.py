@@ -205,8 +205,13 @@ class SignInService:
             return self._absolute(config.login_page_url)
         return f"{self._settings.public_base_url}/api/auth/{tenant}/login"
 
-    def homepage(self, config: OAuth2Config) -> str:
-        return self._absolute(config.homepage_url or "/")
+    def homepage(self, tenant: str, config: OAuth2Config) -> str:
+        """Where a sign-in lands without a (valid) `return_to`. The default "/" is no
+        page of the tenant's (this origin serves only /api): the hosted login page,
+        which then shows who is signed in, stands in for it."""
+        if (config.homepage_url or "/") == "/":
+            return f"{self._settings.public_base_url}/api/auth/{tenant}/login"
+        return self._absolute(config.homepage_url)
 
     def _absolute(self, url: str) -> str:
         return f"{self._settings.public_base_url}{url}" if url.startswith("/") else url
@@ -254,7 +259,7 @@ class SignInService:
             state=str(flow["state"]),
             msal_flow=flow,
             mode=mode,
-            return_to=self._return_to(config, return_to),
+            return_to=self._return_to(tenant, config, return_to),
             browser_binding=browser_binding if mode == "redirect" else None,
             created_at=now,
             expires_at=now + FLOW_TTL,
@@ -262,12 +267,12 @@ class SignInService:
         self._flows.save(transaction)
         return Started(authorization_url=str(flow["auth_uri"]), state=transaction.state)
 
-    def _return_to(self, config: OAuth2Config, requested: str | None) -> str:
+    def _return_to(self, tenant: str, config: OAuth2Config, requested: str | None) -> str:
         return safe_return_to(
             requested,
             public_base_url=self._settings.public_base_url,
             allowed_origins=list(config.allowed_return_origins),
-            default=self.homepage(config),
+            default=self.homepage(tenant, config),
         )
 
     # -- callback -----------------------------------------------------------------

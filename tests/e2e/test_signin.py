@@ -3,6 +3,7 @@ signatures), Azurite and the Key Vault stand-in. Nothing is mocked."""
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -152,7 +153,68 @@ def test_a_state_cannot_be_replayed_nor_used_from_another_browser(
 
 def test_an_open_redirect_return_to_falls_back_to_the_homepage(signin_system: SignInSystem) -> None:
     answer = signin_system.browser_sign_in("one_group", return_to="//evil.example/x")
-    assert answer.headers["Location"] == "https://127.0.0.1:7071/"
+    # contoso has no homepage of its own: the hosted page shows who signed in.
+    assert answer.headers["Location"] == f"https://127.0.0.1:7071/api/auth/{TENANT}/login"
+
+
+def test_a_tenant_homepage_is_where_a_sign_in_without_return_to_lands(
+    signin_system: SignInSystem,
+) -> None:
+    config = signin_system.services.configs.get_config(TENANT)
+    assert config is not None
+    signin_system.services.configs.put_tenant(
+        TENANT, "Contoso", dataclasses.replace(config, homepage_url="https://app.contoso.example/")
+    )
+    binding, back = signin_system.to_entra_and_back("one_group")
+    answer = signin_system.callback(back, cookie=f"__Host-eb_browser={binding}")
+    assert answer.headers["Location"] == "https://app.contoso.example/"
+
+
+def test_without_a_homepage_the_signed_in_page_shows_the_user_and_logs_out(
+    signin_system: SignInSystem,
+) -> None:
+    signin_system.entra.update_user(
+        signin_system.directory.tenant_id,
+        signin_system.directory.users["several_groups"].oid,
+        name="Sam <b>Several</b>",
+    )
+    binding, back = signin_system.to_entra_and_back("several_groups")
+    answer = signin_system.callback(back, cookie=f"__Host-eb_browser={binding}")
+    login_page = f"https://127.0.0.1:7071/api/auth/{TENANT}/login"
+    assert answer.headers["Location"] == login_page
+    cookies = set_cookies(answer)
+    session = f"__Host-eb_session={cookies['__Host-eb_session']}"
+    page = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/login"), headers={"Cookie": session}
+    )
+    assert page.status_code == 200
+    assert "Signed in" in page.text and "sam@contoso.example" in page.text
+    assert "Sam &lt;b&gt;Several&lt;/b&gt;" in page.text and "<b>Several" not in page.text
+    assert PROFILE_ENGINEERS in page.text and PROFILE_SUPPORT in page.text
+    assert "tenant_admin" in page.text
+    assert f"action='/api/auth/{TENANT}/logout'" in page.text
+    assert page.headers["Cache-Control"] == "no-store"
+    both = f"{session}; __Host-eb_refresh={cookies['__Host-eb_refresh']}"
+    out = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/logout"),
+        headers={"Cookie": both},
+        allow_redirects=False,
+    )
+    assert out.status_code == 302
+    # The refresh family is revoked: the page no longer knows the user once the
+    # access token is gone (the browser dropped it: the logout cleared the cookies).
+    assert set_cookies(out)["__Host-eb_session"] == ""
+    anonymous = signin_system.http.get(signin_system.url(f"/api/auth/{TENANT}/login"))
+    assert "Login with Microsoft" in anonymous.text and "Signed in" not in anonymous.text
+
+
+def test_an_invalid_session_cookie_shows_the_sign_in_page(signin_system: SignInSystem) -> None:
+    page = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/login"),
+        headers={"Cookie": "__Host-eb_session=eyJhbGciOiJub25lIn0.e30."},
+    )
+    assert page.status_code == 200
+    assert "Login with Microsoft" in page.text and "Signed in" not in page.text
 
 
 def test_status_and_unknown_tenant(signin_system: SignInSystem) -> None:
