@@ -13,6 +13,7 @@ Two phases:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -143,10 +144,17 @@ def count_warm_callback(stack: Stack) -> dict[str, int]:
             for _ in range(WARM_UP):
                 sign_in(http, host.url, stack.user_upn, mark)
             sign_in(http, host.url, stack.user_upn, mark)
-        entra_paths = [path for _, path in stack.entra.requests_seen()[marks["entra"] :]]
+            within_a_minute = calls[0] - marks["tables"]
+            entra_paths = [path for _, path in stack.entra.requests_seen()[marks["entra"] :]]
+            vault = stack.vault.requests_seen - marks["vault"]
+            # A returning user last seen an hour ago: their row is rewritten too.
+            set_back_last_login(tables, dt.timedelta(hours=1))
+            sign_in(http, host.url, stack.user_upn, mark)
+            later = calls[0] - marks["tables"]
         return {
-            "tables": calls[0] - marks["tables"],
-            "vault": stack.vault.requests_seen - marks["vault"],
+            "tables": within_a_minute,
+            "tables_later": later,
+            "vault": vault,
             "discovery": sum("openid-configuration" in p for p in entra_paths),
             "jwks": sum(p.endswith("/keys") for p in entra_paths),
             "token": sum(p.endswith("/token") for p in entra_paths),
@@ -155,6 +163,11 @@ def count_warm_callback(stack: Stack) -> dict[str, int]:
         host.stop()
         set_services(None)
         tables.close()
+
+
+def set_back_last_login(tables: Any, by: dt.timedelta) -> None:
+    (row,) = tables.query("users", partition_key=TENANT, row_key_prefix="user:").rows
+    tables.upsert("users", {**row.data, "last_login_at": row.data["last_login_at"] - by})
 
 
 # --- phase 2: the host in its own process ---------------------------------------------------
@@ -235,7 +248,11 @@ def main() -> None:
     print("Complete sign-ins (authorize + Entra stand-in + callback)")
     with stand_ins() as stack:
         counts = count_warm_callback(stack)
-        print(f"  Table Storage round trips in a warm callback: {counts['tables']} (goal <= 4)")
+        print(
+            f"  Table Storage round trips in a warm callback: {counts['tables']} "
+            f"(user last seen under a minute ago), {counts['tables_later']} (an hour ago); "
+            "goal <= 4"
+        )
         print(
             f"  Key Vault requests: {counts['vault']}, Entra discovery: {counts['discovery']}, "
             f"JWKS: {counts['jwks']} (goal: 0 each); token redemptions: {counts['token']}"

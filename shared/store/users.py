@@ -26,7 +26,7 @@ from shared.provisioning import (
     decide_sign_in,
     email_key,
 )
-from shared.store.tables import Op, Row, TableStore, TransactionFailed, key_part
+from shared.store.tables import EtagMismatch, Op, Row, TableStore, TransactionFailed, key_part
 
 TABLE = "users"
 _USER_IDS = uuid.UUID("3f6f2c1e-8a4b-4d2e-9c7a-5b1e0d9f8a21")
@@ -106,11 +106,26 @@ class UserStore:
         )
 
     def _update(self, before: User, after: User, *, etag: str) -> None:
-        operations = [Op("update", _user_entity(after), etag=etag)]
-        if email_key(before.email) != email_key(after.email):
-            operations.append(Op("delete", _index(after.tenant, _email_key(before.email), "")))
-            operations.append(Op("create", _index(after.tenant, _email_key(after.email), after.id)))
-        self.tables.transact(TABLE, operations)
+        if email_key(before.email) == email_key(after.email):
+            # One row: a conditional update, not a one-operation batch (a third of the CPU).
+            self._update_row(after, etag=etag)
+            return
+        self.tables.transact(
+            TABLE,
+            [
+                Op("update", _user_entity(after), etag=etag),
+                Op("delete", _index(after.tenant, _email_key(before.email), "")),
+                Op("create", _index(after.tenant, _email_key(after.email), after.id)),
+            ],
+        )
+
+    def _update_row(self, user: User, *, etag: str) -> None:
+        """The user row if it is still at `etag`; `TransactionFailed` (as a batch would
+        say it) otherwise, so callers retry the same way."""
+        try:
+            self.tables.update(TABLE, _user_entity(user), etag=etag)
+        except EtagMismatch:
+            raise TransactionFailed(0, "update", "precondition") from None
 
     # --- reads and admin changes -----------------------------------------------------
 
@@ -132,7 +147,7 @@ class UserStore:
             user, etag = found
             changed = replace(user, disabled=disabled)
             try:
-                self.tables.transact(TABLE, [Op("update", _user_entity(changed), etag=etag)])
+                self._update_row(changed, etag=etag)
                 return changed
             except TransactionFailed:
                 continue
