@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,8 @@ from shared.tenants import (
     stamp,
     validate_slug,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -90,8 +94,6 @@ def parse_disabled_patch(body: object) -> bool:
 
 def check_user_id(value: str) -> str:
     """User ids are UUIDs; anything else names no user (and never reaches a query)."""
-    import uuid
-
     try:
         parsed = uuid.UUID(value)
     except ValueError:
@@ -178,6 +180,10 @@ class AdminService:
             raise PreconditionFailed(
                 "The configuration changed while this request ran: GET it again and retry."
             ) from None
+        except Exception:
+            if new_secret is not None:
+                self._restore_secret(tenant, current_secret)
+            raise
         self.audit.record(
             tenant, "config_updated", actor=caller.actor, ip=ip, fields=update.changed_fields
         )
@@ -189,24 +195,34 @@ class AdminService:
         record = self._tenant(tenant)
         now = self.clock()
         secret, expires = parse_client_secret_put(body, today=now.date(), now=now)
+        previous = self._current_secret(record)
         self._store_secret(tenant, secret, expires)
-        for _ in range(_ATTEMPTS):
-            config = dataclasses.replace(
-                record.config, client_secret_set=True, client_secret_expires_on=expires
-            )
-            try:
-                self.configs.replace_config(record, stamp(config, at=now, by=caller.actor))
-                break
-            except EtagMismatch:
-                record = self._tenant(tenant)
-        else:
-            raise SsoUnavailable("The configuration kept changing; please retry.")
+        try:
+            self._mark_secret_set(record, expires, at=now, by=caller.actor)
+        except Exception:
+            self._restore_secret(tenant, previous)
+            raise
         self.audit.record(
             tenant, "client_secret_rotated", actor=caller.actor, ip=ip, fields=("client_secret",)
         )
         masked = mask_secret(secret)
         assert masked is not None
         return render_client_secret_answer(masked, expires, today=now.date())
+
+    def _mark_secret_set(
+        self, record: TenantRecord, expires: dt.date, *, at: dt.datetime, by: str
+    ) -> None:
+        """Record the new secret's status in the config, whatever else changed meanwhile."""
+        for _ in range(_ATTEMPTS):
+            config = dataclasses.replace(
+                record.config, client_secret_set=True, client_secret_expires_on=expires
+            )
+            try:
+                self.configs.replace_config(record, stamp(config, at=at, by=by))
+                return
+            except EtagMismatch:
+                record = self._tenant(record.slug)
+        raise SsoUnavailable("The configuration kept changing; please retry.")
 
     # --- users -------------------------------------------------------------------------
 
@@ -293,15 +309,25 @@ class AdminService:
         )
 
     def _restore_secret(self, tenant: str, previous: SecretValue | None) -> None:
+        """Undo a secret written for a request that then failed: the previous value
+        becomes the newest version again. Best effort: the request's own error is
+        what the caller must see, so a failure here is only logged."""
         if previous is None:
             # Nothing to go back to; the config row (the truth for "set") still says unset.
             return
-        self.secrets.set_secret(
-            client_secret_name(tenant),
-            previous.value,
-            tags=dict(previous.tags),
-            expires_on=previous.expires_on,
-        )
+        try:
+            self.secrets.set_secret(
+                client_secret_name(tenant),
+                previous.value,
+                tags=dict(previous.tags),
+                expires_on=previous.expires_on,
+            )
+        except Exception as error:
+            log.error(
+                "tenant %s: could not restore the previous client secret: %s",
+                tenant,
+                type(error).__name__,
+            )
 
 
 def _expiry_instant(expires: dt.date | None) -> dt.datetime | None:

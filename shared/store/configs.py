@@ -12,6 +12,7 @@ API reaches every instance within 30 s, and the instance that made it at once
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -22,6 +23,8 @@ from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
 from shared.store.tables import EntityExists, EtagMismatch, Row, TableStore
 from shared.tenants import OAuth2Config, config_from_entity, config_to_entity, default_config
+
+log = logging.getLogger(__name__)
 
 TABLE = "tenants"
 PARTITION = "tenant"
@@ -113,7 +116,12 @@ class ConfigStore:
         entity = _entity(record.slug, record.display_name, config, _new_etag())
         row = self.tables.update(TABLE, entity, etag=record.etag)
         self.forget(record.slug)
-        self.mappings.sync(record.slug, config.profile_mappings)
+        try:
+            self.mappings.sync(record.slug, config.profile_mappings)
+        except SsoUnavailable:
+            # The change is made (sign-in reads the config row); the index catches up
+            # on the next write, so the caller is not told it failed.
+            log.warning("tenant %s: profilemappings not synced; next write repairs", record.slug)
         return _record(row)
 
     def forget(self, tenant: str) -> None:
