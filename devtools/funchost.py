@@ -3,7 +3,8 @@
 Core Tools cannot be installed on these machines, so this serves the HTTP
 functions of a `func.FunctionApp` (blueprints included) with werkzeug, the way
 the host and the Python worker do: route templates under host.json's route
-prefix, 404 for a path no function takes or a method the function does not
+prefix (a template starting with "admin" or "runtime" is refused, prefix or
+not, as the host refuses it), 404 for a path no function takes or a method the function does not
 accept (the host has no 405), query, form and JSON bodies, response headers and
 Set-Cookie lines rewritten as Azure rewrites them (see funchost_wire), a bare
 500 for an unhandled exception, and local.settings.json's Values in the
@@ -79,7 +80,8 @@ _functions_cache: dict[int, tuple[func.FunctionRegister, list[func.Function]]] =
 _functions_lock = threading.Lock()
 
 
-def _functions(app: func.FunctionRegister) -> list[func.Function]:
+def registered_functions(app: func.FunctionRegister) -> list[func.Function]:
+    """The app's functions (asked once per app: see below)."""
     # get_functions() refuses a second call on one app (it re-checks names against
     # those it saw the first time), so it is asked once per app.
     with _functions_lock:
@@ -93,14 +95,17 @@ def _functions(app: func.FunctionRegister) -> list[func.Function]:
 def routes_of(app: func.FunctionRegister, prefix: str) -> list[Route]:
     """The app's HTTP functions, most specific template first (as the host tries them)."""
     routes = []
-    for function in _functions(app):
+    for function in registered_functions(app):
         trigger = function.get_trigger()
         if not isinstance(trigger, HttpTrigger):
             continue
         name = function.get_function_name() or trigger.name
-        template = "/".join(
-            part for part in (prefix.strip("/"), str(trigger.route or name).strip("/")) if part
-        )
+        route = str(trigger.route or name).strip("/")
+        if is_reserved_route(route):
+            # The host puts such a function in error and serves the others: a 404.
+            log.error("function %s: %s", name, RESERVED_ROUTE_ERROR)
+            continue
+        template = "/".join(part for part in (prefix.strip("/"), route) if part)
         try:
             parsed = parse_template(template)
         except ValueError as error:
@@ -122,6 +127,16 @@ def routes_of(app: func.FunctionRegister, prefix: str) -> list[Route]:
         )
     routes.sort(key=lambda route: (route.template.precedence, route.template.text.lower()))
     return routes
+
+
+RESERVED_ROUTE_ERROR = "The specified route conflicts with one or more built in routes."
+
+
+def is_reserved_route(route: str) -> bool:
+    """The host's own check (ScriptHost.ValidateHttpFunction): a route template that
+    starts with "admin" or "runtime", whatever the route prefix, is refused."""
+    text = route.strip("/").lower()
+    return text.startswith(("admin", "runtime"))
 
 
 def _check_parameters(name: str, handler: Callable[..., object], argument: str) -> None:

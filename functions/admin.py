@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 bp = func.Blueprint()
 
 PLATFORM_KEY_HEADER = "X-Platform-Admin-Key"
-_BASE = "admin/tenants/{tenant}"
+# The literal "api/" is in every route and host.json's routePrefix is "": the Functions
+# host refuses any route template that starts with "admin" (its own API lives there),
+# prefix or not, so "admin/tenants/..." under the default "api" prefix would never load.
+_BASE = "api/admin/tenants/{tenant}"
 
 
 def _services() -> Services:

@@ -39,7 +39,7 @@ def _tenant(req: func.HttpRequest) -> str:
     return tenant
 
 
-@bp.route(route="auth/{tenant}/authorize", methods=["GET"])
+@bp.route(route="api/auth/{tenant}/authorize", methods=["GET"])
 @web.api
 def authorize(req: func.HttpRequest) -> func.HttpResponse:
     tenant = _tenant(req)
@@ -77,7 +77,7 @@ def _binding_of(cookie_value: str | None) -> str | None:
     return binding_hash(cookie_value) if cookie_value else None
 
 
-@bp.route(route="auth/{tenant}/callback", methods=["GET", "POST"])
+@bp.route(route="api/auth/{tenant}/callback", methods=["GET", "POST"])
 def callback(req: func.HttpRequest) -> func.HttpResponse:
     if req.method == "POST" and web.is_json(req):
         return _spa_callback(req)
@@ -162,7 +162,7 @@ def _callback_failure(
     return web.redirect(f"{login_page}{separator}{urlencode({'sso_error': code})}")
 
 
-@bp.route(route="auth/{tenant}/token", methods=["POST"])
+@bp.route(route="api/auth/{tenant}/token", methods=["POST"])
 @web.api
 def token(req: func.HttpRequest) -> func.HttpResponse:
     tenant = _tenant(req)
@@ -200,7 +200,7 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="auth/{tenant}/me", methods=["GET"])
+@bp.route(route="api/auth/{tenant}/me", methods=["GET"])
 @web.api
 def me(req: func.HttpRequest) -> func.HttpResponse:
     tenant = _tenant(req)
@@ -211,7 +211,7 @@ def me(req: func.HttpRequest) -> func.HttpResponse:
     return web.json_response(user.to_public())
 
 
-@bp.route(route="auth/{tenant}/logout", methods=["GET", "POST"])
+@bp.route(route="api/auth/{tenant}/logout", methods=["GET", "POST"])
 def logout(req: func.HttpRequest) -> func.HttpResponse:
     if req.method == "POST":
         return _api_logout(req)

@@ -12,7 +12,7 @@ from shared.errors import EntraBridgeError
 bp = func.Blueprint()
 
 
-@bp.route(route="health", methods=["GET"])
+@bp.route(route="api/health", methods=["GET"])
 def health(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
 

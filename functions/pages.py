@@ -63,7 +63,7 @@ def error_page(code: str, *, status: int, framed_by_entra: bool = False) -> func
     return web.html_response(_page("Sign-in failed", body), status, csp=csp)
 
 
-@bp.route(route="auth/{tenant}/login", methods=["GET"])
+@bp.route(route="api/auth/{tenant}/login", methods=["GET"])
 def login(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
     from shared.tenants import is_valid_slug

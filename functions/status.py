@@ -10,7 +10,7 @@ from shared.errors import UnknownTenant
 bp = func.Blueprint()
 
 
-@bp.route(route="auth/{tenant}/status", methods=["GET"])
+@bp.route(route="api/auth/{tenant}/status", methods=["GET"])
 @web.api
 def status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services

@@ -9,7 +9,7 @@ from functions import web
 bp = func.Blueprint()
 
 
-@bp.route(route=".well-known/jwks.json", methods=["GET"])
+@bp.route(route="api/.well-known/jwks.json", methods=["GET"])
 @web.api
 def jwks(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services

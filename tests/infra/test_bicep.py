@@ -392,7 +392,7 @@ def test_outputs_give_the_uris_an_entra_admin_registers() -> None:
         assert name in outputs
     # The templates name routes the app really serves.
     routes = set(re.findall(r'route="([^"]+)"', (ROOT / "functions" / "auth.py").read_text()))
-    assert {"auth/{tenant}/callback", "auth/{tenant}/logout"} <= routes
+    assert {"api/auth/{tenant}/callback", "api/auth/{tenant}/logout"} <= routes
 
 
 def test_the_public_base_url_defaults_to_the_app_own_https_host() -> None:

@@ -116,6 +116,41 @@ def test_a_template_the_local_host_cannot_honour_stops_it_at_start_up() -> None:
         FuncHost(app)
 
 
+@pytest.mark.parametrize("route", ["admin/tenants/{tenant}", "Admin", "/runtime/x", "administer"])
+def test_a_route_in_the_hosts_reserved_space_is_refused_as_the_host_refuses_it(
+    route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The host refuses templates starting with "admin" or "runtime" whatever the route
+    # prefix: the function is in error and its path answers 404; the others still serve.
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.route(route=route, methods=["GET"])
+    def reserved(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse("reached")
+
+    @app.route(route="api/admin/x", methods=["GET"])
+    def allowed(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse("allowed")
+
+    with caplog.at_level("ERROR", logger="funchost"):
+        host = FuncHost(app, prefix="api").start()
+    try:
+        path = route.strip("/").replace("{tenant}", "t")
+        assert requests.get(f"{host.url}/api/{path}", timeout=5).status_code == 404
+        assert requests.get(f"{host.url}/api/api/admin/x", timeout=5).text == "allowed"
+    finally:
+        host.stop()
+    assert "conflicts with one or more built in routes" in caplog.text
+
+
+def test_no_route_of_function_app_is_in_the_hosts_reserved_space() -> None:
+    from devtools.funchost import is_reserved_route, load_app, registered_functions
+
+    triggers = [f.get_trigger() for f in registered_functions(load_app("function_app:app"))]
+    routes = [str(getattr(trigger, "route", "")) for trigger in triggers]
+    assert routes and not [route for route in routes if is_reserved_route(route)]
+
+
 def test_a_function_whose_parameter_is_not_the_trigger_name_stops_it_at_start_up() -> None:
     app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -218,7 +253,10 @@ def test_two_set_cookie_headers_arrive_as_two_lines(sample_host: FuncHost) -> No
 def test_set_cookie_lines_are_rewritten_as_the_worker_and_host_rewrite_them(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level("WARNING", logger="funchost"), FuncHost(load_app(SAMPLE_APP)) as host:
+    with (
+        caplog.at_level("WARNING", logger="funchost"),
+        FuncHost(load_app(SAMPLE_APP), prefix="api") as host,
+    ):
         response = requests.get(f"{host.url}/api/cookies/as-azure-sends-them", timeout=5)
     assert response.raw.headers.getlist("Set-Cookie") == [
         # Value percent-encoded by ASP.NET Core, attributes lower case in its order,
@@ -233,7 +271,7 @@ def test_set_cookie_lines_are_rewritten_as_the_worker_and_host_rewrite_them(
 
 
 def test_raw_cookie_mode_sends_set_cookie_as_written() -> None:
-    with FuncHost(load_app(SAMPLE_APP), rewrite_cookies=False) as host:
+    with FuncHost(load_app(SAMPLE_APP), prefix="api", rewrite_cookies=False) as host:
         response = requests.get(f"{host.url}/api/cookies", allow_redirects=False, timeout=5)
     assert response.raw.headers.getlist("Set-Cookie") == [
         "a=1; Path=/; HttpOnly",
@@ -287,7 +325,7 @@ def test_request_log_lines_hold_method_path_status_and_time_only(
 def test_tls_serves_https_that_the_local_ca_bundle_trusts(monkeypatch: pytest.MonkeyPatch) -> None:
     ca = ensure_local_ca()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.bundle))
-    with FuncHost(load_app(SAMPLE_APP), ssl_context=server_ssl_context(ca)) as host:
+    with FuncHost(load_app(SAMPLE_APP), prefix="api", ssl_context=server_ssl_context(ca)) as host:
         assert host.url.startswith("https://")
         response = requests.get(f"{host.url}/api/things/a/items/b", timeout=5)
         assert response.status_code == 200
@@ -296,14 +334,14 @@ def test_tls_serves_https_that_the_local_ca_bundle_trusts(monkeypatch: pytest.Mo
 
 
 def test_a_stopped_host_frees_its_port() -> None:
-    host = FuncHost(load_app(SAMPLE_APP)).start()
+    host = FuncHost(load_app(SAMPLE_APP), prefix="api").start()
     address = urlsplit(host.url)
     host.stop()
     with pytest.raises(OSError):
         socket.create_connection((address.hostname or "", address.port or 0), timeout=2).close()
-    never_started = FuncHost(load_app(SAMPLE_APP))
+    never_started = FuncHost(load_app(SAMPLE_APP), prefix="api")
     never_started.stop()  # returns: nothing was serving
-    FuncHost(load_app(SAMPLE_APP)).start().stop()  # stopped before its thread ran
+    FuncHost(load_app(SAMPLE_APP), prefix="api").start().stop()  # stopped before its thread ran
 
 
 # --- local.settings.json ------------------------------------------------------------------
@@ -376,8 +414,9 @@ def test_the_command_line_loads_local_settings_before_the_app_and_the_environmen
     )
     env = {"FUNCHOST_T_BOTH": "from-env"}
     with _command_line("--app", SAMPLE_APP, "--settings", str(settings), env=env) as (url, out):
-        from_file = requests.get(f"{url}/api/env/FUNCHOST_T_FILE", timeout=5).json()
-        both = requests.get(f"{url}/api/env/FUNCHOST_T_BOTH", timeout=5).json()
+        # The project's host.json has an empty route prefix (see functions/admin.py).
+        from_file = requests.get(f"{url}/env/FUNCHOST_T_FILE", timeout=5).json()
+        both = requests.get(f"{url}/env/FUNCHOST_T_BOTH", timeout=5).json()
     assert from_file == {"value": "from-file"}
     assert both == {"value": "from-env"}
     assert "Skipping 'FUNCHOST_T_BOTH'" in out

@@ -14,5 +14,5 @@ SAMPLE_APP = "tests.integration.funchost_sample_app:app"
 @pytest.fixture(scope="module")
 def sample_host() -> Iterator[FuncHost]:
     """tests/integration/funchost_sample_app.py served on a free port (plain HTTP)."""
-    with FuncHost(load_app(SAMPLE_APP)) as host:
+    with FuncHost(load_app(SAMPLE_APP), prefix="api") as host:
         yield host
