@@ -42,6 +42,8 @@ _STYLE = (
     "box-shadow:0 2px 8px #0002}a.button{display:block;text-align:center;padding:12px;"
     "background:#2f2f2f;color:#fff;text-decoration:none;border-radius:4px}"
     ".error{color:#a4262c;margin-bottom:16px}"
+    "button{width:100%;padding:12px;border:1px solid #2f2f2f;background:#fff;"
+    "border-radius:4px;font:inherit;cursor:pointer}code{font-size:.9em}"
 )
 
 
