@@ -8,7 +8,7 @@ errors (`web.api`); a 401 carries `WWW-Authenticate: Bearer`.
 from __future__ import annotations
 
 from functools import wraps
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
@@ -108,15 +108,18 @@ def client_secret(req: func.HttpRequest) -> func.HttpResponse:
     return web.json_response(answer)
 
 
+def _paging(req: func.HttpRequest) -> dict[str, Any]:
+    """`limit` (1-1000, default 100) and `cursor` (a previous `next`) of a list route."""
+    from shared.admin import parse_limit
+
+    return {"limit": parse_limit(req.params.get("limit")), "cursor": req.params.get("cursor")}
+
+
 @bp.route(route=f"{_BASE}/users", methods=["GET"])
 @_admin_api
 def users(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.admin import parse_limit
-
     _caller(req)
-    found, cursor = _admin().list_users(
-        _tenant(req), limit=parse_limit(req.params.get("limit")), cursor=req.params.get("cursor")
-    )
+    found, cursor = _admin().list_users(_tenant(req), **_paging(req))
     return web.json_response({"users": [u.to_public() for u in found], "next": cursor})
 
 
@@ -138,10 +141,6 @@ def user(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route=f"{_BASE}/audit", methods=["GET"])
 @_admin_api
 def audit(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.admin import parse_limit
-
     _caller(req)
-    events, cursor = _admin().list_audit(
-        _tenant(req), limit=parse_limit(req.params.get("limit")), cursor=req.params.get("cursor")
-    )
+    events, cursor = _admin().list_audit(_tenant(req), **_paging(req))
     return web.json_response({"events": events, "next": cursor})

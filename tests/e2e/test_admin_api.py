@@ -9,34 +9,16 @@ from shared.provisioning import ROLE_TENANT_ADMIN
 from shared.store.secrets import client_secret_name
 from tests.support.admin import (
     ADMIN_TENANT,
-    CLIENT_ID,
-    CUSTOMER,
     ENTRA_TENANT_ID,
     GROUP_A,
     GROUP_B,
+    NEXT_YEAR,
     PROFILE_A,
     PROFILE_B,
     SECRET,
     AdminSystem,
+    complete_config,
 )
-
-NEXT_YEAR = (dt.date.today() + dt.timedelta(days=365)).isoformat()
-
-
-def complete_config() -> dict[str, object]:
-    return {
-        "enabled": True,
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-        "client_secret_expires_on": NEXT_YEAR,
-        "tenant_id": ENTRA_TENANT_ID,
-        "customer_id": CUSTOMER,
-        "profile_mappings": [
-            {"profile_id": PROFILE_A, "group_id": GROUP_A},
-            {"profile_id": PROFILE_B, "group_id": GROUP_B},
-        ],
-        "admin_group_ids": [GROUP_A],
-    }
 
 
 def test_an_operator_creates_a_tenant_and_renames_it(admin_system: AdminSystem) -> None:

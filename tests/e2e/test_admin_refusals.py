@@ -4,7 +4,6 @@ error code, names the bad field, leaks no secret, and changes nothing (read back
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import time
 from typing import Any
@@ -20,25 +19,16 @@ from shared.store.secrets import client_secret_name
 from tests.support.admin import (
     ADMIN_TENANT,
     CLIENT_ID,
-    CUSTOMER,
-    ENTRA_TENANT_ID,
     GROUP_A,
+    NEXT_YEAR,
     PLATFORM_KEY,
     PROFILE_A,
     SECRET,
     AdminSystem,
+    complete_config,
 )
 
-NEXT_YEAR = (dt.date.today() + dt.timedelta(days=365)).isoformat()
-CONFIG = {
-    "enabled": True,
-    "client_id": CLIENT_ID,
-    "client_secret": SECRET,
-    "client_secret_expires_on": NEXT_YEAR,
-    "tenant_id": ENTRA_TENANT_ID,
-    "customer_id": CUSTOMER,
-    "profile_mappings": [{"profile_id": PROFILE_A, "group_id": GROUP_A}],
-}
+CONFIG = complete_config()
 
 
 def snapshot(system: AdminSystem, tenant: str = ADMIN_TENANT) -> dict[str, Any]:

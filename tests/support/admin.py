@@ -29,6 +29,24 @@ GROUP_B = "b0000000-0000-4000-8000-00000000000b"
 PROFILE_A = "c0000000-0000-4000-8000-00000000000a"
 PROFILE_B = "d0000000-0000-4000-8000-00000000000b"
 SECRET = "s3cr3t~value-0123456789abcdef"
+NEXT_YEAR = (dt.date.today() + dt.timedelta(days=365)).isoformat()
+
+
+def complete_config() -> dict[str, Any]:
+    """A configuration body that can be enabled: ids, a secret, two mappings, an admin group."""
+    return {
+        "enabled": True,
+        "client_id": CLIENT_ID,
+        "client_secret": SECRET,
+        "client_secret_expires_on": NEXT_YEAR,
+        "tenant_id": ENTRA_TENANT_ID,
+        "customer_id": CUSTOMER,
+        "profile_mappings": [
+            {"profile_id": PROFILE_A, "group_id": GROUP_A},
+            {"profile_id": PROFILE_B, "group_id": GROUP_B},
+        ],
+        "admin_group_ids": [GROUP_A],
+    }
 
 
 @dataclass
