@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from devtools.localca import ensure_local_ca, server_ssl_context
+from devtools.localca import ensure_local_ca
+from devtools.tls_server import BackgroundTlsServer
 
 TENANT_ID = "00000000-0000-0000-0000-000000000000"
 # The format Azure sends and the SDK's HttpChallenge parses (authorization + resource).
@@ -105,8 +105,7 @@ class FakeKeyVault:
         self._delay = 0.0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundTlsServer | None = None
 
     # --- control -------------------------------------------------------------------
 
@@ -136,34 +135,15 @@ class FakeKeyVault:
 
     def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> FakeKeyVault:
         """Start serving HTTPS in a background thread; port 0 picks a free one."""
-        self._server = make_server(
-            host,
-            port,
-            self,
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=server_ssl_context(),
-        )
-        shown = f"[{host}]" if ":" in host else host
-        self.base_url = f"https://{shown}:{self._server.server_port}"
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.1),
-            name=f"fake-keyvault:{server.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = BackgroundTlsServer(self, host=host, port=port, name="fake-keyvault")
+        self.base_url = self._server.base_url(host)
         return self
 
     def stop(self) -> None:
         self._stopping.set()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> FakeKeyVault:
         return self
@@ -526,13 +506,6 @@ def _not_found(name: str, *, deleted: bool = False) -> Response:
 
 def _method_not_allowed() -> Response:
     return _error(405, "MethodNotAllowed", "Not supported by the stand-in.")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No per-request access log: paths are harmless, but quiet tests read better."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 def main(argv: list[str] | None = None) -> None:

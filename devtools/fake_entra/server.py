@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from devtools.fake_entra import authorize, control, graph, metadata, token_endpoint
@@ -35,12 +34,11 @@ from devtools.fake_entra.faults import Faults
 from devtools.fake_entra.grants import Grants
 from devtools.fake_entra.keys import KeyRing
 from devtools.fake_entra.tokens import DEFAULT_GROUPS_LIMIT, Subject, id_token_claims, sign_id_token
-from devtools.localca import server_ssl_context
+from devtools.tls_server import BackgroundTlsServer
 
 DEMO_DIRECTORY = Path(__file__).with_name("demo_directory.json")
 DEFAULT_CODE_LIFETIME = 600.0  # Entra documents ~10 minutes
 MAX_BODY = 1024 * 1024
-_WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 class FakeEntra:
@@ -74,8 +72,7 @@ class FakeEntra:
         self.grants = Grants()
         self.clock: Callable[[], float] = time.time
         self.base_url = ""
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundTlsServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -87,33 +84,15 @@ class FakeEntra:
         Issuers and links use `public_host` (default: `host`, or 127.0.0.1 for a
         wildcard), never the request's Host header.
         """
-        self._server = make_server(
-            host,
-            port,
-            self,
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=server_ssl_context(),
-        )
-        name = public_host or ("127.0.0.1" if host in _WILDCARD_HOSTS else host)
-        if ":" in name:
-            name = f"[{name}]"
-        self.base_url = f"https://{name}:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-entra", daemon=True
-        )
-        self._thread.start()
+        self._server = BackgroundTlsServer(self, host=host, port=port, name="fake-entra")
+        self.base_url = self._server.base_url(public_host or host)
         return self
 
     def stop(self) -> None:
         self._wake.set()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> FakeEntra:
         return self if self._server is not None else self.serve()
@@ -397,10 +376,3 @@ class FakeEntra:
 def _not_found() -> Response:
     body = {"error": "not_found", "error_description": "No such endpoint on the stand-in."}
     return Response(json.dumps(body), status=404, mimetype="application/json")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: query strings carry codes and tokens."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
