@@ -16,6 +16,7 @@ import os
 import ssl
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -23,6 +24,7 @@ from urllib3.util.ssl_ import create_urllib3_context
 
 if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
+    from requests.sessions import _Settings
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
@@ -70,7 +72,54 @@ class SharedTrustAdapter(HTTPAdapter):
             conn.ca_certs = None
 
 
-class TimeoutSession(requests.Session):
+class EnvCachedSession(requests.Session):
+    """A session that reads proxy and CA-bundle settings from the environment once per
+    host instead of on every request.
+
+    With `trust_env` (the default, and how REQUESTS_CA_BUNDLE is honoured) requests
+    walks the whole environment twice per request for proxy variables: a fifth of
+    a Table Storage call's CPU. A Functions worker's environment changes only with
+    a restart; the CA-bundle variables are part of the key all the same.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[object, ...], _Settings] = {}
+        self._environment_lock = threading.Lock()
+
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> _Settings:
+        if proxies or not self.trust_env or not isinstance(url, str):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (
+            parts.scheme,
+            parts.netloc,
+            stream,
+            verify,
+            cert,
+            os.environ.get("REQUESTS_CA_BUNDLE"),
+            os.environ.get("CURL_CA_BUNDLE"),
+        )
+        with self._environment_lock:
+            known = self._environment.get(key)
+        if known is None:
+            known = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            with self._environment_lock:
+                if len(self._environment) > 256:
+                    self._environment.clear()
+                self._environment[key] = known
+        # A copy with its own proxies dict: requests may change what it is given.
+        return known | {"proxies": dict(known["proxies"])}
+
+
+class TimeoutSession(EnvCachedSession):
     """A `requests.Session` whose calls time out unless the caller says otherwise."""
 
     def __init__(

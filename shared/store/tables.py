@@ -41,6 +41,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import (
     EdmType,
     EntityProperty,
@@ -50,6 +51,7 @@ from azure.data.tables import (
 )
 
 from shared.errors import InvalidRequest, SsoUnavailable
+from shared.http import EnvCachedSession
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -199,13 +201,18 @@ class TableStore:
         if settings.tables_endpoint is None or credential is None:
             raise ValueError("TABLES_ENDPOINT needs a credential")
         service = TableServiceClient(
-            endpoint=settings.tables_endpoint, credential=credential, **CLIENT_OPTIONS
+            endpoint=settings.tables_endpoint,
+            credential=credential,
+            transport=_transport(),
+            **CLIENT_OPTIONS,
         )
         return cls(service, prefix=prefix)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, *, prefix: str = "") -> TableStore:
-        service = TableServiceClient.from_connection_string(connection_string, **CLIENT_OPTIONS)
+        service = TableServiceClient.from_connection_string(
+            connection_string, transport=_transport(), **CLIENT_OPTIONS
+        )
         return cls(service, prefix=prefix)
 
     def close(self) -> None:
@@ -442,6 +449,12 @@ class TableStore:
         except ResourceModifiedError:
             return False  # rewritten meanwhile: a live row
         return True
+
+
+def _transport() -> RequestsTransport:
+    # azure-core's own transport, over a session that reads the environment's proxy
+    # and CA settings once per host (shared.http.EnvCachedSession).
+    return RequestsTransport(session=EnvCachedSession(), session_owner=True)
 
 
 def _outgoing(entity: Mapping[str, Any]) -> dict[str, Any]:
