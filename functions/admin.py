@@ -60,6 +60,24 @@ def _admin_api(handler: web.Handler) -> web.Handler:
     @wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         response = wrapped(req)
+        if response.status_code in (401, 403):
+            # Probing for keys or tokens must show in the logs: route, credential kind
+            # and caller IP, never the credential.
+            kind = (
+                "platform key"
+                if req.headers.get(PLATFORM_KEY_HEADER) is not None
+                else "bearer"
+                if web.bearer_token(req)
+                else "none"
+            )
+            web.log.warning(
+                "admin %s %s refused %s (credential: %s, ip: %s)",
+                req.method,
+                str(req.url).split("?", 1)[0],
+                response.status_code,
+                kind,
+                web.client_ip(req),
+            )
         if response.status_code == Unauthorized.status:
             response.headers["WWW-Authenticate"] = 'Bearer realm="entrabridge-admin"'
         return response

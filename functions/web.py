@@ -23,6 +23,7 @@ log = logging.getLogger("entrabridge")
 MAX_BODY_BYTES = 64 * 1024
 
 _BASE_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -131,7 +132,7 @@ def json_body(req: func.HttpRequest) -> Any:
     raw = body_bytes(req)
     try:
         return json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InvalidRequest(
             "The body is not valid JSON.", fields={"body": "not valid JSON"}
         ) from exc
@@ -179,7 +180,8 @@ def bearer_token(req: func.HttpRequest) -> str | None:
 
 
 def client_ip(req: func.HttpRequest) -> str | None:
-    """For the audit log only (never for a decision): the front end's X-Forwarded-For."""
+    """For the audit log only (never for a decision): the last X-Forwarded-For entry,
+    the one Azure's front end appended (a client can send its own, which lands first)."""
     forwarded = str(req.headers.get("X-Forwarded-For", ""))
-    first = forwarded.split(",", 1)[0].strip()
-    return first[:64] or None
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last[:64] or None

@@ -185,7 +185,11 @@ class AdminService:
                 self._restore_secret(tenant, current_secret)
             raise
         self.audit.record(
-            tenant, "config_updated", actor=caller.actor, ip=ip, fields=update.changed_fields
+            tenant,
+            "config_updated" if record.configured else "config_created",
+            actor=caller.actor,
+            ip=ip,
+            fields=update.changed_fields,
         )
         return self._document(written, self._current_secret(written))
 

@@ -119,7 +119,7 @@ def parse_expiry_input(value: object) -> dt.date:
             fraction = (fraction or "")[:7]
             offset = "+00:00" if offset in ("Z", "z") else offset
             return dt.datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}").astimezone(dt.UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across midnight
         pass
     raise FieldProblem(problem)
 

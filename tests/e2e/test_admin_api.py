@@ -61,10 +61,12 @@ def test_the_first_put_needs_no_if_match_and_stores_the_secret_in_key_vault(
         "PUT",
         f"{ADMIN_TENANT}/oauth2",
         json=complete_config(),
-        headers={"X-Forwarded-For": "203.0.113.9"},
+        # A client-sent entry first; the one Azure's front end appends last.
+        headers={"X-Forwarded-For": "192.0.2.1, 203.0.113.9"},
     )
     assert answer.status_code == 200, answer.text
     assert answer.headers["ETag"].startswith('"')
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
     document = answer.json()
     assert document["enabled"] is True
     assert document["client_secret"] == SECRET[:3] + "*****"
@@ -93,7 +95,7 @@ def test_the_first_put_needs_no_if_match_and_stores_the_secret_in_key_vault(
     status = admin_system.http.get(f"{admin_system.host.url}/api/auth/{ADMIN_TENANT}/status")
     assert status.json()["sso_enabled"] is True
     events, _ = admin_system.services.audit.list(ADMIN_TENANT, limit=10, cursor=None)
-    assert events[0]["action"] == "config_updated"
+    assert events[0]["action"] == "config_created"
     assert events[0]["ip"] == "203.0.113.9"
     assert "client_secret" in events[0]["fields"] and "profile_mappings" in events[0]["fields"]
     assert SECRET not in str(events)
@@ -116,7 +118,7 @@ def test_a_get_body_sent_back_with_its_etag_is_a_valid_put_that_changes_nothing(
     assert again.headers["ETag"] == before.headers["ETag"]
     stored = admin_system.services.secrets.get_secret(client_secret_name(ADMIN_TENANT))
     assert stored is not None and stored.value.reveal() == SECRET
-    assert admin_system.audit_actions().count("config_updated") == 1
+    assert admin_system.audit_actions().count("config_updated") == 0  # created, then no change
 
 
 def test_mappings_are_replaced_and_the_table_follows(admin_system: AdminSystem) -> None:
@@ -271,7 +273,7 @@ def test_the_audit_log_lists_newest_first_in_pages(admin_system: AdminSystem) ->
     rest = admin_system.call(
         "GET", f"{ADMIN_TENANT}/audit", params={"limit": "1000", "cursor": page["next"]}
     ).json()
-    assert [e["action"] for e in rest["events"]] == ["config_updated", "tenant_created"]
+    assert [e["action"] for e in rest["events"]] == ["config_created", "tenant_created"]
     assert rest["next"] is None
 
 

@@ -541,3 +541,42 @@ def test_an_unknown_tenant_is_404_and_a_bad_slug_is_named(admin_system: AdminSys
     assert set(assert_error(answer, 400, "invalid_request")["fields"]) == {"display_name", "extra"}
     assert admin_system.services.configs.get_tenant("okslug") is None
     assert admin_system.services.configs.get_tenant("nosuch") is None
+
+
+@pytest.mark.parametrize("expires_on", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:30:00+01:00"])
+def test_an_expiry_beyond_the_calendar_is_a_400_not_a_crash(
+    configured: AdminSystem, expires_on: str
+) -> None:
+    before = snapshot(configured)
+    answer = configured.call(
+        "PUT",
+        f"{ADMIN_TENANT}/oauth2/client-secret",
+        json={"value": "n3w-secret-value-abcdefghij", "expires_on": expires_on},
+    )
+    assert "expires_on" in assert_error(answer, 400, "invalid_request")["fields"]
+    assert snapshot(configured) == before
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(configured: AdminSystem) -> None:
+    before = snapshot(configured)
+    answer = configured.call(
+        "PUT",
+        f"{ADMIN_TENANT}/oauth2",
+        data="[" * 30000 + "]" * 30000,
+        headers={"If-Match": before["etag"], "Content-Type": "application/json"},
+    )
+    assert assert_error(answer, 400, "invalid_request")["fields"] == {"body": "not valid JSON"}
+    assert snapshot(configured) == before
+
+
+def test_refused_credentials_are_logged_without_the_credential(
+    configured: AdminSystem, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = PLATFORM_KEY + "-wrong"
+    with caplog.at_level("WARNING", logger="entrabridge"):
+        answer = configured.call(
+            "GET", f"{ADMIN_TENANT}/users", key=wrong, headers={"X-Forwarded-For": "198.51.100.7"}
+        )
+    assert answer.status_code == 401
+    assert "refused 401 (credential: platform key, ip: 198.51.100.7)" in caplog.text
+    assert wrong not in caplog.text and PLATFORM_KEY not in caplog.text

@@ -52,6 +52,6 @@ def test_the_readme_admin_walkthrough_configures_a_working_tenant(
     assert admin_system.audit_actions("acme") == [
         "config_updated",
         "client_secret_rotated",
-        "config_updated",
+        "config_created",
         "tenant_created",
     ]
