@@ -68,7 +68,7 @@ def main() -> None:
         f"  Sign in (demo)  {login}\n"
         f"  Admin API       {host.url}/api/admin/tenants/{DEMO_TENANT}/oauth2  (header\n"
         "                  X-Platform-Admin-Key: PLATFORM_ADMIN_KEY of local.settings.json;\n"
-        "                  README \"Admin API\" walks through a new tenant)\n"
+        '                  README "Admin API" walks through a new tenant)\n'
         "Ctrl-C stops everything.",
         flush=True,
     )

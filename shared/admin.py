@@ -5,10 +5,12 @@ validates all of its input before it writes anything, so a refused request
 changes nothing; every change is audited with field names only (a new secret
 is the field `client_secret`, never its value).
 
-A new client secret goes to Key Vault before the configuration row: a
-configuration never says "set" for a secret the vault lacks. If the row write
-then loses a race (412), the previous secret value is stored again as the
-newest version, so the refused request leaves sign-in as it was.
+A new client secret goes to Key Vault before the configuration row, which then
+names its version (and the version it replaces, sign-in's fallback): a
+configuration never names a secret the vault lacks, and sign-in uses only
+versions a configuration names. If the row write then fails or loses a race,
+the new version is simply never named: the refused request leaves sign-in as
+it was, and a concurrent request's secret as that request recorded it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from shared.store.secrets import SecretStore, SecretValue, client_secret_name
 from shared.store.tables import EtagMismatch
 from shared.store.users import UserStore
 from shared.tenants import (
+    OAuth2Config,
     format_expiry,
     is_valid_slug,
     mask_secret,
@@ -171,18 +174,19 @@ class AdminService:
         config = stamp(update.config, at=self.clock(), by=caller.actor)
         new_secret = update.new_client_secret
         if new_secret is not None:
-            self._store_secret(tenant, new_secret, config.client_secret_expires_on)
+            version = self._store_secret(tenant, new_secret, config.client_secret_expires_on)
+            config = _pinned(config, version, before=record.config, current=current_secret)
         try:
             written = self.configs.replace_config(record, config)
         except EtagMismatch:
             if new_secret is not None:
-                self._restore_secret(tenant, current_secret)
+                self._undo_new_secret(record, current_secret)
             raise PreconditionFailed(
                 "The configuration changed while this request ran: GET it again and retry."
             ) from None
         except Exception:
             if new_secret is not None:
-                self._restore_secret(tenant, current_secret)
+                self._undo_new_secret(record, current_secret)
             raise
         self.audit.record(
             tenant,
@@ -200,11 +204,11 @@ class AdminService:
         now = self.clock()
         secret, expires = parse_client_secret_put(body, today=now.date(), now=now)
         previous = self._current_secret(record)
-        self._store_secret(tenant, secret, expires)
+        version = self._store_secret(tenant, secret, expires)
         try:
-            self._mark_secret_set(record, expires, at=now, by=caller.actor)
+            self._mark_secret_set(record, expires, version, previous, at=now, by=caller.actor)
         except Exception:
-            self._restore_secret(tenant, previous)
+            self._undo_new_secret(record, previous)
             raise
         self.audit.record(
             tenant, "client_secret_rotated", actor=caller.actor, ip=ip, fields=("client_secret",)
@@ -214,12 +218,23 @@ class AdminService:
         return render_client_secret_answer(masked, expires, today=now.date())
 
     def _mark_secret_set(
-        self, record: TenantRecord, expires: dt.date, *, at: dt.datetime, by: str
+        self,
+        record: TenantRecord,
+        expires: dt.date,
+        version: str,
+        current: SecretValue | None,
+        *,
+        at: dt.datetime,
+        by: str,
     ) -> None:
-        """Record the new secret's status in the config, whatever else changed meanwhile."""
+        """Make `version` the config's secret, whatever else changed meanwhile (the
+        version it replaces, read afresh on each attempt, becomes the previous one)."""
         for _ in range(_ATTEMPTS):
-            config = dataclasses.replace(
-                record.config, client_secret_set=True, client_secret_expires_on=expires
+            config = _pinned(
+                dataclasses.replace(record.config, client_secret_expires_on=expires),
+                version,
+                before=record.config,
+                current=current,
             )
             try:
                 self.configs.replace_config(record, stamp(config, at=at, by=by))
@@ -289,9 +304,15 @@ class AdminService:
         return self.clock().date()
 
     def _current_secret(self, record: TenantRecord) -> SecretValue | None:
-        if not record.config.client_secret_set:
+        """The secret sign-in uses: the version the config names (rows without one:
+        the newest)."""
+        config = record.config
+        if not config.client_secret_set:
             return None
-        return self.secrets.get_secret(client_secret_name(record.slug))
+        name = client_secret_name(record.slug)
+        if config.client_secret_version:
+            return self.secrets.get_secret_version(name, config.client_secret_version)
+        return self.secrets.get_secret(name)
 
     def _document(self, record: TenantRecord, secret: SecretValue | None) -> Document:
         body = render_config_document(
@@ -304,24 +325,29 @@ class AdminService:
         )
         return Document(body, quoted(record.config_etag) if record.config_etag else None)
 
-    def _store_secret(self, tenant: str, secret: Secret, expires: dt.date | None) -> None:
-        self.secrets.set_secret(
+    def _store_secret(self, tenant: str, secret: Secret, expires: dt.date | None) -> str:
+        """A new Key Vault version (expiry as attribute and tag); its version id."""
+        stored = self.secrets.set_secret(
             client_secret_name(tenant),
             secret,
             tags={EXPIRES_TAG: format_expiry(expires)} if expires else {},
             expires_on=_expiry_instant(expires),
         )
+        return stored.version
 
-    def _restore_secret(self, tenant: str, previous: SecretValue | None) -> None:
-        """Undo a secret written for a request that then failed: the previous value
-        becomes the newest version again. Best effort: the request's own error is
-        what the caller must see, so a failure here is only logged."""
-        if previous is None:
-            # Nothing to go back to; the config row (the truth for "set") still says unset.
+    def _undo_new_secret(self, record: TenantRecord, previous: SecretValue | None) -> None:
+        """After a request that stored a secret failed to record it in the config.
+
+        A config that names its version never reads the orphan: nothing to undo (a
+        concurrent request's secret, if any, stays exactly as it recorded it). A
+        config without versions reads the newest, so the previous value is stored
+        again as the newest. Best effort: the request's own error is what the caller
+        must see, so a failure here is only logged."""
+        if record.config.client_secret_version or previous is None:
             return
         try:
             self.secrets.set_secret(
-                client_secret_name(tenant),
+                client_secret_name(record.slug),
                 previous.value,
                 tags=dict(previous.tags),
                 expires_on=previous.expires_on,
@@ -329,9 +355,22 @@ class AdminService:
         except Exception as error:
             log.error(
                 "tenant %s: could not restore the previous client secret: %s",
-                tenant,
+                record.slug,
                 type(error).__name__,
             )
+
+
+def _pinned(
+    config: OAuth2Config, version: str, *, before: OAuth2Config, current: SecretValue | None
+) -> OAuth2Config:
+    """`config` using secret `version`, the one in use until now kept as the previous."""
+    replaced = before.client_secret_version or (current.version if current else None)
+    return dataclasses.replace(
+        config,
+        client_secret_set=True,
+        client_secret_version=version,
+        client_secret_previous_version=replaced if replaced != version else None,
+    )
 
 
 def _expiry_instant(expires: dt.date | None) -> dt.datetime | None:

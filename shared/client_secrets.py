@@ -1,8 +1,13 @@
 """Tenant client secrets as sign-in needs them: current, re-read, previous version.
 
-The previous version stays usable until the new one has signed someone in:
-when Entra refuses the current secret, sign-in re-reads it (another instance
-may have rotated) and then tries the newest unexpired older version once.
+The configuration names the Key Vault versions in use (`client_secret_version`,
+and `client_secret_previous_version`, the one before it), so what sign-in uses
+changes only with a configuration write, on every instance within the config
+cache's 30 s. The previous version stays usable until the new one has signed
+someone in: when Entra refuses the current secret, sign-in re-reads the
+configuration (another instance may have rotated) and then tries the previous
+version once, if it has not expired. Rows written without versions (seeding)
+use the newest version and, as previous, the newest unexpired older one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shared.settings import Secret
-from shared.store.secrets import SecretStore, client_secret_name
+from shared.store.secrets import SecretStore, SecretValue, client_secret_name
+from shared.tenants import OAuth2Config
 
 
 @dataclass
@@ -20,22 +26,43 @@ class ClientSecrets:
     store: SecretStore
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
-    def current(self, tenant: str) -> tuple[Secret, str] | None:
-        value = self.store.get_secret(client_secret_name(tenant))
-        return (value.value, value.version) if value else None
+    def current(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
+        name = client_secret_name(tenant)
+        if config.client_secret_version:
+            value = self.store.get_secret_version(name, config.client_secret_version)
+        else:
+            value = self.store.get_secret(name)
+        return _pair(value)
 
-    def refreshed(self, tenant: str) -> tuple[Secret, str] | None:
-        self.store.invalidate(client_secret_name(tenant))
-        return self.current(tenant)
+    def refreshed(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
+        """`current` past the cache of the newest version (for unpinned rows; a pinned
+        version never changes, and the caller re-reads the configuration)."""
+        if not config.client_secret_version:
+            self.store.invalidate(client_secret_name(tenant))
+        return self.current(tenant, config)
 
-    def previous(self, tenant: str, current_version: str) -> tuple[Secret, str] | None:
+    def previous(
+        self, tenant: str, config: OAuth2Config, current_version: str
+    ) -> tuple[Secret, str] | None:
         name = client_secret_name(tenant)
         now = self.clock()
-        versions = self.store.list_versions(name)
-        older = [v for v in versions if v.version != current_version]
-        for version in older:
+        pinned = config.client_secret_previous_version
+        if config.client_secret_version:
+            if not pinned or pinned == current_version:
+                return None
+            value = self.store.get_secret_version(name, pinned)
+            if value is None or not value.properties.enabled or value.properties.expired(now):
+                return None
+            return _pair(value)
+        for version in self.store.list_versions(name):
+            if version.version == current_version:
+                continue
             if version.enabled and not version.expired(now):
                 value = self.store.get_secret_version(name, version.version)
                 if value is not None:
                     return value.value, value.version
         return None
+
+
+def _pair(value: SecretValue | None) -> tuple[Secret, str] | None:
+    return (value.value, value.version) if value else None

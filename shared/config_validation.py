@@ -138,6 +138,8 @@ def parse_config_put(
         client_secret_expires_on=expires,
         updated_at=current.updated_at,
         updated_by=current.updated_by,
+        client_secret_version=current.client_secret_version,
+        client_secret_previous_version=current.client_secret_previous_version,
     )
     description = "The configuration is not valid."
     if enabled:

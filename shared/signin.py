@@ -57,17 +57,23 @@ class ConfigSource(Protocol):
         """The tenant's OAuth2 config; None when the tenant does not exist."""
         ...
 
-
-class ClientSecretSource(Protocol):
-    def current(self, tenant: str) -> tuple[Secret, str] | None:
-        """(secret, version) of the tenant's client secret."""
+    def forget(self, tenant: str) -> None:
+        """Drop this instance's cached config (the next read goes to the store)."""
         ...
 
-    def refreshed(self, tenant: str) -> tuple[Secret, str] | None:
+
+class ClientSecretSource(Protocol):
+    def current(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
+        """(secret, version) of the tenant's client secret, as the config names it."""
+        ...
+
+    def refreshed(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
         """The same, read again past any cache (another instance may have rotated it)."""
         ...
 
-    def previous(self, tenant: str, current_version: str) -> tuple[Secret, str] | None:
+    def previous(
+        self, tenant: str, config: OAuth2Config, current_version: str
+    ) -> tuple[Secret, str] | None:
         """The version before `current_version`, if it has not expired."""
         ...
 
@@ -373,15 +379,18 @@ class SignInService:
             return self._entra.redeem(creds, transaction.msal_flow, auth_response)
         except ClientSecretRejected:
             pass
-        # Entra refused the secret: maybe another instance rotated it (re-read it),
-        # maybe the new version is not live yet in Entra (try the previous one once).
-        fresh = self._client_secrets.refreshed(tenant)
+        # Entra refused the secret: maybe another instance rotated it (re-read the
+        # config and the secret), maybe the new version is not live yet in Entra (try
+        # the previous one once).
+        self._configs.forget(tenant)
+        config = self._configs.get_config(tenant) or config
+        fresh = self._client_secrets.refreshed(tenant, config)
         if fresh is not None and fresh[1] != creds.secret_version:
             self._audit.record(tenant, "client_secret_reloaded", actor="system", ip=ip)
             return self._entra.redeem(
                 self._with_secret(config, fresh), transaction.msal_flow, auth_response
             )
-        previous = self._client_secrets.previous(tenant, creds.secret_version)
+        previous = self._client_secrets.previous(tenant, config, creds.secret_version)
         if previous is None:
             raise ClientSecretRejected("invalid_client")
         self._audit.record(tenant, "client_secret_previous_version_used", actor="system", ip=ip)
@@ -447,7 +456,7 @@ class SignInService:
         return config
 
     def _credentials(self, tenant: str, config: OAuth2Config) -> ClientCredentials:
-        secret = self._client_secrets.current(tenant)
+        secret = self._client_secrets.current(tenant, config)
         if secret is None:
             raise SsoDisabled("Single sign-on is not fully configured for this tenant.")
         return self._with_secret(config, secret)

@@ -176,6 +176,11 @@ class OAuth2Config:
     client_secret_expires_on: dt.date | None = None
     updated_at: dt.datetime | None = None
     updated_by: str | None = None
+    # The Key Vault versions sign-in uses: the current secret, and the one before it
+    # (tried once while Entra does not know the new one yet). Never in the document.
+    # None on rows written without them (seeding): sign-in then reads the newest.
+    client_secret_version: str | None = None
+    client_secret_previous_version: str | None = None
 
 
 def default_config() -> OAuth2Config:
@@ -315,6 +320,8 @@ def config_to_entity(config: OAuth2Config) -> dict[str, Any]:
         ),
         "updated_at": config.updated_at.astimezone(dt.UTC).isoformat() if config.updated_at else "",
         "updated_by": config.updated_by or "",
+        "client_secret_version": config.client_secret_version or "",
+        "client_secret_previous_version": config.client_secret_previous_version or "",
     }
     lists: dict[str, list[Any]] = {
         "profile_mappings": [
@@ -358,6 +365,8 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         client_secret_expires_on=parse_expiry(expires) if expires else None,
         updated_at=dt.datetime.fromisoformat(updated_at) if updated_at else None,
         updated_by=text("updated_by"),
+        client_secret_version=text("client_secret_version"),
+        client_secret_previous_version=text("client_secret_previous_version"),
     )
 
 

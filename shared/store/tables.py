@@ -453,8 +453,14 @@ class TableStore:
 
 def _transport() -> RequestsTransport:
     # azure-core's own transport, over a session that reads the environment's proxy
-    # and CA settings once per host (shared.http.EnvCachedSession).
-    return RequestsTransport(session=EnvCachedSession(), session_owner=True)
+    # and CA settings once per host (shared.http.EnvCachedSession). A client given a
+    # transport no longer applies its own timeout options: the transport takes them.
+    return RequestsTransport(
+        session=EnvCachedSession(),
+        session_owner=True,
+        connection_timeout=CLIENT_OPTIONS["connection_timeout"],
+        read_timeout=CLIENT_OPTIONS["read_timeout"],
+    )
 
 
 def _outgoing(entity: Mapping[str, Any]) -> dict[str, Any]:

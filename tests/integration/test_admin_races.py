@@ -1,12 +1,14 @@
-"""The admin service when another admin's write lands between its read and its write:
-the loser gets 412 and leaves everything (including Key Vault's current secret) as the
-winner left it. The interleaving is forced by running the winner's write from inside
-the loser's, on the real stores (Azurite, the Key Vault stand-in)."""
+"""The admin service when another write lands between its read and its write, or
+storage fails between its Key Vault write and its config write: a refused request
+leaves what sign-in uses (the secret version the config names, and the previous one
+it falls back to) as it was, and a concurrent request's change as that request made
+it. The interleaving is forced by running the competitor from inside the request's
+config write, on the real stores (Azurite, the Key Vault stand-in)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from devtools.azurite import Azurite, start_azurite
 from shared.admin import AdminService
 from shared.admin_auth import PLATFORM_ACTOR, AdminCaller
+from shared.client_secrets import ClientSecrets
 from shared.errors import PreconditionFailed, SsoUnavailable
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore, TenantRecord
@@ -25,23 +28,38 @@ from shared.tenants import OAuth2Config
 from tests.support.admin import ADMIN_TENANT, CLIENT_ID, SECRET, AdminSystem
 
 OPERATOR = AdminCaller(actor=PLATFORM_ACTOR, platform=True)
+LOSER = "l0ser-secret-value-0123456789"
+WINNER = "w1nner-secret-value-0123456789"
 
 
-def interleave_a_rename_of_the_label(system: AdminSystem, monkeypatch: pytest.MonkeyPatch) -> None:
-    configs = system.services.configs
+def before_the_config_write(
+    configs: ConfigStore, monkeypatch: pytest.MonkeyPatch, competitor: Callable[[], None]
+) -> None:
+    """Run `competitor` once, just before the next config write goes to the store."""
     original = configs.replace_config
 
     def replace_after_a_competitor(record: TenantRecord, config: OAuth2Config) -> Any:
         monkeypatch.setattr(configs, "replace_config", original)
-        fresh = configs.get_tenant(record.slug)
-        assert fresh is not None
-        original(fresh, dataclasses.replace(fresh.config, button_label="Winner"))
+        competitor()
         return original(record, config)
 
     monkeypatch.setattr(configs, "replace_config", replace_after_a_competitor)
 
 
-def test_a_put_that_loses_a_race_restores_the_previous_secret(
+def in_use(system: AdminSystem, config: OAuth2Config | None = None) -> tuple[str, str | None]:
+    """(current, previous) secret values as sign-in would use them."""
+    configs = system.services.configs
+    configs.forget(ADMIN_TENANT)
+    config = config or configs.get_config(ADMIN_TENANT)
+    assert config is not None
+    secrets = ClientSecrets(system.services.secrets)
+    current = secrets.current(ADMIN_TENANT, config)
+    assert current is not None
+    previous = secrets.previous(ADMIN_TENANT, config, current[1])
+    return current[0].reveal(), previous[0].reveal() if previous else None
+
+
+def test_a_put_that_loses_a_race_changes_nothing_sign_in_uses(
     admin_system: AdminSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin_system.create_tenant()
@@ -53,21 +71,70 @@ def test_a_put_that_loses_a_race_restores_the_previous_secret(
         if_match=None,
         ip=None,
     )
-    interleave_a_rename_of_the_label(admin_system, monkeypatch)
+
+    def rename() -> None:
+        fresh = admin_system.services.configs.get_tenant(ADMIN_TENANT)
+        assert fresh is not None
+        admin_system.services.configs.replace_config(
+            fresh, dataclasses.replace(fresh.config, button_label="Winner")
+        )
+
+    before_the_config_write(admin_system.services.configs, monkeypatch, rename)
     with pytest.raises(PreconditionFailed):
         admin.put_config(
             OPERATOR,
             ADMIN_TENANT,
-            first.body | {"client_secret": "l0ser-secret-value-0123456789"},
+            first.body | {"client_secret": LOSER},
             if_match=first.etag,
             ip=None,
         )
-    current = admin_system.services.secrets.get_secret(client_secret_name(ADMIN_TENANT))
-    assert current is not None and current.value.reveal() == SECRET
+    assert in_use(admin_system) == (SECRET, None)
     document = admin.get_config(ADMIN_TENANT).body
     assert document["button_label"] == "Winner"
     assert document["client_secret"] == SECRET[:3] + "*****"
-    assert admin_system.audit_actions().count("config_updated") == 0  # only the first PUT
+    assert "config_updated" not in admin_system.audit_actions()  # the refused PUT
+
+
+def test_of_two_secret_puts_with_one_etag_the_winner_keeps_its_secret(
+    admin_system: AdminSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin_system.create_tenant()
+    admin = admin_system.services.admin
+    first = admin.put_config(
+        OPERATOR,
+        ADMIN_TENANT,
+        {"client_id": CLIENT_ID, "client_secret": SECRET},
+        if_match=None,
+        ip=None,
+    )
+    won: list[dict[str, Any]] = []
+
+    def the_other_admin() -> None:
+        # Starts after the loser stored its secret in Key Vault, and finishes first.
+        answer = admin.put_config(
+            OPERATOR,
+            ADMIN_TENANT,
+            first.body | {"client_secret": WINNER},
+            if_match=first.etag,
+            ip=None,
+        )
+        won.append(answer.body)
+
+    before_the_config_write(admin_system.services.configs, monkeypatch, the_other_admin)
+    with pytest.raises(PreconditionFailed):
+        admin.put_config(
+            OPERATOR,
+            ADMIN_TENANT,
+            first.body | {"client_secret": LOSER},
+            if_match=first.etag,
+            ip=None,
+        )
+    assert won and won[0]["client_secret"] == WINNER[:3] + "*****"
+    # The winner's secret is in use and the one it replaced is the fallback; the
+    # loser's version is in Key Vault, but neither (nothing was "restored" over them).
+    assert in_use(admin_system) == (WINNER, SECRET)
+    assert len(admin_system.services.secrets.list_versions(client_secret_name(ADMIN_TENANT))) == 3
+    assert admin.get_config(ADMIN_TENANT).body["client_secret"] == WINNER[:3] + "*****"
 
 
 def test_the_client_secret_route_retries_a_lost_race_and_keeps_the_winners_change(
@@ -75,14 +142,25 @@ def test_the_client_secret_route_retries_a_lost_race_and_keeps_the_winners_chang
 ) -> None:
     admin_system.create_tenant()
     admin = admin_system.services.admin
-    interleave_a_rename_of_the_label(admin_system, monkeypatch)
     admin.put_client_secret(
         OPERATOR, ADMIN_TENANT, {"value": SECRET, "expires_on": "2099-01-01"}, ip=None
     )
+
+    def rename() -> None:
+        fresh = admin_system.services.configs.get_tenant(ADMIN_TENANT)
+        assert fresh is not None
+        admin_system.services.configs.replace_config(
+            fresh, dataclasses.replace(fresh.config, button_label="Winner")
+        )
+
+    before_the_config_write(admin_system.services.configs, monkeypatch, rename)
+    admin.put_client_secret(
+        OPERATOR, ADMIN_TENANT, {"value": WINNER, "expires_on": "2099-02-01"}, ip=None
+    )
     document = admin.get_config(ADMIN_TENANT).body
     assert document["button_label"] == "Winner"
-    assert document["client_secret_set"] is True
-    assert document["client_secret_expires_on"] == "2099-01-01"
+    assert document["client_secret_expires_on"] == "2099-02-01"
+    assert in_use(admin_system) == (WINNER, SECRET)
 
 
 @dataclasses.dataclass
@@ -94,13 +172,7 @@ class PrivateStorage:
     azurite: Azurite
 
     def stop_before_the_config_write(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        original = self.configs.replace_config
-
-        def storage_goes_away(record: TenantRecord, config: OAuth2Config) -> Any:
-            self.azurite.stop()  # between the Key Vault write and the config row write
-            return original(record, config)
-
-        monkeypatch.setattr(self.configs, "replace_config", storage_goes_away)
+        before_the_config_write(self.configs, monkeypatch, self.azurite.stop)
 
 
 @pytest.fixture
@@ -122,40 +194,58 @@ def private_storage(admin_system: AdminSystem) -> Iterator[PrivateStorage]:
     tables.close()
 
 
-def current_secret(system: AdminSystem) -> str:
-    stored = system.services.secrets.get_secret(client_secret_name(ADMIN_TENANT))
-    assert stored is not None
-    return stored.value.reveal()
-
-
-def test_storage_failing_after_a_new_secret_in_a_put_puts_the_previous_back(
+def test_storage_failing_after_a_new_secret_leaves_sign_in_on_the_old_one(
     admin_system: AdminSystem, private_storage: PrivateStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin = private_storage.admin
     first = admin.put_config(
         OPERATOR, ADMIN_TENANT, {"client_secret": SECRET}, if_match=None, ip=None
     )
+    kept = private_storage.configs.get_config(ADMIN_TENANT)
+    assert kept is not None
     private_storage.stop_before_the_config_write(monkeypatch)
     with pytest.raises(SsoUnavailable):
         admin.put_config(
             OPERATOR,
             ADMIN_TENANT,
-            first.body | {"client_secret": "n3w-secret-value-0123456789"},
+            first.body | {"client_secret": LOSER},
             if_match=first.etag,
             ip=None,
         )
-    assert current_secret(admin_system) == SECRET
+    # The config row could not change (storage was down), and it names its version.
+    assert in_use(admin_system, kept) == (SECRET, None)
 
 
-def test_storage_failing_after_a_rotation_puts_the_previous_secret_back(
+def test_storage_failing_after_a_rotation_leaves_sign_in_on_the_old_one(
     admin_system: AdminSystem, private_storage: PrivateStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin = private_storage.admin
     body = {"value": SECRET, "expires_on": "2099-01-01"}
     admin.put_client_secret(OPERATOR, ADMIN_TENANT, body, ip=None)
+    kept = private_storage.configs.get_config(ADMIN_TENANT)
+    assert kept is not None
     private_storage.stop_before_the_config_write(monkeypatch)
     with pytest.raises(SsoUnavailable):
-        admin.put_client_secret(
-            OPERATOR, ADMIN_TENANT, body | {"value": "n3w-secret-value-0123456789"}, ip=None
+        admin.put_client_secret(OPERATOR, ADMIN_TENANT, body | {"value": LOSER}, ip=None)
+    assert in_use(admin_system, kept) == (SECRET, None)
+
+
+def test_on_a_config_without_versions_a_failed_write_puts_the_newest_back(
+    admin_system: AdminSystem, private_storage: PrivateStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows seeded before versions were recorded make sign-in read the newest version,
+    # so there the previous value must become the newest again.
+    services = admin_system.services
+    services.secrets.set_secret(client_secret_name(ADMIN_TENANT), SECRET)
+    record = private_storage.configs.get_tenant(ADMIN_TENANT)
+    assert record is not None
+    private_storage.configs.put_tenant(
+        ADMIN_TENANT, "Acme", dataclasses.replace(record.config, client_secret_set=True)
+    )
+    private_storage.stop_before_the_config_write(monkeypatch)
+    with pytest.raises(SsoUnavailable):
+        private_storage.admin.put_client_secret(
+            OPERATOR, ADMIN_TENANT, {"value": LOSER, "expires_on": "2099-01-01"}, ip=None
         )
-    assert current_secret(admin_system) == SECRET
+    latest = services.secrets.get_secret(client_secret_name(ADMIN_TENANT))
+    assert latest is not None and latest.value.reveal() == SECRET
