@@ -35,7 +35,7 @@ from shared.errors import (
     UnknownTenant,
 )
 from shared.etags import check_if_match, quoted
-from shared.provisioning import User
+from shared.provisioning import ROLE_TENANT_ADMIN, User
 from shared.settings import Secret, Settings
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore, TenantRecord
@@ -195,7 +195,25 @@ class AdminService:
             ip=ip,
             fields=update.changed_fields,
         )
+        if set(record.config.admin_group_ids) - set(config.admin_group_ids):
+            self._demote_admins(caller, tenant, ip=ip)
         return self._document(written, self._current_secret(written))
+
+    def _demote_admins(self, caller: AdminCaller, tenant: str, *, ip: str | None) -> None:
+        """An admin group was removed: nobody keeps tenant_admin on the strength of a
+        past sign-in. The role is taken from every holder (the admin API and token
+        refreshes read it from the user row, so it ends at once, short of access
+        tokens already issued); the next Entra sign-in gives it back to members of a
+        remaining admin group."""
+        for user_id in self.users.drop_role(tenant, ROLE_TENANT_ADMIN):
+            self.audit.record(
+                tenant,
+                "user_demoted",
+                actor=caller.actor,
+                ip=ip,
+                fields=("roles",),
+                user_id=user_id,
+            )
 
     def put_client_secret(
         self, caller: AdminCaller, tenant: str, body: object, *, ip: str | None

@@ -6,8 +6,11 @@ Every admin route needs one of
 - `Authorization: Bearer` with one of our access tokens (signature, iss, aud,
   times checked with our own keys) whose `tenant` is the path's tenant and
   whose `roles` hold `tenant_admin`, for a user who still exists, is not
-  disabled and still holds the role (a token outlives a demotion by up to 15
-  minutes otherwise).
+  disabled and still holds the role on their user row. The row loses the role
+  when an admin group is removed from the configuration (see
+  `AdminService._demote_admins`) and at a sign-in outside every admin group;
+  a user removed from an admin group in Entra alone keeps it until their next
+  Entra sign-in (refreshing a session does not ask Entra).
 No or a bad credential is 401; a good one that may not do this is 403. A
 platform key that is sent is decisive: wrong by one character is 401 even
 with a valid bearer token beside it.

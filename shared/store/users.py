@@ -14,6 +14,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -140,12 +141,36 @@ class UserStore:
         return [_user(row) for row in page.rows], page.next_cursor
 
     def set_disabled(self, tenant: str, user_id: str, disabled: bool) -> User:
+        changed = self._change(tenant, user_id, lambda user: replace(user, disabled=disabled))
+        if changed is None:
+            raise NotFound("No such user.")
+        return changed
+
+    def drop_role(self, tenant: str, role: str) -> tuple[str, ...]:
+        """Take `role` from every user of the tenant who has it; their ids. (Sign-in
+        gives it back to those who still qualify.)"""
+        holders = [
+            _user(row).id
+            for row in self.tables.scan_partition(
+                TABLE, partition_key=tenant, row_key_prefix="user:"
+            )
+            if role in _user(row).roles
+        ]
+
+        def without(user: User) -> User:
+            return replace(user, roles=tuple(r for r in user.roles if r != role))
+
+        return tuple(user_id for user_id in holders if self._change(tenant, user_id, without))
+
+    def _change(self, tenant: str, user_id: str, change: Callable[[User], User]) -> User | None:
+        """The user row rewritten by `change`, re-read and retried if it moved meanwhile;
+        None when there is no such user."""
         for _ in range(_ATTEMPTS):
             found = self._get_with_etag(tenant, user_id)
             if found is None:
-                raise NotFound("No such user.")
+                return None
             user, etag = found
-            changed = replace(user, disabled=disabled)
+            changed = change(user)
             try:
                 self._update_row(changed, etag=etag)
                 return changed

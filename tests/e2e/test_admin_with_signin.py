@@ -4,9 +4,11 @@ Azurite and the Key Vault stand-in, nothing mocked."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import requests
 
 from shared.store.secrets import client_secret_name
@@ -124,3 +126,49 @@ def test_a_rotation_entra_does_not_know_yet_keeps_sign_in_working_and_is_audited
     name = client_secret_name(TENANT)
     current = signin_system.services.secrets.get_secret(name)
     assert current is not None and current.value.reveal() == "n0t-yet-registered-in-entra"
+
+
+def test_removing_an_admin_group_ends_admin_power_at_once_and_sign_in_restores_it(
+    signin_system: SignInSystem,
+) -> None:
+    cookies = signed_in(signin_system, "several_groups")
+    admin = cookies["__Host-eb_session"]
+    current = admin_call(signin_system, "GET", "oauth2", admin)
+    document = current.json() | {"admin_group_ids": []}
+    changed = admin_call(
+        signin_system,
+        "PUT",
+        "oauth2",
+        admin,
+        json=document,
+        headers={"If-Match": current.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    # The same, still unexpired access token: no longer an admin.
+    assert admin_call(signin_system, "GET", "users", admin).status_code == 403
+    refreshed = signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/token"),
+        data={"grant_type": "refresh_token", "refresh_token": cookies["__Host-eb_refresh"]},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    # What the application reads from the new access token (signature checked by /me).
+    renewed = refreshed.json()["access_token"]
+    assert jwt.decode(renewed, options={"verify_signature": False})["roles"] == []
+    me = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/me"), headers={"Authorization": f"Bearer {renewed}"}
+    )
+    assert me.status_code == 200 and me.json()["roles"] == []
+    actions = [
+        e["action"] for e in signin_system.services.audit.list(TENANT, limit=5, cursor=None)[0]
+    ]
+    assert actions[:2] == ["user_demoted", "config_updated"]
+    # Back in the config: the next Entra sign-in of a member makes them admin again.
+    config = signin_system.services.configs.get_config(TENANT)
+    assert config is not None
+    signin_system.services.configs.put_tenant(
+        TENANT,
+        "Contoso",
+        dataclasses.replace(config, admin_group_ids=(signin_system.directory.admins,)),
+    )
+    again = signed_in(signin_system, "several_groups")["__Host-eb_session"]
+    assert admin_call(signin_system, "GET", "users", again).status_code == 200
