@@ -168,6 +168,13 @@ class AdminService:
             current_masked_secret=mask_secret(current_secret.value) if current_secret else None,
             today=self._today(),
         )
+        if not caller.platform and "customer_id" in update.changed_fields:
+            # It binds the tenant's users to one customer record of the application:
+            # a tenant admin must not move them into another customer's.
+            raise Forbidden(
+                "Only platform operators may change customer_id.",
+                fields={"customer_id": "is set by platform operators"},
+            )
         if record.configured and not update.changed_fields:
             # Nothing to change: the same document and ETag, nothing written or audited.
             return self._document(record, current_secret)

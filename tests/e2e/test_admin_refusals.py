@@ -580,3 +580,32 @@ def test_refused_credentials_are_logged_without_the_credential(
     assert answer.status_code == 401
     assert "refused 401 (credential: platform key, ip: 198.51.100.7)" in caplog.text
     assert wrong not in caplog.text and PLATFORM_KEY not in caplog.text
+
+
+def test_a_tenant_admin_cannot_move_the_tenant_to_another_customer(
+    configured: AdminSystem,
+) -> None:
+    token = configured.admin_token()
+    before = snapshot(configured)
+    answer = configured.call(
+        "PUT",
+        f"{ADMIN_TENANT}/oauth2",
+        key=None,
+        token=token,
+        json=before["document"] | {"customer_id": "00000000-0000-4000-8000-0000000000cc"},
+        headers={"If-Match": before["etag"]},
+    )
+    assert assert_error(answer, 403, "forbidden")["fields"] == {
+        "customer_id": "is set by platform operators"
+    }
+    assert snapshot(configured) == before
+    # Sending the document back unchanged is fine for a tenant admin.
+    same = configured.call(
+        "PUT",
+        f"{ADMIN_TENANT}/oauth2",
+        key=None,
+        token=token,
+        json=before["document"] | {"enforce_sso": True},
+        headers={"If-Match": before["etag"]},
+    )
+    assert same.status_code == 200, same.text
