@@ -38,6 +38,20 @@ def signed_in(system: SignInSystem, user_key: str) -> dict[str, str]:
     return set_cookies(answer)
 
 
+def replace_document(system: SignInSystem, token: str, **changes: Any) -> requests.Response:
+    """GET the configuration, change fields, PUT it back with its ETag."""
+    current = admin_call(system, "GET", "oauth2", token)
+    assert current.status_code == 200, current.text
+    return admin_call(
+        system,
+        "PUT",
+        "oauth2",
+        token,
+        json=current.json() | changes,
+        headers={"If-Match": current.headers["ETag"]},
+    )
+
+
 def sso_error(answer: requests.Response) -> str | None:
     return parse_qs(urlsplit(answer.headers["Location"]).query).get("sso_error", [None])[0]
 
@@ -46,24 +60,18 @@ def test_a_signed_in_admin_changes_mappings_and_the_next_sign_in_follows(
     signin_system: SignInSystem,
 ) -> None:
     admin = signed_in(signin_system, "several_groups")["__Host-eb_session"]
-    current = admin_call(signin_system, "GET", "oauth2", admin)
-    assert current.status_code == 200, current.text
-    document = current.json()
-    assert document["enabled"] is True
     # Support members no longer get the support profile; engineering gets both.
-    document["profile_mappings"] = [
-        {"profile_id": PROFILE_ENGINEERS, "group_id": signin_system.directory.engineering},
-        {"profile_id": PROFILE_SUPPORT, "group_id": signin_system.directory.engineering},
-    ]
-    changed = admin_call(
+    engineering = signin_system.directory.engineering
+    changed = replace_document(
         signin_system,
-        "PUT",
-        "oauth2",
         admin,
-        json=document,
-        headers={"If-Match": current.headers["ETag"]},
+        profile_mappings=[
+            {"profile_id": PROFILE_ENGINEERS, "group_id": engineering},
+            {"profile_id": PROFILE_SUPPORT, "group_id": engineering},
+        ],
     )
     assert changed.status_code == 200, changed.text
+    assert changed.json()["enabled"] is True
     oscar = signed_in(signin_system, "one_group")["__Host-eb_session"]
     me = signin_system.http.get(
         signin_system.url(f"/api/auth/{TENANT}/me"), headers={"Authorization": f"Bearer {oscar}"}
@@ -133,16 +141,7 @@ def test_removing_an_admin_group_ends_admin_power_at_once_and_sign_in_restores_i
 ) -> None:
     cookies = signed_in(signin_system, "several_groups")
     admin = cookies["__Host-eb_session"]
-    current = admin_call(signin_system, "GET", "oauth2", admin)
-    document = current.json() | {"admin_group_ids": []}
-    changed = admin_call(
-        signin_system,
-        "PUT",
-        "oauth2",
-        admin,
-        json=document,
-        headers={"If-Match": current.headers["ETag"]},
-    )
+    changed = replace_document(signin_system, admin, admin_group_ids=[])
     assert changed.status_code == 200, changed.text
     # The same, still unexpired access token: no longer an admin.
     assert admin_call(signin_system, "GET", "users", admin).status_code == 403

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devtools.azurite import Azurite, start_azurite
-from shared.admin import AdminService
+from shared.admin import AdminService, Document
 from shared.admin_auth import PLATFORM_ACTOR, AdminCaller
 from shared.client_secrets import ClientSecrets
 from shared.errors import PreconditionFailed, SsoUnavailable
@@ -59,12 +59,9 @@ def in_use(system: AdminSystem, config: OAuth2Config | None = None) -> tuple[str
     return current[0].reveal(), previous[0].reveal() if previous else None
 
 
-def test_a_put_that_loses_a_race_changes_nothing_sign_in_uses(
-    admin_system: AdminSystem, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    admin_system.create_tenant()
-    admin = admin_system.services.admin
-    first = admin.put_config(
+def configured_with_secret(system: AdminSystem) -> Document:
+    system.create_tenant()
+    return system.services.admin.put_config(
         OPERATOR,
         ADMIN_TENANT,
         {"client_id": CLIENT_ID, "client_secret": SECRET},
@@ -72,14 +69,25 @@ def test_a_put_that_loses_a_race_changes_nothing_sign_in_uses(
         ip=None,
     )
 
-    def rename() -> None:
-        fresh = admin_system.services.configs.get_tenant(ADMIN_TENANT)
-        assert fresh is not None
-        admin_system.services.configs.replace_config(
-            fresh, dataclasses.replace(fresh.config, button_label="Winner")
-        )
 
-    before_the_config_write(admin_system.services.configs, monkeypatch, rename)
+def relabel(system: AdminSystem, label: str) -> None:
+    """Another writer's change of the button label, straight to the store."""
+    fresh = system.services.configs.get_tenant(ADMIN_TENANT)
+    assert fresh is not None
+    system.services.configs.replace_config(
+        fresh, dataclasses.replace(fresh.config, button_label=label)
+    )
+
+
+def test_a_put_that_loses_a_race_changes_nothing_sign_in_uses(
+    admin_system: AdminSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = admin_system.services.admin
+    first = configured_with_secret(admin_system)
+
+    before_the_config_write(
+        admin_system.services.configs, monkeypatch, lambda: relabel(admin_system, "Winner")
+    )
     with pytest.raises(PreconditionFailed):
         admin.put_config(
             OPERATOR,
@@ -98,15 +106,8 @@ def test_a_put_that_loses_a_race_changes_nothing_sign_in_uses(
 def test_of_two_secret_puts_with_one_etag_the_winner_keeps_its_secret(
     admin_system: AdminSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin_system.create_tenant()
     admin = admin_system.services.admin
-    first = admin.put_config(
-        OPERATOR,
-        ADMIN_TENANT,
-        {"client_id": CLIENT_ID, "client_secret": SECRET},
-        if_match=None,
-        ip=None,
-    )
+    first = configured_with_secret(admin_system)
     won: list[dict[str, Any]] = []
 
     def the_other_admin() -> None:
@@ -146,14 +147,9 @@ def test_the_client_secret_route_retries_a_lost_race_and_keeps_the_winners_chang
         OPERATOR, ADMIN_TENANT, {"value": SECRET, "expires_on": "2099-01-01"}, ip=None
     )
 
-    def rename() -> None:
-        fresh = admin_system.services.configs.get_tenant(ADMIN_TENANT)
-        assert fresh is not None
-        admin_system.services.configs.replace_config(
-            fresh, dataclasses.replace(fresh.config, button_label="Winner")
-        )
-
-    before_the_config_write(admin_system.services.configs, monkeypatch, rename)
+    before_the_config_write(
+        admin_system.services.configs, monkeypatch, lambda: relabel(admin_system, "Winner")
+    )
     admin.put_client_secret(
         OPERATOR, ADMIN_TENANT, {"value": WINNER, "expires_on": "2099-02-01"}, ip=None
     )
