@@ -128,7 +128,7 @@ def client_secret(req: func.HttpRequest) -> func.HttpResponse:
 
 def _paging(req: func.HttpRequest) -> dict[str, Any]:
     """`limit` (1-1000, default 100) and `cursor` (a previous `next`) of a list route."""
-    from shared.admin import parse_limit
+    from shared.admin_input import parse_limit
 
     return {"limit": parse_limit(req.params.get("limit")), "cursor": req.params.get("cursor")}
 

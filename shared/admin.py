@@ -18,12 +18,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.admin_auth import AdminCaller
+from shared.admin_input import check_user_id, known_slug, parse_disabled_patch
 from shared.config_document import render_client_secret_answer, render_config_document
 from shared.config_validation import parse_client_secret_put, parse_config_put
 from shared.errors import (
@@ -46,7 +46,6 @@ from shared.store.users import UserStore
 from shared.tenants import (
     OAuth2Config,
     format_expiry,
-    is_valid_slug,
     mask_secret,
     parse_tenant_put,
     stamp,
@@ -55,8 +54,6 @@ from shared.tenants import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAGE = 100
-MAX_PAGE = 1000
 _ATTEMPTS = 5
 # Tag on each client-secret version: the expiry as the admin gave it (a date or a time).
 EXPIRES_TAG = "expires-on"
@@ -68,48 +65,6 @@ class Document:
 
     body: dict[str, Any]
     etag: str | None
-
-
-def parse_limit(value: str | None) -> int:
-    """`limit` of a paged list: 1-1000, default 100."""
-    if value is None or value == "":
-        return DEFAULT_PAGE
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise InvalidRequest(fields={"limit": f"must be a whole number from 1 to {MAX_PAGE}"})
-    return int(value)
-
-
-def parse_disabled_patch(body: object) -> bool:
-    """`PATCH .../users/{id}` body `{"disabled": true|false}`."""
-    if not isinstance(body, dict):
-        raise InvalidRequest(
-            "The body must be a JSON object.", fields={"body": "not a JSON object"}
-        )
-    problems = {str(k)[:100]: "unknown field" for k in list(body)[:20] if k != "disabled"}
-    if "disabled" not in body:
-        problems["disabled"] = "is required"
-    elif not isinstance(body["disabled"], bool):
-        problems["disabled"] = "must be true or false"
-    if problems:
-        raise InvalidRequest("The change is not valid.", fields=problems)
-    return bool(body["disabled"])
-
-
-def check_user_id(value: str) -> str:
-    """User ids are UUIDs; anything else names no user (and never reaches a query)."""
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        raise InvalidRequest(fields={"user_id": "must be a user id (a UUID)"}) from None
-    if str(parsed) != value.lower() or len(value) != 36:
-        raise InvalidRequest(fields={"user_id": "must be a user id (a UUID)"})
-    return value.lower()
-
-
-def known_slug(tenant: str) -> str:
-    if not is_valid_slug(tenant):
-        raise UnknownTenant()
-    return tenant
 
 
 @dataclass

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from shared.admin import check_user_id, parse_disabled_patch, parse_limit
 from shared.admin_auth import PLATFORM_ACTOR, AdminAuthenticator
+from shared.admin_input import check_user_id, parse_disabled_patch, parse_limit
 from shared.errors import (
     Forbidden,
     InvalidRequest,
