@@ -8,7 +8,8 @@ Every admin route needs one of
   whose `roles` hold `tenant_admin`, for a user who still exists, is not
   disabled and still holds the role on their user row. The row loses the role
   when an admin group is removed from the configuration (see
-  `AdminService._demote_admins`) and at a sign-in outside every admin group;
+  `AdminService._demote_admins`) and at a sign-in outside every admin group
+  (a sign-in that would grant it re-reads the configuration past the cache);
   a user removed from an admin group in Entra alone keeps it until their next
   Entra sign-in (refreshing a session does not ask Entra).
 No or a bad credential is 401; a good one that may not do this is 403. A

@@ -347,6 +347,12 @@ class SignInService:
         tokens = self._redeem(tenant, config, transaction, auth_response, ip=ip)
         claims = self._validate(config, transaction, tokens.id_token)
         identity = self._identity(claims, tokens)
+        if is_admin(config, identity.group_ids):
+            # Admin power is granted on the configuration as it is now, not as this
+            # instance cached it: an admin group removed in the last 30 s must not
+            # grant the role back (the removal took it from every holder).
+            self._configs.forget(tenant)
+            config = self._config(tenant)
         entitlements = self._entitlements(config, identity.group_ids)
         user = self._users.provision(
             identity,

@@ -171,3 +171,23 @@ def test_removing_an_admin_group_ends_admin_power_at_once_and_sign_in_restores_i
     )
     again = signed_in(signin_system, "several_groups")["__Host-eb_session"]
     assert admin_call(signin_system, "GET", "users", again).status_code == 200
+
+
+def test_an_instance_with_a_stale_config_cache_does_not_grant_a_removed_admin_group(
+    signin_system: SignInSystem,
+) -> None:
+    from shared.store.configs import ConfigStore
+
+    services = signin_system.services
+    cached = services.configs.get_config(TENANT)  # this instance now caches it for 30 s
+    assert cached is not None and cached.admin_group_ids
+    # Another instance removes the admin group; this one has not seen it yet.
+    other_instance = ConfigStore(services.tables)
+    other_instance.put_tenant(TENANT, "Contoso", dataclasses.replace(cached, admin_group_ids=()))
+    assert services.configs.get_config(TENANT) == cached
+    session = signed_in(signin_system, "several_groups")["__Host-eb_session"]
+    assert admin_call(signin_system, "GET", "users", session).status_code == 403
+    me = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/me"), headers={"Authorization": f"Bearer {session}"}
+    )
+    assert me.json()["roles"] == []
