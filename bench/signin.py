@@ -4,7 +4,7 @@ Key Vault and Entra stand-ins.
 Two phases:
 1. Counting, with the host in this process: Table Storage round trips (adapter
    calls), Key Vault requests and Entra discovery / JWKS / token requests made
-   by one warm callback.
+   by one warm callback; then the host thread's CPU per sign-in step.
 2. Cost, with the host in its own process (`python -m devtools.funchost`):
    sign-ins per second at concurrency 1 and 8, and the host process's CPU
    milliseconds per sign-in (from /proc: user + system time), so the stand-ins'
@@ -170,6 +170,58 @@ def set_back_last_login(tables: Any, by: dt.timedelta) -> None:
     tables.upsert("users", {**row.data, "last_login_at": row.data["last_login_at"] - by})
 
 
+# Where a sign-in's host CPU goes: the steps timed with their thread's CPU clock.
+STEPS = (
+    ("_redeem", "code redemption (MSAL, token endpoint, TLS)"),
+    ("_validate", "ID-token validation"),
+    ("_users.provision", "user point read (+ write)"),
+    ("_sessions.start_session", "session: ES256 token + refresh family transaction"),
+    ("_audit.record", "audit event insert"),
+    ("_flows.save", "auth transaction insert (authorize)"),
+    ("_flows.peek", "auth transaction read"),
+    ("_flows.consume", "auth transaction conditional delete"),
+)
+
+
+def cpu_by_step(stack: Stack, count: int = 30) -> list[tuple[str, float]]:
+    """(step, host thread CPU ms per sign-in), host in this process."""
+    from devtools.funchost import FuncHost, load_app
+    from shared.container import Services, set_services
+    from shared.settings import Settings
+
+    spent: dict[str, float] = {label: 0.0 for _, label in STEPS}
+    services = Services(Settings.from_env(stack.settings))
+    signin = services.signin
+    for path, label in STEPS:
+        owner_path, _, name = path.rpartition(".")
+        owner = getattr(signin, owner_path) if owner_path else signin
+        original = getattr(owner, name)
+
+        def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
+            start = time.thread_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_label] += time.thread_time() - start
+
+        setattr(owner, name, timed)
+    set_services(services)
+    host = FuncHost(load_app("function_app:app")).start()
+    try:
+        with requests.Session() as http:
+            for _ in range(WARM_UP):
+                sign_in(http, host.url, stack.user_upn, lambda: None)
+            for label in spent:
+                spent[label] = 0.0
+            for _ in range(count):
+                sign_in(http, host.url, stack.user_upn, lambda: None)
+    finally:
+        host.stop()
+        set_services(None)
+        services.tables.close()
+    return [(label, seconds / count * 1000) for label, seconds in spent.items()]
+
+
 # --- phase 2: the host in its own process ---------------------------------------------------
 
 
@@ -257,6 +309,9 @@ def main() -> None:
             f"  Key Vault requests: {counts['vault']}, Entra discovery: {counts['discovery']}, "
             f"JWKS: {counts['jwks']} (goal: 0 each); token redemptions: {counts['token']}"
         )
+        print("  host CPU per sign-in by step (thread CPU, host in this process):")
+        for label, cpu_ms in cpu_by_step(stack):
+            print(f"    {cpu_ms:5.2f} ms  {label}")
         per_request, rates = throughput(stack)
         print(
             f"  host CPU per status request (the local host's own cost, cached config): "
