@@ -58,7 +58,8 @@ class SharedTrustAdapter(HTTPAdapter):
             request, verify, cert
         )
         ca_bundle = pool_kwargs.get("ca_certs")
-        if host_params["scheme"] == "https" and ca_bundle:
+        # Not with a client certificate: urllib3 would load it into the shared context.
+        if host_params["scheme"] == "https" and ca_bundle and cert is None:
             pool_kwargs["ssl_context"] = trust_context(ca_bundle)
             del pool_kwargs["ca_certs"]
         return host_params, pool_kwargs
