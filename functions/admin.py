@@ -2,7 +2,8 @@
 
 Each handler authenticates the caller, parses the request, calls
 `shared.admin.AdminService`, renders JSON. Errors are the contract's JSON
-errors (`web.api`); a 401 carries `WWW-Authenticate: Bearer`.
+errors (`web.api`); a 401 carries `WWW-Authenticate: Bearer`, and every 401
+or 403 is logged (route, kind of credential, caller IP; never the credential).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def _caller(req: func.HttpRequest, *, platform_only: bool = False) -> AdminCalle
 
 
 def _admin_api(handler: web.Handler) -> web.Handler:
-    """`web.api`, plus the challenge header RFC 6750 asks of a 401."""
+    """`web.api`, plus a log line for each refusal and the challenge header RFC 6750
+    asks of a 401."""
     wrapped = web.api(handler)
 
     @wraps(handler)
