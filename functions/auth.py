@@ -14,7 +14,7 @@ import azure.functions as func
 
 from functions import pages, web
 from shared.errors import EntraBridgeError, InvalidRequest, InvalidState, UnknownTenant
-from shared.flows import BROWSER_COOKIE, binding_hash, browser_cookie, new_browser_binding
+from shared.flows import binding_hash, browser_cookie, new_browser_binding
 from shared.tenants import is_valid_slug
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ def authorize(req: func.HttpRequest) -> func.HttpResponse:
         value = hints[name]
         if value is not None and len(value) > 256:
             raise InvalidRequest(fields={name: "must be at most 256 characters"})
-    cookie_value: str | None = web.cookies(req).get(BROWSER_COOKIE)
+    names = _services().settings.cookie_names
+    cookie_value: str | None = web.cookies(req).get(names.browser)
     binding: str | None
     if mode == "redirect" and not cookie_value:
         cookie_value, binding = new_browser_binding()
@@ -70,7 +71,10 @@ def authorize(req: func.HttpRequest) -> func.HttpResponse:
         return web.json_response(
             {"authorization_url": started.authorization_url, "state": started.state}
         )
-    return web.redirect(started.authorization_url, cookies=[browser_cookie(cookie_value or "")])
+    return web.redirect(
+        started.authorization_url,
+        cookies=[browser_cookie(cookie_value or "", name=names.browser)],
+    )
 
 
 def _binding_of(cookie_value: str | None) -> str | None:
@@ -121,7 +125,7 @@ def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
             tenant,
             params,
             spa=False,
-            browser_cookie=web.cookies(req).get(BROWSER_COOKIE),
+            browser_cookie=web.cookies(req).get(services.settings.cookie_names.browser),
             ip=web.client_ip(req),
         )
     except EntraBridgeError as error:
@@ -133,13 +137,15 @@ def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
         return web.redirect(result.location)
     from shared.sessions import session_cookies
 
+    names = services.settings.cookie_names
     cookies = session_cookies(
         result.tokens.access_token,
         result.tokens.refresh_token,
         access_ttl=result.tokens.expires_in,
         refresh_ttl=result.tokens.refresh_expires_in,
+        names=names,
     )
-    cookies.append(browser_cookie("", max_age=0))  # the attempt is over
+    cookies.append(browser_cookie("", max_age=0, name=names.browser))  # the attempt is over
     return web.redirect(result.return_to, cookies=cookies)
 
 
@@ -171,10 +177,9 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
         raise InvalidRequest(fields={"grant_type": "must be 'refresh_token'"})
     from_cookie = False
     refresh_token = fields.get("refresh_token")
+    names = _services().settings.cookie_names
     if not refresh_token:
-        from shared.sessions import REFRESH_COOKIE
-
-        refresh_token = web.cookies(req).get(REFRESH_COOKIE)
+        refresh_token = web.cookies(req).get(names.refresh)
         from_cookie = bool(refresh_token)
     if not refresh_token:
         raise InvalidRequest(fields={"refresh_token": "is required"})
@@ -188,6 +193,7 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
             tokens.refresh_token,
             access_ttl=tokens.expires_in,
             refresh_ttl=tokens.refresh_expires_in,
+            names=names,
         )
     return web.json_response(
         {
@@ -204,10 +210,9 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
 @web.api
 def me(req: func.HttpRequest) -> func.HttpResponse:
     tenant = _tenant(req)
-    from shared.sessions import ACCESS_COOKIE
-
-    raw = web.bearer_token(req) or web.cookies(req).get(ACCESS_COOKIE)
-    user = _services().sessions.current_user(tenant, raw)
+    services = _services()
+    raw = web.bearer_token(req) or web.cookies(req).get(services.settings.cookie_names.session)
+    user = services.sessions.current_user(tenant, raw)
     return web.json_response(user.to_public())
 
 
@@ -235,25 +240,26 @@ def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
 
 def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
     """A browser, or Entra's front-channel logout iframe (only `sid`)."""
-    from shared.sessions import ACCESS_COOKIE, REFRESH_COOKIE, clear_session_cookies
+    from shared.sessions import clear_session_cookies
 
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):
         return pages.error_page("unknown_tenant", status=404)
     jar = web.cookies(req)
     services = _services()
+    names = services.settings.cookie_names
     try:
         services.sessions.sign_out(
             tenant,
-            access_token=jar.get(ACCESS_COOKIE),
-            refresh_token=jar.get(REFRESH_COOKIE),
+            access_token=jar.get(names.session),
+            refresh_token=jar.get(names.refresh),
             entra_session_id=req.params.get("sid") or None,
             ip=web.client_ip(req),
         )
         login_page = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
     except EntraBridgeError as error:
         return pages.error_page(error.code, status=error.status, framed_by_entra=True)
-    response = web.redirect(login_page, cookies=clear_session_cookies())
+    response = web.redirect(login_page, cookies=clear_session_cookies(names))
     # Entra frames this URL for front-channel logout: allow exactly its origin.
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; frame-ancestors {services.settings.entra_authority_host}"

@@ -96,13 +96,13 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
 def _signed_in_user(req: func.HttpRequest, tenant: str) -> User | None:
     """The user of a valid session cookie, else None (the page then offers sign-in)."""
     from shared.container import get_services
-    from shared.sessions import ACCESS_COOKIE
 
-    raw = web.cookies(req).get(ACCESS_COOKIE)
+    services = get_services()
+    raw = web.cookies(req).get(services.settings.cookie_names.session)
     if not raw:
         return None
     try:
-        return get_services().sessions.current_user(tenant, raw)
+        return services.sessions.current_user(tenant, raw)
     except EntraBridgeError:
         return None
 

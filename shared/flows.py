@@ -17,8 +17,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shared.cookies import DEFAULT_NAMES
+
 FLOW_TTL = dt.timedelta(minutes=10)
-BROWSER_COOKIE = "__Host-eb_browser"
+BROWSER_COOKIE = DEFAULT_NAMES.browser  # the default name (see shared.cookies)
 
 Mode = Literal["redirect", "json"]
 
@@ -57,7 +59,9 @@ def bound_to_browser(transaction: AuthTransaction, cookie_value: str | None) -> 
     return hmac.compare_digest(transaction.browser_binding, binding_hash(cookie_value))
 
 
-def browser_cookie(value: str, *, max_age: int = int(FLOW_TTL.total_seconds())) -> str:
+def browser_cookie(
+    value: str, *, max_age: int = int(FLOW_TTL.total_seconds()), name: str = BROWSER_COOKIE
+) -> str:
     # SameSite=Lax: the callback arrives as a top-level GET (response_mode=query),
     # which carries Lax cookies; a cross-site POST would not.
-    return f"{BROWSER_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax"
+    return f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax"

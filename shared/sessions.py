@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 import jwt
 
+from shared.cookies import DEFAULT_NAMES, CookieNames
 from shared.errors import InvalidGrant, Unauthorized
 from shared.jwt_decode import Refusals, decode_verified
 from shared.session_keys import ALGORITHM, PublicKey, SigningKey
@@ -395,9 +396,9 @@ class RefreshTokenStore(Protocol):
 
 # --- cookies ------------------------------------------------------------------------------
 
-ACCESS_COOKIE = "__Host-eb_session"
-REFRESH_COOKIE = "__Host-eb_refresh"
-# __Host- requires Secure and Path=/ and forbids Domain: no subdomain can set or read it.
+# The default names; the operator's choice is `Settings.cookie_names` (shared.cookies).
+ACCESS_COOKIE = DEFAULT_NAMES.session
+REFRESH_COOKIE = DEFAULT_NAMES.refresh
 _ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Lax"
 _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9._~+/=-]*$")
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -410,16 +411,17 @@ def session_cookies(
     *,
     access_ttl: int = ACCESS_TOKEN_TTL,
     refresh_ttl: int,
+    names: CookieNames = DEFAULT_NAMES,
 ) -> list[str]:
     """Set-Cookie values for a new session (sign-in or refresh)."""
     return [
-        _set_cookie(ACCESS_COOKIE, access_token, access_ttl),
-        _set_cookie(REFRESH_COOKIE, refresh_token, refresh_ttl),
+        _set_cookie(names.session, access_token, access_ttl),
+        _set_cookie(names.refresh, refresh_token, refresh_ttl),
     ]
 
 
-def clear_session_cookies() -> list[str]:
-    return [_set_cookie(ACCESS_COOKIE, "", 0), _set_cookie(REFRESH_COOKIE, "", 0)]
+def clear_session_cookies(names: CookieNames = DEFAULT_NAMES) -> list[str]:
+    return [_set_cookie(names.session, "", 0), _set_cookie(names.refresh, "", 0)]
 
 
 def parse_cookie_header(header: str | None) -> dict[str, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from shared.cookies import HOST_PREFIX, PREFIXES, CookieNames
 from shared.errors import ConfigurationError
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -74,6 +75,11 @@ class Settings:
     graph_base_url: str = DEFAULT_GRAPH_BASE_URL
     platform_admin_key: Secret | None = None
     azure_credential_mode: CredentialMode = "managed"
+    cookie_prefix: str = HOST_PREFIX
+
+    @property
+    def cookie_names(self) -> CookieNames:
+        return CookieNames.with_prefix(self.cookie_prefix)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +108,9 @@ class Settings:
             admin_key = None
         if admin_key is not None and len(admin_key) < 16:
             raise SettingsError("PLATFORM_ADMIN_KEY", "must be at least 16 characters")
+        cookie_prefix = reader.optional("COOKIE_PREFIX") or HOST_PREFIX
+        if cookie_prefix not in PREFIXES:
+            raise SettingsError("COOKIE_PREFIX", f"must be {' or '.join(PREFIXES)}")
         return cls(
             public_base_url=public_base_url,
             key_vault_uri=key_vault_uri,
@@ -111,6 +120,7 @@ class Settings:
             graph_base_url=reader.origin("GRAPH_BASE_URL", DEFAULT_GRAPH_BASE_URL),
             platform_admin_key=Secret(admin_key) if admin_key else None,
             azure_credential_mode="offline" if mode == "offline" else "managed",
+            cookie_prefix=cookie_prefix,
         )
 
 

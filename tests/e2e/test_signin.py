@@ -284,3 +284,29 @@ def test_twenty_parallel_first_sign_ins_of_one_person_make_one_user(
     ids = {me(signin_system, token)["id"] for token in tokens}
     assert len(ids) == 1
     assert users_in_store(signin_system) == 1
+
+
+def test_with_the_secure_cookie_prefix_a_browser_signs_in_and_out(
+    signin_system: SignInSystem,
+) -> None:
+    services = signin_system.services
+    services.settings = dataclasses.replace(services.settings, cookie_prefix="__Secure-")
+    binding, back = signin_system.to_entra_and_back(
+        "one_group", browser_cookie="__Secure-eb_browser"
+    )
+    answer = signin_system.callback(back, cookie=f"__Secure-eb_browser={binding}")
+    cookies = set_cookies(answer)
+    assert "sso_error" not in answer.headers["Location"]
+    assert {"__Secure-eb_session", "__Secure-eb_refresh"} <= set(cookies)
+    assert not any(name.startswith("__Host-") for name in cookies)
+    session = f"__Secure-eb_session={cookies['__Secure-eb_session']}"
+    me = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/me"), headers={"Cookie": session}
+    )
+    assert me.status_code == 200 and me.json()["email"] == "oscar@contoso.example"
+    # A cookie under the other prefix is not ours.
+    other = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/me"),
+        headers={"Cookie": f"__Host-eb_session={cookies['__Secure-eb_session']}"},
+    )
+    assert other.status_code == 401

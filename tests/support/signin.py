@@ -42,7 +42,13 @@ class SignInSystem:
     def url(self, path: str) -> str:
         return f"{self.host.url}{path}"
 
-    def to_entra_and_back(self, user_key: str, *, return_to: str | None = None) -> tuple[str, str]:
+    def to_entra_and_back(
+        self,
+        user_key: str,
+        *,
+        return_to: str | None = None,
+        browser_cookie: str = "__Host-eb_browser",
+    ) -> tuple[str, str]:
         """authorize -> Entra (login_hint) -> the redirect back: (binding cookie, callback
         path and query), the callback not yet called."""
         params = {"login_hint": self.directory.users[user_key].upn}
@@ -52,7 +58,7 @@ class SignInSystem:
             self.url(f"/api/auth/{TENANT}/authorize"), params=params, allow_redirects=False
         )
         assert started.status_code == 302, started.text
-        binding = set_cookies(started)["__Host-eb_browser"]
+        binding = set_cookies(started)[browser_cookie]
         at_entra = self.http.get(started.headers["Location"], allow_redirects=False)
         assert at_entra.status_code == 302, at_entra.text
         back = urlsplit(at_entra.headers["Location"])

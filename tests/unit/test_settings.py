@@ -29,6 +29,7 @@ def test_valid_environment_gives_typed_settings_with_contract_defaults() -> None
     assert settings.graph_base_url == "https://graph.microsoft.com"
     assert settings.azure_credential_mode == "managed"
     assert settings.platform_admin_key is None
+    assert settings.cookie_names.session == "__Host-eb_session"
 
 
 @pytest.mark.parametrize("name", ["PUBLIC_BASE_URL", "KEY_VAULT_URI"])
@@ -54,6 +55,8 @@ def test_missing_both_table_settings_names_them() -> None:
         ("TABLES_ENDPOINT", "https://user:pw@example.com"),
         ("AZURE_CREDENTIAL_MODE", "maybe"),
         ("PLATFORM_ADMIN_KEY", "short"),
+        ("COOKIE_PREFIX", "__host-"),
+        ("COOKIE_PREFIX", "eb_"),
     ],
 )
 def test_malformed_setting_is_named(name: str, value: str) -> None:
@@ -108,3 +111,12 @@ def test_an_unresolved_key_vault_reference_closes_the_platform_api() -> None:
         "@Microsoft.KeyVault(SecretUri=https://kv-eb.vault.azure.net/secrets/platform-admin-key/)"
     )
     assert settings_with(PLATFORM_ADMIN_KEY=reference).platform_admin_key is None
+
+
+def test_the_cookie_prefix_can_be_secure_for_platforms_that_add_a_domain() -> None:
+    names = settings_with(COOKIE_PREFIX="__Secure-").cookie_names
+    assert (names.session, names.refresh, names.browser) == (
+        "__Secure-eb_session",
+        "__Secure-eb_refresh",
+        "__Secure-eb_browser",
+    )
