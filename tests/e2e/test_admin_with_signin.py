@@ -191,3 +191,35 @@ def test_an_instance_with_a_stale_config_cache_does_not_grant_a_removed_admin_gr
         signin_system.url(f"/api/auth/{TENANT}/me"), headers={"Authorization": f"Bearer {session}"}
     )
     assert me.json()["roles"] == []
+
+
+def test_a_rotation_made_on_another_instance_is_picked_up_when_entra_refuses_the_old_secret(
+    signin_system: SignInSystem,
+) -> None:
+    from shared.admin_auth import PLATFORM_ACTOR, AdminCaller
+    from shared.container import Services
+
+    services = signin_system.services
+    assert sso_error(signin_system.browser_sign_in("one_group")) is None  # caches warm here
+    # Another instance (its own caches, the same storage and vault) rotates the secret,
+    # and Entra stops accepting the old one.
+    other = Services(services.settings)
+    other._built["tables"] = services.tables
+    directory = signin_system.directory
+    signin_system.entra.add_client_secret(
+        directory.tenant_id, directory.client_id, "r0tated-elsewhere-secret"
+    )
+    other.admin.put_client_secret(
+        AdminCaller(actor=PLATFORM_ACTOR, platform=True),
+        TENANT,
+        {"value": "r0tated-elsewhere-secret", "expires_on": "2099-01-01"},
+        ip=None,
+    )
+    signin_system.entra.remove_client_secret(
+        directory.tenant_id, directory.client_id, directory.client_secret
+    )
+    other.secrets.close()
+    # This instance still has the old configuration cached: the refusal makes it re-read.
+    assert sso_error(signin_system.browser_sign_in("no_groups")) is None
+    actions = [e["action"] for e in services.audit.list(TENANT, limit=5, cursor=None)[0]]
+    assert "client_secret_reloaded" in actions
