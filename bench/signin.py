@@ -112,9 +112,24 @@ def sign_in(
 # --- phase 1: what one warm callback fetches ---------------------------------------------
 
 
-def count_warm_callback(stack: Stack) -> dict[str, int]:
+@contextmanager
+def in_process_host(services: Any) -> Iterator[str]:
+    """function_app served in this process with `services`; its base URL."""
     from devtools.funchost import FuncHost, load_app
-    from shared.container import Services, set_services
+    from shared.container import set_services
+
+    set_services(services)
+    host = FuncHost(load_app("function_app:app")).start()
+    try:
+        yield host.url
+    finally:
+        host.stop()
+        set_services(None)
+        services.tables.close()
+
+
+def count_warm_callback(stack: Stack) -> dict[str, int]:
+    from shared.container import Services
     from shared.settings import Settings
     from shared.store.tables import TableStore
 
@@ -130,8 +145,6 @@ def count_warm_callback(stack: Stack) -> dict[str, int]:
 
         setattr(tables, name, counted)
     services._built["tables"] = tables
-    set_services(services)
-    host = FuncHost(load_app("function_app:app")).start()
     marks: dict[str, int] = {}
 
     def mark() -> None:
@@ -139,30 +152,25 @@ def count_warm_callback(stack: Stack) -> dict[str, int]:
         marks["vault"] = stack.vault.requests_seen
         marks["entra"] = len(stack.entra.requests_seen())
 
-    try:
-        with requests.Session() as http:
-            for _ in range(WARM_UP):
-                sign_in(http, host.url, stack.user_upn, mark)
-            sign_in(http, host.url, stack.user_upn, mark)
-            within_a_minute = calls[0] - marks["tables"]
-            entra_paths = [path for _, path in stack.entra.requests_seen()[marks["entra"] :]]
-            vault = stack.vault.requests_seen - marks["vault"]
-            # A returning user last seen an hour ago: their row is rewritten too.
-            set_back_last_login(tables, dt.timedelta(hours=1))
-            sign_in(http, host.url, stack.user_upn, mark)
-            later = calls[0] - marks["tables"]
-        return {
-            "tables": within_a_minute,
-            "tables_later": later,
-            "vault": vault,
-            "discovery": sum("openid-configuration" in p for p in entra_paths),
-            "jwks": sum(p.endswith("/keys") for p in entra_paths),
-            "token": sum(p.endswith("/token") for p in entra_paths),
-        }
-    finally:
-        host.stop()
-        set_services(None)
-        tables.close()
+    with in_process_host(services) as url, requests.Session() as http:
+        for _ in range(WARM_UP):
+            sign_in(http, url, stack.user_upn, mark)
+        sign_in(http, url, stack.user_upn, mark)
+        within_a_minute = calls[0] - marks["tables"]
+        entra_paths = [path for _, path in stack.entra.requests_seen()[marks["entra"] :]]
+        vault = stack.vault.requests_seen - marks["vault"]
+        # A returning user last seen an hour ago: their row is rewritten too.
+        set_back_last_login(tables, dt.timedelta(hours=1))
+        sign_in(http, url, stack.user_upn, mark)
+        later = calls[0] - marks["tables"]
+    return {
+        "tables": within_a_minute,
+        "tables_later": later,
+        "vault": vault,
+        "discovery": sum("openid-configuration" in p for p in entra_paths),
+        "jwks": sum(p.endswith("/keys") for p in entra_paths),
+        "token": sum(p.endswith("/token") for p in entra_paths),
+    }
 
 
 def set_back_last_login(tables: Any, by: dt.timedelta) -> None:
@@ -185,8 +193,7 @@ STEPS = (
 
 def cpu_by_step(stack: Stack, count: int = 30) -> list[tuple[str, float]]:
     """(step, host thread CPU ms per sign-in), host in this process."""
-    from devtools.funchost import FuncHost, load_app
-    from shared.container import Services, set_services
+    from shared.container import Services
     from shared.settings import Settings
 
     spent: dict[str, float] = {label: 0.0 for _, label in STEPS}
@@ -205,20 +212,13 @@ def cpu_by_step(stack: Stack, count: int = 30) -> list[tuple[str, float]]:
                 spent[_label] += time.thread_time() - start
 
         setattr(owner, name, timed)
-    set_services(services)
-    host = FuncHost(load_app("function_app:app")).start()
-    try:
-        with requests.Session() as http:
-            for _ in range(WARM_UP):
-                sign_in(http, host.url, stack.user_upn, lambda: None)
-            for label in spent:
-                spent[label] = 0.0
-            for _ in range(count):
-                sign_in(http, host.url, stack.user_upn, lambda: None)
-    finally:
-        host.stop()
-        set_services(None)
-        services.tables.close()
+    with in_process_host(services) as url, requests.Session() as http:
+        for _ in range(WARM_UP):
+            sign_in(http, url, stack.user_upn, lambda: None)
+        for label in spent:
+            spent[label] = 0.0
+        for _ in range(count):
+            sign_in(http, url, stack.user_upn, lambda: None)
     return [(label, seconds / count * 1000) for label, seconds in spent.items()]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from shared.admin_auth import AdminCaller
 from shared.admin_input import check_user_id, known_slug, parse_disabled_patch
+from shared.client_secrets import ClientSecrets
 from shared.config_document import render_client_secret_answer, render_config_document
 from shared.config_validation import parse_client_secret_put, parse_config_put
 from shared.errors import (
@@ -87,17 +88,12 @@ class AdminService:
             raise Forbidden("Only platform operators may create or rename tenants.")
         slug = validate_slug(tenant)
         display_name = parse_tenant_put(body)
-        before = self.configs.get_tenant(slug)
-        record, created = self.configs.create_or_rename(slug, display_name)
-        if created or (before is not None and before.display_name != display_name):
+        record, outcome = self.configs.create_or_rename(slug, display_name)
+        if outcome != "unchanged":
             self.audit.record(
-                slug,
-                "tenant_created" if created else "tenant_renamed",
-                actor=caller.actor,
-                ip=ip,
-                fields=("display_name",),
+                slug, f"tenant_{outcome}", actor=caller.actor, ip=ip, fields=("display_name",)
             )
-        return {"tenant": record.slug, "display_name": record.display_name}, created
+        return {"tenant": record.slug, "display_name": record.display_name}, outcome == "created"
 
     # --- the OAuth2 configuration ----------------------------------------------------
 
@@ -159,7 +155,8 @@ class AdminService:
         )
         if set(record.config.admin_group_ids) - set(config.admin_group_ids):
             self._demote_admins(caller, tenant, ip=ip)
-        return self._document(written, self._current_secret(written))
+        shown = new_secret if new_secret is not None else current_secret
+        return self._document(written, shown)
 
     def _demote_admins(self, caller: AdminCaller, tenant: str, *, ip: str | None) -> None:
         """An admin group was removed: nobody keeps tenant_admin on the strength of a
@@ -284,20 +281,16 @@ class AdminService:
         return self.clock().date()
 
     def _current_secret(self, record: TenantRecord) -> SecretValue | None:
-        """The secret sign-in uses: the version the config names (rows without one:
-        the newest)."""
-        config = record.config
-        if not config.client_secret_set:
+        """The secret sign-in uses (see `ClientSecrets.in_use`)."""
+        if not record.config.client_secret_set:
             return None
-        name = client_secret_name(record.slug)
-        if config.client_secret_version:
-            return self.secrets.get_secret_version(name, config.client_secret_version)
-        return self.secrets.get_secret(name)
+        return ClientSecrets(self.secrets).in_use(record.slug, record.config)
 
-    def _document(self, record: TenantRecord, secret: SecretValue | None) -> Document:
+    def _document(self, record: TenantRecord, secret: SecretValue | Secret | None) -> Document:
+        shown = secret.value if isinstance(secret, SecretValue) else secret
         body = render_config_document(
             record.config,
-            masked_secret=mask_secret(secret.value) if secret else None,
+            masked_secret=mask_secret(shown),
             slug=record.slug,
             public_base_url=self.settings.public_base_url,
             authority_host=self.settings.entra_authority_host,

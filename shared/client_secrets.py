@@ -27,12 +27,14 @@ class ClientSecrets:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def current(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
+        return _pair(self.in_use(tenant, config))
+
+    def in_use(self, tenant: str, config: OAuth2Config) -> SecretValue | None:
+        """The version the config names (rows without one: the newest), with its value."""
         name = client_secret_name(tenant)
         if config.client_secret_version:
-            value = self.store.get_secret_version(name, config.client_secret_version)
-        else:
-            value = self.store.get_secret(name)
-        return _pair(value)
+            return self.store.get_secret_version(name, config.client_secret_version)
+        return self.store.get_secret(name)
 
     def refreshed(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
         """`current` past the cache of the newest version (for unpinned rows; a pinned

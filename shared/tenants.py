@@ -251,11 +251,7 @@ MASK = "*****"
 
 
 def mask_secret(value: str | Secret | None) -> str | None:
-    """The display form: the first 3 characters, then ``*****``; all asterisks when short.
-
-    The same rule as `shared.store.secrets.mask` (kept here so this module
-    imports no SDK).
-    """
+    """The display form: the first 3 characters, then ``*****``; all asterisks when short."""
     if value is None:
         return None
     text = value.reveal() if isinstance(value, Secret) else value

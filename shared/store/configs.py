@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
@@ -81,11 +82,13 @@ class ConfigStore:
         self.forget(tenant)
         return _record(row)
 
-    def create_or_rename(self, tenant: str, display_name: str) -> tuple[TenantRecord, bool]:
+    def create_or_rename(
+        self, tenant: str, display_name: str
+    ) -> tuple[TenantRecord, Literal["created", "renamed", "unchanged"]]:
         """Create the tenant (unconfigured), or rename it keeping its configuration.
 
-        Returns the record and whether it was created. A rename keeps
-        `config_etag`: it does not make an admin's `If-Match` stale.
+        Returns the record and what happened. A rename keeps `config_etag`: it
+        does not make an admin's `If-Match` stale.
         """
         for _ in range(_ATTEMPTS):
             record = self.get_tenant(tenant)
@@ -96,14 +99,16 @@ class ConfigStore:
                     )
                 except EntityExists:
                     continue
-                return _record(row), True
+                return _record(row), "created"
+            if record.display_name == display_name:
+                return record, "unchanged"
             entity = _entity(tenant, display_name, record.config, record.config_etag)
             try:
                 row = self.tables.update(TABLE, entity, etag=record.etag)
             except EtagMismatch:
                 continue
             self.forget(tenant)
-            return _record(row), False
+            return _record(row), "renamed"
         raise SsoUnavailable("The tenant kept changing; please retry.")
 
     def replace_config(self, record: TenantRecord, config: OAuth2Config) -> TenantRecord:

@@ -25,6 +25,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 
 from shared.errors import SsoUnavailable
 from shared.settings import Secret, Settings, is_loopback_url
+from shared.tenants import mask_secret
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -45,7 +46,6 @@ CLIENT_OPTIONS: Mapping[str, Any] = {
     # The network trace logs request and response bodies, i.e. secret values.
     "logging_enable": False,
 }
-_MASK = "*****"
 
 
 def checked_name(name: str) -> str:
@@ -60,15 +60,8 @@ def client_secret_name(tenant: str) -> str:
     return checked_name(f"tenant-{tenant}-client-secret")
 
 
-def mask(value: str | Secret | None) -> str | None:
-    """The display form: the first 3 characters, then ``*****`` (all asterisks if short)."""
-    if value is None:
-        return None
-    text = value.reveal() if isinstance(value, Secret) else value
-    if len(text) < 8:
-        # Three characters of a short value are too much of it.
-        return "********"
-    return f"{text[:3]}{_MASK}"
+# The display form (first 3 characters, then asterisks) is the tenants model's rule.
+mask = mask_secret
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,13 @@ def configured_with_secret(system: AdminSystem) -> Document:
     )
 
 
+def with_new_secret(admin: AdminService, first: Document, secret: str) -> Document:
+    """PUT the first document back with a new secret, conditional on its ETag."""
+    return admin.put_config(
+        OPERATOR, ADMIN_TENANT, first.body | {"client_secret": secret}, if_match=first.etag, ip=None
+    )
+
+
 def relabel(system: AdminSystem, label: str) -> None:
     """Another writer's change of the button label, straight to the store."""
     fresh = system.services.configs.get_tenant(ADMIN_TENANT)
@@ -89,13 +96,7 @@ def test_a_put_that_loses_a_race_changes_nothing_sign_in_uses(
         admin_system.services.configs, monkeypatch, lambda: relabel(admin_system, "Winner")
     )
     with pytest.raises(PreconditionFailed):
-        admin.put_config(
-            OPERATOR,
-            ADMIN_TENANT,
-            first.body | {"client_secret": LOSER},
-            if_match=first.etag,
-            ip=None,
-        )
+        with_new_secret(admin, first, LOSER)
     assert in_use(admin_system) == (SECRET, None)
     document = admin.get_config(ADMIN_TENANT).body
     assert document["button_label"] == "Winner"
@@ -112,24 +113,12 @@ def test_of_two_secret_puts_with_one_etag_the_winner_keeps_its_secret(
 
     def the_other_admin() -> None:
         # Starts after the loser stored its secret in Key Vault, and finishes first.
-        answer = admin.put_config(
-            OPERATOR,
-            ADMIN_TENANT,
-            first.body | {"client_secret": WINNER},
-            if_match=first.etag,
-            ip=None,
-        )
+        answer = with_new_secret(admin, first, WINNER)
         won.append(answer.body)
 
     before_the_config_write(admin_system.services.configs, monkeypatch, the_other_admin)
     with pytest.raises(PreconditionFailed):
-        admin.put_config(
-            OPERATOR,
-            ADMIN_TENANT,
-            first.body | {"client_secret": LOSER},
-            if_match=first.etag,
-            ip=None,
-        )
+        with_new_secret(admin, first, LOSER)
     assert won and won[0]["client_secret"] == WINNER[:3] + "*****"
     # The winner's secret is in use and the one it replaced is the fallback; the
     # loser's version is in Key Vault, but neither (nothing was "restored" over them).
@@ -201,13 +190,7 @@ def test_storage_failing_after_a_new_secret_leaves_sign_in_on_the_old_one(
     assert kept is not None
     private_storage.stop_before_the_config_write(monkeypatch)
     with pytest.raises(SsoUnavailable):
-        admin.put_config(
-            OPERATOR,
-            ADMIN_TENANT,
-            first.body | {"client_secret": LOSER},
-            if_match=first.etag,
-            ip=None,
-        )
+        with_new_secret(admin, first, LOSER)
     # The config row could not change (storage was down), and it names its version.
     assert in_use(admin_system, kept) == (SECRET, None)
 

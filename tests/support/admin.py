@@ -4,7 +4,6 @@ Vault stand-in, with helpers to call it as an operator or as a tenant admin."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import requests
 from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
 from devtools.funchost import FuncHost
-from shared.container import Services, set_services
+from shared.container import Services
 from shared.provisioning import ROLE_TENANT_ADMIN, Entitlements, SignInIdentity, User
 
 PLATFORM_KEY = "test-platform-admin-key-0123456789"
@@ -137,17 +136,8 @@ def admin_system(
     request: pytest.FixtureRequest,
 ) -> Iterator[AdminSystem]:
     # Imported here: fixture modules are plugins, loaded in name order.
-    from shared.store.tables import TableStore
-    from tests.support.system import make_settings
+    from tests.support.system import installed_services, make_settings
 
-    services = Services(make_settings(azurite, fake_keyvault, PLATFORM_ADMIN_KEY=PLATFORM_KEY))
-    # Each test gets its own tables: the prefix keeps tests from seeing each other's rows.
-    prefix = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
-    services._built["tables"] = TableStore.from_connection_string(
-        azurite.connection_string, prefix=f"a{prefix}"
-    )
-    set_services(services)
-    with requests.Session() as http:
+    settings = make_settings(azurite, fake_keyvault, PLATFORM_ADMIN_KEY=PLATFORM_KEY)
+    with installed_services(settings, azurite, request) as services, requests.Session() as http:
         yield AdminSystem(app_host, services, http)
-    set_services(None)
-    services.tables.close()

@@ -3,7 +3,6 @@ the Key Vault stand-in and the Entra stand-in, with tenant `contoso` configured.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from devtools.azurite import Azurite
 from devtools.fake_entra import FakeEntra
 from devtools.fake_keyvault import FakeKeyVault
 from devtools.funchost import FuncHost
-from shared.container import Services, set_services
+from shared.container import Services
 from shared.store.secrets import client_secret_name
 from shared.tenants import OAuth2Config, ProfileMapping
 
@@ -95,7 +94,7 @@ def signin_system(
     request: pytest.FixtureRequest,
 ) -> Iterator[SignInSystem]:
     # Imported here: fixture modules are plugins, loaded in name order.
-    from tests.support.system import make_settings
+    from tests.support.system import installed_services, make_settings
 
     settings = make_settings(
         azurite,
@@ -103,34 +102,24 @@ def signin_system(
         ENTRA_AUTHORITY_HOST=fake_entra.base_url,
         GRAPH_BASE_URL=fake_entra.graph_base_url,
     )
-    services = Services(settings)
-    # Each test gets its own tables: the prefix keeps tests from seeing each other's rows.
-    from shared.store.tables import TableStore
-
-    prefix = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
-    services._built["tables"] = TableStore.from_connection_string(
-        azurite.connection_string, prefix=f"s{prefix}"
-    )
-    services.secrets.set_secret(client_secret_name(TENANT), entra_directory.client_secret)
-    services.configs.put_tenant(
-        TENANT,
-        "Contoso",
-        OAuth2Config(
-            enabled=True,
-            client_id=entra_directory.client_id,
-            tenant_id=entra_directory.tenant_id,
-            customer_id=CUSTOMER_ID,
-            client_secret_set=True,
-            profile_mappings=(
-                ProfileMapping(PROFILE_ENGINEERS, entra_directory.engineering),
-                ProfileMapping(PROFILE_SUPPORT, entra_directory.support),
-                ProfileMapping(PROFILE_BULK, entra_directory.bulk_groups[-1]),
+    with installed_services(settings, azurite, request) as services:
+        services.secrets.set_secret(client_secret_name(TENANT), entra_directory.client_secret)
+        services.configs.put_tenant(
+            TENANT,
+            "Contoso",
+            OAuth2Config(
+                enabled=True,
+                client_id=entra_directory.client_id,
+                tenant_id=entra_directory.tenant_id,
+                customer_id=CUSTOMER_ID,
+                client_secret_set=True,
+                profile_mappings=(
+                    ProfileMapping(PROFILE_ENGINEERS, entra_directory.engineering),
+                    ProfileMapping(PROFILE_SUPPORT, entra_directory.support),
+                    ProfileMapping(PROFILE_BULK, entra_directory.bulk_groups[-1]),
+                ),
+                admin_group_ids=(entra_directory.admins,),
             ),
-            admin_group_ids=(entra_directory.admins,),
-        ),
-    )
-    set_services(services)
-    with requests.Session() as http:
-        yield SignInSystem(app_host, services, fake_entra, entra_directory, http)
-    set_services(None)
-    services.tables.close()
+        )
+        with requests.Session() as http:
+            yield SignInSystem(app_host, services, fake_entra, entra_directory, http)

@@ -3,7 +3,9 @@ stand-ins, services installed for the app, and function_app served over HTTP."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -24,6 +26,27 @@ def make_settings(azurite: Azurite, vault: FakeKeyVault, **extra: str) -> Settin
     }
     values.update(extra)
     return Settings.from_env(values)
+
+
+@contextmanager
+def installed_services(
+    settings: Settings, azurite: Azurite, request: pytest.FixtureRequest
+) -> Iterator[Services]:
+    """Services for one test, installed for the app: own tables (a prefix derived from
+    the test's id keeps tests from seeing each other's rows), removed afterwards."""
+    from shared.store.tables import TableStore
+
+    services = Services(settings)
+    prefix = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    services._built["tables"] = TableStore.from_connection_string(
+        azurite.connection_string, prefix=f"t{prefix}"
+    )
+    set_services(services)
+    try:
+        yield services
+    finally:
+        set_services(None)
+        services.tables.close()
 
 
 @pytest.fixture(scope="session")
