@@ -100,8 +100,7 @@ var tableNames = [
   'tenants'
   'users'
   'authflows'
-  'refreshtokens'
-  'audit'
+  'profilemappings'
 ]
 
 module monitoring 'modules/monitoring.bicep' = {

@@ -13,6 +13,7 @@ sign-in whose email another account already holds.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, replace
 
 from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
@@ -20,6 +21,15 @@ from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
 PROVIDER_MICROSOFT = "microsoft"
 PROVIDER_PASSWORD = "password"  # noqa: S105 (a provider name, not a password)
 ROLE_TENANT_ADMIN = "tenant_admin"
+
+
+_USER_IDS = uuid.UUID("3f6f2c1e-8a4b-4d2e-9c7a-5b1e0d9f8a21")
+
+
+def entra_user_id(tid: str, oid: str) -> str:
+    """Our id for an Entra identity: derived from (tid, oid), so finding a returning
+    user is one point read, with no index to keep in step."""
+    return str(uuid.uuid5(_USER_IDS, f"{tid.lower()}:{oid.lower()}"))
 
 
 def email_key(email: str) -> str:

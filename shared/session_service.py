@@ -17,14 +17,16 @@ from shared.sessions import (
     ACCESS_TOKEN_TTL,
     REFRESH_ABSOLUTE_TTL,
     RefreshConflict,
+    RefreshFamily,
+    Refuse,
     RevokeFamily,
     Rotate,
     SessionClaims,
     decide_refresh,
     hash_refresh_token,
     issue_access_token,
-    new_refresh_token,
-    next_record,
+    parse_refresh_token,
+    rotated,
     session_issuer,
     start_family,
     verify_with_key_source,
@@ -32,7 +34,18 @@ from shared.sessions import (
 from shared.signin_types import SessionTokens
 from shared.store.audit import AuditStore
 from shared.store.refresh_tokens import RefreshTokenTable
+from shared.store.tables import Op
 from shared.store.users import UserStore
+
+
+@dataclass(frozen=True)
+class PendingSession:
+    """A session decided but not yet stored: its rows go into the sign-in's transaction,
+    and its tokens are handed out only once they are written."""
+
+    family: RefreshFamily
+    refresh_token: str
+    rows: tuple[Op, ...]
 
 
 @dataclass
@@ -48,48 +61,62 @@ class SessionService:
     def issuer(self) -> str:
         return session_issuer(self.public_base_url)
 
-    def start_session(self, user: User, *, entra_session_id: str | None) -> SessionTokens:
-        token, token_hash = new_refresh_token()
-        now = self.clock()
-        record = start_family(
-            user_id=user.id,
-            tenant=user.tenant,
-            token_hash=token_hash,
-            now=now,
-            entra_sid=entra_session_id,
+    def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
+        """A new session for `user_id` (no I/O): write `rows`, then call `issue`."""
+        family, token = start_family(
+            user_id=user_id, tenant=tenant, now=self.clock(), entra_sid=entra_session_id
         )
-        self.refresh_tokens.create_family(record)
-        return self._tokens(user, sid=record.family_id, refresh_token=token, now=now)
+        rows = tuple(self.refresh_tokens.create_ops(family))
+        return PendingSession(family=family, refresh_token=token, rows=rows)
+
+    def start_session(self, user: User, *, entra_session_id: str | None = None) -> SessionTokens:
+        """A session for `user` stored on its own (`begin` + `issue` for a sign-in)."""
+        pending = self.begin(user_id=user.id, tenant=user.tenant, entra_session_id=entra_session_id)
+        self.refresh_tokens.create(pending.family)
+        return self.issue(user, pending)
+
+    def issue(self, user: User, pending: PendingSession) -> SessionTokens:
+        """The tokens of a session whose rows are written."""
+        if (user.id, user.tenant) != (pending.family.user_id, pending.family.tenant):
+            raise ValueError("the session was begun for another user")
+        return self._tokens(
+            user,
+            sid=pending.family.family_id,
+            refresh_token=pending.refresh_token,
+            now=self.clock(),
+        )
 
     def refresh(self, tenant: str, refresh_token: str, *, ip: str | None) -> SessionTokens:
         now = self.clock()
-        record = self.refresh_tokens.get(tenant, hash_refresh_token(refresh_token))
-        decision = decide_refresh(record, now=now)
+        token_id = parse_refresh_token(refresh_token)
+        found = self.refresh_tokens.get(tenant, token_id) if token_id is not None else None
+        family, etag = found if found is not None else (None, "")
+        decision = decide_refresh(family, hash_refresh_token(refresh_token), now=now)
         if isinstance(decision, RevokeFamily):
-            self.refresh_tokens.revoke_family(tenant, decision.record.family_id)
+            reused = decision.family
+            self.refresh_tokens.revoke_family(tenant, reused.user_id, reused.family_id)
             self.audit.record(
                 tenant,
                 "refresh_token_reused",
-                actor=decision.record.user_id,
+                actor=reused.user_id,
                 ip=ip,
-                user_id=decision.record.user_id,
+                user_id=reused.user_id,
                 code="invalid_grant",
             )
             raise decision.error()
         if not isinstance(decision, Rotate):
             raise decision.error()
-        current = decision.record
+        current = decision.family
         user = self.users.get(tenant, current.user_id)
         if user is None or user.disabled:
-            self.refresh_tokens.revoke_family(tenant, current.family_id)
+            self.refresh_tokens.revoke_family(tenant, current.user_id, current.family_id)
             raise AccountDisabled()
-        token, token_hash = new_refresh_token()
+        successor, token = rotated(current, now=now)
         try:
-            self.refresh_tokens.mark_used_and_insert_next(
-                current, next_record(current, token_hash=token_hash, now=now)
-            )
+            self.refresh_tokens.replace(successor, etag=etag)
         except RefreshConflict:
-            self.refresh_tokens.revoke_family(tenant, current.family_id)
+            # Another use of the same token won: two holders, or a revocation.
+            self.refresh_tokens.revoke_family(tenant, current.user_id, current.family_id)
             raise RevokeFamily(current).error() from None
         return self._tokens(user, sid=current.family_id, refresh_token=token, now=now)
 
@@ -122,17 +149,23 @@ class SessionService:
         ip: str | None,
     ) -> None:
         """End what the caller names; signing out twice, or with nothing, is not an error."""
-        if refresh_token:
-            record = self.refresh_tokens.get(tenant, hash_refresh_token(refresh_token))
-            if record is not None:
-                self.refresh_tokens.revoke_family(tenant, record.family_id)
+        token_id = parse_refresh_token(refresh_token) if refresh_token else None
+        if token_id is not None:
+            found = self.refresh_tokens.get(tenant, token_id)
+            # Only the holder of the token itself ends the family this way.
+            if found is not None and refresh_token is not None:
+                decision = decide_refresh(
+                    found[0], hash_refresh_token(refresh_token), now=self.clock()
+                )
+                if not isinstance(decision, Refuse):
+                    self.refresh_tokens.revoke_family(tenant, token_id.user_id, token_id.family_id)
         if access_token:
             try:
                 claims = self.verify(tenant, access_token)
             except Unauthorized:
                 claims = None
             if claims is not None:
-                self.refresh_tokens.revoke_family(tenant, claims.sid)
+                self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
         if entra_session_id:
             self.refresh_tokens.revoke_entra_session(tenant, entra_session_id[:256])
         self.audit.record(tenant, "sign_out", actor="session", ip=ip)

@@ -11,9 +11,9 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from shared.entra import (
@@ -39,12 +39,17 @@ from shared.provisioning import (
     Entitlements,
     SignInIdentity,
     User,
+    entra_user_id,
 )
 from shared.redirects import safe_return_to
 from shared.settings import Secret, Settings
 from shared.signin_types import SessionTokens
 from shared.tenants import OAuth2Config, is_admin, is_sso_ready, profiles_for_groups
 from shared.tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
+
+if TYPE_CHECKING:
+    from shared.session_service import PendingSession
+    from shared.store.tables import Op
 
 log = logging.getLogger("entrabridge.signin")
 
@@ -109,11 +114,18 @@ class UserStore(Protocol):
         customer_id: str,
         entitlements: Entitlements,
         now: dt.datetime,
-    ) -> User: ...
+        also: Sequence[Op] = (),
+    ) -> User:
+        """Create or update the user; `also` is written in the same transaction."""
+        ...
 
 
 class SessionIssuer(Protocol):
-    def start_session(self, user: User, *, entra_session_id: str | None) -> SessionTokens: ...
+    def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
+        """A session whose `rows` the caller writes before calling `issue`."""
+        ...
+
+    def issue(self, user: User, pending: PendingSession) -> SessionTokens: ...
 
 
 class AuditLog(Protocol):
@@ -128,6 +140,20 @@ class AuditLog(Protocol):
         user_id: str | None = None,
         code: str | None = None,
     ) -> None: ...
+
+    def event(
+        self,
+        tenant: str,
+        action: str,
+        *,
+        actor: str,
+        ip: str | None = None,
+        fields: tuple[str, ...] = (),
+        user_id: str | None = None,
+        code: str | None = None,
+    ) -> Op:
+        """The same event as a row for the caller's transaction."""
+        ...
 
 
 # --- results -----------------------------------------------------------------------
@@ -354,15 +380,20 @@ class SignInService:
             self._configs.forget(tenant)
             config = self._config(tenant)
         entitlements = self._entitlements(config, identity.group_ids)
+        # The user, their new session and the audit event: one transaction, so a
+        # failure leaves no half (a session without its event, a user without a session).
+        user_id = entra_user_id(identity.tenant_id, identity.object_id)
+        pending = self._sessions.begin(user_id=user_id, tenant=tenant, entra_session_id=claims.sid)
+        event = self._audit.event(tenant, "sign_in", actor=user_id, ip=ip, user_id=user_id)
         user = self._users.provision(
             identity,
             tenant=tenant,
             customer_id=config.customer_id or "",
             entitlements=entitlements,
             now=self._now(),
+            also=(*pending.rows, event),
         )
-        session = self._sessions.start_session(user, entra_session_id=claims.sid)
-        self._audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
+        session = self._sessions.issue(user, pending)
         return Completed(user=user, tokens=session, return_to=transaction.return_to)
 
     def _spa_handoff(self, transaction: AuthTransaction, params: Mapping[str, str]) -> SpaHandoff:

@@ -1,8 +1,10 @@
 """The audit log in Table Storage: newest first, paged, never a secret.
 
-RowKey = inverted timestamp + random suffix, so a plain partition scan reads
-newest first. Events carry field *names* only (a new secret is the field
-`client_secret`), error codes, and the caller's IP as the front end saw it.
+Events live in the tenant's partition (shared.store.tenant_partition) under
+RowKey `audit:` + inverted timestamp + random suffix, so a range read gives
+them newest first, and a sign-in writes its event in its own transaction.
+Events carry field *names* only (a new secret is the field `client_secret`),
+error codes, and the caller's IP as the front end saw it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.provisioning import rfc3339
-from shared.store.tables import TableStore
+from shared.store.tables import Op, TableStore
+from shared.store.tenant_partition import TABLE
 
-TABLE = "audit"
+_PREFIX = "audit:"
 _MAX_TICKS = 10**19
 
 
@@ -37,11 +40,28 @@ class AuditStore:
         user_id: str | None = None,
         code: str | None = None,
     ) -> None:
+        event = self.event(
+            tenant, action, actor=actor, ip=ip, fields=fields, user_id=user_id, code=code
+        )
+        self.tables.insert(TABLE, event.entity)
+
+    def event(
+        self,
+        tenant: str,
+        action: str,
+        *,
+        actor: str,
+        ip: str | None = None,
+        fields: tuple[str, ...] = (),
+        user_id: str | None = None,
+        code: str | None = None,
+    ) -> Op:
+        """The event as a row to write in a caller's transaction (see `record`)."""
         at = self.clock()
         micros = int(at.timestamp() * 1_000_000)
-        row_key = f"{_MAX_TICKS - micros:020d}-{secrets.token_hex(4)}"
-        self.tables.insert(
-            TABLE,
+        row_key = f"{_PREFIX}{_MAX_TICKS - micros:020d}-{secrets.token_hex(4)}"
+        return Op(
+            "create",
             {
                 "PartitionKey": tenant,
                 "RowKey": row_key,
@@ -58,7 +78,9 @@ class AuditStore:
     def list(
         self, tenant: str, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        page = self.tables.query(TABLE, partition_key=tenant, limit=limit, cursor=cursor)
+        page = self.tables.query(
+            TABLE, partition_key=tenant, row_key_prefix=_PREFIX, limit=limit, cursor=cursor
+        )
         return [_event(row.data) for row in page.rows], page.next_cursor
 
 

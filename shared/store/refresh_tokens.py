@@ -1,113 +1,130 @@
-"""Refresh-token families in Table Storage (the RefreshTokenStore of shared.sessions).
+"""Refresh-token families in Table Storage: one row per family (shared.sessions).
 
-One partition per tenant. `tok:{sha256}` rows are the tokens (only hashes are
-stored); `fam:{family_id}` rows carry the family's owner, its Entra session
-and whether it is revoked, so revoking a family is one write however many
-tokens it has. Rotation marks the old token used and inserts its successor in
-one transaction, conditional on the old token's etag.
+Rows live in the tenant's partition (shared.store.tenant_partition), keyed by
+user and family, so a sign-in's family is written in the sign-in's own
+transaction, a refresh is a point read plus a conditional replace, and
+revoking a user's sessions reads only theirs. Only token hashes are stored.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.sessions import RefreshConflict, RefreshRecord
-from shared.store.tables import Op, Row, TableStore, TransactionFailed
+from shared.sessions import RefreshConflict, RefreshFamily, RefreshTokenId
+from shared.store.tables import EXPIRES_AT, EtagMismatch, Op, Row, TableStore, key_part
+from shared.store.tenant_partition import TABLE
 
-TABLE = "refreshtokens"
-
-
-def _token_key(token_hash: str) -> str:
-    return f"tok:{token_hash}"
+_ATTEMPTS = 5
 
 
-def _family_key(family_id: str) -> str:
-    return f"fam:{family_id}"
+def _family_key(user_id: str, family_id: str) -> str:
+    return f"session:{user_id}:{family_id}"
+
+
+def _sid_prefix(entra_sid: str) -> str:
+    # ':' separates the parts of the key, so it is encoded inside the sid as well.
+    return f"esid:{key_part(entra_sid).replace(':', '%3A')}:"
 
 
 @dataclass
 class RefreshTokenTable:
     tables: TableStore
 
-    def create_family(self, record: RefreshRecord) -> None:
-        family = {
-            "PartitionKey": record.tenant,
-            "RowKey": _family_key(record.family_id),
-            "user_id": record.user_id,
-            "entra_sid": record.entra_sid or "",
-            "revoked": False,
-            "expires_at": record.expires_at,
-        }
-        self.tables.transact(TABLE, [Op("create", family), Op("create", _token_entity(record))])
+    def create_ops(self, family: RefreshFamily) -> list[Op]:
+        """The rows that start `family`, to be written in the sign-in's transaction."""
+        ops = [Op("create", _family_entity(family))]
+        if family.entra_sid:
+            index = {
+                "PartitionKey": family.tenant,
+                "RowKey": f"{_sid_prefix(family.entra_sid)}{family.user_id}:{family.family_id}",
+                "user_id": family.user_id,
+                "family_id": family.family_id,
+                EXPIRES_AT: _expiry(family),
+            }
+            ops.append(Op("create", index))
+        return ops
 
-    def get(self, tenant: str, token_hash: str) -> RefreshRecord | None:
-        row = self.tables.get(TABLE, tenant, _token_key(token_hash))
-        if row is None:
-            return None
-        record = _record(row)
-        family = self.tables.get(TABLE, tenant, _family_key(record.family_id))
-        if family is None or family.data.get("revoked") is True:
-            return replace(record, revoked=True)
-        return record
+    def create(self, family: RefreshFamily) -> None:
+        """Start `family` on its own (a session that is not part of an Entra sign-in)."""
+        self.tables.apply(TABLE, self.create_ops(family))
 
-    def mark_used_and_insert_next(self, used: RefreshRecord, successor: RefreshRecord) -> None:
-        row = self.tables.get(TABLE, used.tenant, _token_key(used.token_hash))
-        if row is None or row.data.get("used") is True:
-            raise RefreshConflict()
+    def get(self, tenant: str, token_id: RefreshTokenId) -> tuple[RefreshFamily, str] | None:
+        """The family the token names, with its etag; None if there is none (or it expired)."""
+        row = self.tables.get(TABLE, tenant, _family_key(token_id.user_id, token_id.family_id))
+        return (_family(row), row.etag) if row is not None else None
+
+    def replace(self, family: RefreshFamily, *, etag: str) -> None:
+        """Store the rotated `family` only if the row is still at `etag`; else
+        RefreshConflict (another rotation or a revocation came first)."""
         try:
-            self.tables.transact(
-                TABLE,
-                [
-                    Op("update", _token_entity(replace(used, used=True)), etag=row.etag),
-                    Op("create", _token_entity(successor)),
-                ],
-            )
-        except TransactionFailed as failure:
-            raise RefreshConflict() from failure
+            self.tables.update(TABLE, _family_entity(family), etag=etag)
+        except EtagMismatch:
+            raise RefreshConflict() from None
 
-    def revoke_family(self, tenant: str, family_id: str) -> None:
-        row = self.tables.get(TABLE, tenant, _family_key(family_id))
-        if row is not None and row.data.get("revoked") is not True:
-            self.tables.upsert(TABLE, {**row.data, "revoked": True})
+    def revoke_family(self, tenant: str, user_id: str, family_id: str) -> None:
+        for _ in range(_ATTEMPTS):
+            found = self.get(tenant, RefreshTokenId(user_id=user_id, family_id=family_id))
+            if found is None or found[0].revoked:
+                return
+            try:
+                self.replace(replace(found[0], revoked=True), etag=found[1])
+                return
+            except RefreshConflict:
+                continue  # rotated meanwhile: read it again and revoke that
+        raise RefreshConflict()
 
     def revoke_user(self, tenant: str, user_id: str) -> None:
-        self._revoke_where(tenant, "user_id", user_id)
+        for row in self.tables.scan_partition(
+            TABLE, partition_key=tenant, row_key_prefix=_family_key(user_id, "")
+        ):
+            family = _family(row)
+            if not family.revoked:
+                self.revoke_family(tenant, family.user_id, family.family_id)
 
     def revoke_entra_session(self, tenant: str, entra_sid: str) -> None:
-        self._revoke_where(tenant, "entra_sid", entra_sid)
+        """Every family started by that Entra sign-in session (front-channel logout)."""
+        if not entra_sid:
+            return
+        for row in self.tables.scan_partition(
+            TABLE, partition_key=tenant, row_key_prefix=_sid_prefix(entra_sid)
+        ):
+            self.revoke_family(tenant, str(row.data["user_id"]), str(row.data["family_id"]))
 
-    def _revoke_where(self, tenant: str, field: str, value: str) -> None:
-        # Filtered here, not in an OData filter: the value never becomes query text.
-        for row in self.tables.scan_partition(TABLE, partition_key=tenant, row_key_prefix="fam:"):
-            if value and row.data.get(field) == value and row.data.get("revoked") is not True:
-                self.tables.upsert(TABLE, {**row.data, "revoked": True})
+
+def _expiry(family: RefreshFamily) -> dt.datetime:
+    return dt.datetime.fromtimestamp(family.expires_at, dt.UTC)
 
 
-def _token_entity(record: RefreshRecord) -> dict[str, Any]:
+def _family_entity(family: RefreshFamily) -> dict[str, Any]:
     return {
-        "PartitionKey": record.tenant,
-        "RowKey": _token_key(record.token_hash),
-        "family_id": record.family_id,
-        "user_id": record.user_id,
-        "issued_at": record.issued_at,
-        "expires_at": record.expires_at,
-        "idle_expires_at": record.idle_expires_at,
-        "used": record.used,
-        "entra_sid": record.entra_sid or "",
+        "PartitionKey": family.tenant,
+        "RowKey": _family_key(family.user_id, family.family_id),
+        "current_hash": family.current_hash,
+        "issued_at": family.issued_at,
+        "expires_at": family.expires_at,
+        "idle_expires_at": family.idle_expires_at,
+        "used": json.dumps(list(family.used)),
+        "revoked": family.revoked,
+        "entra_sid": family.entra_sid or "",
+        EXPIRES_AT: _expiry(family),
     }
 
 
-def _record(row: Row) -> RefreshRecord:
+def _family(row: Row) -> RefreshFamily:
     data = row.data
-    return RefreshRecord(
-        family_id=str(data["family_id"]),
-        user_id=str(data["user_id"]),
+    _, user_id, family_id = row.row_key.split(":", 2)
+    return RefreshFamily(
+        family_id=family_id,
+        user_id=user_id,
         tenant=row.partition_key,
-        token_hash=row.row_key.removeprefix("tok:"),
+        current_hash=str(data["current_hash"]),
         issued_at=float(data["issued_at"]),
         expires_at=float(data["expires_at"]),
         idle_expires_at=float(data["idle_expires_at"]),
-        used=bool(data.get("used", False)),
+        used=tuple(json.loads(str(data.get("used") or "[]"))),
+        revoked=bool(data.get("revoked", False)),
         entra_sid=str(data.get("entra_sid") or "") or None,
     )

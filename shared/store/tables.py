@@ -342,6 +342,29 @@ class TableStore:
                 raise TransactionFailed(index, operations[index].kind, reason) from None
         return [str(result["etag"]) if result.get("etag") else None for result in results]
 
+    def apply(self, table: str, operations: Sequence[Op]) -> list[str | None]:
+        """`transact`, but a single operation goes as a plain request (an entity group
+        transaction costs three times the CPU in the SDK). Failures read the same
+        either way: `TransactionFailed` naming operation 0."""
+        if len(operations) != 1:
+            return self.transact(table, operations)
+        (op,) = operations
+        try:
+            if op.kind == "create":
+                return [self.insert(table, op.entity).etag]
+            if op.kind == "upsert":
+                return [self.upsert(table, op.entity).etag]
+            if op.kind == "update" and op.etag is not None:
+                return [self.update(table, op.entity, etag=op.etag).etag]
+            if op.kind == "delete" and op.etag is not None:
+                self.delete(table, op.entity["PartitionKey"], op.entity["RowKey"], etag=op.etag)
+                return [None]
+        except EntityExists:
+            raise TransactionFailed(0, op.kind, "exists") from None
+        except EtagMismatch:
+            raise TransactionFailed(0, op.kind, "precondition") from None
+        return self.transact(table, operations)  # unconditional update/delete: as a batch
+
     # --- queries -----------------------------------------------------------------------
 
     def query(

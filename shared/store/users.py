@@ -1,10 +1,11 @@
 """Users in Table Storage, one partition per tenant.
 
 Rows: `user:{id}` (the user; for Entra users the id is derived from (tid, oid))
-and `email:{email}` (an index pointing at the id). A sign-in's decision is
-written as one entity group transaction, so two concurrent first sign-ins of
-one person make one user: the loser's transaction fails on the user row, it
-re-reads and updates.
+and `email:{email}` (an index pointing at the id), in the tenant's partition
+(shared.store.tenant_partition). A sign-in's decision is written as one entity
+group transaction together with the caller's rows (the session, the audit
+event), so two concurrent first sign-ins of one person make one user: the
+loser's transaction fails on the user row, it re-reads and decides again.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import datetime as dt
 import json
 import random
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,11 +26,12 @@ from shared.provisioning import (
     User,
     decide_sign_in,
     email_key,
+    entra_user_id,
 )
 from shared.store.tables import EtagMismatch, Op, Row, TableStore, TransactionFailed, key_part
+from shared.store.tenant_partition import TABLE
 
-TABLE = "users"
-_USER_IDS = uuid.UUID("3f6f2c1e-8a4b-4d2e-9c7a-5b1e0d9f8a21")
+__all__ = ["TABLE", "UserStore", "entra_user_id"]
 _ATTEMPTS = 8
 
 
@@ -56,8 +57,11 @@ class UserStore:
         customer_id: str,
         entitlements: Entitlements,
         now: dt.datetime,
+        also: Sequence[Op] = (),
     ) -> User:
-        """Create or update the signed-in user atomically; raises the decision's refusals."""
+        """Create or update the signed-in user atomically with `also` (rows of the same
+        partition: the session, the audit event); raises the decision's refusals, and
+        then writes nothing."""
         user_id = entra_user_id(identity.tenant_id, identity.object_id)
         for attempt in range(_ATTEMPTS):
             # One point read finds a returning user; the email index is read only when
@@ -81,44 +85,26 @@ class UserStore:
                 new_user_id=user_id,
                 now=now,
             )
-            try:
-                if isinstance(decision, CreateUser):
-                    self._create(decision.user)
-                    return decision.user
+            if isinstance(decision, CreateUser):
+                user, ops = decision.user, _create_ops(decision.user)
+            else:
                 assert by_oid is not None
                 if _only_fresh_login(decision.before, decision.after):
-                    return decision.before
-                self._update(decision.before, decision.after, etag=by_oid[1])
-                return decision.after
-            except TransactionFailed:
+                    user, ops = decision.before, []
+                else:
+                    user = decision.after
+                    ops = _update_ops(decision.before, decision.after, etag=by_oid[1])
+            try:
+                if ops or also:
+                    self.tables.apply(TABLE, [*ops, *also])
+                return user
+            except TransactionFailed as failure:
+                if failure.index >= len(ops):
+                    raise  # one of the caller's rows: not a race this loop can settle
                 # Another sign-in of the same person (or a claim on the same email)
                 # won the race: read again and decide again.
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311
         raise SsoUnavailable("Too many concurrent sign-ins for this account; please retry.")
-
-    def _create(self, user: User) -> None:
-        tenant = user.tenant
-        self.tables.transact(
-            TABLE,
-            [
-                Op("create", _user_entity(user)),
-                Op("create", _index(tenant, _email_key(user.email), user.id)),
-            ],
-        )
-
-    def _update(self, before: User, after: User, *, etag: str) -> None:
-        if email_key(before.email) == email_key(after.email):
-            # One row: a conditional update, not a one-operation batch (a third of the CPU).
-            self._update_row(after, etag=etag)
-            return
-        self.tables.transact(
-            TABLE,
-            [
-                Op("update", _user_entity(after), etag=etag),
-                Op("delete", _index(after.tenant, _email_key(before.email), "")),
-                Op("create", _index(after.tenant, _email_key(after.email), after.id)),
-            ],
-        )
 
     def _update_row(self, user: User, *, etag: str) -> None:
         """The user row if it is still at `etag`; `TransactionFailed` (as a batch would
@@ -180,13 +166,7 @@ class UserStore:
 
     def insert_password_user(self, user: User) -> None:
         """Password users are the application's own; this seeds one (dev and tests)."""
-        self.tables.transact(
-            TABLE,
-            [
-                Op("create", _user_entity(user)),
-                Op("create", _index(user.tenant, _email_key(user.email), user.id)),
-            ],
-        )
+        self.tables.transact(TABLE, _create_ops(user))
 
     def _by_index(self, tenant: str, row_key: str) -> tuple[User, str] | None:
         index = self.tables.get(TABLE, tenant, row_key)
@@ -215,17 +195,28 @@ def _only_fresh_login(before: User, after: User) -> bool:
     return replace(before, last_login_at=after.last_login_at) == after
 
 
-def entra_user_id(tid: str, oid: str) -> str:
-    """Our id for an Entra identity: derived from (tid, oid), so finding a returning
-    user is one point read, with no index to keep in step."""
-    return str(uuid.uuid5(_USER_IDS, f"{tid.lower()}:{oid.lower()}"))
-
-
 def _same_identity(user: User, identity: SignInIdentity) -> bool:
     return (user.entra_tenant_id, user.entra_object_id) == (
         identity.tenant_id,
         identity.object_id,
     )
+
+
+def _create_ops(user: User) -> list[Op]:
+    return [
+        Op("create", _user_entity(user)),
+        Op("create", _index(user.tenant, _email_key(user.email), user.id)),
+    ]
+
+
+def _update_ops(before: User, after: User, *, etag: str) -> list[Op]:
+    ops = [Op("update", _user_entity(after), etag=etag)]
+    if email_key(before.email) != email_key(after.email):
+        ops += [
+            Op("delete", _index(after.tenant, _email_key(before.email), "")),
+            Op("create", _index(after.tenant, _email_key(after.email), after.id)),
+        ]
+    return ops
 
 
 def _index(tenant: str, row_key: str, user_id: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from shared.provisioning import User
+from shared.sessions import parse_refresh_token
 from shared.store.secrets import client_secret_name
 from tests.support.signin import TENANT, SignInSystem, set_cookies
 
@@ -169,12 +170,11 @@ def test_front_channel_logout_with_only_sid_ends_that_entra_session(
     signin_system: SignInSystem,
 ) -> None:
     cookies = set_cookies(signin_system.browser_sign_in("one_group"))
-    record = signin_system.services.sessions.refresh_tokens.get(
-        TENANT,
-        __import__("shared.sessions", fromlist=["x"]).hash_refresh_token(
-            cookies["__Host-eb_refresh"]
-        ),
-    )
+    token_id = parse_refresh_token(cookies["__Host-eb_refresh"])
+    assert token_id is not None
+    found = signin_system.services.sessions.refresh_tokens.get(TENANT, token_id)
+    assert found is not None
+    record = found[0]
     assert record is not None and record.entra_sid
     out = signin_system.http.get(
         signin_system.url(f"/api/auth/{TENANT}/logout"),

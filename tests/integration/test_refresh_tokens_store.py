@@ -3,67 +3,87 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
 from shared.sessions import (
     RefreshConflict,
-    RefreshRecord,
+    RefreshFamily,
+    RefreshTokenId,
     RevokeFamily,
     Rotate,
     decide_refresh,
-    new_refresh_token,
-    next_record,
+    hash_refresh_token,
+    parse_refresh_token,
+    rotated,
     start_family,
 )
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.tables import TableStore
 
 NOW = 1_800_000_000.0
+ADA = "7c1f2a9e-0b3d-4e5f-8a6b-9c0d1e2f3a4b"
+BOB = "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a"
 
 
-def family(
-    store: RefreshTokenTable, *, user: str = "u-1", sid: str | None = "entra-sid"
-) -> tuple[str, RefreshRecord]:
-    token, token_hash = new_refresh_token()
-    record = start_family(
-        user_id=user, tenant="acme", token_hash=token_hash, now=NOW, entra_sid=sid
-    )
-    store.create_family(record)
-    return token, record
+def started(
+    store: RefreshTokenTable, *, user: str = ADA, sid: str | None = "entra-sid"
+) -> tuple[RefreshFamily, str]:
+    family, token = start_family(user_id=user, tenant="acme", now=NOW, entra_sid=sid)
+    store.create(family)
+    return family, token
+
+
+def stored(store: RefreshTokenTable, token: str) -> tuple[RefreshFamily, str]:
+    token_id = parse_refresh_token(token)
+    assert token_id is not None
+    found = store.get("acme", token_id)
+    assert found is not None
+    return found
+
+
+def test_a_family_reads_back_as_written_and_a_rotation_replaces_it(
+    table_store: TableStore,
+) -> None:
+    store = RefreshTokenTable(table_store)
+    first, token = started(store)
+    family, etag = stored(store, token)
+    assert family == first
+    second, new_token = rotated(family, now=NOW + 60)
+    store.replace(second, etag=etag)
+    assert stored(store, new_token)[0] == second
+    assert isinstance(decide_refresh(second, hash_refresh_token(new_token), now=NOW + 61), Rotate)
 
 
 def test_a_rotated_token_cannot_be_rotated_again_and_its_reuse_revokes_the_family(
     table_store: TableStore,
 ) -> None:
     store = RefreshTokenTable(table_store)
-    _, first = family(store)
-    _, second_hash = new_refresh_token()
-    second = next_record(first, token_hash=second_hash, now=NOW + 60)
-    store.mark_used_and_insert_next(first, second)
-    with pytest.raises(RefreshConflict):
-        store.mark_used_and_insert_next(first, second)
-    reused = store.get("acme", first.token_hash)
-    decision = decide_refresh(reused, now=NOW + 120)
+    _, token = started(store)
+    family, etag = stored(store, token)
+    second, new_token = rotated(family, now=NOW + 60)
+    store.replace(second, etag=etag)
+    with pytest.raises(RefreshConflict):  # the same read, used twice
+        store.replace(rotated(family, now=NOW + 60)[0], etag=etag)
+    reread, _ = stored(store, token)
+    decision = decide_refresh(reread, hash_refresh_token(token), now=NOW + 120)
     assert isinstance(decision, RevokeFamily)
-    store.revoke_family("acme", decision.record.family_id)
-    current = store.get("acme", second.token_hash)
-    assert current is not None and current.revoked
+    store.revoke_family("acme", decision.family.user_id, decision.family.family_id)
+    assert stored(store, new_token)[0].revoked
 
 
 def test_parallel_rotations_of_one_token_have_one_winner(table_store: TableStore) -> None:
     store = RefreshTokenTable(table_store)
-    _, first = family(store)
+    _, token = started(store)
 
     def rotate(attempt: int) -> bool:
-        decision = decide_refresh(store.get("acme", first.token_hash), now=NOW + 1)
+        family, etag = stored(store, token)
+        decision = decide_refresh(family, hash_refresh_token(token), now=NOW + 1)
         if not isinstance(decision, Rotate):
             return False
-        _, next_hash = new_refresh_token()
         try:
-            store.mark_used_and_insert_next(
-                decision.record, next_record(decision.record, token_hash=next_hash, now=NOW + 1)
-            )
+            store.replace(rotated(decision.family, now=NOW + 1)[0], etag=etag)
         except RefreshConflict:
             return False
         return True
@@ -72,16 +92,36 @@ def test_parallel_rotations_of_one_token_have_one_winner(table_store: TableStore
         assert sum(pool.map(rotate, range(8))) == 1
 
 
+def test_a_revocation_racing_a_rotation_still_revokes(table_store: TableStore) -> None:
+    store = RefreshTokenTable(table_store)
+    _, token = started(store)
+    family, etag = stored(store, token)
+    successor, new_token = rotated(family, now=NOW + 1)
+    store.replace(successor, etag=etag)  # lands between the revoker's read and write
+    store.revoke_family("acme", ADA, family.family_id)
+    assert stored(store, new_token)[0].revoked
+
+
 def test_disabling_a_user_and_entra_logout_revoke_their_families(table_store: TableStore) -> None:
     store = RefreshTokenTable(table_store)
-    _, ada = family(store, user="ada", sid="sid-a")
-    _, bob = family(store, user="bob", sid="sid-b")
-    store.revoke_user("acme", "ada")
-    assert store.get("acme", ada.token_hash).revoked  # type: ignore[union-attr]
-    assert not store.get("acme", bob.token_hash).revoked  # type: ignore[union-attr]
+    _, ada_first = started(store, user=ADA, sid="sid-a")
+    _, ada_second = started(store, user=ADA, sid=None)
+    _, bob = started(store, user=BOB, sid="sid-b")
+    _, bob_other = started(store, user=BOB, sid="sid-b:x")  # ':' cannot widen a sid match
+    store.revoke_user("acme", ADA)
+    assert stored(store, ada_first)[0].revoked and stored(store, ada_second)[0].revoked
+    assert not stored(store, bob)[0].revoked
     store.revoke_entra_session("acme", "sid-b")
-    assert store.get("acme", bob.token_hash).revoked  # type: ignore[union-attr]
+    assert stored(store, bob)[0].revoked
+    assert not stored(store, bob_other)[0].revoked
 
 
-def test_an_unknown_token_reads_as_none(table_store: TableStore) -> None:
-    assert RefreshTokenTable(table_store).get("acme", "0" * 64) is None
+def test_an_unknown_family_reads_as_none_and_an_expired_one_as_gone(
+    table_store: TableStore,
+) -> None:
+    store = RefreshTokenTable(table_store)
+    assert store.get("acme", RefreshTokenId(user_id=ADA, family_id="f" * 22)) is None
+    family, token = start_family(user_id=ADA, tenant="acme", now=NOW)
+    store.create(replace(family, expires_at=table_store.clock().timestamp() - 1))
+    token_id = parse_refresh_token(token)
+    assert token_id is not None and store.get("acme", token_id) is None

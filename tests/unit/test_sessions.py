@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -20,7 +21,8 @@ from shared.sessions import (
     ACCESS_COOKIE,
     ACCESS_TOKEN_AUDIENCE,
     REFRESH_COOKIE,
-    RefreshRecord,
+    USED_TOKENS_KEPT,
+    RefreshFamily,
     Refuse,
     RevokeFamily,
     Rotate,
@@ -30,9 +32,9 @@ from shared.sessions import (
     decide_refresh,
     hash_refresh_token,
     issue_access_token,
-    new_refresh_token,
-    next_record,
     parse_cookie_header,
+    parse_refresh_token,
+    rotated,
     session_cookies,
     session_issuer,
     start_family,
@@ -350,95 +352,130 @@ def _b64(value: dict[str, Any]) -> str:
 # --- refresh tokens ------------------------------------------------------------------------
 
 DAY = 24 * 3600.0
+USER = "0b9f3c7e-5d1a-4e8b-9c2f-6a7d8e9f0a1b"
 
 
-def record(**overrides: Any) -> RefreshRecord:
-    values: dict[str, Any] = {
-        "family_id": "family-1",
-        "user_id": "u-123",
-        "tenant": "acme",
-        "token_hash": hash_refresh_token("t"),
-        "issued_at": NOW - DAY,
-        "expires_at": NOW + 20 * DAY,
-        "idle_expires_at": NOW + 6 * DAY,
-    }
-    values.update(overrides)
-    return RefreshRecord(**values)
+def family(**overrides: Any) -> tuple[RefreshFamily, str]:
+    """A family whose current token is the returned one."""
+    first, token = start_family(user_id=USER, tenant="acme", now=NOW - DAY, entra_sid="sid")
+    return replace(first, **overrides), token
 
 
-def test_a_new_refresh_token_is_random_and_only_its_hash_is_kept() -> None:
-    token, token_hash = new_refresh_token()
-    other, _ = new_refresh_token()
-    assert token != other and len(token) >= 43
-    assert token_hash == hashlib.sha256(token.encode()).hexdigest() == hash_refresh_token(token)
-    assert token not in token_hash
+def test_a_refresh_token_names_its_family_and_only_its_hash_is_kept() -> None:
+    first, token = start_family(user_id=USER, tenant="acme", now=NOW)
+    other, other_token = start_family(user_id=USER, tenant="acme", now=NOW)
+    assert token != other_token and first.family_id != other.family_id
+    assert first.current_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in repr(first)
+    named = parse_refresh_token(token)
+    assert named is not None and (named.user_id, named.family_id) == (USER, first.family_id)
+    assert len(token.rsplit(".", 1)[1]) == 43  # 256 random bits
 
 
-def test_a_fresh_unused_token_rotates() -> None:
-    current = record()
-    assert decide_refresh(current, now=NOW) == Rotate(current)
+@pytest.mark.parametrize(
+    "token",
+    ["", "abc", "a.b", "a.b.c.d", f"{USER}..x", f"{USER}.{'f' * 22}.short", "x" * 200],
+)
+def test_a_token_without_our_shape_names_no_family(token: str) -> None:
+    assert parse_refresh_token(token) is None
 
 
-def test_an_unknown_token_is_refused() -> None:
-    decision = decide_refresh(None, now=NOW)
+def test_the_current_token_rotates() -> None:
+    current, token = family()
+    assert decide_refresh(current, hash_refresh_token(token), now=NOW) == Rotate(current)
+
+
+def test_an_unknown_family_is_refused() -> None:
+    decision = decide_refresh(None, hash_refresh_token("x"), now=NOW)
     assert isinstance(decision, Refuse)
     assert isinstance(decision.error(), InvalidGrant)
 
 
+def test_a_made_up_token_naming_a_real_family_is_refused_without_revoking_it() -> None:
+    # The family id is the session's `sid`, visible in access tokens: knowing it must
+    # not be enough to end someone's session.
+    current, token = family()
+    forged = token.rsplit(".", 1)[0] + "." + "A" * 43
+    decision = decide_refresh(current, hash_refresh_token(forged), now=NOW)
+    assert isinstance(decision, Refuse) and "not valid" in decision.reason
+
+
 def test_a_reused_token_revokes_its_whole_family() -> None:
-    used = record(used=True)
-    decision = decide_refresh(used, now=NOW)
+    first, old = family()
+    second, new = rotated(first, now=NOW)
+    decision = decide_refresh(second, hash_refresh_token(old), now=NOW)
     assert isinstance(decision, RevokeFamily)
-    assert decision.record.family_id == "family-1"
+    assert decision.family.family_id == first.family_id
     assert decision.error().code == "invalid_grant"
+    assert isinstance(decide_refresh(second, hash_refresh_token(new), now=NOW), Rotate)
 
 
-def test_a_reused_token_revokes_the_family_even_after_its_own_idle_window() -> None:
+def test_a_reused_token_revokes_the_family_even_after_its_idle_window() -> None:
     # Its successor may still be alive: the replay is the signal that matters.
-    decision = decide_refresh(record(used=True, idle_expires_at=NOW - 1), now=NOW)
+    first, old = family()
+    second, _ = rotated(first, now=NOW)
+    decision = decide_refresh(
+        replace(second, idle_expires_at=NOW - 1), hash_refresh_token(old), now=NOW
+    )
     assert isinstance(decision, RevokeFamily)
+
+
+def test_reuse_is_recognised_for_the_last_100_rotations_then_only_refused() -> None:
+    current, token = family()
+    tokens = [token]
+    for step in range(USED_TOKENS_KEPT + 1):
+        current, token = rotated(current, now=NOW + step)
+        tokens.append(token)
+    assert len(current.used) == USED_TOKENS_KEPT
+    recent = decide_refresh(current, hash_refresh_token(tokens[1]), now=NOW + 200)
+    assert isinstance(recent, RevokeFamily)
+    oldest = decide_refresh(current, hash_refresh_token(tokens[0]), now=NOW + 200)
+    assert isinstance(oldest, Refuse)
 
 
 def test_a_token_of_a_revoked_family_is_refused() -> None:
-    for revoked in (record(revoked=True), record(revoked=True, used=True)):
-        decision = decide_refresh(revoked, now=NOW)
+    current, token = family(revoked=True)
+    second, _ = rotated(current, now=NOW)
+    for presented, stored in ((token, current), (token, second)):
+        decision = decide_refresh(stored, hash_refresh_token(presented), now=NOW)
         assert isinstance(decision, Refuse) and "revoked" in decision.reason
 
 
 def test_a_token_past_the_family_lifetime_is_refused() -> None:
-    decision = decide_refresh(record(expires_at=NOW), now=NOW)
+    current, token = family(expires_at=NOW)
+    decision = decide_refresh(current, hash_refresh_token(token), now=NOW)
     assert isinstance(decision, Refuse) and "expired" in decision.reason
 
 
 def test_a_reused_token_past_the_family_lifetime_is_only_refused() -> None:
-    decision = decide_refresh(record(used=True, expires_at=NOW - 1), now=NOW)
+    first, old = family(expires_at=NOW + 10)
+    second, _ = rotated(first, now=NOW)
+    decision = decide_refresh(second, hash_refresh_token(old), now=NOW + 10)
     assert isinstance(decision, Refuse)
 
 
 def test_a_token_idle_too_long_is_refused() -> None:
-    decision = decide_refresh(record(idle_expires_at=NOW - 1), now=NOW)
+    current, token = family(idle_expires_at=NOW - 1)
+    decision = decide_refresh(current, hash_refresh_token(token), now=NOW)
     assert isinstance(decision, Refuse) and "inactivity" in decision.reason
 
 
 def test_a_family_starts_with_a_30_day_lifetime_and_7_day_idle_window() -> None:
-    first = start_family(
-        user_id="u-123", tenant="acme", token_hash="h", now=NOW, entra_sid="entra-sid"
-    )
-    other = start_family(user_id="u-123", tenant="acme", token_hash="h", now=NOW)
-    assert first.family_id != other.family_id
+    first, _ = start_family(user_id=USER, tenant="acme", now=NOW, entra_sid="entra-sid")
     assert first.expires_at == NOW + 30 * DAY
     assert first.idle_expires_at == NOW + 7 * DAY
-    assert (first.used, first.revoked, first.entra_sid) == (False, False, "entra-sid")
+    assert (first.used, first.revoked, first.entra_sid) == ((), False, "entra-sid")
 
 
 def test_rotation_slides_the_idle_window_but_never_past_the_family_lifetime() -> None:
-    current = record(expires_at=NOW + 3 * DAY)
-    successor = next_record(current, token_hash="h2", now=NOW)
+    current, token = family(expires_at=NOW + 3 * DAY)
+    successor, new_token = rotated(current, now=NOW)
     assert successor.family_id == current.family_id
     assert successor.expires_at == current.expires_at
     assert successor.idle_expires_at == NOW + 3 * DAY
-    assert (successor.token_hash, successor.issued_at, successor.used) == ("h2", NOW, False)
-    assert next_record(record(), token_hash="h3", now=NOW).idle_expires_at == NOW + 7 * DAY
+    assert successor.current_hash == hash_refresh_token(new_token) != current.current_hash
+    assert successor.used == (hash_refresh_token(token)[:16],)
+    assert rotated(family()[0], now=NOW)[0].idle_expires_at == NOW + 7 * DAY
 
 
 # --- cookies -------------------------------------------------------------------------------
