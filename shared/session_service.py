@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.errors import AccountDisabled, Unauthorized
+from shared.errors import AccountDisabled, SsoUnavailable, Unauthorized
 from shared.provisioning import User
 from shared.session_keys import SessionKeyRing
 from shared.sessions import (
@@ -36,6 +36,9 @@ from shared.store.audit import AuditStore
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.tables import Op
 from shared.store.users import UserStore
+
+# Entra's sid is a GUID; a longer one is cut the same way at sign-in and at logout.
+MAX_ENTRA_SID = 256
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ class SessionService:
     def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
         """A new session for `user_id` (no I/O): write `rows`, then call `issue`."""
         family, token = start_family(
-            user_id=user_id, tenant=tenant, now=self.clock(), entra_sid=entra_session_id
+            user_id=user_id,
+            tenant=tenant,
+            now=self.clock(),
+            entra_sid=entra_session_id[:MAX_ENTRA_SID] if entra_session_id else None,
         )
         rows = tuple(self.refresh_tokens.create_ops(family))
         return PendingSession(family=family, refresh_token=token, rows=rows)
@@ -89,34 +95,27 @@ class SessionService:
     def refresh(self, tenant: str, refresh_token: str, *, ip: str | None) -> SessionTokens:
         now = self.clock()
         token_id = parse_refresh_token(refresh_token)
-        found = self.refresh_tokens.get(tenant, token_id) if token_id is not None else None
+        if token_id is None:  # not our shape (nor, then, anything to hash or look up)
+            raise Refuse("The refresh token is not valid.").error()
+        found = self.refresh_tokens.get(tenant, token_id)
         family, etag = found if found is not None else (None, "")
         decision = decide_refresh(family, hash_refresh_token(refresh_token), now=now)
         if isinstance(decision, RevokeFamily):
-            reused = decision.family
-            self.refresh_tokens.revoke_family(tenant, reused.user_id, reused.family_id)
-            self.audit.record(
-                tenant,
-                "refresh_token_reused",
-                actor=reused.user_id,
-                ip=ip,
-                user_id=reused.user_id,
-                code="invalid_grant",
-            )
+            self._revoke_reused(decision.family, ip=ip)
             raise decision.error()
         if not isinstance(decision, Rotate):
             raise decision.error()
         current = decision.family
         user = self.users.get(tenant, current.user_id)
         if user is None or user.disabled:
-            self.refresh_tokens.revoke_family(tenant, current.user_id, current.family_id)
+            self._revoke(current)
             raise AccountDisabled()
         successor, token = rotated(current, now=now)
         try:
             self.refresh_tokens.replace(successor, etag=etag)
         except RefreshConflict:
             # Another use of the same token won: two holders, or a revocation.
-            self.refresh_tokens.revoke_family(tenant, current.user_id, current.family_id)
+            self._revoke_reused(current, ip=ip)
             raise RevokeFamily(current).error() from None
         return self._tokens(user, sid=current.family_id, refresh_token=token, now=now)
 
@@ -150,25 +149,57 @@ class SessionService:
     ) -> None:
         """End what the caller names; signing out twice, or with nothing, is not an error."""
         token_id = parse_refresh_token(refresh_token) if refresh_token else None
-        if token_id is not None:
+        if token_id is not None and refresh_token is not None:
             found = self.refresh_tokens.get(tenant, token_id)
-            # Only the holder of the token itself ends the family this way.
-            if found is not None and refresh_token is not None:
+            # Only a token of the family ends it this way (the family id is no secret).
+            if found is not None:
                 decision = decide_refresh(
                     found[0], hash_refresh_token(refresh_token), now=self.clock()
                 )
-                if not isinstance(decision, Refuse):
-                    self.refresh_tokens.revoke_family(tenant, token_id.user_id, token_id.family_id)
+                if isinstance(decision, RevokeFamily):
+                    self._revoke_reused(decision.family, ip=ip)
+                elif isinstance(decision, Rotate):
+                    self._revoke(decision.family)
         if access_token:
             try:
                 claims = self.verify(tenant, access_token)
             except Unauthorized:
                 claims = None
             if claims is not None:
-                self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
+                self._with_storage_answer(
+                    lambda: self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
+                )
         if entra_session_id:
-            self.refresh_tokens.revoke_entra_session(tenant, entra_session_id[:256])
+            sid = entra_session_id[:MAX_ENTRA_SID]
+            self._with_storage_answer(lambda: self.refresh_tokens.revoke_entra_session(tenant, sid))
         self.audit.record(tenant, "sign_out", actor="session", ip=ip)
+
+    def _revoke(self, family: RefreshFamily) -> None:
+        self._with_storage_answer(
+            lambda: self.refresh_tokens.revoke_family(
+                family.tenant, family.user_id, family.family_id
+            )
+        )
+
+    def _revoke_reused(self, family: RefreshFamily, *, ip: str | None) -> None:
+        """A used token came back (or two uses raced): end the family, audited."""
+        self._revoke(family)
+        self.audit.record(
+            family.tenant,
+            "refresh_token_reused",
+            actor=family.user_id,
+            ip=ip,
+            user_id=family.user_id,
+            code="invalid_grant",
+        )
+
+    @staticmethod
+    def _with_storage_answer(revoke: Callable[[], None]) -> None:
+        try:
+            revoke()
+        except RefreshConflict:
+            # The family kept changing under every attempt: say so, never a 500.
+            raise SsoUnavailable("The session could not be revoked; please retry.") from None
 
     def _tokens(self, user: User, *, sid: str, refresh_token: str, now: float) -> SessionTokens:
         claims = SessionClaims(

@@ -39,7 +39,6 @@ from shared.provisioning import (
     Entitlements,
     SignInIdentity,
     User,
-    entra_user_id,
 )
 from shared.redirects import safe_return_to
 from shared.settings import Secret, Settings
@@ -114,9 +113,10 @@ class UserStore(Protocol):
         customer_id: str,
         entitlements: Entitlements,
         now: dt.datetime,
-        also: Sequence[Op] = (),
+        also: Callable[[User], Sequence[Op]],
     ) -> User:
-        """Create or update the user; `also` is written in the same transaction."""
+        """Create or update the user; the rows `also` makes for the user decided on are
+        written in the same transaction."""
         ...
 
 
@@ -382,18 +382,24 @@ class SignInService:
         entitlements = self._entitlements(config, identity.group_ids)
         # The user, their new session and the audit event: one transaction, so a
         # failure leaves no half (a session without its event, a user without a session).
-        user_id = entra_user_id(identity.tenant_id, identity.object_id)
-        pending = self._sessions.begin(user_id=user_id, tenant=tenant, entra_session_id=claims.sid)
-        event = self._audit.event(tenant, "sign_in", actor=user_id, ip=ip, user_id=user_id)
+        sessions: dict[str, PendingSession] = {}
+
+        def session_and_event(user: User) -> tuple[Op, ...]:
+            pending = sessions[user.id] = self._sessions.begin(
+                user_id=user.id, tenant=tenant, entra_session_id=claims.sid
+            )
+            event = self._audit.event(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
+            return (*pending.rows, event)
+
         user = self._users.provision(
             identity,
             tenant=tenant,
             customer_id=config.customer_id or "",
             entitlements=entitlements,
             now=self._now(),
-            also=(*pending.rows, event),
+            also=session_and_event,
         )
-        session = self._sessions.issue(user, pending)
+        session = self._sessions.issue(user, sessions[user.id])
         return Completed(user=user, tokens=session, return_to=transaction.return_to)
 
     def _spa_handoff(self, transaction: AuthTransaction, params: Mapping[str, str]) -> SpaHandoff:

@@ -57,11 +57,11 @@ class UserStore:
         customer_id: str,
         entitlements: Entitlements,
         now: dt.datetime,
-        also: Sequence[Op] = (),
+        also: Callable[[User], Sequence[Op]] = lambda user: (),
     ) -> User:
-        """Create or update the signed-in user atomically with `also` (rows of the same
-        partition: the session, the audit event); raises the decision's refusals, and
-        then writes nothing."""
+        """Create or update the signed-in user atomically with the rows `also` makes for
+        the user decided on (same partition: their session, the audit event); raises
+        the decision's refusals, and then writes nothing."""
         user_id = entra_user_id(identity.tenant_id, identity.object_id)
         for attempt in range(_ATTEMPTS):
             # One point read finds a returning user; the email index is read only when
@@ -94,13 +94,15 @@ class UserStore:
                 else:
                     user = decision.after
                     ops = _update_ops(decision.before, decision.after, etag=by_oid[1])
+            extra = also(user)
             try:
-                if ops or also:
-                    self.tables.apply(TABLE, [*ops, *also])
+                if ops or extra:
+                    self.tables.apply(TABLE, [*ops, *extra])
                 return user
             except TransactionFailed as failure:
                 if failure.index >= len(ops):
-                    raise  # one of the caller's rows: not a race this loop can settle
+                    # One of the caller's rows: not a race this loop can settle.
+                    raise SsoUnavailable("The sign-in could not be recorded.") from failure
                 # Another sign-in of the same person (or a claim on the same email)
                 # won the race: read again and decide again.
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311

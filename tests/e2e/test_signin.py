@@ -310,3 +310,68 @@ def test_with_the_secure_cookie_prefix_a_browser_signs_in_and_out(
         headers={"Cookie": f"__Host-eb_session={cookies['__Secure-eb_session']}"},
     )
     assert other.status_code == 401
+
+
+def test_a_made_up_refresh_token_naming_a_real_session_neither_works_nor_ends_it(
+    signin_system: SignInSystem,
+) -> None:
+    # The session id is the access token's `sid` (readable by anyone who sees the
+    # token), so a token built around it must not be a way to sign someone out.
+    cookies = set_cookies(signin_system.browser_sign_in("one_group"))
+    real = cookies["__Host-eb_refresh"]
+    forged = real.rsplit(".", 1)[0] + "." + "A" * 43
+    token_url = signin_system.url(f"/api/auth/{TENANT}/token")
+    refused = signin_system.http.post(
+        token_url, data={"grant_type": "refresh_token", "refresh_token": forged}
+    )
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/logout"), json={"refresh_token": forged}
+    )
+    still = signin_system.http.post(
+        token_url, data={"grant_type": "refresh_token", "refresh_token": real}
+    )
+    assert still.status_code == 200, still.text
+
+
+@pytest.mark.parametrize("token", ["\ud800", "a.b.c", "x" * 5000, ""])
+def test_a_malformed_refresh_token_is_invalid_grant_not_a_crash(
+    signin_system: SignInSystem, token: str
+) -> None:
+    answer = signin_system.http.post(
+        signin_system.url(f"/api/auth/{TENANT}/token"),
+        json={"grant_type": "refresh_token", "refresh_token": token},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] in ("invalid_grant", "invalid_request")
+
+
+def test_a_sign_in_whose_transaction_is_refused_issues_nothing_and_writes_nothing(
+    signin_system: SignInSystem,
+) -> None:
+    # Table Storage refuses a whole transaction when any of its operations fails. One
+    # extra operation that must fail (creating a row that exists) is added to the
+    # sign-in's transaction, so the real Azurite refuses the real transaction.
+    from shared.store.tables import Op, TableStore
+
+    tables = signin_system.services.tables
+    tables.insert("users", {"PartitionKey": TENANT, "RowKey": "audit:occupied"})
+    original = TableStore.apply
+
+    def with_a_failing_operation(self: TableStore, table: str, ops: list[Op]) -> list[str | None]:
+        poison = Op("create", {"PartitionKey": TENANT, "RowKey": "audit:occupied"})
+        return original(self, table, [*ops, poison])
+
+    tables.apply = with_a_failing_operation.__get__(tables)  # type: ignore[method-assign]
+    try:
+        answer = signin_system.browser_sign_in("one_group")
+    finally:
+        del tables.apply
+    assert "sso_unavailable" in answer.headers.get("Location", "")
+    assert "__Host-eb_session" not in set_cookies(answer)
+    assert users_in_store(signin_system) == 0
+    rows = tables.query("users", partition_key=TENANT, row_key_prefix="session:").rows
+    assert rows == []
+    events, _ = signin_system.services.audit.list(TENANT, limit=100, cursor=None)
+    assert "sign_in" not in [e["action"] for e in events]
+    assert "sign_in_refused" in [e["action"] for e in events]

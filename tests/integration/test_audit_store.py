@@ -37,3 +37,16 @@ def test_config_changes_record_field_names_and_refusals_their_code(table_store: 
     events, _ = audit.list("acme", limit=10, cursor=None)
     assert events[0]["code"] == "invalid_state" and "user_id" not in events[0]
     assert events[1]["fields"] == ["client_secret", "enabled"]
+
+
+def test_the_log_holds_only_audit_events_of_a_partition_shared_with_users_and_sessions(
+    table_store: TableStore,
+) -> None:
+    # Users, their email index, sessions and the Entra-sid index share the tenant's
+    # partition with the log; before "audit:" and after it in RowKey order.
+    for row_key in ("user:u1", "email:a%40b.example", "session:u1:f1", "esid:s1:u1:f1", "b"):
+        table_store.insert("users", {"PartitionKey": "acme", "RowKey": row_key, "x": 1})
+    audit = AuditStore(table_store)
+    audit.record("acme", "sign_in", actor="u1")
+    events, cursor = audit.list("acme", limit=10, cursor=None)
+    assert [e["action"] for e in events] == ["sign_in"] and cursor is None

@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared.errors import AccountConflict, ProviderMismatch
+from shared.errors import AccountConflict, ProviderMismatch, SsoUnavailable
 from shared.flows import AuthTransaction, binding_hash, bound_to_browser
 from shared.provisioning import Entitlements, SignInIdentity, User
 from shared.store.flows import FlowStore
-from shared.store.tables import TableStore
+from shared.store.tables import Op, TableStore
 from shared.store.users import UserStore
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -149,3 +149,71 @@ def test_a_peeked_state_is_consumed_once_without_a_second_read(table_store: Tabl
     # Another callback that read the same version loses: the row is gone.
     assert flows.consume("acme", "s-3", lambda tx: True, read=second) is None
     assert flows.peek("acme", "s-3") is None
+
+
+# --- the sign-in's transaction: the user with the caller's rows --------------------------
+
+
+def audit_row(user: User) -> list[Op]:
+    return [
+        Op(
+            "create",
+            {"PartitionKey": "acme", "RowKey": f"audit:test-{user.id}-{NOW.timestamp()}", "a": 1},
+        )
+    ]
+
+
+def test_the_callers_rows_are_made_for_the_user_found_and_written_with_it(
+    table_store: TableStore,
+) -> None:
+    # A user row whose id is not the one derived from (tid, oid), found through the
+    # email index (an account made another way): the rows name that user, not the id
+    # the sign-in would have made up.
+    users = UserStore(table_store)
+    existing = User(
+        id="legacy-0001",
+        tenant="acme",
+        email="ada@example.com",
+        name="Ada",
+        provider="microsoft",
+        customer_id="cust",
+        profiles=(),
+        roles=(),
+        disabled=False,
+        created_at=NOW,
+        last_login_at=None,
+        entra_tenant_id=TID,
+        entra_object_id=OID,
+    )
+    users.insert_password_user(existing)  # writes the user and its email index as given
+    seen: list[str] = []
+
+    def rows(user: User) -> list[Op]:
+        seen.append(user.id)
+        return audit_row(user)
+
+    signed_in = users.provision(
+        identity(), tenant="acme", customer_id="cust", entitlements=NONE, now=NOW, also=rows
+    )
+    assert signed_in.id == "legacy-0001" and seen == ["legacy-0001"]
+    written = table_store.get("users", "acme", audit_row(signed_in)[0].entity["RowKey"])
+    assert written is not None
+
+
+def test_a_refused_row_of_the_caller_leaves_no_user_and_is_sso_unavailable(
+    table_store: TableStore,
+) -> None:
+    users = UserStore(table_store)
+    clash = {"PartitionKey": "acme", "RowKey": "audit:taken"}
+    table_store.insert("users", clash)
+    with pytest.raises(SsoUnavailable):
+        users.provision(
+            identity(),
+            tenant="acme",
+            customer_id="cust",
+            entitlements=NONE,
+            now=NOW,
+            also=lambda user: [Op("create", clash)],
+        )
+    assert all_users(users) == []
+    assert table_store.get("users", "acme", "email:ada@example.com") is None
