@@ -308,6 +308,62 @@ def throughput(stack: Stack) -> tuple[float, list[tuple[int, float, float]]]:
     return per_request, results
 
 
+# --- the baseline: what the Table Storage SDK alone costs -------------------------------
+
+
+def table_call_floor(stack: Stack, count: int = 200) -> dict[str, float]:
+    """Process CPU ms of bare azure-data-tables calls through the project's adapter
+    against the same Azurite: a point read, an insert, a conditional delete and a
+    3-operation transaction (the shapes of a sign-in's calls)."""
+    import uuid
+
+    from shared.store.tables import Op, TableStore
+
+    tables = TableStore.from_connection_string(
+        stack.settings["TABLES_CONNECTION_STRING"], prefix=f"bench{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        tables.insert("floor", {"PartitionKey": "p", "RowKey": "read", "value": "x" * 200})
+
+        def read() -> None:
+            tables.get("floor", "p", "read")
+
+        def insert() -> None:
+            tables.insert("floor", {"PartitionKey": "p", "RowKey": uuid.uuid4().hex, "v": 1})
+
+        def delete() -> None:
+            row = tables.insert("floor", {"PartitionKey": "p", "RowKey": uuid.uuid4().hex})
+            tables.delete("floor", "p", row.row_key, etag=row.etag)
+
+        def transaction() -> None:
+            key = uuid.uuid4().hex
+            tables.transact(
+                "floor",
+                [
+                    Op("create", {"PartitionKey": "p", "RowKey": f"{key}{i}", "v": 1})
+                    for i in range(3)
+                ],
+            )
+
+        figures: dict[str, float] = {}
+        for name, call in (
+            ("read", read),
+            ("insert", insert),
+            ("delete", delete),
+            ("tx3", transaction),
+        ):
+            for _ in range(20):
+                call()
+            start = time.process_time()
+            for _ in range(count):
+                call()
+            figures[name] = (time.process_time() - start) / count * 1000
+        figures["delete"] -= figures["insert"]  # each delete needed its own insert
+        return figures
+    finally:
+        tables.close()
+
+
 def main() -> None:
     print("Complete sign-ins (authorize + Entra stand-in + callback)")
     with stand_ins() as stack:
@@ -324,6 +380,18 @@ def main() -> None:
         print("  host CPU per sign-in by step (host in this process):")
         for label, cpu_ms in cpu_by_step(stack):
             print(f"    {cpu_ms:5.2f} ms  {label}")
+        floor = table_call_floor(stack)
+        sign_in_floor = floor["insert"] + 2 * floor["read"] + floor["delete"] + floor["tx3"]
+        print(
+            "  baseline, the Tables SDK alone (same Azurite, this run): "
+            f"point read {floor['read']:.2f} ms, insert {floor['insert']:.2f} ms, "
+            f"conditional delete {floor['delete']:.2f} ms, 3-row transaction {floor['tx3']:.2f} ms"
+        )
+        print(
+            f"    a sign-in's 5 calls (insert, 2 reads, delete, transaction) cost "
+            f"{sign_in_floor:.1f} ms = {sign_in_floor / 6.5:.1f}x the 6.5 ms goal before any "
+            "other work"
+        )
         per_request, rates = throughput(stack)
         print(
             f"  host CPU per status request (the local host's own cost, cached config): "
