@@ -3,8 +3,9 @@
 Pure given keys and a clock. Access tokens are ES256 JWTs with their own
 `typ` (`at+jwt`, RFC 9068), issuer and audience, so an Entra ID token can
 never pass as ours nor ours as an Entra token (RFC 8725 2.8). Refresh tokens
-are opaque; only their sha256 is stored, and each is good for one use: a
-second use revokes its whole family (RFC 9700 4.14.2).
+are opaque to clients; only their sha256 is stored, and each is good for one
+use: a second use revokes its whole family (RFC 9700 4.14.2), for the last
+`USED_TOKENS_KEPT` tokens of a family (an older one is only refused).
 """
 
 from __future__ import annotations

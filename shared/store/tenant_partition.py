@@ -7,8 +7,8 @@ entity group transaction: all of it is written or none of it, in one round trip.
 RowKeys by kind (each prefix is a range a query can read on its own):
 - `user:{id}`: a user; `email:{email}`: index from email to user id;
 - `session:{user_id}:{family_id}`: a refresh-token family (one per sign-in);
-- `esid:{entra sid}:{user_id}:{family_id}`: index for Entra's front-channel
-  logout, which names only the Entra session;
+- `esid:{entra sid, percent-encoded including ':'}:{user_id}:{family_id}`:
+  index for Entra's front-channel logout, which names only the Entra session;
 - `audit:{inverted time}-{random}`: the audit log, newest first.
 
 Per-partition throughput (about 2,000 entities/s) bounds one tenant at a few
