@@ -4,6 +4,7 @@ over HTTP, with nothing written to the user store."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -214,14 +215,18 @@ def test_a_state_from_another_tenant_is_invalid_state(signin_system: SignInSyste
 
 
 def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_written(
-    signin_system: SignInSystem,
+    signin_system: SignInSystem, tmp_path: Path
 ) -> None:
+    """Azurite (persisting to disk) is stopped after the callback has consumed the
+    auth transaction and read the user, just before the sign-in's transaction; then
+    started again from the same files to see what landed."""
     from devtools.azurite import start_azurite
-    from shared.store.tables import TableStore
+    from shared.store.tables import Op, TableStore
     from shared.tenants import OAuth2Config
 
     system = signin_system
-    private = start_azurite()
+    private = start_azurite(location=tmp_path)
+    restarted = None
     try:
         config = system.services.configs.get_config(TENANT)
         assert isinstance(config, OAuth2Config)
@@ -230,13 +235,28 @@ def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_writt
         for name in ("configs", "users", "audit", "sessions", "signin"):
             system.services._built.pop(name, None)
         system.services.configs.put_tenant(TENANT, "Contoso", config)
-        binding, back = system.to_entra_and_back("one_group")
-        private.stop()  # storage goes away between Entra's redirect and the callback
-        answer = system.callback(back, cookie=f"__Host-eb_browser={binding}")
-        assert answer.status_code in (302, 503)
-        assert "sso_unavailable" in answer.headers.get("Location", answer.text)
+        original = TableStore.apply
+
+        def storage_stops_first(self: TableStore, table: str, ops: list[Op]) -> list[str | None]:
+            private.stop()
+            return original(self, table, ops)
+
+        tables.apply = storage_stops_first.__get__(tables)  # type: ignore[method-assign]
+        answer = system.browser_sign_in("one_group")
+        assert not private.running()
+        assert "sso_unavailable" in answer.headers.get("Location", "")
+        assert "__Host-eb_session" not in set_cookies(answer)
+
+        restarted = start_azurite(port=private.port, location=tmp_path)
+        after = TableStore.from_connection_string(restarted.connection_string)
+        rows = after.query("users", partition_key=TENANT, limit=1000).rows
+        assert [row.row_key for row in rows] == []  # no user, session, index or event
+        assert after.query("authflows", partition_key=TENANT, limit=1000).rows == []
+        after.close()
     finally:
         private.stop()
+        if restarted is not None:
+            restarted.stop()
 
 
 def test_entra_token_endpoint_timing_out_is_sso_unavailable(signin_system: SignInSystem) -> None:
