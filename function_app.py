@@ -7,9 +7,17 @@ with an empty environment.
 
 import azure.functions as func
 
-from functions import admin, auth, health, pages, status, wellknown
+from functions import admin, auth, health, housekeeping, pages, status, wellknown
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (admin.bp, auth.bp, health.bp, pages.bp, status.bp, wellknown.bp):
+for blueprint in (
+    admin.bp,
+    auth.bp,
+    health.bp,
+    housekeeping.bp,
+    pages.bp,
+    status.bp,
+    wellknown.bp,
+):
     app.register_functions(blueprint)

@@ -425,6 +425,35 @@ class TableStore:
                 return
             cursor = page.next_cursor
 
+    def purge_expired(self, table: str, *, limit: int = 5000) -> int:
+        """Delete up to `limit` rows whose `ExpiresAt` has passed, in every partition;
+        how many went. Each delete is conditional on the etag read, so a row rewritten
+        meanwhile (say, with a new expiry) stays. Rows without `ExpiresAt` never match."""
+        client = self._table(table)
+        removed = 0
+        with _storage_errors("purge"):
+            expired = client.query_entities(
+                f"{EXPIRES_AT} lt @now",
+                parameters={"now": self.clock()},
+                select=["PartitionKey", "RowKey", EXPIRES_AT],
+                results_per_page=MAX_PAGE_SIZE,
+            )
+            for entity in expired:
+                if removed >= limit:
+                    break
+                row = _row(entity)
+                try:
+                    client.delete_entity(
+                        row.partition_key,
+                        row.row_key,
+                        etag=row.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except (ResourceModifiedError, ResourceNotFoundError):
+                    continue
+                removed += 1
+        return removed
+
     def ping(self) -> None:
         """Health check: one cheap call that needs the service to answer."""
         with _storage_errors("ping"):

@@ -1,0 +1,130 @@
+"""Expired rows are purged in real Azurite; nothing that does not expire is touched."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import azure.functions as func
+import pytest
+
+from devtools.azurite import Azurite
+from devtools.fake_keyvault import FakeKeyVault
+from shared.flows import FLOW_TTL, AuthTransaction
+from shared.housekeeping import purge_expired
+from shared.sessions import start_family
+from shared.store.audit import AuditStore
+from shared.store.flows import FlowStore
+from shared.store.refresh_tokens import RefreshTokenTable
+from shared.store.tables import TableStore
+from tests.support.system import installed_services, make_settings
+
+USER = "7c1f2a9e-0b3d-4e5f-8a6b-9c0d1e2f3a4b"
+
+
+class PastDueTimer(func.TimerRequest):
+    @property
+    def past_due(self) -> bool:
+        return False
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def flow(tenant: str, state: str, now: dt.datetime) -> AuthTransaction:
+    return AuthTransaction(
+        tenant=tenant,
+        state=state,
+        msal_flow={"state": state},
+        mode="redirect",
+        return_to="/",
+        browser_binding=None,
+        created_at=now,
+        expires_at=now + FLOW_TTL,
+    )
+
+
+def keys(tables: TableStore, table: str, partition: str) -> list[str]:
+    return [row.row_key for row in tables.query(table, partition_key=partition, limit=1000).rows]
+
+
+def test_expired_flows_sessions_and_their_index_go_users_and_audit_stay(
+    table_store: TableStore,
+) -> None:
+    clock = Clock()
+    start = clock.now
+    tables = table_store
+    tables.clock = clock
+    now = start.timestamp()
+    flows = FlowStore(tables)
+    for tenant in ("acme", "globex"):  # every partition, not just one
+        flows.save(flow(tenant, f"old-{tenant}", clock.now))
+    sessions = RefreshTokenTable(tables)
+    old, _ = start_family(user_id=USER, tenant="acme", now=now - 31 * 86400, entra_sid="s1")
+    live, _ = start_family(user_id=USER, tenant="acme", now=now, entra_sid="s2")
+    sessions.create(old)
+    sessions.create(live)
+    tables.insert("users", {"PartitionKey": "acme", "RowKey": f"user:{USER}", "email": "a@b"})
+    AuditStore(tables, clock=clock).record("acme", "sign_in", actor=USER)
+
+    clock.now += dt.timedelta(minutes=11)  # the flows are past their 10 minutes
+    flows.save(flow("acme", "fresh", clock.now))
+    removed = purge_expired(tables)
+
+    assert removed == {"authflows": 2, "users": 2}  # the old session and its index row
+    # Reads hide expired rows: looked at from two days earlier, every row that was
+    # not deleted would show.
+    clock.now = start - dt.timedelta(days=2)
+    assert keys(tables, "authflows", "acme") == ["fresh"]
+    assert keys(tables, "authflows", "globex") == []
+    left = keys(tables, "users", "acme")
+    assert f"user:{USER}" in left
+    assert any(key.startswith("audit:") for key in left)
+    assert [key for key in left if key.startswith(("session:", "esid:"))] == [
+        f"esid:s2:{USER}:{live.family_id}",
+        f"session:{USER}:{live.family_id}",
+    ]
+    clock.now = start + dt.timedelta(minutes=11)
+    assert purge_expired(tables) == {"authflows": 0, "users": 0}
+
+
+def test_a_run_stops_at_its_limit_and_the_next_takes_the_rest(table_store: TableStore) -> None:
+    clock = Clock()
+    tables = table_store
+    tables.clock = clock
+    flows = FlowStore(tables)
+    for index in range(5):
+        flows.save(flow("acme", f"s{index}", clock.now))
+    clock.now += dt.timedelta(minutes=11)
+    assert purge_expired(tables, limit_per_table=3)["authflows"] == 3
+    assert purge_expired(tables, limit_per_table=3)["authflows"] == 2
+
+
+def test_the_timer_function_is_registered_every_15_minutes_and_purges(
+    azurite: Azurite, fake_keyvault: FakeKeyVault, request: pytest.FixtureRequest
+) -> None:
+    # The Functions host's scheduler cannot run here (no Core Tools); the registered
+    # function is called as the host would call it when the schedule fires.
+    from devtools.funchost import registered_functions
+    from function_app import app
+
+    (timer,) = [
+        function
+        for function in registered_functions(app)
+        if getattr(function.get_trigger(), "get_binding_name", lambda: None)() == "timerTrigger"
+    ]
+    binding = timer.get_trigger()
+    assert binding is not None
+    trigger = binding.get_dict_repr()
+    assert trigger["schedule"] == "0 */15 * * * *" and trigger["runOnStartup"] is False
+    with installed_services(make_settings(azurite, fake_keyvault), azurite, request) as services:
+        long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        services.tables.insert(
+            "authflows", {"PartitionKey": "acme", "RowKey": "abandoned", "ExpiresAt": long_ago}
+        )
+        timer.get_user_function()(PastDueTimer())
+        assert keys(services.tables, "authflows", "acme") == []
