@@ -124,8 +124,9 @@ def azure_set_cookie(header_value: str) -> tuple[list[str], list[str]]:
         if name.startswith("__Host-"):
             warnings.append(
                 f"cookie {name!r} leaves with 'domain=' as Azure sends it"
-                " (azure-functions-python-worker#1902); browsers reject __Host- cookies"
-                " with a Domain attribute"
+                " (azure-functions-python-worker#1902); Chromium ignores the empty Domain,"
+                " browsers that read it as the host (Firefox, Safari) may refuse the"
+                " __Host- cookie: see COOKIE_PREFIX in the README"
             )
     return lines, warnings
 
