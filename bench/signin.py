@@ -364,9 +364,29 @@ def table_call_floor(stack: Stack, count: int = 200) -> dict[str, float]:
         tables.close()
 
 
+def cold_start(stack: Stack) -> dict[str, Any]:
+    """`devtools.coldstart` in a fresh process: the status route and the login page
+    answered on a new worker, and the heavy SDKs that this loaded."""
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.coldstart", TENANT],
+        env={**os.environ, **stack.settings},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
 def main() -> None:
     print("Complete sign-ins (authorize + Entra stand-in + callback)")
     with stand_ins() as stack:
+        fresh = cold_start(stack)
+        answers = ", ".join(f"{name} {code}" for name, code in fresh["answers"].items())
+        print(
+            f"  a fresh worker answering the status route and the login page ({answers}): "
+            f"heavy SDKs loaded: {', '.join(fresh['heavy_sdks']) or 'none'} (goal: none)"
+        )
         counts = count_warm_callback(stack)
         print(
             f"  Table Storage round trips in a warm callback: {counts['tables']} "

@@ -73,8 +73,13 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):
         return error_page("unknown_tenant", status=404)
+    from shared.signin_status import sign_in_status
+
     try:
-        status = get_services().signin.status(tenant)
+        services = get_services()
+        status = sign_in_status(
+            services.configs, tenant, public_base_url=services.settings.public_base_url
+        )
     except EntraBridgeError as error:
         return error_page(error.code, status=error.status)
     signed_in = _signed_in_user(req, tenant)

@@ -14,9 +14,14 @@ bp = func.Blueprint()
 @web.api
 def status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
+    from shared.signin_status import sign_in_status
     from shared.tenants import is_valid_slug
 
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):
         raise UnknownTenant()
-    return web.json_response(get_services().signin.status(tenant).to_body())
+    services = get_services()
+    status = sign_in_status(
+        services.configs, tenant, public_base_url=services.settings.public_base_url
+    )
+    return web.json_response(status.to_body())

@@ -42,6 +42,7 @@ from shared.provisioning import (
 )
 from shared.redirects import safe_return_to
 from shared.settings import Secret, Settings
+from shared.signin_status import SignInStatus, sign_in_status
 from shared.signin_types import SessionTokens
 from shared.tenants import OAuth2Config, is_admin, is_sso_ready, profiles_for_groups
 from shared.tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
@@ -49,6 +50,8 @@ from shared.tokens import IdClaims, UnknownSigningKey, email_from_claims, valida
 if TYPE_CHECKING:
     from shared.session_service import PendingSession
     from shared.store.tables import Op
+
+__all__ = ["SignInService", "SignInStatus"]
 
 log = logging.getLogger("entrabridge.signin")
 
@@ -179,25 +182,6 @@ class SpaHandoff:
     location: str
 
 
-@dataclass(frozen=True)
-class SignInStatus:
-    tenant: str
-    sso_enabled: bool
-    authorize_url: str
-    button_label: str
-    enforce_sso: bool
-
-    def to_body(self) -> dict[str, object]:
-        return {
-            "tenant": self.tenant,
-            "sso_enabled": self.sso_enabled,
-            "provider": "microsoft",
-            "authorize_url": self.authorize_url,
-            "button_label": self.button_label,
-            "enforce_sso": self.enforce_sso,
-        }
-
-
 # --- the service -------------------------------------------------------------------
 
 
@@ -251,14 +235,7 @@ class SignInService:
     # -- status -------------------------------------------------------------------
 
     def status(self, tenant: str) -> SignInStatus:
-        config = self._config(tenant)
-        return SignInStatus(
-            tenant=tenant,
-            sso_enabled=is_sso_ready(config),
-            authorize_url=f"{self._settings.public_base_url}/api/auth/{tenant}/authorize",
-            button_label=config.button_label,
-            enforce_sso=config.enforce_sso and is_sso_ready(config),
-        )
+        return sign_in_status(self._configs, tenant, public_base_url=self._settings.public_base_url)
 
     def config_or_none(self, tenant: str) -> OAuth2Config | None:
         return self._configs.get_config(tenant)

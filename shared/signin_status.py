@@ -1,0 +1,52 @@
+"""A tenant's public sign-in options (the status route and the hosted login page).
+
+Apart from `shared.signin` on purpose: answering needs only the tenant's
+configuration, so these routes load neither MSAL nor the Key Vault SDK nor
+azure-identity (about 450 ms of a cold start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.errors import UnknownTenant
+from shared.tenants import OAuth2Config, is_sso_ready
+
+
+class ConfigReader(Protocol):
+    def get_config(self, tenant: str) -> OAuth2Config | None: ...
+
+
+@dataclass(frozen=True)
+class SignInStatus:
+    tenant: str
+    sso_enabled: bool
+    authorize_url: str
+    button_label: str
+    enforce_sso: bool
+
+    def to_body(self) -> dict[str, object]:
+        return {
+            "tenant": self.tenant,
+            "sso_enabled": self.sso_enabled,
+            "provider": "microsoft",
+            "authorize_url": self.authorize_url,
+            "button_label": self.button_label,
+            "enforce_sso": self.enforce_sso,
+        }
+
+
+def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) -> SignInStatus:
+    """The tenant's options; `UnknownTenant` when there is no such tenant."""
+    config = configs.get_config(tenant)
+    if config is None:
+        raise UnknownTenant()
+    ready = is_sso_ready(config)
+    return SignInStatus(
+        tenant=tenant,
+        sso_enabled=ready,
+        authorize_url=f"{public_base_url}/api/auth/{tenant}/authorize",
+        button_label=config.button_label,
+        enforce_sso=config.enforce_sso and ready,
+    )
