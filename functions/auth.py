@@ -165,7 +165,10 @@ def _callback_failure(
     except EntraBridgeError:
         return pages.error_page(code, status=503)
     separator = "&" if "?" in login_page else "?"
-    return web.redirect(f"{login_page}{separator}{urlencode({'sso_error': code})}")
+    query = {"sso_error": code}
+    if error is not None and error.reference:
+        query["sso_error_ref"] = error.reference  # "AADSTS" + digits: nothing from the URL
+    return web.redirect(f"{login_page}{separator}{urlencode(query)}")
 
 
 @bp.route(route="api/auth/{tenant}/token", methods=["POST"])

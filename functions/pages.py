@@ -10,6 +10,7 @@ No script and no third-party resource; every value is HTML-escaped; the
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from shared.provisioning import User
 
 bp = func.Blueprint()
+
+_AADSTS_REFERENCE = re.compile(r"AADSTS[0-9]{4,8}")
 
 MESSAGES = {
     "unknown_tenant": "This organisation is not known here.",
@@ -86,7 +89,9 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
     if signed_in is not None:
         return web.html_response(_page("Signed in", _signed_in_body(tenant, signed_in)))
     code = req.params.get("sso_error")
-    notice = f"<p class=error>{escape(MESSAGES[code])}</p>" if code in MESSAGES else ""
+    notice = (
+        f"<p class=error>{escape(MESSAGES[code])}{_reference(req)}</p>" if code in MESSAGES else ""
+    )
     if status.sso_enabled:
         action = (
             f"<a class=button href='{escape(status.authorize_url, quote=True)}'>"
@@ -96,6 +101,15 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         action = f"<p>{escape(MESSAGES['sso_disabled'])}</p>"
     body = f"<h1>Sign in</h1>{notice}{action}"
     return web.html_response(_page("Sign in", body))
+
+
+def _reference(req: func.HttpRequest) -> str:
+    """Entra's error number for the admin to look up; anything else in the parameter
+    is ignored (the URL is anyone's to write)."""
+    reference = req.params.get("sso_error_ref") or ""
+    if not _AADSTS_REFERENCE.fullmatch(reference):
+        return ""
+    return f" <span class=ref>Reference for your administrator: {reference}</span>"
 
 
 def _signed_in_user(req: func.HttpRequest, tenant: str) -> User | None:

@@ -62,7 +62,10 @@ class ClientSecretRejected(SsoIdpRejected):
 
     def __init__(self, aadsts: str) -> None:
         self.aadsts = aadsts
-        super().__init__(f"Microsoft Entra ID refused the application's client secret ({aadsts}).")
+        super().__init__(
+            f"Microsoft Entra ID refused the application's client secret ({aadsts}).",
+            reference=aadsts_code(aadsts),
+        )
 
 
 def authority_url(authority_host: str, tenant_id: str) -> str:
@@ -87,7 +90,7 @@ def idp_error_from_redirect(params: Mapping[str, str]) -> IdpError:
     error = re.sub(r"[^a-z_]", "", params.get("error", "")[:64]) or "error"
     code = aadsts_code(params.get("error_description", ""))
     suffix = f" ({code})" if code else ""
-    return IdpError(f"Microsoft Entra ID refused the sign-in: {error}{suffix}.")
+    return IdpError(f"Microsoft Entra ID refused the sign-in: {error}{suffix}.", reference=code)
 
 
 class _NoTokenCache(msal.TokenCache):  # type: ignore[misc]
@@ -269,7 +272,10 @@ def _token_error(result: Mapping[str, Any]) -> SsoIdpRejected | SsoUnavailable:
     suffix = f" ({code})" if code else ""
     if error == "invalid_grant":
         return SsoIdpRejected(
-            f"The sign-in code was already used or has expired{suffix}. Please start again."
+            f"The sign-in code was already used or has expired{suffix}. Please start again.",
+            reference=code,
         )
     safe_error = re.sub(r"[^a-z_]", "", error[:64]) or "error"
-    return SsoIdpRejected(f"Microsoft Entra ID refused the code exchange: {safe_error}{suffix}.")
+    return SsoIdpRejected(
+        f"Microsoft Entra ID refused the code exchange: {safe_error}{suffix}.", reference=code
+    )

@@ -20,10 +20,17 @@ class EntraBridgeError(Exception):
     default_description: ClassVar[str] = "The request could not be completed."
 
     def __init__(
-        self, description: str | None = None, *, fields: Mapping[str, str] | None = None
+        self,
+        description: str | None = None,
+        *,
+        fields: Mapping[str, str] | None = None,
+        reference: str | None = None,
     ) -> None:
         self.description = description or self.default_description
         self.fields: dict[str, str] = dict(fields or {})
+        # Entra's AADSTS number (e.g. AADSTS50105) when Entra refused: what an admin
+        # looks up. Only ever "AADSTS" and digits, so it is shown and logged safely.
+        self.reference = reference
         super().__init__(self.description)
 
     def to_body(self) -> dict[str, object]:

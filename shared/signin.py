@@ -142,6 +142,7 @@ class AuditLog(Protocol):
         fields: tuple[str, ...] = (),
         user_id: str | None = None,
         code: str | None = None,
+        detail: str | None = None,
     ) -> None: ...
 
     def event(
@@ -301,7 +302,14 @@ class SignInService:
         except UnknownTenant:
             raise
         except EntraBridgeError as error:
-            self._audit.record(tenant, "sign_in_refused", actor="anonymous", ip=ip, code=error.code)
+            self._audit.record(
+                tenant,
+                "sign_in_refused",
+                actor="anonymous",
+                ip=ip,
+                code=error.code,
+                detail=error.reference,
+            )
             raise
 
     def _complete(
@@ -397,8 +405,8 @@ class SignInService:
         creds = self._credentials(tenant, config)
         try:
             return self._entra.redeem(creds, transaction.msal_flow, auth_response)
-        except ClientSecretRejected:
-            pass
+        except ClientSecretRejected as rejected:
+            refusal = rejected
         # Entra refused the secret: maybe another instance rotated it (re-read the
         # config and the secret), maybe the new version is not live yet in Entra (try
         # the previous one once).
@@ -412,7 +420,7 @@ class SignInService:
             )
         previous = self._client_secrets.previous(tenant, config, creds.secret_version)
         if previous is None:
-            raise ClientSecretRejected("invalid_client")
+            raise refusal
         self._audit.record(tenant, "client_secret_previous_version_used", actor="system", ip=ip)
         return self._entra.redeem(
             self._with_secret(config, previous), transaction.msal_flow, auth_response

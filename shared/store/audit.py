@@ -39,9 +39,17 @@ class AuditStore:
         fields: tuple[str, ...] = (),
         user_id: str | None = None,
         code: str | None = None,
+        detail: str | None = None,
     ) -> None:
         event = self.event(
-            tenant, action, actor=actor, ip=ip, fields=fields, user_id=user_id, code=code
+            tenant,
+            action,
+            actor=actor,
+            ip=ip,
+            fields=fields,
+            user_id=user_id,
+            code=code,
+            detail=detail,
         )
         self.tables.insert(TABLE, event.entity)
 
@@ -55,6 +63,7 @@ class AuditStore:
         fields: tuple[str, ...] = (),
         user_id: str | None = None,
         code: str | None = None,
+        detail: str | None = None,
     ) -> Op:
         """The event as a row to write in a caller's transaction (see `record`)."""
         at = self.clock()
@@ -72,6 +81,7 @@ class AuditStore:
                 "fields": json.dumps(list(fields)),
                 "user_id": user_id or "",
                 "code": code or "",
+                "detail": (detail or "")[:128],
             },
         )
 
@@ -92,7 +102,7 @@ def _event(data: dict[str, Any]) -> dict[str, Any]:
         "ip": data.get("ip") or None,
         "fields": json.loads(str(data.get("fields") or "[]")),
     }
-    for optional in ("user_id", "code"):
+    for optional in ("user_id", "code", "detail"):
         if data.get(optional):
             event[optional] = data[optional]
     return event

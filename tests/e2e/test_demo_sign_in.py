@@ -134,6 +134,8 @@ def test_demo_users_who_cannot_sign_in_get_the_page_that_says_why(
     assert sso_error(answer) == code
     assert "__Host-eb_session" not in set_cookies(answer)
     landing = urlsplit(answer.headers["Location"])
+    if upn.startswith("margaret"):  # the demo directory's AADSTS50105
+        assert parse_qs(landing.query)["sso_error_ref"] == ["AADSTS50105"]
     assert landing.path == f"/api/auth/{DEMO_TENANT}/login"
     page = demo.http.get(f"{demo.host.url}{landing.path}?{landing.query}")
     assert page.status_code == 200 and message in page.text
