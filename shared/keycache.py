@@ -8,8 +8,9 @@
   rotation is picked up at once, and a flood of forged kids cannot hammer
   Entra. Only such a refetch starts the cooldown, never the cold fetch, or a
   key rotated just after a cold start would be refused for 5 minutes.
-- One fetch at a time per directory: a cold start under load fetches once,
-  and while a warm set is being refreshed other threads keep using it.
+- One fetch at a time per directory: a cold start under load fetches once.
+  A warm set that is due is refreshed in the background (a daemon thread):
+  no sign-in waits for it, every caller keeps using the current set meanwhile.
 - Keys are parsed once (PyJWT's PyJWK), so validation costs a dict lookup.
 PyJWKClient is not used: it fetches with urllib, which ignores
 REQUESTS_CA_BUNDLE, and its defaults do not fit Entra.
@@ -35,6 +36,7 @@ RETRY_INTERVAL = 60.0
 MIN_RSA_BITS = 2048
 
 Fetch = Callable[[str], Mapping[str, Any]]
+Spawn = Callable[[Callable[[], None]], object]
 Keys = Mapping[str, RSAPublicKey]
 
 _NO_KEYS: Keys = MappingProxyType({})
@@ -80,9 +82,16 @@ def parse_jwks(document: Mapping[str, Any]) -> dict[str, RSAPublicKey]:
     return keys
 
 
+def _daemon_thread(job: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=job, name="jwks-refresh", daemon=True)
+    thread.start()
+    return thread
+
+
 class KeyCache:
     """JWKS per directory. `fetch(jwks_uri)` returns the JWKS document (and should
-    raise `SsoUnavailable` on failure; any other exception is treated the same)."""
+    raise `SsoUnavailable` on failure; any other exception is treated the same).
+    `spawn(job)` runs a due refresh off the caller's thread (tests may run it inline)."""
 
     def __init__(
         self,
@@ -92,8 +101,10 @@ class KeyCache:
         unknown_kid_cooldown: float = COOLDOWN,
         retry_interval: float = RETRY_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        spawn: Spawn = _daemon_thread,
     ) -> None:
         self._fetch = fetch
+        self._spawn = spawn
         self._ttl = ttl
         self._cooldown = unknown_kid_cooldown
         self._retry_interval = retry_interval
@@ -117,16 +128,25 @@ class KeyCache:
                         raise SsoUnavailable("Microsoft Entra ID signing keys could not be read.")
                     self._refresh(jwks_uri, directory)
                 return directory.snapshot.keys
-        # Warm but due: one thread refreshes, the others keep using the current set.
+        # Warm but due: one refresh in the background; everyone keeps the current set.
         if not directory.lock.acquire(blocking=False):
             return snapshot.keys
+
+        def refresh() -> None:
+            try:  # the lock passes to this job, which releases it
+                current = directory.snapshot
+                if current.refresh_at is not None and self._clock() >= current.refresh_at:
+                    self._refresh(jwks_uri, directory)
+            except Exception:  # noqa: S110 (_refresh keeps the last good set itself)
+                pass
+            finally:
+                directory.lock.release()
+
         try:
-            current = directory.snapshot
-            if current.refresh_at is not None and self._clock() >= current.refresh_at:
-                self._refresh(jwks_uri, directory)
-            return directory.snapshot.keys
-        finally:
-            directory.lock.release()
+            self._spawn(refresh)
+        except Exception:
+            directory.lock.release()  # no thread could start: refresh another time
+        return directory.snapshot.keys
 
     def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Keys:
         """Refetch once for a kid we do not know, unless an unknown kid already caused
