@@ -261,7 +261,9 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
         )
         login_page = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
     except EntraBridgeError as error:
-        return pages.error_page(error.code, status=error.status, framed_by_entra=True)
+        return pages.error_page(
+            error.code, status=error.status, framed_by=services.settings.entra_authority_host
+        )
     response = web.redirect(login_page, cookies=clear_session_cookies(names))
     # Entra frames this URL for front-channel logout: allow exactly its origin.
     response.headers["Content-Security-Policy"] = (

@@ -59,12 +59,14 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def error_page(code: str, *, status: int, framed_by_entra: bool = False) -> func.HttpResponse:
+def error_page(code: str, *, status: int, framed_by: str | None = None) -> func.HttpResponse:
+    """`framed_by`: the one origin allowed to frame the page (Entra's front-channel
+    logout frames the logout route); nobody otherwise."""
     message = MESSAGES.get(code, "Sign-in failed.")
     body = f"<h1>Sign-in failed</h1><p class=error>{escape(message)}</p><p>Code: {escape(code)}</p>"
     csp = web.PAGE_CSP
-    if framed_by_entra:
-        csp = csp.replace("frame-ancestors 'none'", "frame-ancestors https:")
+    if framed_by is not None:
+        csp = csp.replace("frame-ancestors 'none'", f"frame-ancestors {framed_by}")
     return web.html_response(_page("Sign-in failed", body), status, csp=csp)
 
 
