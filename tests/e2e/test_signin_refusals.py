@@ -13,6 +13,7 @@ from shared.provisioning import User
 from shared.sessions import parse_refresh_token
 from shared.store.secrets import client_secret_name
 from tests.support.signin import TENANT, SignInSystem, set_cookies
+from tests.support.snapshots import Snapshot, partition_snapshot
 
 
 def sso_error(answer: requests.Response) -> str:
@@ -24,14 +25,21 @@ def users(system: SignInSystem) -> list[User]:
     return system.services.users.list(TENANT, limit=1000, cursor=None)[0]
 
 
+def stored(system: SignInSystem, tenant: str = TENANT) -> Snapshot:
+    """The tenant's user partition but its audit log (a refusal may only add events)."""
+    return partition_snapshot(system.services.tables, tenant)
+
+
 def test_entra_refusing_the_sign_in_is_idp_error_and_markup_is_not_reflected(
     signin_system: SignInSystem,
 ) -> None:
     signin_system.entra.set_faults(
         authorize_error=["access_denied", "AADSTS50105: <script>alert(1)</script> not assigned"]
     )
+    before = stored(signin_system)
     answer = signin_system.browser_sign_in("one_group")
     assert sso_error(answer) == "idp_error"
+    assert stored(signin_system) == before
     page = signin_system.http.get(
         signin_system.url(urlsplit(answer.headers["Location"]).path)
         + "?"
@@ -51,8 +59,10 @@ def test_a_client_secret_entra_no_longer_knows_is_sso_idp_rejected(
     signin_system.entra.remove_client_secret(
         directory.tenant_id, directory.client_id, directory.client_secret
     )
+    before = stored(signin_system)
     assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_idp_rejected"
     assert users(signin_system) == []
+    assert stored(signin_system) == before
 
 
 def test_a_rotated_secret_not_yet_live_falls_back_to_the_previous_version(
@@ -71,8 +81,10 @@ def test_a_rotated_secret_not_yet_live_falls_back_to_the_previous_version(
 
 def test_entra_token_endpoint_failing_is_sso_unavailable(signin_system: SignInSystem) -> None:
     signin_system.entra.set_faults(token_status=500)
+    before = stored(signin_system)
     assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_unavailable"
     assert users(signin_system) == []
+    assert stored(signin_system) == before
 
 
 def test_keys_unreachable_on_a_cold_instance_is_sso_unavailable(
@@ -106,8 +118,10 @@ def test_a_password_user_with_the_email_is_provider_mismatch(signin_system: Sign
             last_login_at=None,
         )
     )
+    before = stored(signin_system)
     assert sso_error(signin_system.browser_sign_in("one_group")) == "provider_mismatch"
     assert [u.id for u in users(signin_system)] == ["pw-1"]
+    assert stored(signin_system) == before
 
 
 def test_another_entra_identity_with_the_email_is_account_conflict(
@@ -118,15 +132,19 @@ def test_another_entra_identity_with_the_email_is_account_conflict(
     signin_system.entra.update_user(
         directory.tenant_id, directory.users["no_groups"].oid, email="oscar@contoso.example"
     )
+    before = stored(signin_system)
     assert sso_error(signin_system.browser_sign_in("no_groups")) == "account_conflict"
     assert len(users(signin_system)) == 1
+    assert stored(signin_system) == before  # Oscar's rows untouched, no session for Nora
 
 
 def test_a_disabled_user_is_refused(signin_system: SignInSystem) -> None:
     assert sso_error(signin_system.browser_sign_in("one_group")) == "none"
     user = users(signin_system)[0]
     signin_system.services.users.set_disabled(TENANT, user.id, True)
+    before = stored(signin_system)
     assert sso_error(signin_system.browser_sign_in("one_group")) == "account_disabled"
+    assert stored(signin_system) == before  # no new session, no last_login_at bump
 
 
 def test_unknown_tenant_and_disabled_sso(signin_system: SignInSystem) -> None:
@@ -207,11 +225,13 @@ def test_a_state_from_another_tenant_is_invalid_state(signin_system: SignInSyste
         client_secret_name("fabrikam-app"), system.directory.client_secret
     )
     binding, back = system.to_entra_and_back("one_group")
+    before = (stored(system), stored(system, "fabrikam-app"))
     query = back.split("?", 1)[1]
     elsewhere = system.callback(
         f"/api/auth/fabrikam-app/callback?{query}", cookie=f"__Host-eb_browser={binding}"
     )
     assert sso_error(elsewhere) == "invalid_state"
+    assert (stored(system), stored(system, "fabrikam-app")) == before
 
 
 def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_written(
@@ -271,8 +291,10 @@ def test_entra_token_endpoint_timing_out_is_sso_unavailable(signin_system: SignI
         http=TimeoutSession(read_timeout=0.5),
     )
     signin_system.entra.set_faults(token_delay=2.0)
+    before = stored(signin_system)
     assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_unavailable"
     assert users(signin_system) == []
+    assert stored(signin_system) == before
 
 
 def test_a_callback_for_an_unknown_tenant_shows_the_hosted_error_page(
