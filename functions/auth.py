@@ -40,8 +40,32 @@ def _tenant(req: func.HttpRequest) -> str:
 
 
 @bp.route(route="api/auth/{tenant}/authorize", methods=["GET"])
-@web.api
 def authorize(req: func.HttpRequest) -> func.HttpResponse:
+    """JSON mode answers errors as JSON; a browser (redirect mode) is sent to the
+    login page with `sso_error`, as after a failed callback, rather than shown JSON.
+    A malformed request (a bad `prompt`, say) stays a JSON 400 naming the field: the
+    application built that URL, not the person."""
+    if req.params.get("mode") == "json":
+        return _authorize_api(req)
+    services = None
+    try:
+        services = _services()
+        return _authorize(req)
+    except EntraBridgeError as error:
+        if error.code not in pages.MESSAGES:
+            return web.error_response(error)
+        return _failure_page(req.route_params.get("tenant", ""), error, services)
+    except Exception as error:
+        web.log.error("authorize failed: %s", type(error).__name__)
+        return _failure_page(req.route_params.get("tenant", ""), None, services)
+
+
+@web.api
+def _authorize_api(req: func.HttpRequest) -> func.HttpResponse:
+    return _authorize(req)
+
+
+def _authorize(req: func.HttpRequest) -> func.HttpResponse:
     tenant = _tenant(req)
     mode = req.params.get("mode", "redirect")
     if mode not in ("redirect", "json"):
@@ -156,6 +180,14 @@ def _callback_failure(
         # Not a sign-in code (an oversized or undecodable form): no valid callback
         # request, so no valid state; the login page knows only the sign-in codes.
         error = InvalidState()
+    return _failure_page(tenant, error, services)
+
+
+def _failure_page(
+    tenant: str, error: EntraBridgeError | None, services: Services | None
+) -> func.HttpResponse:
+    """The tenant's login page with `sso_error` (a hosted error page when there is no
+    such tenant or no way to find its login page)."""
     code = error.code if error is not None else "sso_unavailable"
     if error is None or isinstance(error, UnknownTenant) or services is None:
         return pages.error_page(code, status=error.status if error else 500)

@@ -155,10 +155,15 @@ def test_discovery_failing_at_authorize_is_sso_unavailable_and_starts_nothing(
         params={"login_hint": system.directory.users["one_group"].upn},
         allow_redirects=False,
     )
-    assert answer.status_code == 503, answer.text
-    assert answer.json()["error"] == "sso_unavailable"
-    assert "Location" not in answer.headers
+    # A browser lands on the login page, which says why, not on raw JSON.
+    assert answer.status_code == 302, answer.text
+    assert sso_error(answer) == "sso_unavailable"
+    assert "__Host-eb_browser" not in answer.headers.get("Set-Cookie", "")
     assert system.services.tables.query("authflows", partition_key=TENANT).rows == []
+    json_mode = system.http.get(
+        system.url(f"/api/auth/{TENANT}/authorize"), params={"mode": "json"}
+    )
+    assert json_mode.status_code == 503 and json_mode.json()["error"] == "sso_unavailable"
     assert stored(system) == {}
     # Entra back: the same browser signs in.
     system.entra.clear_faults()

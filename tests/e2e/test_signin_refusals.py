@@ -158,7 +158,22 @@ def test_unknown_tenant_and_disabled_sso(signin_system: SignInSystem) -> None:
     off = signin_system.http.get(
         signin_system.url("/api/auth/dormant/authorize"), allow_redirects=False
     )
-    assert off.status_code == 403 and off.json()["error"] == "sso_disabled"
+    assert off.status_code == 302 and sso_error(off) == "sso_disabled"  # a browser: the page
+    landing = urlsplit(off.headers["Location"])
+    page = signin_system.http.get(signin_system.url(f"{landing.path}?{landing.query}"))
+    assert "Single sign-on is not enabled for this organisation." in page.text
+    as_json = signin_system.http.get(
+        signin_system.url("/api/auth/dormant/authorize"), params={"mode": "json"}
+    )
+    assert as_json.status_code == 403 and as_json.json()["error"] == "sso_disabled"
+    nowhere = signin_system.http.get(
+        signin_system.url("/api/auth/nobody-here/authorize"), allow_redirects=False
+    )
+    assert nowhere.status_code == 404 and "This organisation is not known here." in nowhere.text
+    bad = signin_system.http.get(
+        signin_system.url(f"/api/auth/{TENANT}/authorize"), params={"prompt": "evil"}
+    )
+    assert bad.status_code == 400 and list(bad.json()["fields"]) == ["prompt"]
 
 
 def test_spa_mode_returns_tokens_as_json(signin_system: SignInSystem) -> None:
