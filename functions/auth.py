@@ -8,7 +8,7 @@ imports MSAL and the Azure SDKs only on first use.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
 
@@ -41,11 +41,12 @@ def _tenant(req: func.HttpRequest) -> str:
 
 @bp.route(route="api/auth/{tenant}/authorize", methods=["GET"])
 def authorize(req: func.HttpRequest) -> func.HttpResponse:
-    """JSON mode answers errors as JSON; a browser (redirect mode) is sent to the
-    login page with `sso_error`, as after a failed callback, rather than shown JSON.
-    A malformed request (a bad `prompt`, say) stays a JSON 400 naming the field: the
+    """Errors are JSON, as for every API route, except for a person's browser
+    navigating here (the login button): it is sent to the login page with
+    `sso_error`, as after a failed callback, rather than shown JSON. A malformed
+    request (a bad `prompt`, say) stays a JSON 400 naming the field: the
     application built that URL, not the person."""
-    if req.params.get("mode") == "json":
+    if not _is_browser_navigation(req):
         return _authorize_api(req)
     services = None
     try:
@@ -54,6 +55,8 @@ def authorize(req: func.HttpRequest) -> func.HttpResponse:
     except EntraBridgeError as error:
         if error.code not in pages.MESSAGES:
             return web.error_response(error)
+        if error.status >= 500:
+            web.log.warning("GET authorize -> %s", error.code)
         return _failure_page(req.route_params.get("tenant", ""), error, services)
     except Exception as error:
         web.log.error("authorize failed: %s", type(error).__name__)
@@ -63,6 +66,17 @@ def authorize(req: func.HttpRequest) -> func.HttpResponse:
 @web.api
 def _authorize_api(req: func.HttpRequest) -> func.HttpResponse:
     return _authorize(req)
+
+
+def _is_browser_navigation(req: func.HttpRequest) -> bool:
+    """A browser loading the page (every current browser sends Sec-Fetch-Mode; an older
+    one is recognised by asking for HTML); never a JSON-mode request."""
+    if req.params.get("mode") == "json":
+        return False
+    fetch_mode = req.headers.get("sec-fetch-mode")
+    if fetch_mode is not None:
+        return str(fetch_mode) == "navigate"
+    return "text/html" in str(req.headers.get("accept") or "")
 
 
 def _authorize(req: func.HttpRequest) -> func.HttpResponse:
@@ -194,13 +208,15 @@ def _failure_page(
     try:
         config = services.signin.config_or_none(tenant)
         login_page = services.signin.login_page(tenant, config)
-    except EntraBridgeError:
+    except Exception:  # the page about the failure must not fail itself
         return pages.error_page(code, status=503)
-    separator = "&" if "?" in login_page else "?"
-    query = {"sso_error": code}
+    extra = {"sso_error": code}
     if error is not None and error.reference:
-        query["sso_error_ref"] = error.reference  # "AADSTS" + digits: nothing from the URL
-    return web.redirect(f"{login_page}{separator}{urlencode(query)}")
+        # Only ever "AADSTS" and ASCII digits (shared.entra.aadsts_code).
+        extra["sso_error_ref"] = error.reference
+    parts = urlsplit(login_page)  # keeps a #fragment of the tenant's page last
+    query = f"{parts.query}&{urlencode(extra)}" if parts.query else urlencode(extra)
+    return web.redirect(urlunsplit(parts._replace(query=query)))
 
 
 @bp.route(route="api/auth/{tenant}/token", methods=["POST"])

@@ -18,4 +18,5 @@ def purge_expired_rows(timer: func.TimerRequest) -> None:
     from shared.container import get_services
     from shared.housekeeping import purge_expired
 
-    purge_expired(get_services().tables)
+    services = get_services()
+    purge_expired(services.tables, services.configs)

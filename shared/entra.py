@@ -28,7 +28,7 @@ from shared.settings import Secret
 
 # MSAL adds openid, profile and offline_access itself (and refuses them here).
 SIGN_IN_SCOPES = ("email", "User.Read")
-_AADSTS = re.compile(r"AADSTS\d{4,8}")
+_AADSTS = re.compile(r"AADSTS[0-9]{4,8}(?![0-9])")  # ASCII digits only
 # invalid_client answers that a rotated secret can explain: a wrong or expired secret.
 SECRET_REJECTED_CODES = frozenset({"AADSTS7000215", "AADSTS7000222"})
 _UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})

@@ -132,7 +132,10 @@ class KeyCache:
         if not directory.lock.acquire(blocking=False):
             return snapshot.keys
 
+        started = threading.Event()
+
         def refresh() -> None:
+            started.set()
             try:  # the lock passes to this job, which releases it
                 current = directory.snapshot
                 if current.refresh_at is not None and self._clock() >= current.refresh_at:
@@ -145,7 +148,8 @@ class KeyCache:
         try:
             self._spawn(refresh)
         except Exception:
-            directory.lock.release()  # no thread could start: refresh another time
+            if not started.is_set():  # no job ran to release it: refresh another time
+                directory.lock.release()
         return directory.snapshot.keys
 
     def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Keys:

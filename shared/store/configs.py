@@ -129,6 +129,10 @@ class ConfigStore:
             log.warning("tenant %s: profilemappings not synced; next write repairs", record.slug)
         return _record(row)
 
+    def slugs(self) -> list[str]:
+        """Every tenant's slug (housekeeping walks the tenants' partitions)."""
+        return [row.row_key for row in self.tables.scan_partition(TABLE, partition_key=PARTITION)]
+
     def forget(self, tenant: str) -> None:
         with self._lock:
             self._cache.pop(tenant, None)

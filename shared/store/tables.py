@@ -28,6 +28,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 EXPIRES_AT = "ExpiresAt"
 MAX_TRANSACTION_OPERATIONS = 100
 MAX_PAGE_SIZE = 1000
+PURGE_READ_TIMEOUT = 30
 # azure-core's defaults (10 retries, backoff up to 2 minutes, 300 s read timeout)
 # would hold a sign-in for minutes when storage is down; fail within seconds instead.
 # Inserts and transactions are POSTs, which azure-core never retries after a send.
@@ -425,21 +427,46 @@ class TableStore:
                 return
             cursor = page.next_cursor
 
-    def purge_expired(self, table: str, *, limit: int = 5000) -> int:
-        """Delete up to `limit` rows whose `ExpiresAt` has passed, in every partition;
-        how many went. Each delete is conditional on the etag read, so a row rewritten
-        meanwhile (say, with a new expiry) stays. Rows without `ExpiresAt` never match."""
+    def purge_expired(
+        self,
+        table: str,
+        *,
+        partition_key: str | None = None,
+        row_key_prefix: str | None = None,
+        limit: int = 5000,
+        budget: float = 60.0,
+    ) -> int:
+        """Delete up to `limit` rows whose `ExpiresAt` has passed (in one partition's
+        RowKey range, or the whole table), for at most about `budget` seconds; how
+        many went. Each delete is conditional on the etag read, so a row rewritten
+        meanwhile (say, with a new expiry) stays. Rows without `ExpiresAt` never match.
+        With a partition and prefix the service reads only that range."""
+        query_filter = f"{EXPIRES_AT} lt @now"
+        parameters: dict[str, Any] = {"now": self.clock()}
+        if partition_key is not None:
+            query_filter = f"PartitionKey eq @pk and {query_filter}"
+            parameters["pk"] = partition_key
+            if row_key_prefix:
+                query_filter += " and RowKey ge @lo"
+                parameters["lo"] = row_key_prefix
+                upper = _prefix_upper_bound(row_key_prefix)
+                if upper is not None:
+                    query_filter += " and RowKey lt @hi"
+                    parameters["hi"] = upper
         client = self._table(table)
         removed = 0
+        deadline = time.monotonic() + budget
         with _storage_errors("purge"):
             expired = client.query_entities(
-                f"{EXPIRES_AT} lt @now",
-                parameters={"now": self.clock()},
+                query_filter,
+                parameters=parameters,
                 select=["PartitionKey", "RowKey", EXPIRES_AT],
                 results_per_page=MAX_PAGE_SIZE,
+                # A filtered scan may take the service up to 5 s per page.
+                read_timeout=PURGE_READ_TIMEOUT,
             )
             for entity in expired:
-                if removed >= limit:
+                if removed >= limit or time.monotonic() > deadline:
                     break
                 row = _row(entity)
                 try:

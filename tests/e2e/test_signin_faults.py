@@ -153,6 +153,7 @@ def test_discovery_failing_at_authorize_is_sso_unavailable_and_starts_nothing(
     answer = system.http.get(
         system.url(f"/api/auth/{TENANT}/authorize"),
         params={"login_hint": system.directory.users["one_group"].upn},
+        headers={"Sec-Fetch-Mode": "navigate"},
         allow_redirects=False,
     )
     # A browser lands on the login page, which says why, not on raw JSON.
@@ -160,10 +161,9 @@ def test_discovery_failing_at_authorize_is_sso_unavailable_and_starts_nothing(
     assert sso_error(answer) == "sso_unavailable"
     assert "__Host-eb_browser" not in answer.headers.get("Set-Cookie", "")
     assert system.services.tables.query("authflows", partition_key=TENANT).rows == []
-    json_mode = system.http.get(
-        system.url(f"/api/auth/{TENANT}/authorize"), params={"mode": "json"}
-    )
-    assert json_mode.status_code == 503 and json_mode.json()["error"] == "sso_unavailable"
+    for params in ({"mode": "json"}, {}):  # an SPA, or a client that is no browser
+        api = system.http.get(system.url(f"/api/auth/{TENANT}/authorize"), params=params)
+        assert api.status_code == 503 and api.json()["error"] == "sso_unavailable"
     assert stored(system) == {}
     # Entra back: the same browser signs in.
     system.entra.clear_faults()

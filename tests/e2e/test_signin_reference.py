@@ -60,3 +60,23 @@ def test_a_refused_code_exchange_is_audited_with_its_aadsts_number(
     events, _ = signin_system.services.audit.list(TENANT, limit=10, cursor=None)
     refused = [e for e in events if e["action"] == "sign_in_refused"]
     assert refused[0]["detail"] == query["sso_error_ref"][0]
+
+
+def test_the_error_goes_into_the_query_of_a_login_page_with_a_fragment(
+    signin_system: SignInSystem,
+) -> None:
+    import dataclasses
+
+    config = signin_system.services.configs.get_config(TENANT)
+    assert config is not None
+    signin_system.services.configs.put_tenant(
+        TENANT,
+        "Contoso",
+        dataclasses.replace(config, login_page_url="https://app.example/login?lang=en#sign-in"),
+    )
+    signin_system.services.configs.forget(TENANT)
+    signin_system.entra.set_faults(authorize_error=["access_denied", "AADSTS50105: no"])
+    answer = signin_system.browser_sign_in("one_group")
+    assert answer.headers["Location"] == (
+        "https://app.example/login?lang=en&sso_error=idp_error&sso_error_ref=AADSTS50105#sign-in"
+    )

@@ -15,6 +15,9 @@ from shared.store.secrets import client_secret_name
 from tests.support.signin import TENANT, SignInSystem, set_cookies
 from tests.support.snapshots import Snapshot, partition_snapshot
 
+# What a browser sends when a person follows a link or submits a form.
+BROWSER_NAVIGATION = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html,*/*;q=0.8"}
+
 
 def sso_error(answer: requests.Response) -> str:
     assert answer.status_code == 302, answer.text
@@ -155,10 +158,16 @@ def test_unknown_tenant_and_disabled_sso(signin_system: SignInSystem) -> None:
     from shared.tenants import OAuth2Config
 
     signin_system.services.configs.put_tenant("dormant", "Dormant", OAuth2Config())
-    off = signin_system.http.get(
+    api = signin_system.http.get(
         signin_system.url("/api/auth/dormant/authorize"), allow_redirects=False
     )
-    assert off.status_code == 302 and sso_error(off) == "sso_disabled"  # a browser: the page
+    assert api.status_code == 403 and api.json()["error"] == "sso_disabled"
+    off = signin_system.http.get(  # a person's browser following the login button
+        signin_system.url("/api/auth/dormant/authorize"),
+        headers=BROWSER_NAVIGATION,
+        allow_redirects=False,
+    )
+    assert off.status_code == 302 and sso_error(off) == "sso_disabled"
     landing = urlsplit(off.headers["Location"])
     page = signin_system.http.get(signin_system.url(f"{landing.path}?{landing.query}"))
     assert "Single sign-on is not enabled for this organisation." in page.text
@@ -167,11 +176,17 @@ def test_unknown_tenant_and_disabled_sso(signin_system: SignInSystem) -> None:
     )
     assert as_json.status_code == 403 and as_json.json()["error"] == "sso_disabled"
     nowhere = signin_system.http.get(
-        signin_system.url("/api/auth/nobody-here/authorize"), allow_redirects=False
+        signin_system.url("/api/auth/nobody-here/authorize"),
+        headers=BROWSER_NAVIGATION,
+        allow_redirects=False,
     )
     assert nowhere.status_code == 404 and "This organisation is not known here." in nowhere.text
+    api_nowhere = signin_system.http.get(signin_system.url("/api/auth/nobody-here/authorize"))
+    assert api_nowhere.status_code == 404 and api_nowhere.json()["error"] == "unknown_tenant"
     bad = signin_system.http.get(
-        signin_system.url(f"/api/auth/{TENANT}/authorize"), params={"prompt": "evil"}
+        signin_system.url(f"/api/auth/{TENANT}/authorize"),
+        params={"prompt": "evil"},
+        headers=BROWSER_NAVIGATION,
     )
     assert bad.status_code == 400 and list(bad.json()["fields"]) == ["prompt"]
 

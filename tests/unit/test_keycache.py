@@ -345,3 +345,28 @@ def test_a_second_key_under_the_same_kid_does_not_replace_the_first() -> None:
     second = {**jwk("other"), "kid": "same"}
     keys = parse_jwks({"keys": [first, second]})
     assert keys["same"].public_numbers().n == rsa_test_key("same").public_key.public_numbers().n
+
+
+@pytest.mark.parametrize("failure", ["before the job runs", "after the job ran"])
+def test_a_spawner_that_fails_leaves_the_cache_able_to_refresh_later(failure: str) -> None:
+    directory, clock = Directory("a"), Clock()
+    failing = [True]
+
+    def spawn(job: Any) -> None:
+        if not failing[0]:
+            job()
+            return
+        if failure == "after the job ran":
+            job()
+        raise RuntimeError("can't start new thread")
+
+    cache = KeyCache(directory.fetch, clock=clock, spawn=spawn)
+    cache.get_keys(URI)
+    clock.now += DAY
+    assert set(cache.get_keys(URI)) == {"a"}  # no error reaches the sign-in
+    # The lock was released exactly once (twice would have raised above; never, and
+    # no refresh could run again): a later refresh takes it and lands.
+    failing[0] = False
+    directory.keys.append(jwk("b"))
+    clock.now += DAY
+    assert set(cache.get_keys(URI)) == {"a", "b"}
