@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.errors import AccountDisabled, SsoUnavailable, Unauthorized
+from shared.errors import AccountDisabled, Unauthorized
 from shared.provisioning import User
 from shared.session_keys import SessionKeyRing
 from shared.sessions import (
@@ -166,20 +166,14 @@ class SessionService:
             except Unauthorized:
                 claims = None
             if claims is not None:
-                self._with_storage_answer(
-                    lambda: self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
-                )
+                self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
         if entra_session_id:
             sid = entra_session_id[:MAX_ENTRA_SID]
-            self._with_storage_answer(lambda: self.refresh_tokens.revoke_entra_session(tenant, sid))
+            self.refresh_tokens.revoke_entra_session(tenant, sid)
         self.audit.record(tenant, "sign_out", actor="session", ip=ip)
 
     def _revoke(self, family: RefreshFamily) -> None:
-        self._with_storage_answer(
-            lambda: self.refresh_tokens.revoke_family(
-                family.tenant, family.user_id, family.family_id
-            )
-        )
+        self.refresh_tokens.revoke_family(family.tenant, family.user_id, family.family_id)
 
     def _revoke_reused(self, family: RefreshFamily, *, ip: str | None) -> None:
         """A used token came back (or two uses raced): end the family, audited."""
@@ -192,14 +186,6 @@ class SessionService:
             user_id=family.user_id,
             code="invalid_grant",
         )
-
-    @staticmethod
-    def _with_storage_answer(revoke: Callable[[], None]) -> None:
-        try:
-            revoke()
-        except RefreshConflict:
-            # The family kept changing under every attempt: say so, never a 500.
-            raise SsoUnavailable("The session could not be revoked; please retry.") from None
 
     def _tokens(self, user: User, *, sid: str, refresh_token: str, now: float) -> SessionTokens:
         claims = SessionClaims(

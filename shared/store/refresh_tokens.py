@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shared.errors import SsoUnavailable
 from shared.sessions import RefreshConflict, RefreshFamily, RefreshTokenId
 from shared.store.tables import EXPIRES_AT, EtagMismatch, Op, Row, TableStore, key_part
 from shared.store.tenant_partition import TABLE
@@ -65,6 +66,8 @@ class RefreshTokenTable:
             raise RefreshConflict() from None
 
     def revoke_family(self, tenant: str, user_id: str, family_id: str) -> None:
+        """Revoke it, re-reading when a rotation lands in between; `SsoUnavailable` if
+        the family keeps changing under every attempt (never a 500)."""
         for _ in range(_ATTEMPTS):
             found = self.get(tenant, RefreshTokenId(user_id=user_id, family_id=family_id))
             if found is None or found[0].revoked:
@@ -74,7 +77,7 @@ class RefreshTokenTable:
                 return
             except RefreshConflict:
                 continue  # rotated meanwhile: read it again and revoke that
-        raise RefreshConflict()
+        raise SsoUnavailable("The session could not be revoked; please retry.")
 
     def revoke_user(self, tenant: str, user_id: str) -> None:
         for row in self.tables.scan_partition(

@@ -385,17 +385,7 @@ class TableStore:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(fields={"limit": "must be between 1 and 1000"})
         continuation = _decode_cursor(cursor) if cursor is not None else None
-        # Values only ever travel as parameters, each `@name` standing alone between
-        # spaces: the SDK substitutes (and quotes) only such words.
-        query_filter = "PartitionKey eq @pk"
-        parameters: dict[str, Any] = {"pk": partition_key}
-        if row_key_prefix:
-            query_filter += " and RowKey ge @lo"
-            parameters["lo"] = row_key_prefix
-            upper = _prefix_upper_bound(row_key_prefix)
-            if upper is not None:
-                query_filter += " and RowKey lt @hi"
-                parameters["hi"] = upper
+        query_filter, parameters = _range_filter(partition_key, row_key_prefix)
         client = self._table(table)
         rows: list[Row] = []
         next_token: Any = None
@@ -441,18 +431,10 @@ class TableStore:
         many went. Each delete is conditional on the etag read, so a row rewritten
         meanwhile (say, with a new expiry) stays. Rows without `ExpiresAt` never match.
         With a partition and prefix the service reads only that range."""
-        query_filter = f"{EXPIRES_AT} lt @now"
-        parameters: dict[str, Any] = {"now": self.clock()}
+        query_filter, parameters = f"{EXPIRES_AT} lt @now", {"now": self.clock()}
         if partition_key is not None:
-            query_filter = f"PartitionKey eq @pk and {query_filter}"
-            parameters["pk"] = partition_key
-            if row_key_prefix:
-                query_filter += " and RowKey ge @lo"
-                parameters["lo"] = row_key_prefix
-                upper = _prefix_upper_bound(row_key_prefix)
-                if upper is not None:
-                    query_filter += " and RowKey lt @hi"
-                    parameters["hi"] = upper
+            in_range, parameters = _range_filter(partition_key, row_key_prefix, parameters)
+            query_filter = f"{in_range} and {query_filter}"
         client = self._table(table)
         removed = 0
         deadline = time.monotonic() + budget
@@ -593,6 +575,24 @@ def _transaction_reason(error: TableTransactionError) -> TransactionReason | Non
     if error.status_code == 404 and code != "TableNotFound":
         return "missing"
     return None
+
+
+def _range_filter(
+    partition_key: str, row_key_prefix: str | None, parameters: Mapping[str, Any] = {}
+) -> tuple[str, dict[str, Any]]:
+    """The filter for one partition (optionally its RowKeys starting with a prefix).
+    Values only ever travel as parameters, each `@name` standing alone between
+    spaces: the SDK substitutes (and quotes) only such words."""
+    query_filter = "PartitionKey eq @pk"
+    values: dict[str, Any] = {**parameters, "pk": partition_key}
+    if row_key_prefix:
+        query_filter += " and RowKey ge @lo"
+        values["lo"] = row_key_prefix
+        upper = _prefix_upper_bound(row_key_prefix)
+        if upper is not None:
+            query_filter += " and RowKey lt @hi"
+            values["hi"] = upper
+    return query_filter, values
 
 
 def _prefix_upper_bound(prefix: str) -> str | None:

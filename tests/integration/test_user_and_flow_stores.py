@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,23 @@ def provision(users: UserStore, ident: SignInIdentity, entitlements: Entitlement
     return users.provision(
         ident, tenant="acme", customer_id="cust", entitlements=entitlements, now=NOW
     )
+
+
+def stored_user(**fields: Any) -> User:
+    """Ada as a row the store already holds; `fields` set the rest (id, provider...)."""
+    values: dict[str, Any] = {
+        "tenant": "acme",
+        "email": "ada@example.com",
+        "name": "Ada",
+        "customer_id": "cust",
+        "profiles": (),
+        "roles": (),
+        "disabled": False,
+        "created_at": NOW,
+        "last_login_at": None,
+        **fields,
+    }
+    return User(**values)
 
 
 def all_users(users: UserStore) -> list[User]:
@@ -70,21 +88,7 @@ def test_a_password_user_with_that_email_refuses_and_nothing_is_written(
     table_store: TableStore,
 ) -> None:
     users = UserStore(table_store)
-    users.insert_password_user(
-        User(
-            id="pw-1",
-            tenant="acme",
-            email="ada@example.com",
-            name="Ada",
-            provider="password",
-            customer_id="cust",
-            profiles=(),
-            roles=(),
-            disabled=False,
-            created_at=NOW,
-            last_login_at=None,
-        )
-    )
+    users.insert_password_user(stored_user(id="pw-1", provider="password"))
     with pytest.raises(ProviderMismatch):
         provision(users, identity(email="Ada@Example.com"))
     assert [u.id for u in all_users(users)] == ["pw-1"]
@@ -170,20 +174,8 @@ def test_the_callers_rows_are_made_for_the_user_found_and_written_with_it(
     # email index (an account made another way): the rows name that user, not the id
     # the sign-in would have made up.
     users = UserStore(table_store)
-    existing = User(
-        id="legacy-0001",
-        tenant="acme",
-        email="ada@example.com",
-        name="Ada",
-        provider="microsoft",
-        customer_id="cust",
-        profiles=(),
-        roles=(),
-        disabled=False,
-        created_at=NOW,
-        last_login_at=None,
-        entra_tenant_id=TID,
-        entra_object_id=OID,
+    existing = stored_user(
+        id="legacy-0001", provider="microsoft", entra_tenant_id=TID, entra_object_id=OID
     )
     users.insert_password_user(existing)  # writes the user and its email index as given
     seen: list[str] = []
