@@ -89,7 +89,8 @@ def redirect(location: str, *, cookies: Iterable[str] = ()) -> func.HttpResponse
 
 
 def error_response(error: EntraBridgeError) -> func.HttpResponse:
-    return json_response(error.to_body(), error.status)
+    extra = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return json_response(error.to_body(), error.status, extra_headers=extra)
 
 
 def api(handler: Handler) -> Handler:

@@ -25,12 +25,15 @@ class EntraBridgeError(Exception):
         *,
         fields: Mapping[str, str] | None = None,
         reference: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         self.description = description or self.default_description
         self.fields: dict[str, str] = dict(fields or {})
         # Entra's AADSTS number (e.g. AADSTS50105) when Entra refused: what an admin
         # looks up. Only ever "AADSTS" and digits, so it is shown and logged safely.
         self.reference = reference
+        # Seconds after which trying again may work (429/503): sent as Retry-After.
+        self.retry_after = retry_after
         super().__init__(self.description)
 
     def to_body(self) -> dict[str, object]:
