@@ -7,15 +7,25 @@ stand-in) and our own `http_client` (timeouts, REQUESTS_CA_BUNDLE). MSAL no
 longer validates ID tokens; `shared.tokens` does that. Errors from Entra are
 reduced to the contract's codes here, copying only the AADSTS code, never the
 whole response.
+
+Each redemption stands alone: MSAL would otherwise keep a token endpoint's
+error answer in its throttling cache (5 s, or the answer's Retry-After up to an
+hour) and replay it to every later redemption of the same app, keyed without
+the code, so one 500 would refuse every sign-in of the tenant on this instance.
+The app gets an `http_cache` that keeps nothing; Entra's Retry-After reaches
+only the person whose request it answered.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import hmac
 import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +42,9 @@ _AADSTS = re.compile(r"AADSTS[0-9]{4,8}(?![0-9])")  # ASCII digits only
 # invalid_client answers that a rotated secret can explain: a wrong or expired secret.
 SECRET_REJECTED_CODES = frozenset({"AADSTS7000215", "AADSTS7000222"})
 _UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
+# Statuses whose Retry-After is passed on to the person (RFC 9110 10.2.3).
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+MAX_RETRY_AFTER = 3600
 _GRAPH_PAGE_LIMIT = 200
 # MSAL 1.39 advises form_post on every flow; query is deliberate here (a form_post
 # callback is a cross-site POST, which drops the SameSite=Lax binding cookie). A
@@ -93,6 +106,80 @@ def idp_error_from_redirect(params: Mapping[str, str]) -> IdpError:
     return IdpError(f"Microsoft Entra ID refused the sign-in: {error}{suffix}.", reference=code)
 
 
+class _KeepNothing(MutableMapping[str, Any]):
+    """MSAL's `http_cache` that stores nothing: no answer is replayed to another
+    redemption (see the module's docstring)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        return None
+
+    def __delitem__(self, key: str) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    retry_after: int | None
+
+
+class _AnswerRecorder:
+    """The HTTP client MSAL is given: our session, noting for the calling thread the
+    status and Retry-After of the last POST (MSAL hands back neither)."""
+
+    def __init__(self, http: requests.Session) -> None:
+        self._http = http
+        self._local = threading.local()
+
+    def post(self, *args: Any, **kwargs: Any) -> requests.Response:
+        self._local.answer = None
+        response = self._http.post(*args, **kwargs)
+        self._local.answer = _Answer(
+            response.status_code, parse_retry_after(response.headers.get("Retry-After"))
+        )
+        return response
+
+    def get(self, *args: Any, **kwargs: Any) -> requests.Response:
+        return self._http.get(*args, **kwargs)
+
+    def close(self) -> None:
+        return None  # the session is shared and closed by its owner
+
+    def clear(self) -> None:
+        self._local.answer = None
+
+    def last_answer(self) -> _Answer | None:
+        answer: _Answer | None = getattr(self._local, "answer", None)
+        return answer
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> int | None:
+    """Seconds from a Retry-After header (delay-seconds or an HTTP date), at most an
+    hour; None when absent or malformed."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 10:
+        return min(int(text), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None
+    seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    return min(max(0, int(seconds + 0.999)), MAX_RETRY_AFTER)
+
+
 class _NoTokenCache(msal.TokenCache):  # type: ignore[misc]
     """Keeps nothing: tokens go to the caller, not into a per-instance cache that grows
     with every user who signs in."""
@@ -115,6 +202,7 @@ class EntraClient:
         self._authority_host = authority_host
         self._graph_base_url = graph_base_url
         self._http = http
+        self._msal_http = _AnswerRecorder(http)
         self._max_clients = max_clients
         self._clients: OrderedDict[tuple[str, str, str], msal.ConfidentialClientApplication] = (
             OrderedDict()
@@ -147,18 +235,37 @@ class EntraClient:
     def redeem(
         self, creds: ClientCredentials, flow: dict[str, Any], auth_response: Mapping[str, str]
     ) -> TokenResult:
-        """Redeem the code once. Raises the contract error for each way it can fail."""
+        """Redeem the code once. Raises the contract error for each way it can fail:
+        a state that is not this flow's -> InvalidState (checked here, so that every
+        later failure is Entra's); no answer, a 5xx, a 429 or an answer that is not
+        JSON -> SsoUnavailable (with Entra's Retry-After); an OAuth error answer ->
+        SsoIdpRejected keeping the AADSTS number."""
+        expected_state = str(flow.get("state") or "")
+        given_state = str(auth_response.get("state") or "")
+        if not expected_state or not hmac.compare_digest(
+            expected_state.encode("utf-8", "surrogatepass"),
+            given_state.encode("utf-8", "surrogatepass"),
+        ):
+            raise InvalidState()
         app = self._client(creds)
+        self._msal_http.clear()
         try:
             result = app.acquire_token_by_auth_code_flow(dict(flow), dict(auth_response))
-        except ValueError as exc:  # MSAL: state mismatch (or a malformed flow)
-            raise InvalidState() from exc
         except RuntimeError as exc:  # MSAL: nonce mismatch in the ID token
             raise InvalidIdToken("The ID token's nonce does not match this sign-in.") from exc
-        except msal.exceptions.MsalServiceError as exc:
-            raise SsoUnavailable("Microsoft Entra ID did not answer correctly.") from exc
+        except msal.exceptions.MsalServiceError as exc:  # MSAL 1.39: a 5xx answer
+            raise self._unavailable("Microsoft Entra ID answered with an error.") from exc
+        except requests.Timeout as exc:
+            raise SsoUnavailable("Microsoft Entra ID did not answer in time.") from exc
         except requests.RequestException as exc:
             raise SsoUnavailable("Microsoft Entra ID could not be reached.") from exc
+        except ValueError as exc:  # the state was checked above: an answer that is not JSON
+            raise self._unavailable("Microsoft Entra ID answered something unreadable.") from exc
+        answer = self._msal_http.last_answer()
+        if not isinstance(result, dict):
+            raise self._unavailable("Microsoft Entra ID answered something unreadable.")
+        if answer is not None and (answer.status == 429 or answer.status >= 500):
+            raise self._unavailable("Microsoft Entra ID is busy or unavailable.")
         if "error" in result:
             raise _token_error(result)
         id_token = result.get("id_token")
@@ -168,6 +275,17 @@ class EntraClient:
         return TokenResult(
             id_token=id_token, access_token=access_token if isinstance(access_token, str) else None
         )
+
+    def _unavailable(self, description: str) -> SsoUnavailable:
+        """SsoUnavailable, with the Retry-After of the answer this thread just got (only
+        for 429/503, where it means "come back then")."""
+        answer = self._msal_http.last_answer()
+        retry_after = None
+        if answer is not None and answer.status in _RETRY_AFTER_STATUSES:
+            retry_after = answer.retry_after
+        if retry_after:
+            description = f"{description} Please try again in {_duration(retry_after)}."
+        return SsoUnavailable(description, retry_after=retry_after)
 
     def forget(self, creds: ClientCredentials) -> None:
         with self._lock:
@@ -249,7 +367,8 @@ class EntraClient:
                 client_credential=creds.secret.reveal(),
                 authority=authority_url(self._authority_host, creds.tenant_id),
                 instance_discovery=False,
-                http_client=self._http,
+                http_client=self._msal_http,
+                http_cache=_KeepNothing(),
                 token_cache=_NoTokenCache(),
             )
         except (ValueError, requests.RequestException, msal.exceptions.MsalServiceError) as exc:
@@ -260,6 +379,13 @@ class EntraClient:
             while len(self._clients) > self._max_clients:
                 self._clients.popitem(last=False)
         return app
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minutes"
 
 
 def _token_error(result: Mapping[str, Any]) -> SsoIdpRejected | SsoUnavailable:

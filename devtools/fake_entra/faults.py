@@ -4,6 +4,11 @@ Endpoints:
 - `discovery_status`: the discovery document answers this HTTP status (e.g. 500, 503).
 - `token_status`: the token endpoint answers this status with an Entra error body
   (500 -> server_error, 503 -> temporarily_unavailable).
+- `token_retry_after`: a Retry-After header (seconds) on that fault answer.
+- `token_body`: `json` (Entra's error body, the default) or `html` (a page, as a proxy
+  or a broken front end answers); with `token_status: 200`, a 200 that is not JSON.
+- `token_fault_times`: how many token requests get the fault before it switches itself
+  off (0, the default: every one); `1` fails exactly the next redemption.
 - `token_delay`: seconds the token endpoint waits before answering (a slow Entra).
 - `jwks_down`: the keys document answers 503.
 - `graph_status`: Graph answers this status (500, 503, 429 ...) ...
@@ -40,6 +45,9 @@ from typing import Any
 ENDPOINT_FAULTS = (
     "discovery_status",
     "token_status",
+    "token_retry_after",
+    "token_body",
+    "token_fault_times",
     "token_delay",
     "jwks_down",
     "graph_status",
@@ -73,6 +81,9 @@ ID_TOKEN_ATTACKS = (
 class Faults:
     discovery_status: int | None = None
     token_status: int | None = None
+    token_retry_after: int | None = None
+    token_body: str = "json"
+    token_fault_times: int = 0
     token_delay: float = 0.0
     jwks_down: bool = False
     graph_status: int | None = None
@@ -130,9 +141,17 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError("token_delay must be a number of seconds >= 0.")
         return float(value)
-    if name == "graph_fail_from_page":
+    if name == "token_retry_after":
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("token_retry_after must be a number of seconds or null.")
+        return value
+    if name == "token_body":
+        if value not in ("json", "html"):
+            raise ValueError("token_body must be 'json' or 'html'.")
+        return value
+    if name in ("graph_fail_from_page", "token_fault_times"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("graph_fail_from_page must be an integer >= 0.")
+            raise ValueError(f"{name} must be an integer >= 0.")
         return value
     if name == "graph_next_link_base":
         if value is not None and not isinstance(value, str):

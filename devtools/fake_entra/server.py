@@ -156,6 +156,27 @@ class FakeEntra:
         with self._lock:
             self._faults = self._faults.with_changes(switches)
 
+    def take_token_fault(self) -> Faults | None:
+        """The switches a token request answers with, if one is set; counts the request
+        against `token_fault_times` (the token faults switch off after the last one)."""
+        with self._lock:
+            faults = self._faults
+            if faults.token_status is None:
+                return None
+            if faults.token_fault_times == 1:
+                self._faults = dataclasses.replace(
+                    faults,
+                    token_status=None,
+                    token_retry_after=None,
+                    token_body="json",
+                    token_fault_times=0,
+                )
+            elif faults.token_fault_times > 1:
+                self._faults = dataclasses.replace(
+                    faults, token_fault_times=faults.token_fault_times - 1
+                )
+            return faults
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults = Faults()

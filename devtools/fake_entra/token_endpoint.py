@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from devtools.fake_entra import errors
 from devtools.fake_entra.directory import AppRegistration, Directory, User
+from devtools.fake_entra.faults import Faults
 from devtools.fake_entra.grants import AccessGrant, RefreshGrant
 from devtools.fake_entra.keys import b64url
 from devtools.fake_entra.metadata import error_json, json_response
@@ -43,8 +44,9 @@ def handle(entra: FakeEntra, request: Request, tenant_id: str) -> Response:
     faults = entra.faults
     if faults.token_delay:
         entra.wait(faults.token_delay)
-    if faults.token_status is not None:
-        return error_json(errors.server_fault(faults.token_status), request)
+    fault = entra.take_token_fault()
+    if fault is not None and fault.token_status is not None:
+        return _fault_answer(fault.token_status, fault, request)
     directory = entra.directory(tenant_id)
     if directory is None:
         return error_json(errors.tenant_not_found(tenant_id), request)
@@ -64,6 +66,21 @@ def handle(entra: FakeEntra, request: Request, tenant_id: str) -> Response:
     if grant_type == "authorization_code":
         return _redeem_code(entra, directory, client, request)
     return _refresh(entra, directory, client, request)
+
+
+def _fault_answer(status: int, fault: Faults, request: Request) -> Response:
+    if fault.token_body == "html":
+        answer = Response(
+            "<html><body><h1>Service Unavailable</h1></body></html>",
+            status=status,
+            mimetype="text/html",
+        )
+    else:
+        answer = error_json(errors.server_fault(status), request)
+        answer.status_code = status
+    if fault.token_retry_after is not None:
+        answer.headers["Retry-After"] = str(fault.token_retry_after)
+    return answer
 
 
 def _authenticate(
