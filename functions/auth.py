@@ -214,6 +214,8 @@ def _failure_page(
     if error is not None and error.reference:
         # Only ever "AADSTS" and ASCII digits (shared.entra.aadsts_code).
         extra["sso_error_ref"] = error.reference
+    if error is not None and error.retry_after:
+        extra["sso_retry_after"] = str(error.retry_after)  # Entra's "come back in N s"
     parts = urlsplit(login_page)  # keeps a #fragment of the tenant's page last
     query = f"{parts.query}&{urlencode(extra)}" if parts.query else urlencode(extra)
     return web.redirect(urlunsplit(parts._replace(query=query)))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from functions import web
-from shared.errors import EntraBridgeError
+from shared.errors import EntraBridgeError, describe_wait
 
 if TYPE_CHECKING:
     from shared.provisioning import User
@@ -92,7 +92,9 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         return web.html_response(_page("Signed in", _signed_in_body(tenant, signed_in)))
     code = req.params.get("sso_error")
     notice = (
-        f"<p class=error>{escape(MESSAGES[code])}{_reference(req)}</p>" if code in MESSAGES else ""
+        f"<p class=error>{escape(MESSAGES[code])}{_retry_hint(req)}{_reference(req)}</p>"
+        if code in MESSAGES
+        else ""
     )
     if status.sso_enabled:
         action = (
@@ -103,6 +105,18 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         action = f"<p>{escape(MESSAGES['sso_disabled'])}</p>"
     body = f"<h1>Sign in</h1>{notice}{action}"
     return web.html_response(_page("Sign in", body))
+
+
+def _retry_hint(req: func.HttpRequest) -> str:
+    """When Microsoft Entra ID said to come back later: only whole seconds up to an hour
+    are shown (the URL is anyone's to write)."""
+    seconds = req.params.get("sso_retry_after") or ""
+    if not (seconds.isascii() and seconds.isdigit() and 0 < len(seconds) <= 4):
+        return ""
+    value = int(seconds)
+    if not 0 < value <= 3600:
+        return ""
+    return f" Microsoft Entra ID asked to wait {describe_wait(value)} before trying again."
 
 
 def _reference(req: func.HttpRequest) -> str:

@@ -33,7 +33,14 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
-from shared.errors import IdpError, InvalidIdToken, InvalidState, SsoIdpRejected, SsoUnavailable
+from shared.errors import (
+    IdpError,
+    InvalidIdToken,
+    InvalidState,
+    SsoIdpRejected,
+    SsoUnavailable,
+    describe_wait,
+)
 from shared.settings import Secret
 
 # MSAL adds openid, profile and offline_access itself (and refuses them here).
@@ -284,7 +291,7 @@ class EntraClient:
         if answer is not None and answer.status in _RETRY_AFTER_STATUSES:
             retry_after = answer.retry_after
         if retry_after:
-            description = f"{description} Please try again in {_duration(retry_after)}."
+            description = f"{description} Please try again in {describe_wait(retry_after)}."
         return SsoUnavailable(description, retry_after=retry_after)
 
     def forget(self, creds: ClientCredentials) -> None:
@@ -379,13 +386,6 @@ class EntraClient:
             while len(self._clients) > self._max_clients:
                 self._clients.popitem(last=False)
         return app
-
-
-def _duration(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = (seconds + 59) // 60
-    return f"{minutes} minutes"
 
 
 def _token_error(result: Mapping[str, Any]) -> SsoIdpRejected | SsoUnavailable:

@@ -43,6 +43,13 @@ class EntraBridgeError(Exception):
         return body
 
 
+def describe_wait(seconds: int) -> str:
+    """'45 seconds', '10 minutes': a Retry-After as a person reads it."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{(seconds + 59) // 60} minutes"
+
+
 # --- sign-in (end-user) codes -------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from shared.errors import (
 )
 from shared.flows import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
 from shared.keycache import KeyCache
+from shared.log_limits import RateLimitedLog
 from shared.provisioning import (
     ROLE_TENANT_ADMIN,
     Entitlements,
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["SignInService", "SignInStatus"]
 
 log = logging.getLogger("entrabridge.signin")
+# Refusals nobody can be held to (no sign-in attempt of ours behind them).
+_anonymous_log = RateLimitedLog(log)
 
 
 # --- what the service needs from the outside world ---------------------------------
@@ -161,6 +164,14 @@ class AuditLog(Protocol):
 
 
 # --- results -----------------------------------------------------------------------
+
+
+@dataclass
+class _Attempt:
+    """Whether a callback turned out to be one of our sign-in attempts (its state found,
+    bound and consumed): only then is a refusal audited."""
+
+    started_here: bool = False
 
 
 @dataclass(frozen=True)
@@ -296,12 +307,28 @@ class SignInService:
         browser_cookie: str | None,
         ip: str | None,
     ) -> Completed | SpaHandoff:
-        """Finish a sign-in. Raises a contract error (already audited) on any refusal."""
+        """Finish a sign-in. Raises a contract error on any refusal, logged (one WARNING
+        line: the code and the cause's class, never a code, token or secret) and, for
+        an attempt this service started, audited. A callback naming no attempt of
+        ours (unknown state, unknown tenant) writes nothing: anyone can send one."""
+        attempt = _Attempt()
         try:
-            return self._complete(tenant, params, spa=spa, browser_cookie=browser_cookie, ip=ip)
-        except UnknownTenant:
-            raise
+            return self._complete(
+                tenant, params, spa=spa, browser_cookie=browser_cookie, ip=ip, attempt=attempt
+            )
         except EntraBridgeError as error:
+            cause = type(error.__cause__ or error).__name__
+            if not attempt.started_here:
+                _anonymous_log.warning(
+                    "sign-in callback refused (no attempt of ours): tenant=%s code=%s cause=%s",
+                    tenant,
+                    error.code,
+                    cause,
+                )
+                raise
+            log.warning(
+                "sign-in refused: tenant=%s code=%s cause=%s", tenant, error.code, cause
+            )
             self._audit.record(
                 tenant,
                 "sign_in_refused",
@@ -320,12 +347,16 @@ class SignInService:
         spa: bool,
         browser_cookie: str | None,
         ip: str | None,
+        attempt: _Attempt,
     ) -> Completed | SpaHandoff:
         config = self._config(tenant)
         state = params.get("state") or ""
         if not spa and "error" in params:
             if state:  # burn the attempt: it is over either way
-                self._flows.consume(tenant, state, lambda tx: bound_to_browser(tx, browser_cookie))
+                burnt = self._flows.consume(
+                    tenant, state, lambda tx: bound_to_browser(tx, browser_cookie)
+                )
+                attempt.started_here = burnt is not None
             raise idp_error_from_redirect(params)
         if not state or len(state) > 512:
             raise InvalidState()
@@ -334,6 +365,7 @@ class SignInService:
             # One read serves both: routing a JSON-mode attempt to its SPA, and
             # (redirect mode) the transaction that is consumed below.
             peeked = self._flows.peek(tenant, state)
+            attempt.started_here = peeked is not None
             if peeked is not None and peeked.mode == "json":
                 return self._spa_handoff(peeked, params)
         if not is_sso_ready(config):
@@ -349,6 +381,7 @@ class SignInService:
         transaction = self._flows.consume(tenant, state, belongs_here, read=peeked)
         if transaction is None:
             raise InvalidState()
+        attempt.started_here = True
         code = params.get("code") or ""
         if not code or len(code) > 4096:
             raise InvalidState("The sign-in response has no authorization code.")
