@@ -278,35 +278,54 @@ def logout(req: func.HttpRequest) -> func.HttpResponse:
 
 @web.api
 def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
+    """POST: the session cookies, a Bearer token and/or a JSON refresh token, any of
+    them; the cookies it was sent are cleared. The hosted page's log-out form (a
+    browser navigation) is sent on to the login page."""
+    from shared.sessions import clear_session_cookies
+
     tenant = _tenant(req)
+    services = _services()
+    names = services.settings.cookie_names
+    jar = web.cookies(req)
     body = web.json_body(req) if web.is_json(req) else None
     refresh_token = body.get("refresh_token") if isinstance(body, dict) else None
-    _services().sessions.sign_out(
+    if not isinstance(refresh_token, str):
+        refresh_token = None
+    services.sessions.sign_out(
         tenant,
-        access_token=web.bearer_token(req),
-        refresh_token=refresh_token if isinstance(refresh_token, str) else None,
-        entra_session_id=None,
+        access_tokens=(web.bearer_token(req), jar.get(names.session)),
+        refresh_tokens=(refresh_token, jar.get(names.refresh)),
         ip=web.client_ip(req),
     )
-    return web.json_response({"status": "signed_out"})
+    sent_cookies = names.session in jar or names.refresh in jar
+    cookies = clear_session_cookies(names) if sent_cookies else []
+    if _is_browser_navigation(req):
+        login_page = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
+        return web.redirect(login_page, cookies=cookies, status=303)
+    return web.json_response({"status": "signed_out"}, cookies=cookies)
 
 
 def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
-    """A browser, or Entra's front-channel logout iframe (only `sid`)."""
+    """A browser, or Entra's front-channel logout iframe (only `sid`). Without `sid`, a
+    request another site made (a link, an image) only gets a page whose button posts
+    the log-out: a GET that acts would let any page sign people out."""
     from shared.sessions import clear_session_cookies
 
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):
         return pages.error_page("unknown_tenant", status=404)
-    jar = web.cookies(req)
     services = _services()
+    entra_sid = req.params.get("sid") or None
+    if entra_sid is None and _is_cross_site(req, services.settings.public_base_url):
+        return pages.logout_confirmation(f"/api/auth/{tenant}/logout")
+    jar = web.cookies(req)
     names = services.settings.cookie_names
     try:
         services.sessions.sign_out(
             tenant,
-            access_token=jar.get(names.session),
-            refresh_token=jar.get(names.refresh),
-            entra_session_id=req.params.get("sid") or None,
+            access_tokens=(jar.get(names.session),),
+            refresh_tokens=(jar.get(names.refresh),),
+            entra_session_id=entra_sid,
             ip=web.client_ip(req),
         )
         login_page = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
@@ -320,3 +339,19 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
         f"default-src 'none'; frame-ancestors {services.settings.entra_authority_host}"
     )
     return response
+
+
+def _is_cross_site(req: func.HttpRequest, public_base_url: str) -> bool:
+    """Fetch Metadata when the browser sends it (only `cross-site` is refused: the
+    person's own typing or bookmark is `none`); else a same-origin Origin or Referer
+    is required, and a request with neither counts as cross-site (fails closed)."""
+    site = req.headers.get("sec-fetch-site")
+    if site is not None:
+        return str(site).strip().lower() == "cross-site"
+    own = urlsplit(public_base_url)
+    for header in ("origin", "referer"):
+        value = str(req.headers.get(header) or "")
+        if value and value != "null":
+            seen = urlsplit(value)
+            return (seen.scheme, seen.netloc) != (own.scheme, own.netloc)
+    return True

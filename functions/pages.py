@@ -153,5 +153,16 @@ def _signed_in_body(tenant: str, user: User) -> str:
         f"<h2>Profiles</h2>"
         + (f"<ul>{profiles}</ul>" if profiles else "<p>No profile: no mapped group.</p>")
         + f"<p>Roles: {roles}</p>"
-        f"<form method=get action='{logout}'><button type=submit>Log out</button></form>"
+        f"<form method=post action='{logout}'><button type=submit>Log out</button></form>"
     )
+
+
+def logout_confirmation(logout_path: str) -> func.HttpResponse:
+    """What a log-out link from another site gets: a button, so only the person ends
+    their session (the POST carries SameSite=Lax cookies only from this site)."""
+    action = escape(logout_path, quote=True)
+    body = (
+        "<h1>Log out?</h1><p>Another site sent you here to log out.</p>"
+        f"<form method=post action='{action}'><button type=submit>Log out</button></form>"
+    )
+    return web.html_response(_page("Log out", body))

@@ -81,8 +81,8 @@ def html_response(
     return response
 
 
-def redirect(location: str, *, cookies: Iterable[str] = ()) -> func.HttpResponse:
-    response = func.HttpResponse(status_code=302, headers=headers({"Location": location}))
+def redirect(location: str, *, cookies: Iterable[str] = (), status: int = 302) -> func.HttpResponse:
+    response = func.HttpResponse(status_code=status, headers=headers({"Location": location}))
     for cookie in cookies:
         response.headers.add("Set-Cookie", cookie)
     return response

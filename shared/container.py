@@ -124,6 +124,7 @@ class Services:
                 refresh_tokens=RefreshTokenTable(self.tables),
                 users=self.users,
                 audit=self.audit,
+                configs=self.configs,
             )
 
         return self._once("sessions", build)

@@ -69,6 +69,9 @@ class User:
     last_login_at: dt.datetime | None
     entra_tenant_id: str | None = None
     entra_object_id: str | None = None
+    # The Entra security groups of the last sign-in (shared.entitlements); None for a
+    # row written before they were kept. Never shown: not part of the user object.
+    group_ids: tuple[str, ...] | None = None
 
     def to_public(self) -> dict[str, object]:
         """The contract's user object."""
@@ -137,6 +140,7 @@ def decide_sign_in(
                 last_login_at=now,
                 entra_tenant_id=identity.tenant_id,
                 entra_object_id=identity.object_id,
+                group_ids=identity.group_ids,
             )
         )
     if by_object_id.disabled:
@@ -154,6 +158,7 @@ def decide_sign_in(
             profiles=entitlements.profiles,
             roles=entitlements.roles,
             last_login_at=now,
+            group_ids=identity.group_ids,
         ),
     )
 

@@ -2,22 +2,34 @@
 
 Ties the pure token logic of `shared.sessions` to the signing-key ring (Key
 Vault), the refresh-token families and the user store (Table Storage).
+
+A session is its refresh family's row: an access token is accepted only while
+that row is there and not revoked (one point read per request, no cache, so a
+logout, a reuse detection or a disable ends it on every instance at once). A
+Microsoft session also ends when the tenant switches SSO off, and its profiles
+and roles follow the tenant's current mappings (shared.entitlements).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from shared.errors import AccountDisabled, Unauthorized
-from shared.provisioning import User
+from shared.entitlements import (
+    current_entitlements,
+    granted_role_without_row,
+)
+from shared.errors import AccountDisabled, SsoDisabled, Unauthorized
+from shared.provisioning import PROVIDER_MICROSOFT, User
 from shared.session_keys import SessionKeyRing
 from shared.sessions import (
     ACCESS_TOKEN_TTL,
     REFRESH_ABSOLUTE_TTL,
     RefreshConflict,
     RefreshFamily,
+    RefreshTokenId,
     Refuse,
     RevokeFamily,
     Rotate,
@@ -36,6 +48,7 @@ from shared.store.audit import AuditStore
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.tables import Op
 from shared.store.users import UserStore
+from shared.tenants import OAuth2Config, is_sso_ready
 
 # Entra's sid is a GUID; a longer one is cut the same way at sign-in and at logout.
 MAX_ENTRA_SID = 256
@@ -51,6 +64,19 @@ class PendingSession:
     rows: tuple[Op, ...]
 
 
+class ConfigReader(Protocol):
+    def get_config(self, tenant: str) -> OAuth2Config | None:
+        """The tenant's configuration through this instance's cache (30 s)."""
+        ...
+
+    def forget(self, tenant: str) -> None:
+        """Drop the cached configuration: the next read goes to the store."""
+        ...
+
+
+_SSO_OFF = "Single sign-on is switched off for this tenant; the session has ended."
+
+
 @dataclass
 class SessionService:
     public_base_url: str
@@ -58,6 +84,7 @@ class SessionService:
     refresh_tokens: RefreshTokenTable
     users: UserStore
     audit: AuditStore
+    configs: ConfigReader
     clock: Callable[[], float] = field(default=time.time)
 
     @property
@@ -110,6 +137,7 @@ class SessionService:
         if user is None or user.disabled:
             self._revoke(current)
             raise AccountDisabled()
+        user = self._as_configured_now(user, current, may_grant=True)
         successor, token = rotated(current, now=now)
         try:
             self.refresh_tokens.replace(successor, etag=etag)
@@ -120,10 +148,14 @@ class SessionService:
         return self._tokens(user, sid=current.family_id, refresh_token=token, now=now)
 
     def verify_token(self, raw: str | None) -> SessionClaims:
-        """One of our access tokens, whatever its tenant (signature, iss, aud, times)."""
-        if not raw:
-            raise Unauthorized()
-        return verify_with_key_source(raw, source=self.keys, issuer=self.issuer, now=self.clock())
+        """One of our access tokens, whatever its tenant (signature, iss, aud, times),
+        whose session is live: its family row there and not revoked, and for a
+        Microsoft session the tenant's SSO still on (else the session ends here)."""
+        claims = self._signed_claims(raw)
+        family = self._live_family(claims)
+        if claims.provider == PROVIDER_MICROSOFT:
+            self._sso_on_or_end(claims.tenant, family)
+        return claims
 
     def verify(self, tenant: str, raw: str | None) -> SessionClaims:
         claims = self.verify_token(raw)
@@ -132,48 +164,127 @@ class SessionService:
         return claims
 
     def current_user(self, tenant: str, raw: str | None) -> User:
-        claims = self.verify(tenant, raw)
+        """The session's user with the profiles and roles the configuration gives now
+        (a role is shown only if their row holds it too: /me grants nothing)."""
+        claims = self._signed_claims(raw)
+        if claims.tenant != tenant:
+            raise Unauthorized("The access token is for another tenant.")
+        family = self._live_family(claims)
         user = self.users.get(tenant, claims.sub)
         if user is None or user.disabled:
             raise Unauthorized("The session's user no longer exists or is disabled.")
-        return user
+        try:
+            return self._as_configured_now(user, family, may_grant=False)
+        except SsoDisabled as ended:  # no valid session is a 401 here
+            raise Unauthorized(ended.description) from None
 
     def sign_out(
         self,
         tenant: str,
         *,
-        access_token: str | None,
-        refresh_token: str | None,
-        entra_session_id: str | None,
+        access_tokens: Iterable[str | None] = (),
+        refresh_tokens: Iterable[str | None] = (),
+        entra_session_id: str | None = None,
         ip: str | None,
-    ) -> None:
-        """End what the caller names; signing out twice, or with nothing, is not an error."""
-        token_id = parse_refresh_token(refresh_token) if refresh_token else None
-        if token_id is not None and refresh_token is not None:
-            found = self.refresh_tokens.get(tenant, token_id)
-            # Only a token of the family ends it this way (the family id is no secret).
-            if found is not None:
-                decision = decide_refresh(
-                    found[0], hash_refresh_token(refresh_token), now=self.clock()
-                )
-                if isinstance(decision, RevokeFamily):
-                    self._revoke_reused(decision.family, ip=ip)
-                elif isinstance(decision, Rotate):
-                    self._revoke(decision.family)
-        if access_token:
+    ) -> bool:
+        """End every session the caller names (a request may carry cookies and a
+        Bearer token); signing out twice, or with nothing, is not an error. True when
+        a live session ended (only that is audited: a request that ends nothing,
+        anyone can send)."""
+        ended = False
+        for refresh_token in filter(None, refresh_tokens):
+            ended |= self._end_by_refresh_token(tenant, refresh_token, ip=ip)
+        for access_token in filter(None, access_tokens):
             try:
-                claims = self.verify(tenant, access_token)
+                claims = self._signed_claims(access_token)
             except Unauthorized:
-                claims = None
-            if claims is not None:
-                self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
+                continue  # ends nothing; a revoked session's token may still sign out
+            if claims.tenant == tenant:
+                ended |= self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
         if entra_session_id:
             sid = entra_session_id[:MAX_ENTRA_SID]
-            self.refresh_tokens.revoke_entra_session(tenant, sid)
-        self.audit.record(tenant, "sign_out", actor="session", ip=ip)
+            ended |= self.refresh_tokens.revoke_entra_session(tenant, sid) > 0
+        if ended:
+            self.audit.record(tenant, "sign_out", actor="session", ip=ip)
+        return ended
 
-    def _revoke(self, family: RefreshFamily) -> None:
-        self.refresh_tokens.revoke_family(family.tenant, family.user_id, family.family_id)
+    def _end_by_refresh_token(self, tenant: str, refresh_token: str, *, ip: str | None) -> bool:
+        token_id = parse_refresh_token(refresh_token)
+        found = self.refresh_tokens.get(tenant, token_id) if token_id is not None else None
+        if found is None:
+            return False
+        # Only a token of the family ends it this way (the family id is no secret).
+        decision = decide_refresh(found[0], hash_refresh_token(refresh_token), now=self.clock())
+        if isinstance(decision, RevokeFamily):
+            self._revoke_reused(decision.family, ip=ip)
+            return True
+        return isinstance(decision, Rotate) and self._revoke(decision.family)
+
+    # --- a session as it is now ----------------------------------------------------------
+
+    def _signed_claims(self, raw: str | None) -> SessionClaims:
+        if not raw:
+            raise Unauthorized()
+        return verify_with_key_source(raw, source=self.keys, issuer=self.issuer, now=self.clock())
+
+    def _live_family(self, claims: SessionClaims) -> RefreshFamily:
+        """The session's family row, if it may still be used: there, not revoked, not
+        past its absolute expiry. Fails closed (a missing row is an ended session)."""
+        found = self.refresh_tokens.get(
+            claims.tenant, RefreshTokenId(user_id=claims.sub, family_id=claims.sid)
+        )
+        if found is None or found[0].revoked:
+            raise Unauthorized("The session has ended (signed out or revoked).")
+        if self.clock() >= found[0].expires_at:
+            raise Unauthorized("The session has expired.")
+        return found[0]
+
+    def _sso_on_or_end(self, tenant: str, family: RefreshFamily) -> OAuth2Config:
+        config = self.configs.get_config(tenant)
+        if config is None or not is_sso_ready(config):
+            self._revoke(family)
+            raise Unauthorized(_SSO_OFF)
+        return config
+
+    def _as_configured_now(self, user: User, family: RefreshFamily, *, may_grant: bool) -> User:
+        """`user` with the profiles and roles the tenant's configuration gives now; the
+        session ends (SsoDisabled) when a Microsoft user's tenant has SSO off. With
+        `may_grant`, a role the row lacks is granted (and stored) only after reading
+        the configuration past this instance's cache, as a sign-in does; else it is
+        left out."""
+        if user.provider != PROVIDER_MICROSOFT:
+            return user
+        config = self.configs.get_config(user.tenant)
+        if config is None or not is_sso_ready(config):
+            self._revoke(family)
+            raise SsoDisabled(_SSO_OFF)
+        entitlements = current_entitlements(config, user)
+        if granted_role_without_row(entitlements, user):
+            if not may_grant:
+                roles = tuple(r for r in entitlements.roles if r in user.roles)
+                return replace(user, profiles=entitlements.profiles, roles=roles)
+            self.configs.forget(user.tenant)
+            config = self.configs.get_config(user.tenant)
+            if config is None or not is_sso_ready(config):
+                self._revoke(family)
+                raise SsoDisabled(_SSO_OFF)
+            entitlements = current_entitlements(config, user)
+        if (entitlements.profiles, entitlements.roles) == (user.profiles, user.roles):
+            return user
+        if not may_grant:
+            return replace(user, profiles=entitlements.profiles, roles=entitlements.roles)
+        # Kept on the row too, so the admin API's user list and role check agree.
+        settled = config
+        stored = self.users.set_entitlements(
+            user.tenant, user.id, lambda row: current_entitlements(settled, row)
+        )
+        if stored is None or stored.disabled:
+            self._revoke(family)
+            raise AccountDisabled()
+        return stored
+
+    def _revoke(self, family: RefreshFamily) -> bool:
+        return self.refresh_tokens.revoke_family(family.tenant, family.user_id, family.family_id)
 
     def _revoke_reused(self, family: RefreshFamily, *, ip: str | None) -> None:
         """A used token came back (or two uses raced): end the family, audited."""

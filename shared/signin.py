@@ -12,10 +12,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
+from shared.entitlements import entitlements_for, groups_to_store
 from shared.entra import (
     ClientCredentials,
     ClientSecretRejected,
@@ -35,17 +36,12 @@ from shared.errors import (
 from shared.flows import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
 from shared.keycache import KeyCache
 from shared.log_limits import RateLimitedLog
-from shared.provisioning import (
-    ROLE_TENANT_ADMIN,
-    Entitlements,
-    SignInIdentity,
-    User,
-)
+from shared.provisioning import Entitlements, SignInIdentity, User
 from shared.redirects import safe_return_to
 from shared.settings import Secret, Settings
 from shared.signin_status import SignInStatus, sign_in_status
 from shared.signin_types import SessionTokens
-from shared.tenants import OAuth2Config, is_admin, is_sso_ready, profiles_for_groups
+from shared.tenants import OAuth2Config, is_admin, is_sso_ready
 from shared.tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
 
 if TYPE_CHECKING:
@@ -397,7 +393,9 @@ class SignInService:
             # grant the role back (the removal took it from every holder).
             self._configs.forget(tenant)
             config = self._config(tenant)
-        entitlements = self._entitlements(config, identity.group_ids)
+        entitlements = entitlements_for(config, identity.group_ids)
+        # Kept on the user row: refreshes recompute profiles and roles from them.
+        identity = replace(identity, group_ids=groups_to_store(config, identity.group_ids))
         # The user, their new session and the audit event: one transaction, so a
         # failure leaves no half (a session without its event, a user without a session).
         sessions: dict[str, PendingSession] = {}
@@ -496,11 +494,6 @@ class SignInService:
             name=claims.name or email,
             group_ids=groups,
         )
-
-    @staticmethod
-    def _entitlements(config: OAuth2Config, group_ids: tuple[str, ...]) -> Entitlements:
-        roles = (ROLE_TENANT_ADMIN,) if is_admin(config, group_ids) else ()
-        return Entitlements(profiles=tuple(profiles_for_groups(config, group_ids)), roles=roles)
 
     # -- helpers ------------------------------------------------------------------
 

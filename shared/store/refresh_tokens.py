@@ -65,16 +65,17 @@ class RefreshTokenTable:
         except EtagMismatch:
             raise RefreshConflict() from None
 
-    def revoke_family(self, tenant: str, user_id: str, family_id: str) -> None:
+    def revoke_family(self, tenant: str, user_id: str, family_id: str) -> bool:
         """Revoke it, re-reading when a rotation lands in between; `SsoUnavailable` if
-        the family keeps changing under every attempt (never a 500)."""
+        the family keeps changing under every attempt (never a 500). True when this
+        call ended a live family (False: none, or revoked already)."""
         for _ in range(_ATTEMPTS):
             found = self.get(tenant, RefreshTokenId(user_id=user_id, family_id=family_id))
             if found is None or found[0].revoked:
-                return
+                return False
             try:
                 self.replace(replace(found[0], revoked=True), etag=found[1])
-                return
+                return True
             except RefreshConflict:
                 continue  # rotated meanwhile: read it again and revoke that
         raise SsoUnavailable("The session could not be revoked; please retry.")
@@ -87,14 +88,18 @@ class RefreshTokenTable:
             if not family.revoked:
                 self.revoke_family(tenant, family.user_id, family.family_id)
 
-    def revoke_entra_session(self, tenant: str, entra_sid: str) -> None:
-        """Every family started by that Entra sign-in session (front-channel logout)."""
+    def revoke_entra_session(self, tenant: str, entra_sid: str) -> int:
+        """Every family started by that Entra sign-in session (front-channel logout);
+        how many were live."""
         if not entra_sid:
-            return
+            return 0
+        ended = 0
         for row in self.tables.scan_partition(
             TABLE, partition_key=tenant, row_key_prefix=_sid_prefix(entra_sid)
         ):
-            self.revoke_family(tenant, str(row.data["user_id"]), str(row.data["family_id"]))
+            user_id, family_id = str(row.data["user_id"]), str(row.data["family_id"])
+            ended += self.revoke_family(tenant, user_id, family_id)
+        return ended
 
 
 def _expiry(family: RefreshFamily) -> dt.datetime:

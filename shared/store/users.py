@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shared.entitlements import pack_group_ids, unpack_group_ids
 from shared.errors import NotFound, SsoUnavailable
 from shared.provisioning import (
     CreateUser,
@@ -134,6 +135,19 @@ class UserStore:
             raise NotFound("No such user.")
         return changed
 
+    def set_entitlements(
+        self, tenant: str, user_id: str, entitlements_of: Callable[[User], Entitlements]
+    ) -> User | None:
+        """The user with the profiles and roles `entitlements_of` gives the row as it
+        is when written (re-read on a race; written only if they differ); None when
+        there is no such user."""
+
+        def entitled(user: User) -> User:
+            entitlements = entitlements_of(user)
+            return replace(user, profiles=entitlements.profiles, roles=entitlements.roles)
+
+        return self._change(tenant, user_id, entitled, only_if_changed=True)
+
     def drop_role(self, tenant: str, role: str) -> tuple[str, ...]:
         """Take `role` from every user of the tenant who has it; their ids. (Sign-in
         gives it back to those who still qualify.)"""
@@ -150,7 +164,14 @@ class UserStore:
 
         return tuple(user_id for user_id in holders if self._change(tenant, user_id, without))
 
-    def _change(self, tenant: str, user_id: str, change: Callable[[User], User]) -> User | None:
+    def _change(
+        self,
+        tenant: str,
+        user_id: str,
+        change: Callable[[User], User],
+        *,
+        only_if_changed: bool = False,
+    ) -> User | None:
         """The user row rewritten by `change`, re-read and retried if it moved meanwhile;
         None when there is no such user."""
         for _ in range(_ATTEMPTS):
@@ -159,6 +180,8 @@ class UserStore:
                 return None
             user, etag = found
             changed = change(user)
+            if only_if_changed and changed == user:
+                return user
             try:
                 self._update_row(changed, etag=etag)
                 return changed
@@ -240,6 +263,7 @@ def _user_entity(user: User) -> dict[str, Any]:
         "last_login_at": user.last_login_at,
         "entra_tenant_id": user.entra_tenant_id or "",
         "entra_object_id": user.entra_object_id or "",
+        **({"group_ids": pack_group_ids(user.group_ids)} if user.group_ids is not None else {}),
     }
 
 
@@ -259,7 +283,16 @@ def _user(row: Row) -> User:
         last_login_at=_utc(data.get("last_login_at")),
         entra_tenant_id=str(data.get("entra_tenant_id") or "") or None,
         entra_object_id=str(data.get("entra_object_id") or "") or None,
+        group_ids=_group_ids(data.get("group_ids")),
     )
+
+
+def _group_ids(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # an empty binary property may come back as ""
+        return () if not value else None
+    return unpack_group_ids(bytes(value)) if isinstance(value, bytes | bytearray) else None
 
 
 def _utc(value: object) -> dt.datetime | None:

@@ -340,6 +340,7 @@ def test_with_no_platform_key_configured_the_platform_api_is_closed(
 
 def test_another_tenants_admin_gets_403_everywhere(configured: AdminSystem) -> None:
     configured.create_tenant("globex", "Globex")
+    assert configured.call("PUT", "globex/oauth2", json=CONFIG).status_code == 200  # SSO on
     outsider = configured.admin_token("globex")
     victim = configured.add_user()
     before = snapshot(configured)

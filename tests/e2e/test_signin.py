@@ -192,20 +192,23 @@ def test_without_a_homepage_the_signed_in_page_shows_the_user_and_logs_out(
     assert "Sam &lt;b&gt;Several&lt;/b&gt;" in page.text and "<b>Several" not in page.text
     assert PROFILE_ENGINEERS in page.text and PROFILE_SUPPORT in page.text
     assert "tenant_admin" in page.text
-    assert f"action='/api/auth/{TENANT}/logout'" in page.text
+    assert f"<form method=post action='/api/auth/{TENANT}/logout'>" in page.text
     assert page.headers["Cache-Control"] == "no-store"
     both = f"{session}; __Host-eb_refresh={cookies['__Host-eb_refresh']}"
-    out = signin_system.http.get(
+    # The button posts the form, as a browser navigation.
+    out = signin_system.http.post(
         signin_system.url(f"/api/auth/{TENANT}/logout"),
-        headers={"Cookie": both},
+        headers={"Cookie": both, "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "same-origin"},
         allow_redirects=False,
     )
-    assert out.status_code == 302
-    # The refresh family is revoked: the page no longer knows the user once the
-    # access token is gone (the browser dropped it: the logout cleared the cookies).
+    assert out.status_code == 303 and out.headers["Location"] == login_page
     assert set_cookies(out)["__Host-eb_session"] == ""
-    anonymous = signin_system.http.get(signin_system.url(f"/api/auth/{TENANT}/login"))
-    assert "Login with Microsoft" in anonymous.text and "Signed in" not in anonymous.text
+    # The session is over: even the old cookie, kept, no longer signs the page in.
+    for jar in ("", session):
+        after = signin_system.http.get(
+            signin_system.url(f"/api/auth/{TENANT}/login"), headers={"Cookie": jar}
+        )
+        assert "Login with Microsoft" in after.text and "Signed in" not in after.text
 
 
 def test_an_invalid_session_cookie_shows_the_sign_in_page(signin_system: SignInSystem) -> None:
