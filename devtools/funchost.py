@@ -508,6 +508,10 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="send Set-Cookie headers as written, without Azure's rewriting",
     )
+    parser.add_argument(
+        "--tables-prefix",
+        help="name the app's tables with this prefix (tests: private tables on a shared Azurite)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -526,6 +530,8 @@ def main(argv: list[str] | None = None) -> None:
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     context = _ssl_context(args, parser)
+    if args.tables_prefix:
+        _use_tables_prefix(args.tables_prefix)
     host = FuncHost(
         load_app(args.app),
         host=args.host,
@@ -538,6 +544,21 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with contextlib.suppress(KeyboardInterrupt):
         host.serve_forever()
+
+
+def _use_tables_prefix(prefix: str) -> None:
+    from shared.container import Services, set_services
+    from shared.settings import get_settings
+    from shared.store.tables import TableStore
+
+    settings = get_settings()
+    if settings.tables_connection_string is None:
+        raise SystemExit("funchost: --tables-prefix needs TABLES_CONNECTION_STRING")
+    services = Services(settings)
+    connection = settings.tables_connection_string.reveal()
+    tables = TableStore.from_connection_string(connection, prefix=prefix)
+    services.override("tables", tables)
+    set_services(services)
 
 
 if __name__ == "__main__":

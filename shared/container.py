@@ -40,6 +40,14 @@ class Services:
         self._built: dict[str, Any] = {}
         self._lock = threading.RLock()
 
+    def override(self, name: str, value: object) -> None:
+        """Use `value` as the dependency `name` (a property of this class) instead of
+        building it: the local host's private tables, tests, the benchmark."""
+        if not isinstance(getattr(type(self), name, None), property):
+            raise AttributeError(f"Services has no dependency named {name!r}")
+        with self._lock:
+            self._built[name] = value
+
     def _once(self, name: str, build: Callable[[], T]) -> T:
         with self._lock:
             if name not in self._built:

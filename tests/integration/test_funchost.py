@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import selectors
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,8 +20,8 @@ from devtools.funchost import (
     load_local_settings,
     read_local_settings,
 )
-from devtools.localca import PROJECT_ROOT, ensure_local_ca, server_ssl_context
-from tests.support.funchost import SAMPLE_APP
+from devtools.localca import ensure_local_ca, server_ssl_context
+from tests.support.funchost import SAMPLE_APP, command_line
 
 # --- routing ------------------------------------------------------------------------------
 
@@ -397,7 +390,7 @@ def test_unusable_local_settings_are_named_without_their_values(tmp_path: Path) 
 def test_the_command_line_serves_function_app_over_tls(monkeypatch: pytest.MonkeyPatch) -> None:
     ca = ensure_local_ca()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.bundle))
-    with _command_line("--tls", "--settings", "/nonexistent/local.settings.json") as (url, _):
+    with command_line("--tls", "--settings", "/nonexistent/local.settings.json") as (url, _):
         assert url.startswith("https://127.0.0.1:")
         response = requests.get(f"{url}/api/health", timeout=30)
     # function_app's own health route answered (503 when no storage is configured here).
@@ -413,7 +406,7 @@ def test_the_command_line_loads_local_settings_before_the_app_and_the_environmen
         json.dumps({"Values": {"FUNCHOST_T_FILE": "from-file", "FUNCHOST_T_BOTH": "from-file"}})
     )
     env = {"FUNCHOST_T_BOTH": "from-env"}
-    with _command_line("--app", SAMPLE_APP, "--settings", str(settings), env=env) as (url, out):
+    with command_line("--app", SAMPLE_APP, "--settings", str(settings), env=env) as (url, out):
         # The project's host.json has an empty route prefix (see functions/admin.py).
         from_file = requests.get(f"{url}/env/FUNCHOST_T_FILE", timeout=5).json()
         both = requests.get(f"{url}/env/FUNCHOST_T_BOTH", timeout=5).json()
@@ -424,57 +417,6 @@ def test_the_command_line_loads_local_settings_before_the_app_and_the_environmen
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-_SETTINGS = (
-    "PUBLIC_BASE_URL",
-    "KEY_VAULT_URI",
-    "TABLES_ENDPOINT",
-    "TABLES_CONNECTION_STRING",
-    "AZURE_CREDENTIAL_MODE",
-    "PLATFORM_ADMIN_KEY",
-)
-
-
-@contextmanager
-def _command_line(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """`python -m devtools.funchost --port 0 ARGS` from the project root; yields the URL
-    it prints and what it printed at start-up."""
-    environment = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
-    environment.update(env or {})
-    command = [sys.executable, "-m", "devtools.funchost", "--port", "0", *args]
-    with subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as process:
-        try:
-            yield _printed_url(process)
-        finally:
-            process.terminate()
-            process.communicate(timeout=10)
-
-
-def _printed_url(process: subprocess.Popen[bytes]) -> tuple[str, str]:
-    # Raw reads: select() cannot see what a buffered reader has already pulled in.
-    assert process.stdout is not None
-    descriptor = process.stdout.fileno()
-    printed = b""
-    deadline = time.monotonic() + 30
-    with selectors.DefaultSelector() as selector:
-        selector.register(descriptor, selectors.EVENT_READ)
-        while time.monotonic() < deadline and b"listening on " not in printed:
-            if selector.select(timeout=deadline - time.monotonic()):
-                chunk = os.read(descriptor, 65536)
-                if not chunk:
-                    break
-                printed += chunk
-        # The route list follows the URL.
-        while selector.select(timeout=0.5) and (chunk := os.read(descriptor, 65536)):
-            printed += chunk
-    text = printed.decode()
-    found = re.search(r"listening on (\S+)", text)
-    if found is None:
-        raise AssertionError(f"the host printed no URL; it printed:\n{text}")
-    return found.group(1), text
-
 
 def _exchange(host: FuncHost, data: bytes) -> bytes:
     """Send raw bytes on one connection; what came back until it closed or went quiet."""

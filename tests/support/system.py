@@ -28,6 +28,11 @@ def make_settings(azurite: Azurite, vault: FakeKeyVault, **extra: str) -> Settin
     return Settings.from_env(values)
 
 
+def tables_prefix_of(request: pytest.FixtureRequest) -> str:
+    """The prefix of one test's own tables (a second host process can be pointed at them)."""
+    return "t" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+
+
 @contextmanager
 def installed_services(
     settings: Settings, azurite: Azurite, request: pytest.FixtureRequest
@@ -37,9 +42,11 @@ def installed_services(
     from shared.store.tables import TableStore
 
     services = Services(settings)
-    prefix = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
-    services._built["tables"] = TableStore.from_connection_string(
-        azurite.connection_string, prefix=f"t{prefix}"
+    services.override(
+        "tables",
+        TableStore.from_connection_string(
+            azurite.connection_string, prefix=tables_prefix_of(request)
+        ),
     )
     set_services(services)
     try:
