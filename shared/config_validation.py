@@ -101,7 +101,7 @@ def parse_config_put(
     customer_id = field("customer_id", nullable(parse_uuid), None)
     mappings = listed("profile_mappings", _mappings, no_mappings)
     admin_groups = listed("admin_group_ids", _admin_groups, no_ids)
-    homepage_url = field("homepage_url", parse_location, "/")
+    homepage_url = field("homepage_url", nullable(parse_location), None)
     login_page_url = field("login_page_url", nullable(parse_location), None)
     origins = listed("allowed_return_origins", _origins, no_ids)
     enforce_sso = field("enforce_sso", parse_bool, False)

@@ -230,10 +230,9 @@ class SignInService:
         return f"{self._settings.public_base_url}/api/auth/{tenant}/login"
 
     def homepage(self, tenant: str, config: OAuth2Config) -> str:
-        """Where a sign-in lands without a (valid) `return_to`. The default "/" is no
-        page of the tenant's (this origin serves only /api): the hosted login page,
-        which then shows who is signed in, stands in for it."""
-        if (config.homepage_url or "/") == "/":
+        """Where a sign-in lands without a (valid) `return_to`: the tenant's homepage as
+        set ("/" included), else the hosted login page, which shows who signed in."""
+        if config.homepage_url is None:
             return f"{self._settings.public_base_url}/api/auth/{tenant}/login"
         return self._absolute(config.homepage_url)
 

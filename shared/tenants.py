@@ -167,7 +167,8 @@ class OAuth2Config:
     customer_id: str | None = None
     profile_mappings: tuple[ProfileMapping, ...] = ()
     admin_group_ids: tuple[str, ...] = ()
-    homepage_url: str = "/"
+    # None: the hosted page (signed-in view); a set value, "/" too, is used as it is.
+    homepage_url: str | None = None
     login_page_url: str | None = None
     allowed_return_origins: tuple[str, ...] = ()
     enforce_sso: bool = False
@@ -294,6 +295,8 @@ def parse_expiry(text: str) -> dt.date:
 # Table Storage strings are UTF-16 and at most 64 KiB: 500 mappings as JSON
 # are ~47,000 characters, so long JSON is split across numbered properties.
 _CHUNK = 30_000
+# 2: homepage_url "" is null (the hosted page) and "/" is "/" (see _homepage).
+ROW_FORMAT = 2
 _LISTS = ("profile_mappings", "admin_group_ids", "allowed_return_origins")
 
 
@@ -304,7 +307,8 @@ def config_to_entity(config: OAuth2Config) -> dict[str, Any]:
         "client_id": config.client_id or "",
         "tenant_id": config.tenant_id or "",
         "customer_id": config.customer_id or "",
-        "homepage_url": config.homepage_url,
+        "homepage_url": config.homepage_url or "",
+        "row_format": ROW_FORMAT,
         "login_page_url": config.login_page_url or "",
         "enforce_sso": config.enforce_sso,
         "button_label": config.button_label,
@@ -352,7 +356,7 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
             if isinstance(m, dict)
         ),
         admin_group_ids=tuple(str(g) for g in lists["admin_group_ids"]),
-        homepage_url=text("homepage_url") or "/",
+        homepage_url=_homepage(data),
         login_page_url=text("login_page_url"),
         allowed_return_origins=tuple(str(o) for o in lists["allowed_return_origins"]),
         enforce_sso=data.get("enforce_sso") is True,
@@ -364,6 +368,16 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         client_secret_version=text("client_secret_version"),
         client_secret_previous_version=text("client_secret_previous_version"),
     )
+
+
+def _homepage(data: Mapping[str, Any]) -> str | None:
+    value = str(data.get("homepage_url") or "") or None
+    if value == "/" and not isinstance(data.get("row_format"), int):
+        # Rows written before homepage_url could be null held "/" as the default, and
+        # "/" then meant the hosted page: read as null, so none of them changes where
+        # sign-ins land. (An explicit "/" cannot be told apart there; it meant the same.)
+        return None
+    return value
 
 
 def _chunks(name: str, text: str) -> dict[str, Any]:

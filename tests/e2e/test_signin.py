@@ -157,17 +157,30 @@ def test_an_open_redirect_return_to_falls_back_to_the_homepage(signin_system: Si
     assert answer.headers["Location"] == f"https://127.0.0.1:7071/api/auth/{TENANT}/login"
 
 
+@pytest.mark.parametrize(
+    ("homepage", "lands_on"),
+    [
+        ("https://app.contoso.example/", "https://app.contoso.example/"),
+        ("/", "https://127.0.0.1:7071/"),  # "/" is a homepage like any other now
+        ("/app/home", "https://127.0.0.1:7071/app/home"),
+        (None, f"https://127.0.0.1:7071/api/auth/{TENANT}/login"),
+    ],
+)
 def test_a_tenant_homepage_is_where_a_sign_in_without_return_to_lands(
-    signin_system: SignInSystem,
+    signin_system: SignInSystem, homepage: str | None, lands_on: str
 ) -> None:
-    config = signin_system.services.configs.get_config(TENANT)
-    assert config is not None
-    signin_system.services.configs.put_tenant(
-        TENANT, "Contoso", dataclasses.replace(config, homepage_url="https://app.contoso.example/")
+    url = signin_system.url(f"/api/admin/tenants/{TENANT}/oauth2")
+    key = {"X-Platform-Admin-Key": "test-platform-admin-key-0123456789"}
+    current = signin_system.http.get(url, headers=key)
+    changed = signin_system.http.put(
+        url,
+        json=current.json() | {"homepage_url": homepage},
+        headers=key | {"If-Match": current.headers["ETag"]},
     )
+    assert changed.status_code == 200 and changed.json()["homepage_url"] == homepage
     binding, back = signin_system.to_entra_and_back("one_group")
     answer = signin_system.callback(back, cookie=f"__Host-eb_browser={binding}")
-    assert answer.headers["Location"] == "https://app.contoso.example/"
+    assert answer.headers["Location"] == lands_on
 
 
 def test_without_a_homepage_the_signed_in_page_shows_the_user_and_logs_out(

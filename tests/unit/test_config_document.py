@@ -99,7 +99,7 @@ def test_the_default_document_is_the_contracts_with_directory_endpoints_null() -
         "customer_id": None,
         "profile_mappings": [],
         "admin_group_ids": [],
-        "homepage_url": "/",
+        "homepage_url": None,
         "login_page_url": None,
         "allowed_return_origins": [],
         "enforce_sso": False,

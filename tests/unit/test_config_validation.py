@@ -124,11 +124,16 @@ def test_read_only_fields_are_ignored_whatever_they_say() -> None:
     assert update.changed_fields == ()
 
 
+@pytest.mark.parametrize("value", [None, "/", "/app", "https://app.example.com/home"])
+def test_homepage_url_is_null_for_the_hosted_page_or_used_as_set(value: str | None) -> None:
+    assert put({"homepage_url": value}).config.homepage_url == value
+
+
 def test_a_put_replaces_the_config_so_absent_fields_take_their_defaults() -> None:
     update = put({})
     config = update.config
     assert (config.enabled, config.client_id, config.profile_mappings) == (False, None, ())
-    assert config.homepage_url == "/" and config.button_label == "Login with Microsoft"
+    assert config.homepage_url is None and config.button_label == "Login with Microsoft"
     # The secret and its date are not part of a replace: absent keeps them.
     assert config.client_secret_set is True
     assert config.client_secret_expires_on == STORED.client_secret_expires_on
@@ -181,7 +186,6 @@ BAD_VALUES: list[tuple[str, object, str]] = [
     ("homepage_url", "javascript:alert(1)", "homepage_url"),
     ("homepage_url", "app/home", "homepage_url"),
     ("homepage_url", "", "homepage_url"),
-    ("homepage_url", None, "homepage_url"),
     ("homepage_url", "https://user:pw@app.example.com/", "homepage_url"),
     ("homepage_url", "https://app.example.com/a b", "homepage_url"),
     ("homepage_url", "https:///no-host", "homepage_url"),

@@ -171,7 +171,7 @@ def test_the_default_config_is_the_contracts() -> None:
     config = default_config()
     assert config.enabled is False and config.enforce_sso is False
     assert (config.client_id, config.tenant_id, config.customer_id) == (None, None, None)
-    assert config.homepage_url == "/" and config.login_page_url is None
+    assert config.homepage_url is None and config.login_page_url is None
     assert config.allowed_return_origins == () and config.profile_mappings == ()
     assert config.button_label == "Login with Microsoft"
     assert config.client_secret_set is False and config.client_secret_expires_on is None
@@ -289,6 +289,35 @@ def test_a_row_written_before_lists_were_split_still_reads() -> None:
     assert is_sso_ready(config)
     assert config.profile_mappings == (ProfileMapping(PROFILE_DEV, ENGINEERING),)
     assert config.admin_group_ids == (ADMINS,)
+
+
+@pytest.mark.parametrize(
+    ("stored", "row_format", "read"),
+    [
+        ("/", None, None),  # the old default, which meant the hosted page: migrated
+        ("/app", None, "/app"),
+        ("", None, None),
+        ("/", 2, "/"),  # set explicitly since homepage_url can be null: kept
+        ("", 2, None),
+        ("https://app.example.com/", 2, "https://app.example.com/"),
+    ],
+)
+def test_homepage_url_rows_before_and_after_it_could_be_null(
+    stored: str, row_format: int | None, read: str | None
+) -> None:
+    row = config_to_entity(READY)
+    row["homepage_url"] = stored
+    if row_format is None:
+        del row["row_format"]
+    else:
+        row["row_format"] = row_format
+    assert config_from_entity(row).homepage_url == read
+
+
+@pytest.mark.parametrize("homepage", [None, "/", "/app"])
+def test_homepage_url_survives_a_round_trip(homepage: str | None) -> None:
+    config = dataclasses.replace(READY, homepage_url=homepage)
+    assert config_from_entity(config_to_entity(config)).homepage_url == homepage
 
 
 def test_parts_beyond_the_stored_count_are_ignored() -> None:
