@@ -192,3 +192,13 @@ def test_groups_from_graph_on_overage_are_kept_and_followed_too(
     assert mona.me().json()["profiles"] == []
     assert mona.refresh().status_code == 200
     assert mona.token_claims()["profiles"] == []
+
+
+def test_a_person_in_no_group_is_stored_with_no_groups_not_unknown(
+    signin_system: SignInSystem,
+) -> None:
+    system = signin_system
+    nora = Person(system, "no_groups")
+    assert stored_user(system).group_ids == ()  # known to be none: recomputed, not kept as is
+    assert nora.refresh().status_code == 200
+    assert nora.token_claims()["profiles"] == [] and nora.token_claims()["roles"] == []
