@@ -144,7 +144,7 @@ def count_warm_callback(stack: Stack) -> dict[str, int]:
             return _method(*args, **kwargs)
 
         setattr(tables, name, counted)
-    services._built["tables"] = tables
+    services.override("tables", tables)
     marks: dict[str, int] = {}
 
     def mark() -> None:

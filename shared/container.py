@@ -48,6 +48,13 @@ class Services:
         with self._lock:
             self._built[name] = value
 
+    def rebuild(self, *names: str) -> None:
+        """Drop these built dependencies: the next use builds them again (on whatever
+        they depend on now)."""
+        with self._lock:
+            for name in names:
+                self._built.pop(name, None)
+
     def _once(self, name: str, build: Callable[[], T]) -> T:
         with self._lock:
             if name not in self._built:

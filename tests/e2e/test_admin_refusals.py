@@ -326,7 +326,7 @@ def test_with_no_platform_key_configured_the_platform_api_is_closed(
 ) -> None:
     settings = dataclasses.replace(configured.services.settings, platform_admin_key=None)
     closed = Services(settings)
-    closed._built["tables"] = configured.services.tables
+    closed.override("tables", configured.services.tables)
     set_services(closed)
     try:
         answer = configured.call("PUT", "newtenant", json={"display_name": "New"})

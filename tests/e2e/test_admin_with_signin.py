@@ -204,7 +204,7 @@ def test_a_rotation_made_on_another_instance_is_picked_up_when_entra_refuses_the
     # Another instance (its own caches, the same storage and vault) rotates the secret,
     # and Entra stops accepting the old one.
     other = Services(services.settings)
-    other._built["tables"] = services.tables
+    other.override("tables", services.tables)
     directory = signin_system.directory
     signin_system.entra.add_client_secret(
         directory.tenant_id, directory.client_id, "r0tated-elsewhere-secret"

@@ -240,9 +240,8 @@ def test_a_logout_failing_in_entras_frame_still_allows_only_entra_to_frame_it(
     working = services.tables
     down = TableStore.from_connection_string(private_azurite.connection_string)
     private_azurite.stop()
-    services._built["tables"] = down
-    for name in rebuilt:
-        services._built.pop(name, None)
+    services.override("tables", down)
+    services.rebuild(*rebuilt)
     try:
         answer = system.http.get(
             system.url(f"/api/auth/{TENANT}/logout"),
@@ -250,9 +249,8 @@ def test_a_logout_failing_in_entras_frame_still_allows_only_entra_to_frame_it(
             allow_redirects=False,
         )
     finally:
-        services._built["tables"] = working
-        for name in rebuilt:
-            services._built.pop(name, None)
+        services.override("tables", working)
+        services.rebuild(*rebuilt)
         down.close()
     assert answer.status_code == 503, answer.text
     assert "temporarily unavailable" in answer.text

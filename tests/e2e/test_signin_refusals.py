@@ -281,9 +281,8 @@ def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_writt
         config = system.services.configs.get_config(TENANT)
         assert isinstance(config, OAuth2Config)
         tables = TableStore.from_connection_string(private.connection_string)
-        system.services._built["tables"] = tables
-        for name in ("configs", "users", "audit", "sessions", "signin"):
-            system.services._built.pop(name, None)
+        system.services.override("tables", tables)
+        system.services.rebuild("configs", "users", "audit", "sessions", "signin")
         system.services.configs.put_tenant(TENANT, "Contoso", config)
         original = TableStore.apply
 
@@ -315,11 +314,12 @@ def test_entra_token_endpoint_timing_out_is_sso_unavailable(signin_system: SignI
 
     # The production client with a shorter read timeout, so the test waits 0.5 s, not 10.
     services = signin_system.services
-    services._built["entra"] = EntraClient(
+    impatient = EntraClient(
         authority_host=services.settings.entra_authority_host,
         graph_base_url=services.settings.graph_base_url,
         http=TimeoutSession(read_timeout=0.5),
     )
+    services.override("entra", impatient)
     signin_system.entra.set_faults(token_delay=2.0)
     before = stored(signin_system)
     assert sso_error(signin_system.browser_sign_in("one_group")) == "sso_unavailable"
