@@ -6,7 +6,9 @@
 3. Complete sign-ins through the local host against the Entra and Key Vault
    stand-ins and Azurite (`bench/signin.py`): Table Storage round trips and
    Key Vault / discovery / JWKS fetches per warm callback, sign-ins per second
-   at concurrency 1 and 8, and the host process's CPU ms per sign-in.
+   at concurrency 1 and 8, and the host process's CPU ms per sign-in; the cost of
+   the session revocation check per `/me` and per admin request next to the
+   request's own (`bench/sessions.py`).
 Benchmarks, not tests: they print figures and assert nothing.
 """
 

@@ -412,6 +412,9 @@ def main() -> None:
             f"{sign_in_floor:.1f} ms = {sign_in_floor / 6.5:.1f}x the 6.5 ms goal before any "
             "other work"
         )
+        from bench import sessions
+
+        sessions.main(stack)
         per_request, rates = throughput(stack)
         print(
             f"  host CPU per status request (the local host's own cost, cached config): "

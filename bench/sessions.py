@@ -1,0 +1,116 @@
+"""What ending sessions at once costs: the revocation check on every request.
+
+An access token is accepted only while its session's family row is there and not
+revoked: one Table point read (and, for a Microsoft session, the tenant's config
+through the per-instance cache). Measured with the host in this process against
+Azurite: per `/me` and per admin request (GET users), the check's wall time and
+CPU next to the whole request's, both from the same run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from bench.signin import CUSTOMER, TENANT, Stack, in_process_host
+
+REQUESTS = 200
+PLATFORM_KEY = "bench-platform-admin-key-0123456789"
+
+
+class Timer:
+    """Wraps a callable: wall and process CPU seconds spent inside it."""
+
+    def __init__(self, target: Callable[..., Any]) -> None:
+        self.target = target
+        self.wall = 0.0
+        self.cpu = 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return self.target(*args, **kwargs)
+        finally:
+            self.wall += time.perf_counter() - wall
+            self.cpu += time.process_time() - cpu
+
+    def reset(self) -> None:
+        self.wall = self.cpu = 0.0
+
+
+def _admin_token(services: Any) -> str:
+    from shared.provisioning import ROLE_TENANT_ADMIN, Entitlements, SignInIdentity
+
+    oid = str(uuid.uuid4())
+    admin = services.users.provision(
+        SignInIdentity(
+            tenant_id=str(uuid.uuid4()),
+            object_id=oid,
+            email=f"{oid[:8]}@bench.example",
+            name="Bench admin",
+            group_ids=(),
+        ),
+        tenant=TENANT,
+        customer_id=CUSTOMER,
+        entitlements=Entitlements(profiles=(), roles=(ROLE_TENANT_ADMIN,)),
+        now=dt.datetime.now(dt.UTC),
+    )
+    token: str = services.sessions.start_session(admin).access_token
+    return token
+
+
+def _measure(
+    http: requests.Session, url: str, headers: dict[str, str], check: Timer
+) -> tuple[float, float, float, float]:
+    """(request wall ms p50, request CPU ms mean, check wall ms mean, check CPU ms mean);
+    the in-process host and client share the CPU clock, so request CPU includes the
+    client's small share."""
+    for _ in range(10):
+        assert http.get(url, headers=headers).status_code == 200
+    check.reset()
+    walls: list[float] = []
+    cpu_start = time.process_time()
+    for _ in range(REQUESTS):
+        start = time.perf_counter()
+        answer = http.get(url, headers=headers)
+        walls.append(time.perf_counter() - start)
+        assert answer.status_code == 200, answer.text
+    cpu = (time.process_time() - cpu_start) / REQUESTS
+    return (
+        statistics.median(walls) * 1000,
+        cpu * 1000,
+        check.wall / REQUESTS * 1000,
+        check.cpu / REQUESTS * 1000,
+    )
+
+
+def main(stack: Stack) -> None:
+    from shared.container import Services
+    from shared.settings import Settings
+
+    settings = Settings.from_env(stack.settings | {"PLATFORM_ADMIN_KEY": PLATFORM_KEY})
+    services = Services(settings)
+    sessions = services.sessions
+    check = Timer(sessions._live_family)
+    sessions._live_family = check  # type: ignore[method-assign]
+    token = _admin_token(services)
+    bearer = {"Authorization": f"Bearer {token}"}
+    print("  revocation check per request (one point read of the session row, host in process):")
+    with in_process_host(services) as base, requests.Session() as http:
+        routes = (
+            ("/me", f"{base}/api/auth/{TENANT}/me"),
+            ("admin GET users", f"{base}/api/admin/tenants/{TENANT}/users?limit=10"),
+        )
+        for label, url in routes:
+            wall, cpu, check_wall, check_cpu = _measure(http, url, bearer, check)
+            print(
+                f"    {label:<16} request p50 {wall:5.2f} ms wall, {cpu:5.2f} ms CPU; "
+                f"the check {check_wall:5.2f} ms wall ({check_wall / wall:4.2f}x), "
+                f"{check_cpu:5.2f} ms CPU ({check_cpu / cpu:4.2f}x)"
+            )
