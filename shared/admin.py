@@ -162,8 +162,8 @@ class AdminService:
         """An admin group was removed: nobody keeps tenant_admin on the strength of a
         past sign-in. The role is taken from every holder (the admin API and token
         refreshes read it from the user row, so it ends at once, short of access
-        tokens already issued); the next Entra sign-in gives it back to members of a
-        remaining admin group."""
+        tokens already issued); the next Entra sign-in or refresh gives it back to
+        members of a remaining admin group (shared.entitlements)."""
         for user_id in self.users.drop_role(tenant, ROLE_TENANT_ADMIN):
             self.audit.record(
                 tenant,

@@ -4,8 +4,9 @@ Every admin route needs one of
 - `X-Platform-Admin-Key` equal to `PLATFORM_ADMIN_KEY` (compared in constant
   time; with the setting absent the platform API is closed to everyone), or
 - `Authorization: Bearer` with one of our access tokens (signature, iss, aud,
-  times checked with our own keys) whose `tenant` is the path's tenant and
-  whose `roles` hold `tenant_admin`, for a user who still exists, is not
+  times checked with our own keys; its session live: not signed out or
+  revoked, and SSO still on for the tenant) whose `tenant` is the path's
+  tenant and whose `roles` hold `tenant_admin`, for a user who still exists, is not
   disabled and still holds the role on their user row. The row loses the role
   when an admin group is removed from the configuration (see
   `AdminService._demote_admins`) and at a sign-in outside every admin group
