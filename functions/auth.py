@@ -300,8 +300,10 @@ def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
     sent_cookies = names.session in jar or names.refresh in jar
     cookies = clear_session_cookies(names) if sent_cookies else []
     if _is_browser_navigation(req):
-        login_page = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
-        return web.redirect(login_page, cookies=cookies, status=303)
+        # The hosted page's own form: back to the hosted page, on this origin (its CSP's
+        # form-action 'self' also governs where the form's answer may redirect).
+        hosted = f"{services.settings.public_base_url}/api/auth/{tenant}/login"
+        return web.redirect(hosted, cookies=cookies, status=303)
     return web.json_response({"status": "signed_out"}, cookies=cookies)
 
 
