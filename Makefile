@@ -7,9 +7,16 @@ VENV_STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup dev test lint infra-check bench clean
+.PHONY: setup browsers dev test lint infra-check bench clean
 
-setup: $(VENV_STAMP) $(NODE_STAMP)
+setup: $(VENV_STAMP) $(NODE_STAMP) browsers
+
+# The page tests drive Debian's Chromium (Playwright never downloads a browser here).
+# CI is a clean machine where we are root; elsewhere install the package yourself.
+browsers:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "Chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

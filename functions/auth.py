@@ -318,7 +318,7 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
         return pages.error_page("unknown_tenant", status=404)
     services = _services()
     entra_sid = req.params.get("sid") or None
-    if entra_sid is None and _is_cross_site(req, services.settings.public_base_url):
+    if entra_sid is None and not _is_from_this_origin(req, services.settings.public_base_url):
         return pages.logout_confirmation(f"/api/auth/{tenant}/logout")
     jar = web.cookies(req)
     names = services.settings.cookie_names
@@ -343,17 +343,18 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
     return response
 
 
-def _is_cross_site(req: func.HttpRequest, public_base_url: str) -> bool:
-    """Fetch Metadata when the browser sends it (only `cross-site` is refused: the
-    person's own typing or bookmark is `none`); else a same-origin Origin or Referer
-    is required, and a request with neither counts as cross-site (fails closed)."""
+def _is_from_this_origin(req: func.HttpRequest, public_base_url: str) -> bool:
+    """Fetch Metadata when the browser sends it: `same-origin`, or `none` (the person
+    typed the URL or used a bookmark). `same-site` is refused too: another port or a
+    sibling subdomain is another application. Without Fetch Metadata, a same-origin
+    Origin or Referer is required; a request with neither fails closed."""
     site = req.headers.get("sec-fetch-site")
     if site is not None:
-        return str(site).strip().lower() == "cross-site"
+        return str(site).strip().lower() in ("same-origin", "none")
     own = urlsplit(public_base_url)
     for header in ("origin", "referer"):
         value = str(req.headers.get(header) or "")
         if value and value != "null":
             seen = urlsplit(value)
-            return (seen.scheme, seen.netloc) != (own.scheme, own.netloc)
-    return True
+            return (seen.scheme, seen.netloc) == (own.scheme, own.netloc)
+    return False

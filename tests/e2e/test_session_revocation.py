@@ -190,11 +190,12 @@ def test_disabling_a_user_ends_their_access_token_at_once(signin_system: SignInS
     "headers",
     [
         {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"},
+        {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"},  # a sibling app
         {"Referer": "https://evil.example/page"},
         {"Origin": "https://evil.example"},
         {},  # no header says where it came from: not acted on either
     ],
-    ids=["fetch-metadata", "referer", "origin", "nothing"],
+    ids=["cross-site", "same-site", "referer", "origin", "nothing"],
 )
 def test_a_logout_link_on_another_site_changes_nothing(
     signin_system: SignInSystem, headers: dict[str, str]

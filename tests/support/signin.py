@@ -84,6 +84,29 @@ def set_cookies(response: requests.Response) -> dict[str, str]:
     return found
 
 
+def seed_contoso(services: Services, directory: EntraTestDirectory) -> None:
+    """Tenant `contoso`, SSO on against the test directory: its client secret in Key
+    Vault, Engineering/Support/a bulk group mapped, the admins group."""
+    services.secrets.set_secret(client_secret_name(TENANT), directory.client_secret)
+    services.configs.put_tenant(
+        TENANT,
+        "Contoso",
+        OAuth2Config(
+            enabled=True,
+            client_id=directory.client_id,
+            tenant_id=directory.tenant_id,
+            customer_id=CUSTOMER_ID,
+            client_secret_set=True,
+            profile_mappings=(
+                ProfileMapping(PROFILE_ENGINEERS, directory.engineering),
+                ProfileMapping(PROFILE_SUPPORT, directory.support),
+                ProfileMapping(PROFILE_BULK, directory.bulk_groups[-1]),
+            ),
+            admin_group_ids=(directory.admins,),
+        ),
+    )
+
+
 @pytest.fixture
 def signin_system(
     app_host: FuncHost,
@@ -103,23 +126,6 @@ def signin_system(
         GRAPH_BASE_URL=fake_entra.graph_base_url,
     )
     with installed_services(settings, azurite, request) as services:
-        services.secrets.set_secret(client_secret_name(TENANT), entra_directory.client_secret)
-        services.configs.put_tenant(
-            TENANT,
-            "Contoso",
-            OAuth2Config(
-                enabled=True,
-                client_id=entra_directory.client_id,
-                tenant_id=entra_directory.tenant_id,
-                customer_id=CUSTOMER_ID,
-                client_secret_set=True,
-                profile_mappings=(
-                    ProfileMapping(PROFILE_ENGINEERS, entra_directory.engineering),
-                    ProfileMapping(PROFILE_SUPPORT, entra_directory.support),
-                    ProfileMapping(PROFILE_BULK, entra_directory.bulk_groups[-1]),
-                ),
-                admin_group_ids=(entra_directory.admins,),
-            ),
-        )
+        seed_contoso(services, entra_directory)
         with requests.Session() as http:
             yield SignInSystem(app_host, services, fake_entra, entra_directory, http)
