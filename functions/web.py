@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 import azure.functions as func
 
 from shared.errors import EntraBridgeError, InvalidRequest, PayloadTooLarge
+from shared.json_input import JsonRefused, parse_json
 
 log = logging.getLogger("entrabridge")
 
@@ -130,13 +131,16 @@ def body_bytes(req: func.HttpRequest) -> bytes:
 
 
 def json_body(req: func.HttpRequest) -> Any:
+    """The JSON body, within limits (shared.json_input): anything else is a 400."""
     raw = body_bytes(req)
+    if not raw:
+        return None
     try:
-        return json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return parse_json(raw)
+    except JsonRefused as refused:
         raise InvalidRequest(
-            "The body is not valid JSON.", fields={"body": "not valid JSON"}
-        ) from exc
+            f"The body is not acceptable JSON: {refused}.", fields={"body": str(refused)}
+        ) from None
 
 
 def json_object_body(req: func.HttpRequest) -> dict[str, Any]:

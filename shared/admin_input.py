@@ -17,7 +17,10 @@ def parse_limit(value: str | None) -> int:
     """`limit` of a paged list: 1-1000, default 100."""
     if value is None or value == "":
         return DEFAULT_PAGE
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    # The length first: int() of 4,301+ digits raises instead of answering.
+    if len(value) > 4 or not value.isascii() or not value.isdigit():
+        raise InvalidRequest(fields={"limit": f"must be a whole number from 1 to {MAX_PAGE}"})
+    if not 1 <= int(value) <= MAX_PAGE:
         raise InvalidRequest(fields={"limit": f"must be a whole number from 1 to {MAX_PAGE}"})
     return int(value)
 

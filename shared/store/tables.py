@@ -53,6 +53,7 @@ from azure.data.tables import (
 
 from shared.errors import InvalidRequest, SsoUnavailable
 from shared.http import EnvCachedSession
+from shared.json_input import parse_json
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -152,7 +153,8 @@ def key_part(value: str) -> str:
     """Percent-encode text for use inside a key. `/ \\ # ?`, control characters, `%`
     and non-ASCII never reach Table Storage raw, and distinct inputs stay distinct
     (so `key_part(a) == key_part(b)` only if `a == b`)."""
-    return quote(value, safe="@.-_:~+=!$&'()*,;")
+    # surrogatepass: a lone surrogate (valid in a JSON string) is encoded, not a crash.
+    return quote(value.encode("utf-8", "surrogatepass"), safe="@.-_:~+=!$&'()*,;")
 
 
 def key_problem(key: str) -> str | None:
@@ -628,22 +630,27 @@ def _encode_cursor(token: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
 
 
+def _sendable(text: str) -> bool:
+    """No control character, and valid UTF-8 (a JSON string may hold a lone surrogate)."""
+    return not _CONTROL.search(text) and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
 def _decode_cursor(cursor: str) -> dict[str, str]:
     bad = InvalidRequest("The cursor is not one this API returned.", fields={"cursor": "malformed"})
     if not cursor or len(cursor) > _MAX_CURSOR_LENGTH:
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        data = parse_json(raw, max_depth=1)
+    except (binascii.Error, ValueError):  # JsonRefused is a ValueError
         raise bad from None
     if not isinstance(data, dict) or set(data) != {"pk", "rk"}:
         raise bad
     # The values are the service's own continuation tokens (opaque, not keys).
     partition, row = data["pk"], data["rk"]
-    if not isinstance(partition, str) or not partition or _CONTROL.search(partition):
+    if not isinstance(partition, str) or not partition or not _sendable(partition):
         raise bad
-    if row is not None and (not isinstance(row, str) or _CONTROL.search(row)):
+    if row is not None and (not isinstance(row, str) or not _sendable(row)):
         raise bad
     token = {"PartitionKey": partition}
     if row is not None:
