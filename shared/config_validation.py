@@ -74,7 +74,9 @@ def parse_config_put(
     refused. With `today`, a new secret's expiry must not be in the past.
     """
     if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object.")
+        raise InvalidRequest(
+            "The body must be a JSON object.", fields={"body": "not a JSON object"}
+        )
     problems: dict[str, str] = {}
     known = set(WRITABLE_FIELDS) | set(READ_ONLY_FIELDS)
     for name in body:

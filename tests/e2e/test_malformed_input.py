@@ -105,7 +105,7 @@ def admin_list(system: SignInSystem, what: str, **params: str) -> requests.Respo
         ("limit", "0" * 5000 + "1"),
         ("cursor", base64.urlsafe_b64encode(DEEP.encode()).decode().rstrip("=")),
         ("cursor", base64.urlsafe_b64encode(b'{"pk": ' + HUGE.encode() + b"}").decode()),
-        ("cursor", base64.urlsafe_b64encode('{"pk":"\\ud800","rk":null}'.encode()).decode()),
+        ("cursor", base64.urlsafe_b64encode(b'{"pk":"\\ud800","rk":null}').decode()),
         ("cursor", "x" * 5000),
     ],
     ids=["limit-huge", "limit-zeros", "cursor-deep", "cursor-huge-int", "cursor-surrogate", "long"],
