@@ -8,6 +8,11 @@ is empty until the tenant is first configured.
 Sign-in reads through a 30-second cache, so a change made through the admin
 API reaches every instance within 30 s, and the instance that made it at once
 (`forget`). The `profilemappings` rows follow every configuration write.
+
+The cache is bounded: at most `max_entries` tenants (least recently used go
+first), and slugs that name no tenant are remembered apart, for 10 s and in a
+bounded set of their own, so a flood of made-up slugs costs one Table read per
+slug per 10 s and never pushes real tenants out.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 TABLE = "tenants"
 PARTITION = "tenant"
 CACHE_SECONDS = 30.0
+UNKNOWN_SECONDS = 10.0
+CACHE_ENTRIES = 2048
 _ATTEMPTS = 5
 
 
@@ -46,13 +54,47 @@ class TenantRecord:
         return self.config_etag is not None
 
 
+class _Expiring(OrderedDict[str, tuple[float, OAuth2Config | None]]):
+    """slug -> (expires at, config): least recently used first; the caller locks."""
+
+    def __init__(self, max_entries: int) -> None:
+        super().__init__()
+        self.max_entries = max_entries
+
+    def fresh(self, key: str, now: float) -> tuple[bool, OAuth2Config | None]:
+        hit = self.get(key)
+        if hit is None or hit[0] <= now:
+            return False, None
+        self.move_to_end(key)
+        return True, hit[1]
+
+    def keep(self, key: str, value: OAuth2Config | None, until: float) -> None:
+        self[key] = (until, value)
+        self.move_to_end(key)
+        while len(self) > self.max_entries:
+            self.popitem(last=False)
+
+
 @dataclass
 class ConfigStore:
     tables: TableStore
     ttl: float = CACHE_SECONDS
+    unknown_ttl: float = UNKNOWN_SECONDS
+    max_entries: int = CACHE_ENTRIES
     clock: Callable[[], float] = time.monotonic
-    _cache: dict[str, tuple[float, OAuth2Config | None]] = field(default_factory=dict, repr=False)
+    _known: _Expiring = field(init=False, repr=False)
+    _unknown: _Expiring = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._known = _Expiring(self.max_entries)
+        self._unknown = _Expiring(self.max_entries)
+
+    @property
+    def cached_entries(self) -> int:
+        """How many slugs this instance remembers (both kinds): bounded by design."""
+        with self._lock:
+            return len(self._known) + len(self._unknown)
 
     @property
     def mappings(self) -> ProfileMappingTable:
@@ -62,14 +104,18 @@ class ConfigStore:
         """The tenant's configuration; None when the tenant does not exist."""
         now = self.clock()
         with self._lock:
-            hit = self._cache.get(tenant)
-            if hit is not None and hit[0] > now:
-                return hit[1]
+            for entries in (self._known, self._unknown):
+                found, config = entries.fresh(tenant, now)
+                if found:
+                    return config
         record = self.get_tenant(tenant)
-        config = record.config if record else None
         with self._lock:
-            self._cache[tenant] = (now + self.ttl, config)
-        return config
+            if record is None:
+                self._unknown.keep(tenant, None, now + self.unknown_ttl)
+                return None
+            self._unknown.pop(tenant, None)
+            self._known.keep(tenant, record.config, now + self.ttl)
+        return record.config
 
     def get_tenant(self, tenant: str) -> TenantRecord | None:
         row = self.tables.get(TABLE, PARTITION, tenant)
@@ -135,7 +181,8 @@ class ConfigStore:
 
     def forget(self, tenant: str) -> None:
         with self._lock:
-            self._cache.pop(tenant, None)
+            self._known.pop(tenant, None)
+            self._unknown.pop(tenant, None)
 
 
 def _new_etag() -> str:

@@ -566,7 +566,9 @@ def test_deeply_nested_json_is_a_400_not_a_crash(configured: AdminSystem) -> Non
         data="[" * 30000 + "]" * 30000,
         headers={"If-Match": before["etag"], "Content-Type": "application/json"},
     )
-    assert assert_error(answer, 400, "invalid_request")["fields"] == {"body": "not valid JSON"}
+    assert assert_error(answer, 400, "invalid_request")["fields"] == {
+        "body": "nested deeper than 32 levels"
+    }
     assert snapshot(configured) == before
 
 
