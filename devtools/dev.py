@@ -58,6 +58,16 @@ def main() -> None:
     from shared.container import get_services
 
     seed_demo_tenant(get_services())
+    # The Key Vault stand-in starts empty while Azurite keeps its tables: tenants
+    # configured in an earlier run have lost their secrets. One health probe finds
+    # and records that, so their login pages show no button that leads to an error.
+    degraded = get_services().health.report().degraded_tenants
+    notice = (
+        f"  Not signing in  {', '.join(degraded)}: client secret gone with the last run's\n"
+        "                  Key Vault stand-in (PUT .../oauth2/client-secret restores it)\n"
+        if degraded
+        else ""
+    )
     login = f"{host.url}/api/auth/{DEMO_TENANT}/login"
     print(
         "\nentrabridge is running locally:\n"
@@ -66,6 +76,7 @@ def main() -> None:
         f"  Key Vault       {vault.base_url}\n"
         f"  Entra ID        {entra.base_url}  (demo directory)\n"
         f"  Sign in (demo)  {login}\n"
+        f"{notice}"
         f"  Admin API       {host.url}/api/admin/tenants/{DEMO_TENANT}/oauth2  (header\n"
         "                  X-Platform-Admin-Key: PLATFORM_ADMIN_KEY of local.settings.json;\n"
         '                  README "Admin API" walks through a new tenant)\n'

@@ -36,6 +36,15 @@ class ClientSecrets:
             return self.store.get_secret_version(name, config.client_secret_version)
         return self.store.get_secret(name)
 
+    def client_secret_now(self, tenant: str, config: OAuth2Config) -> bool:
+        """Whether the version the config names is in Key Vault and readable, asked now
+        (past every cache: the health probe). SsoUnavailable if the vault does not answer."""
+        name = client_secret_name(tenant)
+        return self.store.read_now(name, config.client_secret_version) is not None
+
+    def ping(self) -> None:
+        self.store.ping()
+
     def refreshed(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
         """`current` past the cache of the newest version (for unpinned rows; a pinned
         version never changes, and the caller re-reads the configuration)."""

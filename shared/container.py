@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shared.admin import AdminService
     from shared.admin_auth import AdminAuthenticator
     from shared.entra import EntraClient
+    from shared.health import HealthProbe
     from shared.keycache import KeyCache
     from shared.session_keys import SessionKeyRing
     from shared.session_service import SessionService
@@ -187,6 +188,18 @@ class Services:
             )
 
         return self._once("signin", build)
+
+    @property
+    def health(self) -> HealthProbe:
+        def build() -> HealthProbe:
+            from shared.client_secrets import ClientSecrets
+            from shared.health import HealthProbe
+
+            return HealthProbe(
+                tables=self.tables, configs=self.configs, secrets=ClientSecrets(self.secrets)
+            )
+
+        return self._once("health", build)
 
     @property
     def admin_auth(self) -> AdminAuthenticator:

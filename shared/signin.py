@@ -67,6 +67,10 @@ class ConfigSource(Protocol):
         """Drop this instance's cached config (the next read goes to the store)."""
         ...
 
+    def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:
+        """Record that the configured client secret was (not) found in Key Vault."""
+        ...
+
 
 class ClientSecretSource(Protocol):
     def current(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
@@ -510,6 +514,10 @@ class SignInService:
 
     def _credentials(self, tenant: str, config: OAuth2Config) -> ClientCredentials:
         secret = self._client_secrets.current(tenant, config)
+        if (secret is None) != config.client_secret_unavailable:
+            # Tell the status route and login page (they cannot ask Key Vault): no
+            # more button that leads here, or the button back. Written on a change only.
+            self._configs.mark_client_secret(tenant, unavailable=secret is None)
         if secret is None:
             raise SsoDisabled("Single sign-on is not fully configured for this tenant.")
         return self._with_secret(config, secret)

@@ -42,7 +42,8 @@ def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) 
     config = configs.get_config(tenant)
     if config is None:
         raise UnknownTenant()
-    ready = is_sso_ready(config)
+    # A secret last found missing in Key Vault would only lead to an error page.
+    ready = is_sso_ready(config) and not config.client_secret_unavailable
     return SignInStatus(
         tenant=tenant,
         sso_enabled=ready,

@@ -182,6 +182,12 @@ class OAuth2Config:
     # None on rows written without them (seeding): sign-in then reads the newest.
     client_secret_version: str | None = None
     client_secret_previous_version: str | None = None
+    # Operational state, not configuration: the secret the config names was last
+    # found missing or unreadable in Key Vault (by a sign-in or the health probe).
+    # The status route and login page, which cannot ask Key Vault, read it here.
+    # Never written by a configuration write (which clears it: a new write is a
+    # new chance); see ConfigStore.mark_client_secret.
+    client_secret_unavailable: bool = False
 
 
 def default_config() -> OAuth2Config:
@@ -297,6 +303,7 @@ def parse_expiry(text: str) -> dt.date:
 _CHUNK = 30_000
 # 2: homepage_url "" is null (the hosted page) and "/" is "/" (see _homepage).
 ROW_FORMAT = 2
+SECRET_UNAVAILABLE = "client_secret_unavailable"  # noqa: S105 (a property name)
 _LISTS = ("profile_mappings", "admin_group_ids", "allowed_return_origins")
 
 
@@ -367,6 +374,7 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         updated_by=text("updated_by"),
         client_secret_version=text("client_secret_version"),
         client_secret_previous_version=text("client_secret_previous_version"),
+        client_secret_unavailable=data.get(SECRET_UNAVAILABLE) is True,
     )
 
 

@@ -29,7 +29,13 @@ from typing import Literal
 from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
 from shared.store.tables import EntityExists, EtagMismatch, Row, TableStore
-from shared.tenants import OAuth2Config, config_from_entity, config_to_entity, default_config
+from shared.tenants import (
+    SECRET_UNAVAILABLE,
+    OAuth2Config,
+    config_from_entity,
+    config_to_entity,
+    default_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +171,15 @@ class ConfigStore:
         config row is the truth, and every write re-syncs them from it).
         """
         entity = _entity(record.slug, record.display_name, config, _new_etag())
-        row = self.tables.update(TABLE, entity, etag=record.etag)
+        try:
+            row = self.tables.update(TABLE, entity, etag=record.etag)
+        except EtagMismatch:
+            # Only operational state (the secret marker) may have moved the row while
+            # the configuration stayed the version the caller read: write over it.
+            fresh = self.get_tenant(record.slug)
+            if fresh is None or fresh.config_etag != record.config_etag:
+                raise
+            row = self.tables.update(TABLE, entity, etag=fresh.etag)
         self.forget(record.slug)
         try:
             self.mappings.sync(record.slug, config.profile_mappings)
@@ -174,6 +188,34 @@ class ConfigStore:
             # on the next write, so the caller is not told it failed.
             log.warning("tenant %s: profilemappings not synced; next write repairs", record.slug)
         return _record(row)
+
+    def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:
+        """Record whether the tenant's client secret was found missing or unreadable
+        in Key Vault; writes only on a change (True then), never the configuration."""
+        for _ in range(_ATTEMPTS):
+            row = self.tables.get(TABLE, PARTITION, tenant)
+            if row is None or (row.data.get(SECRET_UNAVAILABLE) is True) == unavailable:
+                return False
+            entity = {**row.data, SECRET_UNAVAILABLE: unavailable}
+            try:
+                self.tables.update(TABLE, entity, etag=row.etag)
+            except EtagMismatch:
+                continue
+            self.forget(tenant)
+            log.warning(
+                "tenant %s: client secret %s",
+                tenant,
+                "missing or unreadable in Key Vault" if unavailable else "readable again",
+            )
+            return True
+        return False  # it keeps changing: the next check records it
+
+    def configured_tenants(self) -> list[tuple[str, OAuth2Config]]:
+        """Every tenant's slug and configuration, read past the cache (the health probe)."""
+        return [
+            (row.row_key, config_from_entity(row.data))
+            for row in self.tables.scan_partition(TABLE, partition_key=PARTITION)
+        ]
 
     def slugs(self) -> list[str]:
         """Every tenant's slug (housekeeping walks the tenants' partitions)."""

@@ -21,7 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
 
 from shared.errors import SsoUnavailable
 from shared.settings import Secret, Settings, is_loopback_url
@@ -214,6 +219,10 @@ class SecretStore:
         """One version, or None if there is no such version (or it is disabled)."""
         return self._cached(name, version, self.version_ttl_seconds)
 
+    def read_now(self, name: str, version: str | None) -> SecretValue | None:
+        """One version (None: the current one), past the cache and without filling it."""
+        return self._fetch(name, version)
+
     def list_versions(self, name: str) -> list[SecretVersion]:
         """Every version's properties, newest first (uncached: rotation decisions need now)."""
         with _vault_errors():
@@ -338,6 +347,13 @@ def _vault_errors() -> Iterator[None]:
         yield
     except ResourceNotFoundError:
         raise
+    except ResourceExistsError as error:
+        # 409 on a write: the name is soft-deleted (recoverable) in the vault.
+        log.warning("Key Vault refused a write: the secret is deleted but recoverable")
+        raise SsoUnavailable(
+            "Key Vault holds this secret as deleted (soft delete): an operator must recover "
+            "or purge it before a new value can be stored."
+        ) from error
     except AzureError as error:
         # The SDK's message can quote request URLs and response bodies; the cause
         # stays attached for debugging, but no text of it goes into ours or the log.

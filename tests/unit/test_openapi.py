@@ -21,7 +21,6 @@ from devtools.funchost import Route, load_app, route_prefix, routes_of
 from devtools.funchost_routes import parse_template
 from devtools.localca import PROJECT_ROOT
 from functions import pages, web
-from functions.health import _answer as health_answer
 from shared import errors
 from shared.config_document import render_client_secret_answer, render_config_document
 from shared.config_validation import parse_client_secret_put, parse_config_put
@@ -423,8 +422,14 @@ def test_the_jwks_document_matches_the_schema() -> None:
 
 
 def test_health_answers_match_the_schema_when_healthy_and_not() -> None:
-    healthy = health_answer({"settings": "ok", "table_storage": "ok", "key_vault": "ok"})
-    failing = health_answer({"settings": "failing: PUBLIC_BASE_URL is required"})
-    assert (healthy.status_code, failing.status_code) == (200, 503)
-    for response in (healthy, failing):
-        check(json.loads(response.get_body()), "Health")
+    from shared.health import HealthReport
+
+    ok = {"settings": "ok", "table_storage": "ok", "key_vault": "ok", "tenant_secrets": "ok"}
+    degraded = HealthReport(ok | {"tenant_secrets": "missing for 1"}, ("acme",))
+    down = HealthReport(ok | {"key_vault": "unavailable"})
+    reports = (HealthReport(ok), degraded, down)
+    assert [r.status for r in reports] == ["ok", "degraded", "unavailable"]
+    for report in reports:
+        for operator in (False, True):
+            check(report.to_body(name_tenants=operator), "Health")
+    check({"status": "unavailable", "checks": {"settings": "failing: X is required"}}, "Health")
