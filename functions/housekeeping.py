@@ -1,4 +1,5 @@
-"""Timer: delete expired rows every 15 minutes (shared.housekeeping).
+"""Timer: delete expired rows and audit events past their retention every 15 minutes
+(shared.housekeeping).
 
 Not an HTTP route: the local host (devtools/funchost.py) serves HTTP only,
 so in dev and tests the purge runs by calling `shared.housekeeping` directly.
@@ -16,7 +17,12 @@ SCHEDULE = "0 */15 * * * *"  # NCRONTAB: second 0 of every 15th minute
 @bp.timer_trigger(schedule=SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
 def purge_expired_rows(timer: func.TimerRequest) -> None:
     from shared.container import get_services
-    from shared.housekeeping import purge_expired
+    from shared.housekeeping import purge_expired, purge_old_audit
 
     services = get_services()
     purge_expired(services.tables, services.configs)
+    purge_old_audit(
+        services.tables,
+        services.configs,
+        retention_days=services.settings.audit_retention_days,
+    )

@@ -4,17 +4,20 @@ Table Storage has no TTL. Reads already treat an expired row as absent
 (`shared.store.tables`), so this is about space and scan time, not
 correctness: auth transactions that were never completed (anyone can start
 one), and sessions with their Entra-sid index rows past their 30-day lifetime.
-Users and audit events carry no expiry and are never touched; in the users
-table only each tenant's session ranges are read, never its users or its log.
+Users carry no expiry and are never touched. Audit events are kept for
+AUDIT_RETENTION_DAYS (400 by default) and then deleted, oldest first
+(`purge_old_audit`); in the users table only each tenant's session and audit
+ranges are read, never its users.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import Counter
 
 from shared.errors import SsoUnavailable
-from shared.store import flows, tenant_partition
+from shared.store import audit, flows, tenant_partition
 from shared.store.configs import ConfigStore
 from shared.store.tables import TableStore
 
@@ -51,3 +54,37 @@ def purge_expired(
             )
     log.info("expired rows deleted: %s", dict(removed))
     return dict(removed)
+
+
+def purge_old_audit(
+    tables: TableStore,
+    configs: ConfigStore,
+    *,
+    retention_days: int,
+    now: dt.datetime | None = None,
+    limit_per_tenant: int = 5000,
+) -> int:
+    """Delete audit events older than `retention_days`, tenant by tenant (at most
+    `limit_per_tenant` each per run); how many went. A tenant that fails is logged
+    and skipped."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=retention_days)
+    row_key_from, row_key_before = audit.older_than(cutoff)
+    try:
+        slugs = configs.slugs()
+    except SsoUnavailable:
+        log.warning("old audit events: the tenant list could not be read")
+        return 0
+    removed = 0
+    for slug in slugs:
+        try:
+            removed += tables.purge_range(
+                tenant_partition.TABLE,
+                partition_key=slug,
+                row_key_from=row_key_from,
+                row_key_before=row_key_before,
+                limit=limit_per_tenant,
+            )
+        except SsoUnavailable:
+            log.warning("old audit events: %s could not be purged", slug)
+    log.info("audit events past %d days deleted: %d", retention_days, removed)
+    return removed

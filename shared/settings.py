@@ -20,6 +20,8 @@ from shared.errors import ConfigurationError
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com"
+DEFAULT_AUDIT_RETENTION_DAYS = 400  # over a year: a yearly review still finds last year
+MAX_AUDIT_RETENTION_DAYS = 36500
 
 CredentialMode = Literal["managed", "offline"]
 
@@ -76,6 +78,7 @@ class Settings:
     platform_admin_key: Secret | None = None
     azure_credential_mode: CredentialMode = "managed"
     cookie_prefix: str = HOST_PREFIX
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
 
     @property
     def cookie_names(self) -> CookieNames:
@@ -111,6 +114,16 @@ class Settings:
         cookie_prefix = reader.optional("COOKIE_PREFIX") or HOST_PREFIX
         if cookie_prefix not in PREFIXES:
             raise SettingsError("COOKIE_PREFIX", f"must be {' or '.join(PREFIXES)}")
+        retention = reader.optional("AUDIT_RETENTION_DAYS")
+        audit_retention_days = DEFAULT_AUDIT_RETENTION_DAYS
+        if retention is not None:
+            if not (retention.isascii() and retention.isdigit() and len(retention) <= 5):
+                raise SettingsError("AUDIT_RETENTION_DAYS", "must be a whole number of days")
+            audit_retention_days = int(retention)
+            if not 1 <= audit_retention_days <= MAX_AUDIT_RETENTION_DAYS:
+                raise SettingsError(
+                    "AUDIT_RETENTION_DAYS", f"must be from 1 to {MAX_AUDIT_RETENTION_DAYS} days"
+                )
         return cls(
             public_base_url=public_base_url,
             key_vault_uri=key_vault_uri,
@@ -121,6 +134,7 @@ class Settings:
             platform_admin_key=Secret(admin_key) if admin_key else None,
             azure_credential_mode="offline" if mode == "offline" else "managed",
             cookie_prefix=cookie_prefix,
+            audit_retention_days=audit_retention_days,
         )
 
 

@@ -106,3 +106,10 @@ def _event(data: dict[str, Any]) -> dict[str, Any]:
         if data.get(optional):
             event[optional] = data[optional]
     return event
+
+
+def older_than(moment: dt.datetime) -> tuple[str, str]:
+    """The RowKey range (from, before) of a partition's events recorded before `moment`:
+    the keys invert time, so older events sort after newer ones, up to the prefix's end."""
+    micros = int(moment.timestamp() * 1_000_000)
+    return f"{_PREFIX}{_MAX_TICKS - micros:020d}", _PREFIX[:-1] + chr(ord(_PREFIX[-1]) + 1)

@@ -437,19 +437,47 @@ class TableStore:
         if partition_key is not None:
             in_range, parameters = _range_filter(partition_key, row_key_prefix, parameters)
             query_filter = f"{in_range} and {query_filter}"
+        return self._delete_matching(table, query_filter, parameters, limit=limit, budget=budget)
+
+    def purge_range(
+        self,
+        table: str,
+        *,
+        partition_key: str,
+        row_key_from: str,
+        row_key_before: str,
+        limit: int = 5000,
+        budget: float = 60.0,
+    ) -> int:
+        """Delete up to `limit` rows of one partition with `row_key_from <= RowKey <
+        row_key_before` (say, audit events older than their retention), for at most
+        about `budget` seconds; how many went. Conditional on the etag read."""
+        query_filter = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
+        parameters = {"pk": partition_key, "lo": row_key_from, "hi": row_key_before}
+        return self._delete_matching(table, query_filter, parameters, limit=limit, budget=budget)
+
+    def _delete_matching(
+        self,
+        table: str,
+        query_filter: str,
+        parameters: dict[str, Any],
+        *,
+        limit: int,
+        budget: float,
+    ) -> int:
         client = self._table(table)
         removed = 0
         deadline = time.monotonic() + budget
         with _storage_errors("purge"):
-            expired = client.query_entities(
+            found = client.query_entities(
                 query_filter,
                 parameters=parameters,
-                select=["PartitionKey", "RowKey", EXPIRES_AT],
+                select=["PartitionKey", "RowKey"],
                 results_per_page=MAX_PAGE_SIZE,
                 # A filtered scan may take the service up to 5 s per page.
                 read_timeout=PURGE_READ_TIMEOUT,
             )
-            for entity in expired:
+            for entity in found:
                 if removed >= limit or time.monotonic() > deadline:
                     break
                 row = _row(entity)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import azure.functions as func
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
 from shared.flows import FLOW_TTL, AuthTransaction
-from shared.housekeeping import purge_expired
+from shared.housekeeping import purge_expired, purge_old_audit
 from shared.sessions import start_family
+from shared.settings import Settings, SettingsError
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore
 from shared.store.flows import FlowStore
@@ -132,8 +134,13 @@ def test_the_timer_function_is_registered_every_15_minutes_and_purges(
         services.tables.insert(
             "authflows", {"PartitionKey": "acme", "RowKey": "abandoned", "ExpiresAt": long_ago}
         )
+        services.configs.put_tenant("acme", "Acme", OAuth2Config())
+        AuditStore(services.tables, clock=lambda: long_ago).record("acme", "sign_in", actor="x")
+        AuditStore(services.tables).record("acme", "sign_in", actor="recent")
         timer.get_user_function()(PastDueTimer())
         assert keys(services.tables, "authflows", "acme") == []
+        events, _ = services.audit.list("acme", limit=10, cursor=None)
+        assert [e["actor"] for e in events] == ["recent"]  # 400 days by default
 
 
 def test_a_range_that_fails_is_skipped_and_the_others_still_run(
@@ -159,3 +166,44 @@ def test_a_range_that_fails_is_skipped_and_the_others_still_run(
 
     monkeypatch.setattr(TableStore, "purge_expired", failing_for_users)
     assert purge_expired(table_store, configs) == {"authflows": 1, "users": 0}
+
+
+def test_audit_events_past_their_retention_go_and_the_rest_stay(table_store: TableStore) -> None:
+    tables = table_store
+    configs = ConfigStore(tables)
+    for tenant in ("acme", "globex"):
+        configs.put_tenant(tenant, tenant.title(), OAuth2Config())
+    now = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+    ages = {"401 days": 401, "400 days and a minute": 400, "399 days": 399, "today": 0}
+    for tenant in ("acme", "globex"):
+        for label, days in ages.items():
+            at = now - dt.timedelta(days=days, minutes=1 if "minute" in label else 0)
+            AuditStore(tables, clock=_fixed(at)).record(tenant, "sign_in", actor=label)
+    tables.insert("users", {"PartitionKey": "acme", "RowKey": f"user:{USER}", "email": "a@b"})
+
+    removed = purge_old_audit(tables, configs, retention_days=400, now=now)
+
+    assert removed == 4  # two per tenant
+    for tenant in ("acme", "globex"):
+        events, _ = AuditStore(tables).list(tenant, limit=100, cursor=None)
+        assert [e["actor"] for e in events] == ["today", "399 days"]
+    assert f"user:{USER}" in keys(tables, "users", "acme")  # nothing but old events
+    assert purge_old_audit(tables, configs, retention_days=400, now=now) == 0
+
+
+def test_the_audit_retention_setting_is_checked(table_store: TableStore) -> None:
+    base = {
+        "PUBLIC_BASE_URL": "https://auth.example.com",
+        "KEY_VAULT_URI": "https://vault.example.net",
+        "TABLES_ENDPOINT": "https://acct.table.core.windows.net",
+    }
+    assert Settings.from_env(base).audit_retention_days == 400
+    assert Settings.from_env(base | {"AUDIT_RETENTION_DAYS": "30"}).audit_retention_days == 30
+    for bad in ("0", "-1", "1e3", "forever", "9" * 6000, "36501"):
+        with pytest.raises(SettingsError) as refused:
+            Settings.from_env(base | {"AUDIT_RETENTION_DAYS": bad})
+        assert "AUDIT_RETENTION_DAYS" in str(refused.value)
+
+
+def _fixed(moment: dt.datetime) -> Callable[[], dt.datetime]:
+    return lambda: moment
