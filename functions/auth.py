@@ -103,6 +103,7 @@ def _authorize(req: func.HttpRequest) -> func.HttpResponse:
         mode="json" if mode == "json" else "redirect",
         return_to=req.params.get("return_to"),
         browser_binding=binding,
+        ip=web.client_ip(req),
         **hints,
     )
     if mode == "json":

@@ -38,6 +38,7 @@ MESSAGES = {
     "account_conflict": "Another Microsoft account already uses this email address.",
     "account_disabled": "Your account is disabled. Contact your administrator.",
     "sso_unavailable": "Sign-in is temporarily unavailable. Please try again shortly.",
+    "too_many_attempts": "Too many sign-in attempts from your network. Please wait a minute.",
 }
 _STYLE = (
     "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}"
@@ -108,15 +109,15 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _retry_hint(req: func.HttpRequest) -> str:
-    """When Microsoft Entra ID said to come back later: only whole seconds up to an hour
-    are shown (the URL is anyone's to write)."""
+    """When to come back (Entra's Retry-After, or our own sign-in throttle): only whole
+    seconds up to an hour are shown (the URL is anyone's to write)."""
     seconds = req.params.get("sso_retry_after") or ""
     if not (seconds.isascii() and seconds.isdigit() and 0 < len(seconds) <= 4):
         return ""
     value = int(seconds)
     if not 0 < value <= 3600:
         return ""
-    return f" Microsoft Entra ID asked to wait {describe_wait(value)} before trying again."
+    return f" Try again in {describe_wait(value)}."
 
 
 def _reference(req: func.HttpRequest) -> str:

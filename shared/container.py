@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from shared.store.secrets import SecretStore
     from shared.store.tables import TableStore
     from shared.store.users import UserStore
+    from shared.throttle import Throttle
 
 T = TypeVar("T")
 
@@ -185,9 +186,22 @@ class Services:
                 users=self.users,
                 sessions=self.sessions,
                 audit=self.audit,
+                throttle=self.throttle,
             )
 
         return self._once("signin", build)
+
+    @property
+    def throttle(self) -> Throttle:
+        def build() -> Throttle:
+            from shared.store.throttle import ThrottleCounts
+            from shared.throttle import Throttle
+
+            return Throttle(
+                ThrottleCounts(self.tables), limit=self.settings.authorize_limit_per_minute
+            )
+
+        return self._once("throttle", build)
 
     @property
     def health(self) -> HealthProbe:

@@ -119,6 +119,12 @@ class SsoUnavailable(EntraBridgeError):
     default_description = "Sign-in is temporarily unavailable. Nothing was changed; please retry."
 
 
+class TooManyAttempts(EntraBridgeError):
+    code = "too_many_attempts"
+    status = 429
+    default_description = "Too many sign-in attempts from your network. Please wait a minute."
+
+
 # --- API codes ----------------------------------------------------------------
 
 

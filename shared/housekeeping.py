@@ -23,8 +23,9 @@ from shared.store.tables import TableStore
 
 log = logging.getLogger("entrabridge.housekeeping")
 
-# RowKey ranges of the tenant partition whose rows carry `ExpiresAt`.
-SESSION_RANGES = ("session:", "esid:")
+# RowKey ranges of the tenant partition whose rows carry `ExpiresAt`: sessions,
+# their Entra-sid index, the sign-in throttle's per-minute counts.
+EXPIRING_RANGES = ("session:", "esid:", "throttle:")
 
 
 def purge_expired(
@@ -41,7 +42,7 @@ def purge_expired(
         log.warning("expired rows: the tenant list could not be read")
         slugs = []
     ranges += [
-        (tenant_partition.TABLE, slug, prefix) for slug in slugs for prefix in SESSION_RANGES
+        (tenant_partition.TABLE, slug, prefix) for slug in slugs for prefix in EXPIRING_RANGES
     ]
     for table, partition, prefix in ranges:
         try:

@@ -20,6 +20,7 @@ from shared.errors import ConfigurationError
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com"
+DEFAULT_AUTHORIZE_LIMIT = 60  # sign-in starts per client IP and tenant per minute
 DEFAULT_AUDIT_RETENTION_DAYS = 400  # over a year: a yearly review still finds last year
 MAX_AUDIT_RETENTION_DAYS = 36500
 
@@ -79,6 +80,7 @@ class Settings:
     azure_credential_mode: CredentialMode = "managed"
     cookie_prefix: str = HOST_PREFIX
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+    authorize_limit_per_minute: int = DEFAULT_AUTHORIZE_LIMIT
 
     @property
     def cookie_names(self) -> CookieNames:
@@ -124,6 +126,14 @@ class Settings:
                 raise SettingsError(
                     "AUDIT_RETENTION_DAYS", f"must be from 1 to {MAX_AUDIT_RETENTION_DAYS} days"
                 )
+        limit = reader.optional("AUTHORIZE_LIMIT_PER_MINUTE")
+        authorize_limit = DEFAULT_AUTHORIZE_LIMIT
+        if limit is not None:
+            if not (limit.isascii() and limit.isdigit() and len(limit) <= 7):
+                raise SettingsError(
+                    "AUTHORIZE_LIMIT_PER_MINUTE", "must be a whole number (0: no limit)"
+                )
+            authorize_limit = int(limit)
         return cls(
             public_base_url=public_base_url,
             key_vault_uri=key_vault_uri,
@@ -135,6 +145,7 @@ class Settings:
             azure_credential_mode="offline" if mode == "offline" else "managed",
             cookie_prefix=cookie_prefix,
             audit_retention_days=audit_retention_days,
+            authorize_limit_per_minute=authorize_limit,
         )
 
 

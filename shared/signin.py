@@ -110,6 +110,12 @@ class FlowStore(Protocol):
         ...
 
 
+class StartThrottle(Protocol):
+    def admit(self, tenant: str, ip: str | None) -> None:
+        """Count one sign-in start of this client, or raise TooManyAttempts."""
+        ...
+
+
 class UserStore(Protocol):
     def provision(
         self,
@@ -210,6 +216,7 @@ class SignInService:
         users: UserStore,
         sessions: SessionIssuer,
         audit: AuditLog,
+        throttle: StartThrottle,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -221,6 +228,7 @@ class SignInService:
         self._users = users
         self._sessions = sessions
         self._audit = audit
+        self._throttle = throttle
         self._clock = clock
 
     # -- urls ---------------------------------------------------------------------
@@ -260,11 +268,15 @@ class SignInService:
         mode: Mode,
         return_to: str | None,
         browser_binding: str | None,
+        ip: str | None = None,
         prompt: str | None = None,
         login_hint: str | None = None,
         domain_hint: str | None = None,
     ) -> Started:
         config = self._ready_config(tenant)
+        # Counted once the tenant can sign in at all: an unknown or SSO-off tenant
+        # writes nothing, not even a count.
+        self._throttle.admit(tenant, ip)
         creds = self._credentials(tenant, config)
         flow = self._entra.begin(
             creds,
