@@ -18,7 +18,7 @@ from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore
 from shared.store.flows import FlowStore
 from shared.store.refresh_tokens import RefreshTokenTable
-from shared.store.tables import TableStore
+from shared.store.tables import Op, TableStore
 from shared.tenants import OAuth2Config
 from tests.support.system import installed_services, make_settings
 
@@ -207,3 +207,29 @@ def test_the_audit_retention_setting_is_checked(table_store: TableStore) -> None
 
 def _fixed(moment: dt.datetime) -> Callable[[], dt.datetime]:
     return lambda: moment
+
+
+def test_expired_rows_go_a_hundred_per_transaction_and_a_changed_row_stays(
+    table_store: TableStore,
+) -> None:
+    tables = table_store
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    for tenant in ("acme", "globex"):
+        for start in range(0, 150, 50):
+            rows = [
+                {"PartitionKey": tenant, "RowKey": f"s{n:03d}", "ExpiresAt": long_ago}
+                for n in range(start, start + 50)
+            ]
+            tables.transact("authflows", [Op("create", row) for row in rows])
+    assert tables.purge_expired("authflows", limit=120) == 120  # a bounded run
+    assert tables.purge_expired("authflows") == 180
+    assert keys(tables, "authflows", "acme") == keys(tables, "authflows", "globex") == []
+
+    # A batch meeting a row rewritten since it was read: the rest still go, that row stays.
+    for n in range(3):
+        tables.insert("authflows", {"PartitionKey": "acme", "RowKey": f"r{n}", "flow": "x"})
+    read = list(tables.scan_partition("authflows", partition_key="acme"))
+    tables.upsert("authflows", {"PartitionKey": "acme", "RowKey": "r1", "flow": "newer"})
+    client = tables._table("authflows")
+    assert tables._delete_batch("authflows", client, read) == 2
+    assert keys(tables, "authflows", "acme") == ["r1"]
