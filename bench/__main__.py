@@ -26,7 +26,7 @@ ROUNDS = 3000
 
 
 def bench_token_validation() -> None:
-    from shared.tokens import validate_id_token
+    from shared.entra.id_tokens import validate_id_token
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     tid, client = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc", "550e8400-e29b-41d4-a716-446655440000"

@@ -45,7 +45,7 @@ class Timer:
 
 
 def _admin_token(services: Any) -> str:
-    from shared.provisioning import ROLE_TENANT_ADMIN, Entitlements, SignInIdentity
+    from shared.signin.provisioning import ROLE_TENANT_ADMIN, Entitlements, SignInIdentity
 
     oid = str(uuid.uuid4())
     admin = services.users.provision(

@@ -54,7 +54,7 @@ def stand_ins() -> Iterator[Stack]:
     from shared.container import Services
     from shared.settings import Settings
     from shared.store.secrets import client_secret_name
-    from shared.tenants import OAuth2Config
+    from shared.tenants.model import OAuth2Config
 
     os.environ["REQUESTS_CA_BUNDLE"] = str(ensure_local_ca().bundle)
     azurite, vault, entra = start_azurite(), FakeKeyVault().serve(), FakeEntra().serve()

@@ -16,7 +16,7 @@ from typing import Any
 from devtools.localca import PROJECT_ROOT
 from shared.container import Services
 from shared.store.secrets import client_secret_name
-from shared.tenants import OAuth2Config, ProfileMapping
+from shared.tenants.model import OAuth2Config, ProfileMapping
 
 DEMO_TENANT = "demo"
 DEMO_DIRECTORY = PROJECT_ROOT / "devtools" / "fake_entra" / "demo_directory.json"

@@ -1,7 +1,7 @@
 """Admin API routes: tenants, OAuth2 configuration, client secret, users, audit.
 
 Each handler authenticates the caller, parses the request, calls
-`shared.admin.AdminService`, renders JSON. Errors are the contract's JSON
+`shared.admin.service.AdminService`, renders JSON. Errors are the contract's JSON
 errors (`web.api`); a 401 carries `WWW-Authenticate: Bearer`, and every 401
 or 403 is logged (route, kind of credential, caller IP; never the credential).
 """
@@ -17,8 +17,8 @@ from functions import web
 from shared.errors import Unauthorized
 
 if TYPE_CHECKING:
-    from shared.admin import AdminService
-    from shared.admin_auth import AdminCaller
+    from shared.admin.auth import AdminCaller
+    from shared.admin.service import AdminService
     from shared.container import Services
 
 bp = func.Blueprint()
@@ -130,7 +130,7 @@ def client_secret(req: func.HttpRequest) -> func.HttpResponse:
 
 def _paging(req: func.HttpRequest) -> dict[str, Any]:
     """`limit` (1-1000, default 100) and `cursor` (a previous `next`) of a list route."""
-    from shared.admin_input import parse_limit
+    from shared.admin.input import parse_limit
 
     return {"limit": parse_limit(req.params.get("limit")), "cursor": req.params.get("cursor")}
 

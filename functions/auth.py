@@ -14,8 +14,8 @@ import azure.functions as func
 
 from functions import pages, web
 from shared.errors import EntraBridgeError, InvalidRequest, InvalidState, UnknownTenant
-from shared.flows import binding_hash, browser_cookie, new_browser_binding
-from shared.tenants import is_valid_slug
+from shared.signin.transaction import binding_hash, browser_cookie, new_browser_binding
+from shared.tenants.model import is_valid_slug
 
 if TYPE_CHECKING:
     from shared.container import Services
@@ -132,7 +132,7 @@ def _spa_callback(req: func.HttpRequest) -> func.HttpResponse:
     tenant = _tenant(req)
     body = web.json_object_body(req)
     params = {k: body[k] for k in ("code", "state") if isinstance(body.get(k), str)}
-    from shared.signin import Completed
+    from shared.signin.service import Completed
 
     result = _services().signin.complete(
         tenant, params, spa=True, browser_cookie=None, ip=web.client_ip(req)
@@ -152,7 +152,7 @@ def _spa_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
     """Redirect mode: success -> cookies + 302 to return_to; failure -> 302 with sso_error."""
-    from shared.signin import Completed
+    from shared.signin.service import Completed
 
     tenant = req.route_params.get("tenant", "")
     services = None
@@ -174,7 +174,7 @@ def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
         return _callback_failure(tenant, None, services)
     if not isinstance(result, Completed):
         return web.redirect(result.location)
-    from shared.sessions import session_cookies
+    from shared.sessions.tokens import session_cookies
 
     names = services.settings.cookie_names
     cookies = session_cookies(
@@ -213,7 +213,7 @@ def _failure_page(
         return pages.error_page(code, status=503)
     extra = {"sso_error": code}
     if error is not None and error.reference:
-        # Only ever "AADSTS" and ASCII digits (shared.entra.aadsts_code).
+        # Only ever "AADSTS" and ASCII digits (shared.entra.client.aadsts_code).
         extra["sso_error_ref"] = error.reference
     if error is not None and error.retry_after:
         extra["sso_retry_after"] = str(error.retry_after)  # Entra's "come back in N s"
@@ -240,7 +240,7 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
     tokens = _services().sessions.refresh(tenant, refresh_token, ip=web.client_ip(req))
     cookies: list[str] = []
     if from_cookie:
-        from shared.sessions import session_cookies
+        from shared.sessions.tokens import session_cookies
 
         cookies = session_cookies(
             tokens.access_token,
@@ -282,7 +282,7 @@ def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
     """POST: the session cookies, a Bearer token and/or a JSON refresh token, any of
     them; the cookies it was sent are cleared. The hosted page's log-out form (a
     browser navigation) is sent on to the login page."""
-    from shared.sessions import clear_session_cookies
+    from shared.sessions.tokens import clear_session_cookies
 
     tenant = _tenant(req)
     services = _services()
@@ -312,7 +312,7 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
     """A browser, or Entra's front-channel logout iframe (only `sid`). Without `sid`, a
     request another site made (a link, an image) only gets a page whose button posts
     the log-out: a GET that acts would let any page sign people out."""
-    from shared.sessions import clear_session_cookies
+    from shared.sessions.tokens import clear_session_cookies
 
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):

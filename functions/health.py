@@ -1,5 +1,5 @@
 """GET /api/health: are Table Storage and Key Vault answering, and can every tenant
-sign in? Never a secret. Answered from a probe at most 30 s old (shared.health):
+sign in? Never a secret. Answered from a probe at most 30 s old (shared.admin.health):
 a flood of health requests is no flood of Key Vault calls."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Timer: delete expired rows and audit events past their retention every 15 minutes
-(shared.housekeeping).
+(shared.store.housekeeping).
 
 Not an HTTP route: the local host (devtools/funchost.py) serves HTTP only,
-so in dev and tests the purge runs by calling `shared.housekeeping` directly.
+so in dev and tests the purge runs by calling `shared.store.housekeeping` directly.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ SCHEDULE = "0 */15 * * * *"  # NCRONTAB: second 0 of every 15th minute
 @bp.timer_trigger(schedule=SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
 def purge_expired_rows(timer: func.TimerRequest) -> None:
     from shared.container import get_services
-    from shared.housekeeping import FLOWS_PER_RUN, purge_expired, purge_old_audit
+    from shared.store.housekeeping import FLOWS_PER_RUN, purge_expired, purge_old_audit
 
     services = get_services()
     purge_expired(services.tables, services.configs, flows_limit=FLOWS_PER_RUN)

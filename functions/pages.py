@@ -20,7 +20,7 @@ from functions import web
 from shared.errors import EntraBridgeError, describe_wait
 
 if TYPE_CHECKING:
-    from shared.provisioning import User
+    from shared.signin.provisioning import User
 
 bp = func.Blueprint()
 
@@ -74,12 +74,12 @@ def error_page(code: str, *, status: int, framed_by: str | None = None) -> func.
 @bp.route(route="api/auth/{tenant}/login", methods=["GET"])
 def login(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
-    from shared.tenants import is_valid_slug
+    from shared.tenants.model import is_valid_slug
 
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):
         return error_page("unknown_tenant", status=404)
-    from shared.signin_status import sign_in_status
+    from shared.signin.status import sign_in_status
 
     try:
         services = get_services()

@@ -14,8 +14,8 @@ bp = func.Blueprint()
 @web.api
 def status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
-    from shared.signin_status import sign_in_status
-    from shared.tenants import is_valid_slug
+    from shared.signin.status import sign_in_status
+    from shared.tenants.model import is_valid_slug
 
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):

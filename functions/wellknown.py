@@ -13,7 +13,7 @@ bp = func.Blueprint()
 @web.api
 def jwks(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
-    from shared.session_keys import jwks_document
+    from shared.sessions.keys import jwks_document
 
     ring = get_services().session_keys
     ring.current()  # creates the first key on a fresh deployment

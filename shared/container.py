@@ -17,20 +17,20 @@ from shared.settings import Settings, get_settings
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from shared.admin import AdminService
-    from shared.admin_auth import AdminAuthenticator
-    from shared.entra import EntraClient
-    from shared.health import HealthProbe
-    from shared.keycache import KeyCache
-    from shared.session_keys import SessionKeyRing
-    from shared.session_service import SessionService
-    from shared.signin import SignInService
+    from shared.admin.auth import AdminAuthenticator
+    from shared.admin.health import HealthProbe
+    from shared.admin.service import AdminService
+    from shared.entra.client import EntraClient
+    from shared.entra.keys import KeyCache
+    from shared.sessions.keys import SessionKeyRing
+    from shared.sessions.service import SessionService
+    from shared.signin.service import SignInService
+    from shared.signin.throttle import Throttle
     from shared.store.audit import AuditStore
     from shared.store.configs import ConfigStore
     from shared.store.secrets import SecretStore
     from shared.store.tables import TableStore
     from shared.store.users import UserStore
-    from shared.throttle import Throttle
 
 T = TypeVar("T")
 
@@ -123,7 +123,7 @@ class Services:
     @property
     def session_keys(self) -> SessionKeyRing:
         def build() -> SessionKeyRing:
-            from shared.session_keys import SessionKeyRing
+            from shared.sessions.keys import SessionKeyRing
 
             return SessionKeyRing(self.secrets)
 
@@ -132,7 +132,7 @@ class Services:
     @property
     def sessions(self) -> SessionService:
         def build() -> SessionService:
-            from shared.session_service import SessionService
+            from shared.sessions.service import SessionService
             from shared.store.refresh_tokens import RefreshTokenTable
 
             return SessionService(
@@ -149,7 +149,7 @@ class Services:
     @property
     def entra(self) -> EntraClient:
         def build() -> EntraClient:
-            from shared.entra import EntraClient
+            from shared.entra.client import EntraClient
             from shared.http import TimeoutSession
 
             return EntraClient(
@@ -163,7 +163,7 @@ class Services:
     @property
     def entra_keys(self) -> KeyCache:
         def build() -> KeyCache:
-            from shared.keycache import KeyCache
+            from shared.entra.keys import KeyCache
 
             return KeyCache(self.entra.fetch_jwks)
 
@@ -172,8 +172,8 @@ class Services:
     @property
     def signin(self) -> SignInService:
         def build() -> SignInService:
-            from shared.client_secrets import ClientSecrets
-            from shared.signin import SignInService
+            from shared.signin.client_secrets import ClientSecrets
+            from shared.signin.service import SignInService
             from shared.store.flows import FlowStore
 
             return SignInService(
@@ -194,8 +194,8 @@ class Services:
     @property
     def throttle(self) -> Throttle:
         def build() -> Throttle:
+            from shared.signin.throttle import Throttle
             from shared.store.throttle import ThrottleCounts
-            from shared.throttle import Throttle
 
             return Throttle(
                 ThrottleCounts(self.tables), limit=self.settings.authorize_limit_per_minute
@@ -206,8 +206,8 @@ class Services:
     @property
     def health(self) -> HealthProbe:
         def build() -> HealthProbe:
-            from shared.client_secrets import ClientSecrets
-            from shared.health import HealthProbe
+            from shared.admin.health import HealthProbe
+            from shared.signin.client_secrets import ClientSecrets
 
             return HealthProbe(
                 tables=self.tables, configs=self.configs, secrets=ClientSecrets(self.secrets)
@@ -218,7 +218,7 @@ class Services:
     @property
     def admin_auth(self) -> AdminAuthenticator:
         def build() -> AdminAuthenticator:
-            from shared.admin_auth import AdminAuthenticator
+            from shared.admin.auth import AdminAuthenticator
 
             return AdminAuthenticator(
                 platform_key=self.settings.platform_admin_key,
@@ -231,7 +231,7 @@ class Services:
     @property
     def admin(self) -> AdminService:
         def build() -> AdminService:
-            from shared.admin import AdminService
+            from shared.admin.service import AdminService
             from shared.store.refresh_tokens import RefreshTokenTable
 
             return AdminService(

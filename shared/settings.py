@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from shared.cookies import HOST_PREFIX, PREFIXES, CookieNames
 from shared.errors import ConfigurationError
+from shared.sessions.cookies import HOST_PREFIX, PREFIXES, CookieNames
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com"

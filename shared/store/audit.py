@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.provisioning import rfc3339
+from shared.signin.provisioning import rfc3339
 from shared.store.tables import Op, TableStore
 from shared.store.tenant_partition import TABLE
 

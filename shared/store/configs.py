@@ -29,7 +29,7 @@ from typing import Literal
 from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
 from shared.store.tables import EntityExists, EtagMismatch, Row, TableStore
-from shared.tenants import (
+from shared.tenants.model import (
     SECRET_UNAVAILABLE,
     OAuth2Config,
     config_from_entity,

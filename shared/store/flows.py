@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.flows import AuthTransaction
+from shared.signin.transaction import AuthTransaction
 from shared.store.tables import EtagMismatch, Row, TableStore, key_part
 
 TABLE = "authflows"

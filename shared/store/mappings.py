@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared.errors import SsoUnavailable
-from shared.profile_mappings import mapping_rows, mappings_from_rows
 from shared.store.tables import MAX_TRANSACTION_OPERATIONS, Op, TableStore, TransactionFailed
-from shared.tenants import ProfileMapping
+from shared.tenants.mappings import mapping_rows, mappings_from_rows
+from shared.tenants.model import ProfileMapping
 
 TABLE = "profilemappings"
 _ATTEMPTS = 3

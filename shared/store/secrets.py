@@ -30,7 +30,7 @@ from azure.core.exceptions import (
 
 from shared.errors import SsoUnavailable
 from shared.settings import Secret, Settings, is_loopback_url
-from shared.tenants import mask_secret
+from shared.tenants.model import mask_secret
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

@@ -1,4 +1,4 @@
-"""Shared per-minute counts of sign-in starts (shared.throttle), in the tenant's
+"""Shared per-minute counts of sign-in starts (shared.signin.throttle), in the tenant's
 partition: `throttle:{window start}:{client key}` with the count, expiring (and
 purged by housekeeping) after two windows. Only a hash of the client IP is kept."""
 

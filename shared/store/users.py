@@ -18,9 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.entitlements import pack_group_ids, unpack_group_ids
 from shared.errors import NotFound, SsoUnavailable
-from shared.provisioning import (
+from shared.signin.provisioning import (
     CreateUser,
     Entitlements,
     SignInIdentity,
@@ -31,6 +30,7 @@ from shared.provisioning import (
 )
 from shared.store.tables import EtagMismatch, Op, Row, TableStore, TransactionFailed, key_part
 from shared.store.tenant_partition import TABLE
+from shared.tenants.entitlements import pack_group_ids, unpack_group_ids
 
 __all__ = ["TABLE", "UserStore", "entra_user_id"]
 _ATTEMPTS = 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.provisioning import ROLE_TENANT_ADMIN
+from shared.signin.provisioning import ROLE_TENANT_ADMIN
 from shared.store.secrets import client_secret_name
 from tests.support.admin import (
     ADMIN_TENANT,

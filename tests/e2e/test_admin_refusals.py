@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.container import Services, set_services
-from shared.provisioning import ROLE_TENANT_ADMIN
+from shared.signin.provisioning import ROLE_TENANT_ADMIN
 from shared.store.secrets import client_secret_name
 from tests.support.admin import (
     ADMIN_TENANT,

@@ -196,7 +196,7 @@ def test_an_instance_with_a_stale_config_cache_does_not_grant_a_removed_admin_gr
 def test_a_rotation_made_on_another_instance_is_picked_up_when_entra_refuses_the_old_secret(
     signin_system: SignInSystem,
 ) -> None:
-    from shared.admin_auth import PLATFORM_ACTOR, AdminCaller
+    from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
     from shared.container import Services
 
     services = signin_system.services

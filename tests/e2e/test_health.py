@@ -9,9 +9,9 @@ from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
 from devtools.funchost import FuncHost
 from shared import settings as settings_module
-from shared.client_secrets import ClientSecrets
+from shared.admin.health import HealthProbe
 from shared.container import Services, set_services
-from shared.health import HealthProbe
+from shared.signin.client_secrets import ClientSecrets
 from shared.store.secrets import client_secret_name
 from tests.support.signin import TENANT, SignInSystem
 from tests.support.system import make_settings

@@ -15,8 +15,8 @@ import jwt
 import pytest
 import requests
 
-from shared.provisioning import ROLE_TENANT_ADMIN
-from shared.sessions import parse_refresh_token
+from shared.sessions.tokens import parse_refresh_token
+from shared.signin.provisioning import ROLE_TENANT_ADMIN
 from tests.support.signin import (
     PROFILE_ENGINEERS,
     PROFILE_SUPPORT,

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from shared.tenants import ProfileMapping
+from shared.tenants.model import ProfileMapping
 from tests.support.signin import PROFILE_BULK, TENANT, SignInSystem, set_cookies
 from tests.support.snapshots import Snapshot, audit_actions, partition_snapshot
 

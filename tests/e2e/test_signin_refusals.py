@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from shared.provisioning import User
-from shared.sessions import parse_refresh_token
+from shared.sessions.tokens import parse_refresh_token
+from shared.signin.provisioning import User
 from shared.store.secrets import client_secret_name
 from tests.support.signin import TENANT, SignInSystem, set_cookies
 from tests.support.snapshots import Snapshot, partition_snapshot
@@ -155,7 +155,7 @@ def test_unknown_tenant_and_disabled_sso(signin_system: SignInSystem) -> None:
         signin_system.url("/api/auth/nobody-here/callback?code=c&state=s"), allow_redirects=False
     )
     assert unknown.status_code == 404 and "unknown_tenant" in unknown.text
-    from shared.tenants import OAuth2Config
+    from shared.tenants.model import OAuth2Config
 
     signin_system.services.configs.put_tenant("dormant", "Dormant", OAuth2Config())
     api = signin_system.http.get(
@@ -272,7 +272,7 @@ def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_writt
     started again from the same files to see what landed."""
     from devtools.azurite import start_azurite
     from shared.store.tables import Op, TableStore
-    from shared.tenants import OAuth2Config
+    from shared.tenants.model import OAuth2Config
 
     system = signin_system
     private = start_azurite(location=tmp_path)
@@ -309,7 +309,7 @@ def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_writt
 
 
 def test_entra_token_endpoint_timing_out_is_sso_unavailable(signin_system: SignInSystem) -> None:
-    from shared.entra import EntraClient
+    from shared.entra.client import EntraClient
     from shared.http import TimeoutSession
 
     # The production client with a shorter read timeout, so the test waits 0.5 s, not 10.

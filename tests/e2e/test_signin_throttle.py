@@ -15,9 +15,9 @@ import requests
 
 from shared.container import Services
 from shared.errors import TooManyAttempts
+from shared.signin.throttle import Throttle
 from shared.store.throttle import ThrottleCounts
-from shared.tenants import OAuth2Config
-from shared.throttle import Throttle
+from shared.tenants.model import OAuth2Config
 from tests.support.signin import TENANT, SignInSystem
 from tests.support.snapshots import partition_snapshot
 

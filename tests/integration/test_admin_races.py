@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 
 from devtools.azurite import Azurite, start_azurite
-from shared.admin import AdminService, Document
-from shared.admin_auth import PLATFORM_ACTOR, AdminCaller
-from shared.client_secrets import ClientSecrets
+from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
+from shared.admin.service import AdminService, Document
 from shared.errors import PreconditionFailed, SsoUnavailable
+from shared.signin.client_secrets import ClientSecrets
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore, TenantRecord
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.secrets import client_secret_name
 from shared.store.tables import TableStore
 from shared.store.users import UserStore
-from shared.tenants import OAuth2Config
+from shared.tenants.model import OAuth2Config
 from tests.support.admin import ADMIN_TENANT, CLIENT_ID, SECRET, AdminSystem
 
 OPERATOR = AdminCaller(actor=PLATFORM_ACTOR, platform=True)

@@ -12,7 +12,7 @@ from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
 from devtools.localca import PROJECT_ROOT, ensure_local_ca
 from shared.container import Services
-from shared.tenants import OAuth2Config
+from shared.tenants.model import OAuth2Config
 from tests.support.system import make_settings
 
 
@@ -51,7 +51,7 @@ def test_the_probe_sees_an_sdk_when_one_is_loaded(
     # empty list above means something.
     env = {**os.environ, "TABLES_CONNECTION_STRING": azurite.connection_string}
     probe = (
-        "import runpy,sys; import shared.entra; sys.argv=['x','coldstart'];"
+        "import runpy,sys; import shared.entra.client; sys.argv=['x','coldstart'];"
         "runpy.run_module('devtools.coldstart', run_name='__main__')"
     )
     result = subprocess.run(

@@ -15,7 +15,7 @@ import requests
 from devtools.azurite import Azurite
 from shared.store.configs import ConfigStore
 from shared.store.tables import TableStore
-from shared.tenants import OAuth2Config
+from shared.tenants.model import OAuth2Config
 from tests.support.signin import TENANT, SignInSystem
 
 pytestmark = pytest.mark.azurite

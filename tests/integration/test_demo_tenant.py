@@ -9,7 +9,7 @@ from devtools.demo_tenant import DEMO_DIRECTORY, DEMO_TENANT, seed_demo_tenant
 from devtools.fake_keyvault import FakeKeyVault
 from shared.container import Services
 from shared.store.secrets import client_secret_name
-from shared.tenants import is_sso_ready
+from shared.tenants.model import is_sso_ready
 from tests.support.system import make_settings
 
 

@@ -17,7 +17,12 @@ import pytest
 import requests
 
 from devtools.fake_entra import FakeEntra
-from shared.entra import ClientCredentials, ClientSecretRejected, EntraClient, parse_retry_after
+from shared.entra.client import (
+    ClientCredentials,
+    ClientSecretRejected,
+    EntraClient,
+    parse_retry_after,
+)
 from shared.errors import EntraBridgeError, InvalidState, SsoIdpRejected, SsoUnavailable
 from shared.http import TimeoutSession
 from shared.settings import Secret

@@ -10,16 +10,16 @@ import pytest
 
 from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
-from shared.flows import FLOW_TTL, AuthTransaction
-from shared.housekeeping import purge_expired, purge_old_audit
-from shared.sessions import start_family
+from shared.sessions.tokens import start_family
 from shared.settings import Settings, SettingsError
+from shared.signin.transaction import FLOW_TTL, AuthTransaction
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore
 from shared.store.flows import FlowStore
+from shared.store.housekeeping import purge_expired, purge_old_audit
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.tables import Op, TableStore
-from shared.tenants import OAuth2Config
+from shared.tenants.model import OAuth2Config
 from tests.support.system import installed_services, make_settings
 
 USER = "7c1f2a9e-0b3d-4e5f-8a6b-9c0d1e2f3a4b"

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from shared.sessions import (
+from shared.sessions.tokens import (
     RefreshConflict,
     RefreshFamily,
     RefreshTokenId,

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from shared.errors import AccountConflict, ProviderMismatch, SsoUnavailable
-from shared.flows import AuthTransaction, binding_hash, bound_to_browser
-from shared.provisioning import Entitlements, SignInIdentity, User
+from shared.signin.provisioning import Entitlements, SignInIdentity, User
+from shared.signin.transaction import AuthTransaction, binding_hash, bound_to_browser
 from shared.store.flows import FlowStore
 from shared.store.tables import Op, TableStore
 from shared.store.users import UserStore

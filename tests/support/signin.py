@@ -18,7 +18,7 @@ from devtools.fake_keyvault import FakeKeyVault
 from devtools.funchost import FuncHost
 from shared.container import Services
 from shared.store.secrets import client_secret_name
-from shared.tenants import OAuth2Config, ProfileMapping
+from shared.tenants.model import OAuth2Config, ProfileMapping
 
 if TYPE_CHECKING:
     from tests.support.entra import EntraTestDirectory

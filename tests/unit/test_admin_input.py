@@ -8,8 +8,9 @@ import datetime as dt
 
 import pytest
 
-from shared.admin_auth import PLATFORM_ACTOR, AdminAuthenticator
-from shared.admin_input import check_user_id, parse_disabled_patch, parse_limit
+from shared.admin.auth import PLATFORM_ACTOR, AdminAuthenticator
+from shared.admin.etags import check_if_match, quoted
+from shared.admin.input import check_user_id, parse_disabled_patch, parse_limit
 from shared.errors import (
     Forbidden,
     InvalidRequest,
@@ -17,10 +18,9 @@ from shared.errors import (
     PreconditionRequired,
     Unauthorized,
 )
-from shared.etags import check_if_match, quoted
-from shared.provisioning import ROLE_TENANT_ADMIN, User
-from shared.sessions import SessionClaims
+from shared.sessions.tokens import SessionClaims
 from shared.settings import Secret
+from shared.signin.provisioning import ROLE_TENANT_ADMIN, User
 
 # --- If-Match ----------------------------------------------------------------------------
 

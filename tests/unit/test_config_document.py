@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from shared.config_document import render_client_secret_answer, render_config_document
-from shared.tenants import (
+from shared.tenants.document import render_client_secret_answer, render_config_document
+from shared.tenants.model import (
     READ_ONLY_FIELDS,
     WRITABLE_FIELDS,
     OAuth2Config,

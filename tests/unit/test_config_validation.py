@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from shared.config_document import render_config_document
-from shared.config_validation import (
+from shared.errors import InvalidRequest
+from shared.tenants.document import render_config_document
+from shared.tenants.model import OAuth2Config, ProfileMapping, default_config, mask_secret
+from shared.tenants.validation import (
     ConfigUpdate,
     parse_client_secret_put,
     parse_config_put,
 )
-from shared.errors import InvalidRequest
-from shared.tenants import OAuth2Config, ProfileMapping, default_config, mask_secret
 
 CLIENT = "550e8400-e29b-41d4-a716-446655440000"
 DIRECTORY = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc"

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from shared.entitlements import (
+from shared.signin.provisioning import ROLE_TENANT_ADMIN, Entitlements, User
+from shared.tenants.entitlements import (
     MAX_STORED_GROUPS,
     current_entitlements,
     entitlements_for,
@@ -17,8 +18,7 @@ from shared.entitlements import (
     pack_group_ids,
     unpack_group_ids,
 )
-from shared.provisioning import ROLE_TENANT_ADMIN, Entitlements, User
-from shared.tenants import OAuth2Config, ProfileMapping
+from shared.tenants.model import OAuth2Config, ProfileMapping
 
 ENGINEERING = "a0000000-0000-4000-8000-00000000000a"
 SUPPORT = "b0000000-0000-4000-8000-00000000000b"

@@ -14,8 +14,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from shared.entra.keys import KeyCache, parse_jwks
 from shared.errors import SsoUnavailable
-from shared.keycache import KeyCache, parse_jwks
 from tests.support.jwtkeys import rsa_test_key
 
 URI = "https://login.example/tid/discovery/v2.0/keys"

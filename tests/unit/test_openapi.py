@@ -22,14 +22,14 @@ from devtools.funchost_routes import parse_template
 from devtools.localca import PROJECT_ROOT
 from functions import pages, web
 from shared import errors
-from shared.config_document import render_client_secret_answer, render_config_document
-from shared.config_validation import parse_client_secret_put, parse_config_put
 from shared.errors import EntraBridgeError, InvalidRequest, PayloadTooLarge
-from shared.provisioning import User
-from shared.session_keys import jwks_document
-from shared.signin import SignInStatus
+from shared.sessions.keys import jwks_document
+from shared.signin.provisioning import User
+from shared.signin.service import SignInStatus
 from shared.store.audit import _event as audit_event
-from shared.tenants import OAuth2Config, ProfileMapping, default_config, mask_secret
+from shared.tenants.document import render_client_secret_answer, render_config_document
+from shared.tenants.model import OAuth2Config, ProfileMapping, default_config, mask_secret
+from shared.tenants.validation import parse_client_secret_put, parse_config_put
 
 SPEC_PATH = PROJECT_ROOT / "docs" / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -422,7 +422,7 @@ def test_the_jwks_document_matches_the_schema() -> None:
 
 
 def test_health_answers_match_the_schema_when_healthy_and_not() -> None:
-    from shared.health import HealthReport
+    from shared.admin.health import HealthReport
 
     ok = {"settings": "ok", "table_storage": "ok", "key_vault": "ok", "tenant_secrets": "ok"}
     degraded = HealthReport(ok | {"tenant_secrets": "missing for 1"}, ("acme",))

@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.admin_input import parse_limit
-from shared.config_validation import parse_config_put
+from shared.admin.input import parse_limit
 from shared.errors import InvalidRequest
 from shared.json_input import JsonRefused, parse_json
-from shared.redirects import origin_of, safe_return_to
+from shared.signin.redirects import origin_of, safe_return_to
 from shared.store.tables import _decode_cursor, _encode_cursor, key_part, key_problem
-from shared.tenants import OAuth2Config
+from shared.tenants.model import OAuth2Config
+from shared.tenants.validation import parse_config_put
 
 PROPERTIES = settings(max_examples=300, deadline=None, derandomize=True)
 BASE = "https://auth.example.com"

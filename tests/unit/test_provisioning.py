@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
-from shared.provisioning import (
+from shared.signin.provisioning import (
     CreateUser,
     Entitlements,
     SignInIdentity,
@@ -130,7 +130,7 @@ def test_email_key_ignores_case_and_surrounding_space() -> None:
 
 
 def test_aadsts_codes_are_kept_whole_including_seven_digit_ones() -> None:
-    from shared.entra import aadsts_code
+    from shared.entra.client import aadsts_code
 
     assert aadsts_code("AADSTS7000215: Invalid client secret provided.") == "AADSTS7000215"
     assert aadsts_code("AADSTS50105: not assigned") == "AADSTS50105"
@@ -140,7 +140,7 @@ def test_aadsts_codes_are_kept_whole_including_seven_digit_ones() -> None:
 def test_only_ascii_digits_make_an_aadsts_code() -> None:
     # The number is shown on the login page and kept in the audit log: nothing but
     # "AADSTS" and ASCII digits may come through from Entra's (or anyone's) redirect.
-    from shared.entra import aadsts_code
+    from shared.entra.client import aadsts_code
 
     assert aadsts_code("AADSTS\u0661\u0662\u0663\u0664\u0665: spoofed") is None
     assert aadsts_code("AADSTS123456789 too long") is None

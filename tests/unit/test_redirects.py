@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.redirects import origin_of, safe_return_to
+from shared.signin.redirects import origin_of, safe_return_to
 
 _ESCAPE = re.compile(r"\\(?:([tnr0])|u([0-9a-fA-F]{4}))")
 _CONTROL = {"t": "\t", "n": "\n", "r": "\r", "0": "\0"}

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.errors import ConfigurationError, SsoUnavailable
-from shared.session_keys import (
+from shared.sessions.keys import (
     CREATED_TAG,
     SESSION_KEY_SECRET,
     SessionKeyRing,
@@ -29,7 +29,7 @@ from shared.session_keys import (
     generate_private_key_pem,
     jwks_document,
 )
-from shared.sessions import SessionClaims, issue_access_token, verify_access_token
+from shared.sessions.tokens import SessionClaims, issue_access_token, verify_access_token
 from shared.settings import Secret
 from shared.store.secrets import SESSION_KEY_NAME, SecretValue, SecretVersion
 
@@ -373,7 +373,7 @@ def test_a_client_can_verify_our_token_with_the_published_jwks(ring: SessionKeyR
 
 def test_importing_the_session_modules_loads_no_azure_sdk() -> None:
     code = (
-        "import sys, shared.sessions, shared.session_keys; "
+        "import sys, shared.sessions.tokens, shared.sessions.keys; "
         "print(sorted(m for m in sys.modules if m.startswith(('azure', 'msal'))))"
     )
     result = subprocess.run(

@@ -15,9 +15,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from shared.entra.id_tokens import validate_id_token
 from shared.errors import InvalidGrant, InvalidIdToken, Unauthorized
-from shared.session_keys import PublicKey, SigningKey, generate_private_key_pem
-from shared.sessions import (
+from shared.sessions.keys import PublicKey, SigningKey, generate_private_key_pem
+from shared.sessions.tokens import (
     ACCESS_COOKIE,
     ACCESS_TOKEN_AUDIENCE,
     REFRESH_COOKIE,
@@ -41,7 +42,6 @@ from shared.sessions import (
     verify_access_token,
     verify_with_key_source,
 )
-from shared.tokens import validate_id_token
 
 NOW = 1_795_000_000.0
 ISSUER = session_issuer("https://auth.example.com")

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.profile_mappings import (
+from shared.store.tables import key_problem
+from shared.tenants.mappings import (
     diff_mappings,
     mapping_from_row_key,
     mapping_row_key,
     mapping_rows,
     mappings_from_rows,
 )
-from shared.store.tables import key_problem
-from shared.tenants import OAuth2Config, ProfileMapping
+from shared.tenants.model import OAuth2Config, ProfileMapping
 
 G1 = "0b7c41f8-6e0b-4f55-8a53-9a6c3c5b1d01"
 G2 = "0b7c41f8-6e0b-4f55-8a53-9a6c3c5b1d02"

@@ -12,7 +12,7 @@ import pytest
 from shared.errors import InvalidRequest, UnknownTenant
 from shared.settings import Secret
 from shared.store.secrets import mask as store_mask
-from shared.tenants import (
+from shared.tenants.model import (
     OAuth2Config,
     ProfileMapping,
     Tenant,

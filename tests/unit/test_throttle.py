@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from shared.errors import SsoUnavailable, TooManyAttempts
-from shared.throttle import Throttle, client_key
+from shared.signin.throttle import Throttle, client_key
 
 
 class Counts:

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.warnings import InsecureKeyLengthWarning
 
+from shared.entra.id_tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
 from shared.errors import InvalidIdToken
-from shared.tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
 from tests.support.jwtkeys import (
     FIXED_NOW,
     EntraApp,

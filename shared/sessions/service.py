@@ -1,13 +1,13 @@
 """Sessions of signed-in users: start, refresh (rotating), who-am-I, sign out.
 
-Ties the pure token logic of `shared.sessions` to the signing-key ring (Key
+Ties the pure token logic of `shared.sessions.tokens` to the signing-key ring (Key
 Vault), the refresh-token families and the user store (Table Storage).
 
 A session is its refresh family's row: an access token is accepted only while
 that row is there and not revoked (one point read per request, no cache, so a
 logout, a reuse detection or a disable ends it on every instance at once). A
 Microsoft session also ends when the tenant switches SSO off, and its profiles
-and roles follow the tenant's current mappings (shared.entitlements).
+and roles follow the tenant's current mappings (shared.tenants.entitlements).
 """
 
 from __future__ import annotations
@@ -17,14 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from shared.entitlements import (
-    current_entitlements,
-    granted_role_without_row,
-)
 from shared.errors import AccountDisabled, SsoDisabled, Unauthorized
-from shared.provisioning import PROVIDER_MICROSOFT, User
-from shared.session_keys import SessionKeyRing
-from shared.sessions import (
+from shared.sessions.keys import SessionKeyRing
+from shared.sessions.tokens import (
     ACCESS_TOKEN_TTL,
     REFRESH_ABSOLUTE_TTL,
     RefreshConflict,
@@ -43,12 +38,17 @@ from shared.sessions import (
     start_family,
     verify_with_key_source,
 )
-from shared.signin_types import SessionTokens
+from shared.sessions.types import SessionTokens
+from shared.signin.provisioning import PROVIDER_MICROSOFT, User
 from shared.store.audit import AuditStore
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.tables import Op
 from shared.store.users import UserStore
-from shared.tenants import OAuth2Config, is_sso_ready
+from shared.tenants.entitlements import (
+    current_entitlements,
+    granted_role_without_row,
+)
+from shared.tenants.model import OAuth2Config, is_sso_ready
 
 # Entra's sid is a GUID; a longer one is cut the same way at sign-in and at logout.
 MAX_ENTRA_SID = 256

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from shared.tenants import OAuth2Config, format_expiry, format_time, looks_masked
+from shared.tenants.model import OAuth2Config, format_expiry, format_time, looks_masked
 
 PROVIDER = "microsoft"
 # What sign-in asks Entra for and which claims become which user attributes.

@@ -1,6 +1,6 @@
 """A tenant's public sign-in options (the status route and the hosted login page).
 
-Apart from `shared.signin` on purpose: answering needs only the tenant's
+Apart from `shared.signin.service` on purpose: answering needs only the tenant's
 configuration, so these routes load neither MSAL nor the Key Vault SDK nor
 azure-identity (about 450 ms of a cold start).
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.errors import UnknownTenant
-from shared.tenants import OAuth2Config, is_sso_ready
+from shared.tenants.model import OAuth2Config, is_sso_ready
 
 
 class ConfigReader(Protocol):

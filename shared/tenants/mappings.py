@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.tenants import OAuth2Config, ProfileMapping
+from shared.tenants.model import OAuth2Config, ProfileMapping
 
 Mappings = OAuth2Config | Iterable[ProfileMapping]
 

@@ -88,7 +88,7 @@ def validate_id_token(
     """Validate an Entra v2.0 ID token for one tenant's app registration.
 
     `keys` maps kid -> an `RSAPublicKey` (or a `jwt.PyJWK` bound to RS256), as
-    `shared.keycache.KeyCache` returns them. A kid not in `keys` raises
+    `shared.entra.keys.KeyCache` returns them. A kid not in `keys` raises
     `UnknownSigningKey`, so the caller can refetch the key set once and retry.
 
     `nonce_hash` is the nonce the authorize request carried. MSAL generates a
@@ -158,7 +158,7 @@ def validate_id_token(
 def email_from_claims(claims: IdClaims) -> str | None:
     """`email`, else an email-shaped `preferred_username` (the UPN), else None.
 
-    Display case is kept; compare with `shared.provisioning.email_key`.
+    Display case is kept; compare with `shared.signin.provisioning.email_key`.
     """
     for candidate in (claims.email, claims.preferred_username):
         if candidate and _EMAIL.fullmatch(candidate.strip()):

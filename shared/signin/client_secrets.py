@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from shared.settings import Secret
 from shared.store.secrets import SecretStore, SecretValue, client_secret_name
-from shared.tenants import OAuth2Config
+from shared.tenants.model import OAuth2Config
 
 
 @dataclass

@@ -4,7 +4,7 @@ One MSAL `ConfidentialClientApplication` per (directory, client id, secret
 version), built with `instance_discovery=False` (the authority is known: MSAL
 would otherwise ask login.microsoftonline.com even for a sovereign cloud or a
 stand-in) and our own `http_client` (timeouts, REQUESTS_CA_BUNDLE). MSAL no
-longer validates ID tokens; `shared.tokens` does that. Errors from Entra are
+longer validates ID tokens; `shared.entra.id_tokens` does that. Errors from Entra are
 reduced to the contract's codes here, copying only the AADSTS code, never the
 whole response.
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 from shared.settings import Secret, is_loopback_url
-from shared.tenants import has_control_chars, looks_masked
+from shared.tenants.model import has_control_chars, looks_masked
 
 CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
 MAX_URL = 2048

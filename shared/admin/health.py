@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.errors import EntraBridgeError
-from shared.tenants import OAuth2Config, is_sso_ready
+from shared.tenants.model import OAuth2Config, is_sso_ready
 
 MAX_AGE = 30.0
 PER_PROBE = 20

@@ -20,10 +20,10 @@ from typing import Any, Literal, Protocol
 
 import jwt
 
-from shared.cookies import DEFAULT_NAMES, CookieNames
 from shared.errors import InvalidGrant, Unauthorized
 from shared.jwt_decode import Refusals, decode_verified
-from shared.session_keys import ALGORITHM, PublicKey, SigningKey
+from shared.sessions.cookies import DEFAULT_NAMES, CookieNames
+from shared.sessions.keys import ALGORITHM, PublicKey, SigningKey
 
 ACCESS_TOKEN_TTL = 900
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
@@ -162,7 +162,7 @@ def verify_access_token(
 
 
 class VerificationKeySource(Protocol):
-    """`shared.session_keys.SessionKeyRing` is one."""
+    """`shared.sessions.keys.SessionKeyRing` is one."""
 
     def verification_keys(self, *, kid: str | None = None) -> Mapping[str, PublicKey]: ...
 
@@ -430,7 +430,7 @@ class RefreshConflict(Exception):
 
 # --- cookies ------------------------------------------------------------------------------
 
-# The default names; the operator's choice is `Settings.cookie_names` (shared.cookies).
+# The default names; the operator's choice is `Settings.cookie_names` (shared.sessions.cookies).
 ACCESS_COOKIE = DEFAULT_NAMES.session
 REFRESH_COOKIE = DEFAULT_NAMES.refresh
 _ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Lax"

@@ -1,6 +1,6 @@
 """The admin API's operations: tenants, OAuth2 configuration, client secrets, users, audit.
 
-Callers are authenticated first (`shared.admin_auth`). Every operation
+Callers are authenticated first (`shared.admin.auth`). Every operation
 validates all of its input before it writes anything, so a refused request
 changes nothing; every change is audited with field names only (a new secret
 is the field `client_secret`, never its value).
@@ -22,11 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.admin_auth import AdminCaller
-from shared.admin_input import check_user_id, known_slug, parse_disabled_patch
-from shared.client_secrets import ClientSecrets
-from shared.config_document import render_client_secret_answer, render_config_document
-from shared.config_validation import parse_client_secret_put, parse_config_put
+from shared.admin.auth import AdminCaller
+from shared.admin.etags import check_if_match, quoted
+from shared.admin.input import check_user_id, known_slug, parse_disabled_patch
 from shared.errors import (
     Forbidden,
     InvalidRequest,
@@ -35,16 +33,17 @@ from shared.errors import (
     SsoUnavailable,
     UnknownTenant,
 )
-from shared.etags import check_if_match, quoted
-from shared.provisioning import ROLE_TENANT_ADMIN, User
 from shared.settings import Secret, Settings
+from shared.signin.client_secrets import ClientSecrets
+from shared.signin.provisioning import ROLE_TENANT_ADMIN, User
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore, TenantRecord
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.secrets import SecretStore, SecretValue, client_secret_name
 from shared.store.tables import EtagMismatch
 from shared.store.users import UserStore
-from shared.tenants import (
+from shared.tenants.document import render_client_secret_answer, render_config_document
+from shared.tenants.model import (
     OAuth2Config,
     format_expiry,
     mask_secret,
@@ -52,6 +51,7 @@ from shared.tenants import (
     stamp,
     validate_slug,
 )
+from shared.tenants.validation import parse_client_secret_put, parse_config_put
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class AdminService:
         past sign-in. The role is taken from every holder (the admin API and token
         refreshes read it from the user row, so it ends at once, short of access
         tokens already issued); the next Entra sign-in or refresh gives it back to
-        members of a remaining admin group (shared.entitlements)."""
+        members of a remaining admin group (shared.tenants.entitlements)."""
         for user_id in self.users.drop_role(tenant, ROLE_TENANT_ADMIN):
             self.audit.record(
                 tenant,

@@ -1,9 +1,9 @@
 """Tenants and their OAuth2 configuration: the model sign-in and the admin API share.
 
 Pure: no I/O. Field names follow the contract's configuration document.
-Admin input is validated in `shared.config_validation`; the document an admin
-reads is rendered by `shared.config_document`; `profilemappings` rows come from
-`shared.profile_mappings`. The `tenants` row (a flat Table Storage entity) is
+Admin input is validated in `shared.tenants.validation`; the document an admin
+reads is rendered by `shared.tenants.document`; `profilemappings` rows come from
+`shared.tenants.mappings`. The `tenants` row (a flat Table Storage entity) is
 built and read here.
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from shared.errors import InvalidRequest, UnknownTenant
-from shared.tenants import is_valid_slug
+from shared.tenants.model import is_valid_slug
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000

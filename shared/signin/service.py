@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
-from shared.entitlements import entitlements_for, groups_to_store
-from shared.entra import (
+from shared.entra.client import (
     ClientCredentials,
     ClientSecretRejected,
     EntraClient,
@@ -25,6 +24,8 @@ from shared.entra import (
     idp_error_from_redirect,
     jwks_uri_for,
 )
+from shared.entra.id_tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
+from shared.entra.keys import KeyCache
 from shared.errors import (
     EntraBridgeError,
     IdpError,
@@ -33,19 +34,18 @@ from shared.errors import (
     SsoNoEmailClaim,
     UnknownTenant,
 )
-from shared.flows import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
-from shared.keycache import KeyCache
 from shared.log_limits import RateLimitedLog
-from shared.provisioning import Entitlements, SignInIdentity, User
-from shared.redirects import safe_return_to
+from shared.sessions.types import SessionTokens
 from shared.settings import Secret, Settings
-from shared.signin_status import SignInStatus, sign_in_status
-from shared.signin_types import SessionTokens
-from shared.tenants import OAuth2Config, is_admin, is_sso_ready
-from shared.tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
+from shared.signin.provisioning import Entitlements, SignInIdentity, User
+from shared.signin.redirects import safe_return_to
+from shared.signin.status import SignInStatus, sign_in_status
+from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
+from shared.tenants.entitlements import entitlements_for, groups_to_store
+from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
 
 if TYPE_CHECKING:
-    from shared.session_service import PendingSession
+    from shared.sessions.service import PendingSession
     from shared.store.tables import Op
 
 __all__ = ["SignInService", "SignInStatus"]

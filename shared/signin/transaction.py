@@ -17,10 +17,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.cookies import DEFAULT_NAMES
+from shared.sessions.cookies import DEFAULT_NAMES
 
 FLOW_TTL = dt.timedelta(minutes=10)
-BROWSER_COOKIE = DEFAULT_NAMES.browser  # the default name (see shared.cookies)
+BROWSER_COOKIE = DEFAULT_NAMES.browser  # the default name (see shared.sessions.cookies)
 
 Mode = Literal["redirect", "json"]
 

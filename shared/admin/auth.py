@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.errors import Forbidden, Unauthorized
-from shared.provisioning import ROLE_TENANT_ADMIN, User
-from shared.sessions import SessionClaims
+from shared.sessions.tokens import SessionClaims
 from shared.settings import Secret
+from shared.signin.provisioning import ROLE_TENANT_ADMIN, User
 
 PLATFORM_ACTOR = "platform_admin"
 

@@ -69,7 +69,7 @@ class User:
     last_login_at: dt.datetime | None
     entra_tenant_id: str | None = None
     entra_object_id: str | None = None
-    # The Entra security groups of the last sign-in (shared.entitlements); None for a
+    # The Entra security groups of the last sign-in (shared.tenants.entitlements); None for a
     # row written before they were kept. Never shown: not part of the user object.
     group_ids: tuple[str, ...] | None = None
 

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from shared.config_fields import (
+from shared.errors import InvalidRequest
+from shared.settings import Secret
+from shared.tenants.fields import (
     FieldProblem,
     is_in_future,
     nullable,
@@ -26,9 +28,7 @@ from shared.config_fields import (
     parse_tenant_id,
     parse_uuid,
 )
-from shared.errors import InvalidRequest
-from shared.settings import Secret
-from shared.tenants import (
+from shared.tenants.model import (
     DEFAULT_BUTTON_LABEL,
     READ_ONLY_FIELDS,
     WRITABLE_FIELDS,
