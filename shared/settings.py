@@ -16,6 +16,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigurationError
+from shared.secret import Secret
 from shared.sessions.cookies import HOST_PREFIX, PREFIXES, CookieNames
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -33,29 +34,6 @@ class SettingsError(ConfigurationError):
     def __init__(self, name: str, problem: str) -> None:
         self.setting = name
         super().__init__(f"Setting '{name}' {problem}.")
-
-
-class Secret:
-    """A string that never shows itself in repr/str (logs, tracebacks)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def is_loopback_url(url: str) -> bool:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.errors import Forbidden, Unauthorized
+from shared.secret import Secret
 from shared.sessions.tokens import SessionClaims
-from shared.settings import Secret
-from shared.signin.provisioning import ROLE_TENANT_ADMIN, User
+from shared.users import ROLE_TENANT_ADMIN, User
 
 PLATFORM_ACTOR = "platform_admin"
 

@@ -33,9 +33,9 @@ from shared.errors import (
     SsoUnavailable,
     UnknownTenant,
 )
-from shared.settings import Secret, Settings
+from shared.secret import Secret, mask_secret
+from shared.settings import Settings
 from shared.signin.client_secrets import ClientSecrets
-from shared.signin.provisioning import ROLE_TENANT_ADMIN, User
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore, TenantRecord
 from shared.store.refresh_tokens import RefreshTokenTable
@@ -43,15 +43,9 @@ from shared.store.secrets import SecretStore, SecretValue, client_secret_name
 from shared.store.tables import EtagMismatch
 from shared.store.users import UserStore
 from shared.tenants.document import render_client_secret_answer, render_config_document
-from shared.tenants.model import (
-    OAuth2Config,
-    format_expiry,
-    mask_secret,
-    parse_tenant_put,
-    stamp,
-    validate_slug,
-)
+from shared.tenants.model import OAuth2Config, format_expiry, parse_tenant_put, stamp, validate_slug
 from shared.tenants.validation import parse_client_secret_put, parse_config_put
+from shared.users import ROLE_TENANT_ADMIN, User
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from shared.errors import (
     SsoUnavailable,
     describe_wait,
 )
-from shared.settings import Secret
+from shared.secret import Secret
 
 # MSAL adds openid, profile and offline_access itself (and refuses them here).
 SIGN_IN_SCOPES = ("email", "User.Read")

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.errors import ConfigurationError, EntraBridgeError
-from shared.settings import Secret
+from shared.secret import Secret
 
 if TYPE_CHECKING:
     from shared.store.secrets import SecretValue, SecretVersion

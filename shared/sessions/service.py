@@ -39,7 +39,6 @@ from shared.sessions.tokens import (
     verify_with_key_source,
 )
 from shared.sessions.types import SessionTokens
-from shared.signin.provisioning import PROVIDER_MICROSOFT, User
 from shared.store.audit import AuditStore
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.tables import Op
@@ -49,6 +48,7 @@ from shared.tenants.entitlements import (
     granted_role_without_row,
 )
 from shared.tenants.model import OAuth2Config, is_sso_ready
+from shared.users import PROVIDER_MICROSOFT, User
 
 # Entra's sid is a GUID; a longer one is cut the same way at sign-in and at logout.
 MAX_ENTRA_SID = 256

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.settings import Secret
+from shared.secret import Secret
 from shared.store.secrets import SecretStore, SecretValue, client_secret_name
 from shared.tenants.model import OAuth2Config
 

@@ -17,11 +17,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
-
-PROVIDER_MICROSOFT = "microsoft"
-PROVIDER_PASSWORD = "password"  # noqa: S105 (a provider name, not a password)
-ROLE_TENANT_ADMIN = "tenant_admin"
-
+from shared.users import PROVIDER_MICROSOFT, Entitlements, User, email_key
 
 _USER_IDS = uuid.UUID("3f6f2c1e-8a4b-4d2e-9c7a-5b1e0d9f8a21")
 
@@ -30,11 +26,6 @@ def entra_user_id(tid: str, oid: str) -> str:
     """Our id for an Entra identity: derived from (tid, oid), so finding a returning
     user is one point read, with no index to keep in step."""
     return str(uuid.uuid5(_USER_IDS, f"{tid.lower()}:{oid.lower()}"))
-
-
-def email_key(email: str) -> str:
-    """The form under which an email is unique within a tenant."""
-    return email.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -46,48 +37,6 @@ class SignInIdentity:
     email: str
     name: str
     group_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Entitlements:
-    profiles: tuple[str, ...]
-    roles: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    tenant: str
-    email: str
-    name: str
-    provider: str
-    customer_id: str | None
-    profiles: tuple[str, ...]
-    roles: tuple[str, ...]
-    disabled: bool
-    created_at: dt.datetime
-    last_login_at: dt.datetime | None
-    entra_tenant_id: str | None = None
-    entra_object_id: str | None = None
-    # The Entra security groups of the last sign-in (shared.tenants.entitlements); None for a
-    # row written before they were kept. Never shown: not part of the user object.
-    group_ids: tuple[str, ...] | None = None
-
-    def to_public(self) -> dict[str, object]:
-        """The contract's user object."""
-        return {
-            "id": self.id,
-            "tenant": self.tenant,
-            "email": self.email,
-            "name": self.name,
-            "provider": self.provider,
-            "customer_id": self.customer_id,
-            "profiles": list(self.profiles),
-            "roles": list(self.roles),
-            "disabled": self.disabled,
-            "created_at": rfc3339(self.created_at),
-            "last_login_at": rfc3339(self.last_login_at) if self.last_login_at else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -161,7 +110,3 @@ def decide_sign_in(
             group_ids=identity.group_ids,
         ),
     )
-
-
-def rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -35,14 +35,16 @@ from shared.errors import (
     UnknownTenant,
 )
 from shared.log_limits import RateLimitedLog
+from shared.secret import Secret
 from shared.sessions.types import SessionTokens
-from shared.settings import Secret, Settings
-from shared.signin.provisioning import Entitlements, SignInIdentity, User
+from shared.settings import Settings
+from shared.signin.provisioning import SignInIdentity
 from shared.signin.redirects import safe_return_to
 from shared.signin.status import SignInStatus, sign_in_status
 from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
 from shared.tenants.entitlements import entitlements_for, groups_to_store
 from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
+from shared.users import Entitlements, User
 
 if TYPE_CHECKING:
     from shared.sessions.service import PendingSession

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.signin.provisioning import rfc3339
 from shared.store.tables import Op, TableStore
 from shared.store.tenant_partition import TABLE
+from shared.users import rfc3339
 
 _PREFIX = "audit:"
 _MAX_TICKS = 10**19

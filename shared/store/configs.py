@@ -29,13 +29,8 @@ from typing import Literal
 from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
 from shared.store.tables import EntityExists, EtagMismatch, Row, TableStore
-from shared.tenants.model import (
-    SECRET_UNAVAILABLE,
-    OAuth2Config,
-    config_from_entity,
-    config_to_entity,
-    default_config,
-)
+from shared.store.tenant_rows import SECRET_UNAVAILABLE, config_from_entity, config_to_entity
+from shared.tenants.model import OAuth2Config, default_config
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from azure.core.exceptions import (
 )
 
 from shared.errors import SsoUnavailable
-from shared.settings import Secret, Settings, is_loopback_url
-from shared.tenants.model import mask_secret
+from shared.secret import Secret
+from shared.settings import Settings, is_loopback_url
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -66,7 +66,6 @@ def client_secret_name(tenant: str) -> str:
 
 
 # The display form (first 3 characters, then asterisks) is the tenants model's rule.
-mask = mask_secret
 
 
 @dataclass(frozen=True)

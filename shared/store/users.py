@@ -19,18 +19,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.errors import NotFound, SsoUnavailable
-from shared.signin.provisioning import (
-    CreateUser,
-    Entitlements,
-    SignInIdentity,
-    User,
-    decide_sign_in,
-    email_key,
-    entra_user_id,
-)
+from shared.signin.provisioning import CreateUser, SignInIdentity, decide_sign_in, entra_user_id
 from shared.store.tables import EtagMismatch, Op, Row, TableStore, TransactionFailed, key_part
 from shared.store.tenant_partition import TABLE
 from shared.tenants.entitlements import pack_group_ids, unpack_group_ids
+from shared.users import Entitlements, User, email_key
 
 __all__ = ["TABLE", "UserStore", "entra_user_id"]
 _ATTEMPTS = 8

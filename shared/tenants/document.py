@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from shared.tenants.model import OAuth2Config, format_expiry, format_time, looks_masked
+from shared.secret import looks_masked
+from shared.tenants.model import OAuth2Config, format_expiry, format_time
 
 PROVIDER = "microsoft"
 # What sign-in asks Entra for and which claims become which user attributes.

@@ -14,8 +14,8 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from shared.signin.provisioning import ROLE_TENANT_ADMIN, Entitlements, User
 from shared.tenants.model import OAuth2Config, is_admin, profiles_for_groups
+from shared.users import ROLE_TENANT_ADMIN, Entitlements, User
 
 # 16 bytes each in one binary property (64 KiB at most in Table Storage).
 MAX_STORED_GROUPS = 4096

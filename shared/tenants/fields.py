@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
-from shared.settings import Secret, is_loopback_url
-from shared.tenants.model import has_control_chars, looks_masked
+from shared.secret import Secret, looks_masked
+from shared.settings import is_loopback_url
+from shared.tenants.model import has_control_chars
 
 CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
 MAX_URL = 2048

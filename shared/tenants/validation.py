@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.errors import InvalidRequest
-from shared.settings import Secret
+from shared.secret import Secret
 from shared.tenants.fields import (
     FieldProblem,
     is_in_future,

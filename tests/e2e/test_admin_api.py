@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.signin.provisioning import ROLE_TENANT_ADMIN
 from shared.store.secrets import client_secret_name
+from shared.users import ROLE_TENANT_ADMIN
 from tests.support.admin import (
     ADMIN_TENANT,
     ENTRA_TENANT_ID,

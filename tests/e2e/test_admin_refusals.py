@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.container import Services, set_services
-from shared.signin.provisioning import ROLE_TENANT_ADMIN
 from shared.store.secrets import client_secret_name
+from shared.users import ROLE_TENANT_ADMIN
 from tests.support.admin import (
     ADMIN_TENANT,
     CLIENT_ID,

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from shared.sessions.tokens import parse_refresh_token
-from shared.signin.provisioning import ROLE_TENANT_ADMIN
+from shared.users import ROLE_TENANT_ADMIN
 from tests.support.signin import (
     PROFILE_ENGINEERS,
     PROFILE_SUPPORT,

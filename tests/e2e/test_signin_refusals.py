@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from shared.sessions.tokens import parse_refresh_token
-from shared.signin.provisioning import User
 from shared.store.secrets import client_secret_name
+from shared.users import User
 from tests.support.signin import TENANT, SignInSystem, set_cookies
 from tests.support.snapshots import Snapshot, partition_snapshot
 

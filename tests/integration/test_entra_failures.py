@@ -25,7 +25,7 @@ from shared.entra.client import (
 )
 from shared.errors import EntraBridgeError, InvalidState, SsoIdpRejected, SsoUnavailable
 from shared.http import TimeoutSession
-from shared.settings import Secret
+from shared.secret import Secret
 from tests.support.entra import TEST_REDIRECT_URI, EntraTestDirectory, follow_authorize
 
 Redeemer = Callable[..., Any]

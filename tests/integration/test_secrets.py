@@ -13,12 +13,8 @@ import pytest
 from devtools.fake_keyvault import FakeKeyVault
 from shared.credentials import OfflineCredential
 from shared.errors import SsoUnavailable
-from shared.store.secrets import (
-    SecretStore,
-    checked_name,
-    client_secret_name,
-    mask,
-)
+from shared.secret import mask_secret as mask
+from shared.store.secrets import SecretStore, checked_name, client_secret_name
 from tests.support.keyvault import SecretStoreFactory, offline_settings
 
 SECRET = "s3cr3t-value-that-must-never-be-logged"

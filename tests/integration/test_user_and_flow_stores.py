@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from shared.errors import AccountConflict, ProviderMismatch, SsoUnavailable
-from shared.signin.provisioning import Entitlements, SignInIdentity, User
+from shared.signin.provisioning import SignInIdentity
 from shared.signin.transaction import AuthTransaction, binding_hash, bound_to_browser
 from shared.store.flows import FlowStore
 from shared.store.tables import Op, TableStore
 from shared.store.users import UserStore
+from shared.users import Entitlements, User
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 TID = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc"

@@ -16,7 +16,8 @@ from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
 from devtools.funchost import FuncHost
 from shared.container import Services
-from shared.signin.provisioning import ROLE_TENANT_ADMIN, Entitlements, SignInIdentity, User
+from shared.signin.provisioning import SignInIdentity
+from shared.users import ROLE_TENANT_ADMIN, Entitlements, User
 
 PLATFORM_KEY = "test-platform-admin-key-0123456789"
 ADMIN_TENANT = "acme"

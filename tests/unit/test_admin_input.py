@@ -18,9 +18,9 @@ from shared.errors import (
     PreconditionRequired,
     Unauthorized,
 )
+from shared.secret import Secret
 from shared.sessions.tokens import SessionClaims
-from shared.settings import Secret
-from shared.signin.provisioning import ROLE_TENANT_ADMIN, User
+from shared.users import ROLE_TENANT_ADMIN, User
 
 # --- If-Match ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.secret import mask_secret
 from shared.tenants.document import render_client_secret_answer, render_config_document
 from shared.tenants.model import (
     READ_ONLY_FIELDS,
@@ -16,7 +17,6 @@ from shared.tenants.model import (
     OAuth2Config,
     ProfileMapping,
     default_config,
-    mask_secret,
 )
 
 DIRECTORY = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc"

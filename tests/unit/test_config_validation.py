@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from shared.errors import InvalidRequest
+from shared.secret import mask_secret
 from shared.tenants.document import render_config_document
-from shared.tenants.model import OAuth2Config, ProfileMapping, default_config, mask_secret
+from shared.tenants.model import OAuth2Config, ProfileMapping, default_config
 from shared.tenants.validation import (
     ConfigUpdate,
     parse_client_secret_put,

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-from shared.signin.provisioning import ROLE_TENANT_ADMIN, Entitlements, User
 from shared.tenants.entitlements import (
     MAX_STORED_GROUPS,
     current_entitlements,
@@ -19,6 +18,7 @@ from shared.tenants.entitlements import (
     unpack_group_ids,
 )
 from shared.tenants.model import OAuth2Config, ProfileMapping
+from shared.users import ROLE_TENANT_ADMIN, Entitlements, User
 
 ENGINEERING = "a0000000-0000-4000-8000-00000000000a"
 SUPPORT = "b0000000-0000-4000-8000-00000000000b"

@@ -23,13 +23,14 @@ from devtools.localca import PROJECT_ROOT
 from functions import pages, web
 from shared import errors
 from shared.errors import EntraBridgeError, InvalidRequest, PayloadTooLarge
+from shared.secret import mask_secret
 from shared.sessions.keys import jwks_document
-from shared.signin.provisioning import User
 from shared.signin.service import SignInStatus
 from shared.store.audit import _event as audit_event
 from shared.tenants.document import render_client_secret_answer, render_config_document
-from shared.tenants.model import OAuth2Config, ProfileMapping, default_config, mask_secret
+from shared.tenants.model import OAuth2Config, ProfileMapping, default_config
 from shared.tenants.validation import parse_client_secret_put, parse_config_put
+from shared.users import User
 
 SPEC_PATH = PROJECT_ROOT / "docs" / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")

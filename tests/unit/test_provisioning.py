@@ -5,15 +5,8 @@ import datetime as dt
 import pytest
 
 from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
-from shared.signin.provisioning import (
-    CreateUser,
-    Entitlements,
-    SignInIdentity,
-    UpdateUser,
-    User,
-    decide_sign_in,
-    email_key,
-)
+from shared.signin.provisioning import CreateUser, SignInIdentity, UpdateUser, decide_sign_in
+from shared.users import Entitlements, User, email_key
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 TID = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc"

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.errors import ConfigurationError, SsoUnavailable
+from shared.secret import Secret
 from shared.sessions.keys import (
     CREATED_TAG,
     SESSION_KEY_SECRET,
@@ -30,7 +31,6 @@ from shared.sessions.keys import (
     jwks_document,
 )
 from shared.sessions.tokens import SessionClaims, issue_access_token, verify_access_token
-from shared.settings import Secret
 from shared.store.secrets import SESSION_KEY_NAME, SecretValue, SecretVersion
 
 T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)

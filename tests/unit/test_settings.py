@@ -2,7 +2,8 @@
 
 import pytest
 
-from shared.settings import Secret, Settings, SettingsError
+from shared.secret import Secret
+from shared.settings import Settings, SettingsError
 
 VALID = {
     "PUBLIC_BASE_URL": "https://auth.example.com",

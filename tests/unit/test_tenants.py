@@ -10,20 +10,17 @@ import json
 import pytest
 
 from shared.errors import InvalidRequest, UnknownTenant
-from shared.settings import Secret
-from shared.store.secrets import mask as store_mask
+from shared.secret import Secret, mask_secret
+from shared.store.tenant_rows import config_from_entity, config_to_entity
 from shared.tenants.model import (
     OAuth2Config,
     ProfileMapping,
     Tenant,
     changed_fields,
-    config_from_entity,
-    config_to_entity,
     default_config,
     is_admin,
     is_sso_ready,
     is_valid_slug,
-    mask_secret,
     missing_for_enable,
     parse_tenant_put,
     profiles_for_groups,
@@ -228,11 +225,6 @@ def test_a_masked_secret_shows_three_characters_and_short_ones_none() -> None:
     assert mask_secret("abcdefg") == "********"
     assert mask_secret("") == "********"
     assert mask_secret(None) is None
-
-
-@pytest.mark.parametrize("value", ["", "a", "abcdefg", "abcdefgh", "x" * 300, "Qm8~x.Secret"])
-def test_masking_here_agrees_with_the_key_vault_adapter(value: str) -> None:
-    assert mask_secret(value) == store_mask(value)
 
 
 # --- the stored row --------------------------------------------------------------------------
