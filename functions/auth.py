@@ -32,13 +32,6 @@ def _services() -> Services:
     return get_services()
 
 
-def _tenant(req: func.HttpRequest) -> str:
-    tenant = str(req.route_params.get("tenant", ""))
-    if not is_valid_slug(tenant):
-        raise UnknownTenant()
-    return tenant
-
-
 @bp.route(route="api/auth/{tenant}/authorize", methods=["GET"])
 def authorize(req: func.HttpRequest) -> func.HttpResponse:
     """Errors are JSON, as for every API route, except for a person's browser
@@ -80,7 +73,7 @@ def _is_browser_navigation(req: func.HttpRequest) -> bool:
 
 
 def _authorize(req: func.HttpRequest) -> func.HttpResponse:
-    tenant = _tenant(req)
+    tenant = web.tenant_of(req)
     mode = req.params.get("mode", "redirect")
     if mode not in ("redirect", "json"):
         raise InvalidRequest(fields={"mode": "must be 'redirect' or 'json'"})
@@ -129,7 +122,7 @@ def callback(req: func.HttpRequest) -> func.HttpResponse:
 
 @web.api
 def _spa_callback(req: func.HttpRequest) -> func.HttpResponse:
-    tenant = _tenant(req)
+    tenant = web.tenant_of(req)
     body = web.json_object_body(req)
     params = {k: body[k] for k in ("code", "state") if isinstance(body.get(k), str)}
     from shared.signin.service import Completed
@@ -157,7 +150,7 @@ def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
     tenant = req.route_params.get("tenant", "")
     services = None
     try:
-        tenant = _tenant(req)
+        tenant = web.tenant_of(req)
         services = _services()
         params = dict(req.params) if req.method == "GET" else web.form_or_json(req)
         result = services.signin.complete(
@@ -225,7 +218,7 @@ def _failure_page(
 @bp.route(route="api/auth/{tenant}/token", methods=["POST"])
 @web.api
 def token(req: func.HttpRequest) -> func.HttpResponse:
-    tenant = _tenant(req)
+    tenant = web.tenant_of(req)
     fields = web.form_or_json(req)
     if fields.get("grant_type") != "refresh_token":
         raise InvalidRequest(fields={"grant_type": "must be 'refresh_token'"})
@@ -263,7 +256,7 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="api/auth/{tenant}/me", methods=["GET"])
 @web.api
 def me(req: func.HttpRequest) -> func.HttpResponse:
-    tenant = _tenant(req)
+    tenant = web.tenant_of(req)
     services = _services()
     raw = web.bearer_token(req) or web.cookies(req).get(services.settings.cookie_names.session)
     user = services.sessions.current_user(tenant, raw)
@@ -284,7 +277,7 @@ def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
     browser navigation) is sent on to the login page."""
     from shared.sessions.tokens import clear_session_cookies
 
-    tenant = _tenant(req)
+    tenant = web.tenant_of(req)
     services = _services()
     names = services.settings.cookie_names
     jar = web.cookies(req)

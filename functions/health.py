@@ -10,7 +10,7 @@ import azure.functions as func
 
 from functions import web
 from shared.errors import EntraBridgeError
-from shared.settings import Secret
+from shared.secret import Secret
 
 bp = func.Blueprint()
 

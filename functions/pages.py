@@ -20,7 +20,7 @@ from functions import web
 from shared.errors import EntraBridgeError, describe_wait
 
 if TYPE_CHECKING:
-    from shared.signin.provisioning import User
+    from shared.users import User
 
 bp = func.Blueprint()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions import web
-from shared.errors import UnknownTenant
 
 bp = func.Blueprint()
 
@@ -15,11 +14,7 @@ bp = func.Blueprint()
 def status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
     from shared.signin.status import sign_in_status
-    from shared.tenants.model import is_valid_slug
-
-    tenant = req.route_params.get("tenant", "")
-    if not is_valid_slug(tenant):
-        raise UnknownTenant()
+    tenant = web.tenant_of(req)
     services = get_services()
     status = sign_in_status(
         services.configs, tenant, public_base_url=services.settings.public_base_url

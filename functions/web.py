@@ -168,6 +168,13 @@ def form_or_json(req: func.HttpRequest) -> dict[str, str]:
         raise InvalidRequest("The form body is not UTF-8.", fields={"body": "not UTF-8"}) from exc
 
 
+def tenant_of(req: func.HttpRequest) -> str:
+    """The route's tenant slug; UnknownTenant (404) when it cannot name one."""
+    from shared.tenants.model import slug_or_unknown_tenant
+
+    return slug_or_unknown_tenant(req.route_params.get("tenant", ""))
+
+
 def cookies(req: func.HttpRequest) -> dict[str, str]:
     # Not SimpleCookie: it drops every cookie once it meets one it cannot parse, which
     # would sign a user out because another site's cookie on the domain is odd.

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from shared.errors import InvalidRequest, UnknownTenant
-from shared.tenants.model import is_valid_slug
+from shared.errors import InvalidRequest
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -50,9 +49,3 @@ def check_user_id(value: str) -> str:
     if str(parsed) != value.lower() or len(value) != 36:
         raise InvalidRequest(fields={"user_id": "must be a user id (a UUID)"})
     return value.lower()
-
-
-def known_slug(tenant: str) -> str:
-    if not is_valid_slug(tenant):
-        raise UnknownTenant()
-    return tenant

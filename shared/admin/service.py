@@ -24,7 +24,7 @@ from typing import Any
 
 from shared.admin.auth import AdminCaller
 from shared.admin.etags import check_if_match, quoted
-from shared.admin.input import check_user_id, known_slug, parse_disabled_patch
+from shared.admin.input import check_user_id, parse_disabled_patch
 from shared.errors import (
     Forbidden,
     InvalidRequest,
@@ -43,7 +43,14 @@ from shared.store.secrets import SecretStore, SecretValue, client_secret_name
 from shared.store.tables import EtagMismatch
 from shared.store.users import UserStore
 from shared.tenants.document import render_client_secret_answer, render_config_document
-from shared.tenants.model import OAuth2Config, format_expiry, parse_tenant_put, stamp, validate_slug
+from shared.tenants.model import (
+    OAuth2Config,
+    format_expiry,
+    parse_tenant_put,
+    slug_or_unknown_tenant,
+    stamp,
+    validate_slug,
+)
 from shared.tenants.validation import parse_client_secret_put, parse_config_put
 from shared.users import ROLE_TENANT_ADMIN, User
 
@@ -266,7 +273,7 @@ class AdminService:
     # --- internals ---------------------------------------------------------------------
 
     def _tenant(self, tenant: str) -> TenantRecord:
-        record = self.configs.get_tenant(known_slug(tenant))
+        record = self.configs.get_tenant(slug_or_unknown_tenant(tenant))
         if record is None:
             raise UnknownTenant()
         return record

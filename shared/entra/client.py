@@ -92,10 +92,6 @@ def authority_url(authority_host: str, tenant_id: str) -> str:
     return f"{authority_host}/{tenant_id}"
 
 
-def issuer_for(authority_host: str, tenant_id: str) -> str:
-    return f"{authority_host}/{tenant_id}/v2.0"
-
-
 def jwks_uri_for(authority_host: str, tenant_id: str) -> str:
     return f"{authority_host}/{tenant_id}/discovery/v2.0/keys"
 

@@ -40,7 +40,6 @@ from shared.sessions.types import SessionTokens
 from shared.settings import Settings
 from shared.signin.provisioning import SignInIdentity
 from shared.signin.redirects import safe_return_to
-from shared.signin.status import SignInStatus, sign_in_status
 from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
 from shared.tenants.entitlements import entitlements_for, groups_to_store
 from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
     from shared.sessions.service import PendingSession
     from shared.store.tables import Op
 
-__all__ = ["SignInService", "SignInStatus"]
+__all__ = ["SignInService"]
 
 log = logging.getLogger("entrabridge.signin")
 # Refusals nobody can be held to (no sign-in attempt of ours behind them).
@@ -252,11 +251,6 @@ class SignInService:
 
     def _absolute(self, url: str) -> str:
         return f"{self._settings.public_base_url}{url}" if url.startswith("/") else url
-
-    # -- status -------------------------------------------------------------------
-
-    def status(self, tenant: str) -> SignInStatus:
-        return sign_in_status(self._configs, tenant, public_base_url=self._settings.public_base_url)
 
     def config_or_none(self, tenant: str) -> OAuth2Config | None:
         return self._configs.get_config(tenant)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,9 +37,6 @@ class AuthTransaction:
     # The stored row's version when read from the store: consuming a transaction
     # already read deletes exactly that version without reading it again.
     etag: str | None = field(default=None, compare=False, repr=False)
-
-    def to_json(self) -> str:
-        return json.dumps(self.msal_flow, separators=(",", ":"))
 
 
 def new_browser_binding() -> tuple[str, str]:

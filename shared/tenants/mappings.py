@@ -9,7 +9,6 @@ mapping sets, so only the rows that changed are written or deleted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from shared.tenants.model import OAuth2Config, ProfileMapping
@@ -46,26 +45,6 @@ def mappings_from_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[ProfileMappin
     """The mappings of stored rows (from their RowKeys), sorted by RowKey."""
     found = {mapping_from_row_key(str(row["RowKey"])) for row in rows}
     return tuple(sorted(found, key=mapping_row_key))
-
-
-@dataclass(frozen=True)
-class MappingDiff:
-    """Rows to add and rows to remove, each sorted by RowKey."""
-
-    added: tuple[ProfileMapping, ...]
-    removed: tuple[ProfileMapping, ...]
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.removed)
-
-
-def diff_mappings(old: Mappings, new: Mappings) -> MappingDiff:
-    """What turns the rows of `old` into the rows of `new`."""
-    before, after = set(_items(old)), set(_items(new))
-    return MappingDiff(
-        added=tuple(sorted(after - before, key=mapping_row_key)),
-        removed=tuple(sorted(before - after, key=mapping_row_key)),
-    )
 
 
 def _items(mappings: Mappings) -> Iterable[ProfileMapping]:

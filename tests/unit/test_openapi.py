@@ -25,7 +25,7 @@ from shared import errors
 from shared.errors import EntraBridgeError, InvalidRequest, PayloadTooLarge
 from shared.secret import mask_secret
 from shared.sessions.keys import jwks_document
-from shared.signin.service import SignInStatus
+from shared.signin.status import SignInStatus
 from shared.store.audit import _event as audit_event
 from shared.tenants.document import render_client_secret_answer, render_config_document
 from shared.tenants.model import OAuth2Config, ProfileMapping, default_config

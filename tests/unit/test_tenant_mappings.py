@@ -7,7 +7,6 @@ import pytest
 
 from shared.store.tables import key_problem
 from shared.tenants.mappings import (
-    diff_mappings,
     mapping_from_row_key,
     mapping_row_key,
     mapping_rows,
@@ -54,23 +53,3 @@ def test_a_row_key_of_another_shape_is_refused(row_key: str) -> None:
         mapping_from_row_key(row_key)
 
 
-def test_the_diff_adds_and_removes_only_what_changed() -> None:
-    old = OAuth2Config(profile_mappings=(ProfileMapping(P1, G1), ProfileMapping(P2, G1)))
-    new = OAuth2Config(profile_mappings=(ProfileMapping(P2, G1), ProfileMapping(P2, G2)))
-    diff = diff_mappings(old, new)
-    assert diff.added == (ProfileMapping(P2, G2),)
-    assert diff.removed == (ProfileMapping(P1, G1),)
-    assert diff
-
-
-def test_reordering_mappings_changes_no_rows() -> None:
-    old = [ProfileMapping(P1, G1), ProfileMapping(P2, G2)]
-    diff = diff_mappings(old, list(reversed(old)))
-    assert not diff
-    assert (diff.added, diff.removed) == ((), ())
-
-
-def test_from_nothing_every_mapping_is_added_and_to_nothing_every_one_removed() -> None:
-    mappings = (ProfileMapping(P2, G2), ProfileMapping(P1, G1))
-    assert diff_mappings((), mappings).added == (ProfileMapping(P1, G1), ProfileMapping(P2, G2))
-    assert diff_mappings(mappings, ()).removed == (ProfileMapping(P1, G1), ProfileMapping(P2, G2))
