@@ -14,6 +14,7 @@ instance, and refuses nobody for the store's sake.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import threading
@@ -41,9 +42,33 @@ class SharedCounts(Protocol):
 
 
 def client_key(ip: str | None) -> str:
-    """What identifies a client in the shared rows: a sha256 prefix of its IP, never
-    the IP itself (rows live two minutes; the audit log is where IPs are kept)."""
-    return hashlib.sha256((ip or "no-ip").encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    """What identifies a client in the shared rows: a plain sha256 prefix (64 bits) of
+    its address, never the address itself. Not keyed on purpose: it keeps addresses out
+    of row keys (storage logs, key listings) and makes any text key-safe, but hides an
+    IPv4 address from nobody willing to hash all 2^32; whoever can read these rows can
+    read the raw addresses in the audit log anyway, and the rows live two minutes."""
+    return hashlib.sha256(client_address(ip).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def client_address(ip: str | None) -> str:
+    """One client, as counted: the address without a port (Azure's front ends may append
+    `address:port`, and every new connection has a new port) and, for IPv6, its /64 (a
+    subscriber's network: every address in it is theirs to pick). Text that is no
+    address is counted as it is."""
+    text = (ip or "").strip()
+    if text.startswith("["):  # [v6]:port
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text or "no-ip"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass

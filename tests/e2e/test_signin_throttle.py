@@ -8,18 +8,22 @@ to X-Forwarded-For (the last entry), which the tests send as it would.
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
+from devtools.azurite import Azurite, connection_string
 from shared.container import Services
 from shared.errors import TooManyAttempts
 from shared.signin.throttle import Throttle
+from shared.store.tables import TableStore
 from shared.store.throttle import ThrottleCounts
 from shared.tenants.model import OAuth2Config
 from tests.support.signin import TENANT, SignInSystem
 from tests.support.snapshots import partition_snapshot
+from tests.support.system import tables_prefix_of
 
 ME = "203.0.113.7"
 NOW = 1_800_000_030.0  # half a minute into a window, for every test here
@@ -87,24 +91,83 @@ def test_a_throttled_person_lands_on_the_login_page_saying_when(
     assert answer.status_code == 302
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
     assert query["sso_error"] == ["too_many_attempts"]
+    assert query["sso_retry_after"] == ["30"]  # the end of this minute's window
     page = system.http.get(system.url(urlsplit(answer.headers["Location"]).path), params=query)
     assert "Too many sign-in attempts" in page.text and "Try again in" in page.text
 
 
-def test_another_instance_shares_the_count(signin_system: SignInSystem) -> None:
+def test_another_instance_shares_the_count_and_writes_no_flow_past_it(
+    signin_system: SignInSystem, azurite: Azurite, request: pytest.FixtureRequest
+) -> None:
     system = signin_system
     for _ in range(60):
         assert authorize(system, ME).status_code == 200
-    # Another instance: its own memory, the same tables.
-    other = Throttle(ThrottleCounts(system.services.tables), clock=lambda: NOW)
+    # Another instance: its own Services (its own memory), the same tables.
+    other = Services(system.services.settings)
+    other.override(
+        "tables",
+        TableStore.from_connection_string(
+            azurite.connection_string, prefix=tables_prefix_of(request)
+        ),
+    )
+    other.override("throttle", Throttle(ThrottleCounts(other.tables), clock=lambda: NOW))
     passed = 0
-    for _ in range(30):
-        try:
-            other.admit(TENANT, ME)
-            passed += 1
-        except TooManyAttempts:
-            continue
+    try:
+        for _ in range(30):
+            try:
+                other.signin.start(
+                    TENANT, mode="json", return_to=None, browser_binding=None, ip=ME
+                )
+                passed += 1
+            except TooManyAttempts:
+                continue
+    finally:
+        other.tables.close()
     assert passed == 10  # it learns the shared 60 at its first write (every 10 starts)
+    assert flows(system) == 70
+    assert authorize(system, ME).status_code == 429  # and the first saw its 10
+
+
+def test_after_the_minute_the_client_may_start_again(signin_system: SignInSystem) -> None:
+    system = signin_system
+    services = system.services
+    now = [NOW]
+    services.override("throttle", Throttle(ThrottleCounts(services.tables), clock=lambda: now[0]))
+    services.rebuild("signin")
+    for _ in range(60):
+        assert authorize(system, ME).status_code == 200
+    assert authorize(system, ME).status_code == 429
+    now[0] += 29  # one second before the Retry-After ends
+    refused = authorize(system, ME)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    now[0] += 1
+    assert authorize(system, ME).status_code == 200
+    assert flows(system) == 61
+
+
+def test_a_failing_shared_count_neither_locks_out_nor_lets_everyone_through(
+    signin_system: SignInSystem,
+) -> None:
+    system = signin_system
+    services = system.services
+    # Table Storage that refuses every connection (a port nobody listens on): the real
+    # failure, not a stand-in. Each instance then keeps its own count.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    broken = TableStore.from_connection_string(connection_string(closed_port))
+    services.override("throttle", Throttle(ThrottleCounts(broken), clock=lambda: NOW))
+    services.rebuild("signin")
+    try:
+        for _ in range(60):
+            assert authorize(system, ME).status_code == 200
+        refused = authorize(system, ME)
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_attempts"
+        assert authorize(system, "198.51.100.23").status_code == 200  # nobody else refused
+    finally:
+        broken.close()
+    assert flows(system) == 61
+    assert throttle_rows(system) == []
 
 
 def test_unknown_and_sso_off_tenants_write_nothing(signin_system: SignInSystem) -> None:

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from shared.errors import SsoUnavailable, TooManyAttempts
-from shared.signin.throttle import Throttle, client_key
+from shared.signin.throttle import Throttle, client_address, client_key
 
 
 class Counts:
@@ -92,3 +92,30 @@ def test_the_client_key_is_a_hash_never_the_ip() -> None:
     assert "203" not in key and len(key) == 16
     assert client_key("203.0.113.7") == key != client_key("203.0.113.8")
     assert client_key(None) == client_key(None)
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("203.0.113.7:51234", "203.0.113.7"),  # a front end's address:port
+        ("[2001:db8:1:2::9]:443", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:1", "2001:db8:1:2::/64"),  # any address of the /64
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("not an address", "not an address"),
+        (None, "no-ip"),
+    ],
+)
+def test_a_client_is_its_address_without_port_and_an_ipv6_client_its_64(
+    forwarded: str | None, counted_as: str
+) -> None:
+    assert client_address(forwarded) == counted_as
+
+
+def test_new_ports_and_new_ipv6_addresses_of_one_network_share_one_count() -> None:
+    throttle = Throttle(Counts(), clock=lambda: 300.0)
+    ports = [f"203.0.113.7:{port}" for port in range(40000, 40100)]
+    assert sum(admitted(throttle, "acme", ip, 1) for ip in ports) == 60
+    v6 = [f"2001:db8:1:2::{n:x}" for n in range(100)]
+    assert sum(admitted(throttle, "acme", ip, 1) for ip in v6) == 60
+    assert admitted(throttle, "acme", "2001:db8:1:3::1", 1) == 1  # the next /64
