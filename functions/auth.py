@@ -14,7 +14,8 @@ import azure.functions as func
 
 from functions import pages, web
 from shared.errors import EntraBridgeError, InvalidRequest, InvalidState, UnknownTenant
-from shared.signin.transaction import binding_hash, browser_cookie, new_browser_binding
+from shared.sessions.cookies import browser_cookie
+from shared.signin.transaction import FLOW_TTL, binding_hash, new_browser_binding
 from shared.tenants.model import is_valid_slug
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 bp = func.Blueprint()
 
 _PASS_THROUGH = ("prompt", "login_hint", "domain_hint")
+FLOW_SECONDS = int(FLOW_TTL.total_seconds())  # the binding cookie lives as long as the attempt
 _PROMPTS = frozenset({"login", "none", "consent", "select_account"})
 
 
@@ -105,7 +107,7 @@ def _authorize(req: func.HttpRequest) -> func.HttpResponse:
         )
     return web.redirect(
         started.authorization_url,
-        cookies=[browser_cookie(cookie_value or "", name=names.browser)],
+        cookies=[browser_cookie(cookie_value or "", max_age=FLOW_SECONDS, name=names.browser)],
     )
 
 
@@ -167,7 +169,7 @@ def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
         return _callback_failure(tenant, None, services)
     if not isinstance(result, Completed):
         return web.redirect(result.location)
-    from shared.sessions.tokens import session_cookies
+    from shared.sessions.cookies import session_cookies
 
     names = services.settings.cookie_names
     cookies = session_cookies(
@@ -233,7 +235,7 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
     tokens = _services().sessions.refresh(tenant, refresh_token, ip=web.client_ip(req))
     cookies: list[str] = []
     if from_cookie:
-        from shared.sessions.tokens import session_cookies
+        from shared.sessions.cookies import session_cookies
 
         cookies = session_cookies(
             tokens.access_token,
@@ -275,7 +277,7 @@ def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
     """POST: the session cookies, a Bearer token and/or a JSON refresh token, any of
     them; the cookies it was sent are cleared. The hosted page's log-out form (a
     browser navigation) is sent on to the login page."""
-    from shared.sessions.tokens import clear_session_cookies
+    from shared.sessions.cookies import clear_session_cookies
 
     tenant = web.tenant_of(req)
     services = _services()
@@ -305,7 +307,7 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
     """A browser, or Entra's front-channel logout iframe (only `sid`). Without `sid`, a
     request another site made (a link, an image) only gets a page whose button posts
     the log-out: a GET that acts would let any page sign people out."""
-    from shared.sessions.tokens import clear_session_cookies
+    from shared.sessions.cookies import clear_session_cookies
 
     tenant = req.route_params.get("tenant", "")
     if not is_valid_slug(tenant):

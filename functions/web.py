@@ -178,7 +178,7 @@ def tenant_of(req: func.HttpRequest) -> str:
 def cookies(req: func.HttpRequest) -> dict[str, str]:
     # Not SimpleCookie: it drops every cookie once it meets one it cannot parse, which
     # would sign a user out because another site's cookie on the domain is odd.
-    from shared.sessions.tokens import parse_cookie_header
+    from shared.sessions.cookies import parse_cookie_header
 
     return parse_cookie_header(str(req.headers.get("Cookie", "")) or None)
 

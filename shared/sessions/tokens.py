@@ -22,7 +22,6 @@ import jwt
 
 from shared.errors import InvalidGrant, Unauthorized
 from shared.jwt_decode import Refusals, decode_verified
-from shared.sessions.cookies import DEFAULT_NAMES, CookieNames
 from shared.sessions.keys import ALGORITHM, PublicKey, SigningKey
 
 ACCESS_TOKEN_TTL = 900
@@ -426,59 +425,3 @@ def decide_refresh(family: RefreshFamily | None, token_hash: str, *, now: float)
 
 class RefreshConflict(Exception):
     """A rotation lost a race: the family changed since it was read (treat as reuse)."""
-
-
-# --- cookies ------------------------------------------------------------------------------
-
-# The default names; the operator's choice is `Settings.cookie_names` (shared.sessions.cookies).
-ACCESS_COOKIE = DEFAULT_NAMES.session
-REFRESH_COOKIE = DEFAULT_NAMES.refresh
-_ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Lax"
-_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9._~+/=-]*$")
-_COOKIE_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_MAX_COOKIES = 64
-
-
-def session_cookies(
-    access_token: str,
-    refresh_token: str,
-    *,
-    access_ttl: int = ACCESS_TOKEN_TTL,
-    refresh_ttl: int,
-    names: CookieNames = DEFAULT_NAMES,
-) -> list[str]:
-    """Set-Cookie values for a new session (sign-in or refresh)."""
-    return [
-        _set_cookie(names.session, access_token, access_ttl),
-        _set_cookie(names.refresh, refresh_token, refresh_ttl),
-    ]
-
-
-def clear_session_cookies(names: CookieNames = DEFAULT_NAMES) -> list[str]:
-    return [_set_cookie(names.session, "", 0), _set_cookie(names.refresh, "", 0)]
-
-
-def parse_cookie_header(header: str | None) -> dict[str, str]:
-    """name -> value from a Cookie header; malformed pairs are skipped, first one wins.
-
-    `SimpleCookie.load` drops every cookie after one it cannot parse (another
-    site's cookie on a shared parent domain is enough), which would sign
-    people out; this reads pair by pair instead.
-    """
-    jar: dict[str, str] = {}
-    # A bounded number of pairs: the header is attacker-controlled.
-    for pair in (header or "").split(";", _MAX_COOKIES)[:_MAX_COOKIES]:
-        name, sep, value = pair.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not _COOKIE_NAME.match(name) or name in jar:
-            continue
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        jar[name] = value
-    return jar
-
-
-def _set_cookie(name: str, value: str, max_age: int) -> str:
-    if not _COOKIE_VALUE.match(value):
-        raise ValueError(f"cookie {name} value has characters a cookie cannot carry")
-    return f"{name}={value}; Max-Age={max(0, int(max_age))}; {_ATTRIBUTES}"

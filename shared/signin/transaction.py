@@ -16,10 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.sessions.cookies import DEFAULT_NAMES
-
 FLOW_TTL = dt.timedelta(minutes=10)
-BROWSER_COOKIE = DEFAULT_NAMES.browser  # the default name (see shared.sessions.cookies)
 
 Mode = Literal["redirect", "json"]
 
@@ -53,11 +50,3 @@ def bound_to_browser(transaction: AuthTransaction, cookie_value: str | None) -> 
     if transaction.browser_binding is None or not cookie_value:
         return False
     return hmac.compare_digest(transaction.browser_binding, binding_hash(cookie_value))
-
-
-def browser_cookie(
-    value: str, *, max_age: int = int(FLOW_TTL.total_seconds()), name: str = BROWSER_COOKIE
-) -> str:
-    # SameSite=Lax: the callback arrives as a top-level GET (response_mode=query),
-    # which carries Lax cookies; a cross-site POST would not.
-    return f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax"

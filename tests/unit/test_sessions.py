@@ -17,11 +17,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.entra.id_tokens import validate_id_token
 from shared.errors import InvalidGrant, InvalidIdToken, Unauthorized
+from shared.sessions.cookies import (
+    ACCESS_COOKIE,
+    REFRESH_COOKIE,
+    clear_session_cookies,
+    parse_cookie_header,
+    session_cookies,
+)
 from shared.sessions.keys import PublicKey, SigningKey, generate_private_key_pem
 from shared.sessions.tokens import (
-    ACCESS_COOKIE,
     ACCESS_TOKEN_AUDIENCE,
-    REFRESH_COOKIE,
     USED_TOKENS_KEPT,
     RefreshFamily,
     Refuse,
@@ -29,14 +34,11 @@ from shared.sessions.tokens import (
     Rotate,
     SessionClaims,
     UnknownSessionKey,
-    clear_session_cookies,
     decide_refresh,
     hash_refresh_token,
     issue_access_token,
-    parse_cookie_header,
     parse_refresh_token,
     rotated,
-    session_cookies,
     session_issuer,
     start_family,
     verify_access_token,
