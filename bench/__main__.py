@@ -8,7 +8,9 @@
    Key Vault / discovery / JWKS fetches per warm callback, sign-ins per second
    at concurrency 1 and 8, and the host process's CPU ms per sign-in; the cost of
    the session revocation check per `/me` and per admin request next to the
-   request's own (`bench/sessions.py`).
+   request's own (`bench/sessions.py`); what the sign-in start throttle adds per
+   `authorize`, for each way of sharing its count, and what a refused start costs
+   (`bench/throttle.py`).
 Benchmarks, not tests: they print figures and assert nothing.
 """
 

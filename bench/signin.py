@@ -417,6 +417,9 @@ def main() -> None:
         from bench import sessions
 
         sessions.main(stack)
+        from bench import throttle
+
+        throttle.main(stack)
         per_request, rates = throughput(stack)
         print(
             f"  host CPU per status request (the local host's own cost, cached config): "
