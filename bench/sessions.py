@@ -45,7 +45,8 @@ class Timer:
 
 
 def _admin_token(services: Any) -> str:
-    from shared.signin.provisioning import ROLE_TENANT_ADMIN, Entitlements, SignInIdentity
+    from shared.signin.provisioning import SignInIdentity
+    from shared.users import ROLE_TENANT_ADMIN, Entitlements
 
     oid = str(uuid.uuid4())
     admin = services.users.provision(

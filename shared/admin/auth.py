@@ -26,7 +26,7 @@ from typing import Protocol
 
 from shared.errors import Forbidden, Unauthorized
 from shared.secret import Secret
-from shared.sessions.tokens import SessionClaims
+from shared.sessions.access import SessionClaims
 from shared.users import ROLE_TENANT_ADMIN, User
 
 PLATFORM_ACTOR = "platform_admin"

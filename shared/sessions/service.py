@@ -1,6 +1,6 @@
 """Sessions of signed-in users: start, refresh (rotating), who-am-I, sign out.
 
-Ties the pure token logic of `shared.sessions.tokens` to the signing-key ring (Key
+Ties the pure token logic of `shared.sessions.access` to the signing-key ring (Key
 Vault), the refresh-token families and the user store (Table Storage).
 
 A session is its refresh family's row: an access token is accepted only while
@@ -18,9 +18,15 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from shared.errors import AccountDisabled, SsoDisabled, Unauthorized
-from shared.sessions.keys import SessionKeyRing
-from shared.sessions.tokens import (
+from shared.sessions.access import (
     ACCESS_TOKEN_TTL,
+    SessionClaims,
+    issue_access_token,
+    session_issuer,
+    verify_with_key_source,
+)
+from shared.sessions.keys import SessionKeyRing
+from shared.sessions.refresh import (
     REFRESH_ABSOLUTE_TTL,
     RefreshConflict,
     RefreshFamily,
@@ -28,15 +34,11 @@ from shared.sessions.tokens import (
     Refuse,
     RevokeFamily,
     Rotate,
-    SessionClaims,
     decide_refresh,
     hash_refresh_token,
-    issue_access_token,
     parse_refresh_token,
     rotated,
-    session_issuer,
     start_family,
-    verify_with_key_source,
 )
 from shared.sessions.types import SessionTokens
 from shared.store.audit import AuditStore

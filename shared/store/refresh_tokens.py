@@ -1,4 +1,4 @@
-"""Refresh-token families in Table Storage: one row per family (shared.sessions.tokens).
+"""Refresh-token families in Table Storage: one row per family (shared.sessions.access).
 
 Rows live in the tenant's partition (shared.store.tenant_partition), keyed by
 user and family, so a sign-in's family is written in the sign-in's own
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.errors import SsoUnavailable
-from shared.sessions.tokens import RefreshConflict, RefreshFamily, RefreshTokenId
+from shared.sessions.refresh import RefreshConflict, RefreshFamily, RefreshTokenId
 from shared.store.tables import EXPIRES_AT, EtagMismatch, Op, Row, TableStore, key_part
 from shared.store.tenant_partition import TABLE
 

@@ -16,7 +16,7 @@ import requests
 
 from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
-from shared.sessions.tokens import parse_refresh_token
+from shared.sessions.refresh import parse_refresh_token
 from tests.support.funchost import command_line
 from tests.support.signin import TENANT, SignInSystem, set_cookies
 from tests.support.snapshots import audit_actions, partition_snapshot

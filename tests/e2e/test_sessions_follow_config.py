@@ -15,7 +15,7 @@ import jwt
 import pytest
 import requests
 
-from shared.sessions.tokens import parse_refresh_token
+from shared.sessions.refresh import parse_refresh_token
 from shared.users import ROLE_TENANT_ADMIN
 from tests.support.signin import (
     PROFILE_ENGINEERS,

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from shared.sessions.tokens import parse_refresh_token
+from shared.sessions.refresh import parse_refresh_token
 from shared.store.secrets import client_secret_name
 from shared.users import User
 from tests.support.signin import TENANT, SignInSystem, set_cookies

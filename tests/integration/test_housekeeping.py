@@ -10,7 +10,7 @@ import pytest
 
 from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
-from shared.sessions.tokens import start_family
+from shared.sessions.refresh import start_family
 from shared.settings import Settings, SettingsError
 from shared.signin.transaction import FLOW_TTL, AuthTransaction
 from shared.store.audit import AuditStore

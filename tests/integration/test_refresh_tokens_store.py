@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from shared.sessions.tokens import (
+from shared.sessions.refresh import (
     RefreshConflict,
     RefreshFamily,
     RefreshTokenId,

@@ -9,6 +9,7 @@ import pytest
 from devtools.fake_keyvault import PAGE_SIZE, FakeKeyVault
 from shared.credentials import build_credential
 from shared.errors import SsoUnavailable
+from shared.sessions.access import SessionClaims, issue_access_token, verify_with_key_source
 from shared.sessions.keys import (
     CREATED_TAG,
     SESSION_KEY_SECRET,
@@ -16,7 +17,6 @@ from shared.sessions.keys import (
     generate_private_key_pem,
     jwks_document,
 )
-from shared.sessions.tokens import SessionClaims, issue_access_token, verify_with_key_source
 from shared.settings import Settings
 from shared.store.secrets import SecretStore
 

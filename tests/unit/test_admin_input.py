@@ -19,7 +19,7 @@ from shared.errors import (
     Unauthorized,
 )
 from shared.secret import Secret
-from shared.sessions.tokens import SessionClaims
+from shared.sessions.access import SessionClaims
 from shared.users import ROLE_TENANT_ADMIN, User
 
 # --- If-Match ----------------------------------------------------------------------------

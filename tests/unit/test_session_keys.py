@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.errors import ConfigurationError, SsoUnavailable
 from shared.secret import Secret
+from shared.sessions.access import SessionClaims, issue_access_token, verify_access_token
 from shared.sessions.keys import (
     CREATED_TAG,
     SESSION_KEY_SECRET,
@@ -30,7 +31,6 @@ from shared.sessions.keys import (
     generate_private_key_pem,
     jwks_document,
 )
-from shared.sessions.tokens import SessionClaims, issue_access_token, verify_access_token
 from shared.store.secrets import SESSION_KEY_NAME, SecretValue, SecretVersion
 
 T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -373,7 +373,7 @@ def test_a_client_can_verify_our_token_with_the_published_jwks(ring: SessionKeyR
 
 def test_importing_the_session_modules_loads_no_azure_sdk() -> None:
     code = (
-        "import sys, shared.sessions.tokens, shared.sessions.keys; "
+        "import sys, shared.sessions.access, shared.sessions.keys; "
         "print(sorted(m for m in sys.modules if m.startswith(('azure', 'msal'))))"
     )
     result = subprocess.run(

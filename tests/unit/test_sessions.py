@@ -17,6 +17,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.entra.id_tokens import validate_id_token
 from shared.errors import InvalidGrant, InvalidIdToken, Unauthorized
+from shared.sessions.access import (
+    ACCESS_TOKEN_AUDIENCE,
+    SessionClaims,
+    UnknownSessionKey,
+    issue_access_token,
+    session_issuer,
+    verify_access_token,
+    verify_with_key_source,
+)
 from shared.sessions.cookies import (
     ACCESS_COOKIE,
     REFRESH_COOKIE,
@@ -25,24 +34,17 @@ from shared.sessions.cookies import (
     session_cookies,
 )
 from shared.sessions.keys import PublicKey, SigningKey, generate_private_key_pem
-from shared.sessions.tokens import (
-    ACCESS_TOKEN_AUDIENCE,
+from shared.sessions.refresh import (
     USED_TOKENS_KEPT,
     RefreshFamily,
     Refuse,
     RevokeFamily,
     Rotate,
-    SessionClaims,
-    UnknownSessionKey,
     decide_refresh,
     hash_refresh_token,
-    issue_access_token,
     parse_refresh_token,
     rotated,
-    session_issuer,
     start_family,
-    verify_access_token,
-    verify_with_key_source,
 )
 
 NOW = 1_795_000_000.0

@@ -1,26 +1,20 @@
-"""The sessions entrabridge issues: access tokens, refresh-token rotation, cookies.
+"""The access tokens entrabridge issues (pure given keys and a clock).
 
-Pure given keys and a clock. Access tokens are ES256 JWTs with their own
-`typ` (`at+jwt`, RFC 9068), issuer and audience, so an Entra ID token can
-never pass as ours nor ours as an Entra token (RFC 8725 2.8). Refresh tokens
-are opaque to clients; only their sha256 is stored, and each is good for one
-use: a second use revokes its whole family (RFC 9700 4.14.2), for the last
-`USED_TOKENS_KEPT` tokens of a family (an older one is only refused).
+ES256 JWTs with their own `typ` (`at+jwt`, RFC 9068), issuer and audience, so an
+Entra ID token can never pass as ours nor ours as an Entra token (RFC 8725 2.8).
+Refresh tokens are in shared.sessions.refresh, cookies in shared.sessions.cookies.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import jwt
 
-from shared.errors import InvalidGrant, Unauthorized
+from shared.errors import Unauthorized
 from shared.jwt_decode import Refusals, decode_verified
 from shared.sessions.keys import ALGORITHM, PublicKey, SigningKey
 
@@ -240,188 +234,3 @@ def _texts(claims: Mapping[str, Any], name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise Unauthorized(f"The access token's '{name}' claim is not a list of strings.")
     return tuple(value)
-
-
-# --- refresh tokens -----------------------------------------------------------------------
-#
-# A family is one sign-in's chain of refresh tokens, kept as ONE record: the hash of
-# the token that is good now, plus short fingerprints of the ones already used. A
-# token names its family (`{user_id}.{family_id}.{secret}`), so a refresh is a point
-# read and one conditional write, and a sign-in writes a single row.
-
-REFRESH_ABSOLUTE_TTL = 30 * 24 * 3600
-REFRESH_IDLE_TTL = 7 * 24 * 3600
-# Reuse of the last this-many used tokens revokes the family; an older one is merely
-# refused (about 25 hours of continuous 15-minute refreshes).
-USED_TOKENS_KEPT = 100
-_FINGERPRINT_LENGTH = 16  # hex digits of the sha256: 64 bits, enough to recognise a token
-_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
-_FAMILY_ID = re.compile(r"[A-Za-z0-9_-]{22}")
-_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def hash_refresh_token(token: str) -> str:
-    # The token carries 256 random bits, so a plain hash is enough (no salt, no KDF).
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def _fingerprint(token_hash: str) -> str:
-    return token_hash[:_FINGERPRINT_LENGTH]
-
-
-@dataclass(frozen=True)
-class RefreshFamily:
-    """One sign-in's refresh tokens; times are epoch seconds.
-
-    `current_hash` is the sha256 of the one token that may be used now; `used` holds
-    fingerprints of earlier ones, newest first. `entra_sid` is the Entra sign-in
-    session (`sid` of the ID token) that started the family: Entra's front-channel
-    logout names only that.
-    """
-
-    family_id: str
-    user_id: str
-    tenant: str
-    current_hash: str
-    issued_at: float
-    expires_at: float
-    idle_expires_at: float
-    used: tuple[str, ...] = ()
-    revoked: bool = False
-    entra_sid: str | None = None
-
-
-@dataclass(frozen=True)
-class RefreshTokenId:
-    """What a refresh token says about itself: where its family is. Not a credential."""
-
-    user_id: str
-    family_id: str
-
-
-def new_refresh_token(user_id: str, family_id: str) -> tuple[str, str]:
-    """(token for the client, sha256 hex to store). Only the hash is ever stored."""
-    if not _USER_ID.fullmatch(user_id) or not _FAMILY_ID.fullmatch(family_id):
-        raise ValueError("a refresh token names a well-formed user id and family id")
-    token = f"{user_id}.{family_id}.{secrets.token_urlsafe(32)}"
-    return token, hash_refresh_token(token)
-
-
-def parse_refresh_token(token: str) -> RefreshTokenId | None:
-    """The family a token names, or None when it has not our shape."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    user_id, family_id, secret = parts
-    if not (
-        _USER_ID.fullmatch(user_id)
-        and _FAMILY_ID.fullmatch(family_id)
-        and _SECRET.fullmatch(secret)
-    ):
-        return None
-    return RefreshTokenId(user_id=user_id, family_id=family_id)
-
-
-def new_family_id() -> str:
-    return secrets.token_urlsafe(16)
-
-
-def start_family(
-    *,
-    user_id: str,
-    tenant: str,
-    now: float,
-    entra_sid: str | None = None,
-    absolute_ttl: float = REFRESH_ABSOLUTE_TTL,
-    idle_ttl: float = REFRESH_IDLE_TTL,
-) -> tuple[RefreshFamily, str]:
-    """A new family (a sign-in) and its first token; the family id is the session's `sid`."""
-    family_id = new_family_id()
-    token, token_hash = new_refresh_token(user_id, family_id)
-    expires_at = now + absolute_ttl
-    family = RefreshFamily(
-        family_id=family_id,
-        user_id=user_id,
-        tenant=tenant,
-        current_hash=token_hash,
-        issued_at=now,
-        expires_at=expires_at,
-        idle_expires_at=min(now + idle_ttl, expires_at),
-        entra_sid=entra_sid,
-    )
-    return family, token
-
-
-def rotated(
-    family: RefreshFamily, *, now: float, idle_ttl: float = REFRESH_IDLE_TTL
-) -> tuple[RefreshFamily, str]:
-    """The family after a rotation, and the new token: the current token joins the used
-    ones, the idle window slides, the absolute expiry stays."""
-    token, token_hash = new_refresh_token(family.user_id, family.family_id)
-    used = (_fingerprint(family.current_hash), *family.used)[:USED_TOKENS_KEPT]
-    successor = replace(
-        family,
-        current_hash=token_hash,
-        issued_at=now,
-        idle_expires_at=min(now + idle_ttl, family.expires_at),
-        used=used,
-    )
-    return successor, token
-
-
-@dataclass(frozen=True)
-class Rotate:
-    """Good: replace the family's current token (only if the family is unchanged)."""
-
-    family: RefreshFamily
-
-
-@dataclass(frozen=True)
-class Refuse:
-    """Refuse the grant; nothing to change."""
-
-    reason: str
-
-    def error(self) -> InvalidGrant:
-        return InvalidGrant(self.reason)
-
-
-@dataclass(frozen=True)
-class RevokeFamily:
-    """A used token came back: someone holds a copy. Revoke the family, then refuse."""
-
-    family: RefreshFamily
-    reason: str = "The refresh token was already used; the session is revoked."
-
-    def error(self) -> InvalidGrant:
-        return InvalidGrant(self.reason)
-
-
-RefreshDecision = Rotate | Refuse | RevokeFamily
-
-
-def decide_refresh(family: RefreshFamily | None, token_hash: str, *, now: float) -> RefreshDecision:
-    """What presenting the token with `token_hash` to `family` (its stored family) means."""
-    if family is None:
-        return Refuse("The refresh token is not valid.")
-    current = hmac.compare_digest(token_hash, family.current_hash)
-    used = not current and _fingerprint(token_hash) in family.used
-    if not current and not used:
-        # Names a real family but is none of its tokens: a guess, not a leak. Revoking
-        # here would let anyone who saw a session id end that session.
-        return Refuse("The refresh token is not valid.")
-    if family.revoked:
-        return Refuse("The refresh token was revoked.")
-    if now >= family.expires_at:
-        return Refuse("The refresh token has expired.")
-    # Reuse is checked before the idle window: the family's newest token may still be
-    # alive even when this old one idled out.
-    if used:
-        return RevokeFamily(family)
-    if now >= family.idle_expires_at:
-        return Refuse("The refresh token expired after inactivity.")
-    return Rotate(family)
-
-
-class RefreshConflict(Exception):
-    """A rotation lost a race: the family changed since it was read (treat as reuse)."""
