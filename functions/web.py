@@ -192,8 +192,9 @@ def bearer_token(req: func.HttpRequest) -> str | None:
 
 
 def client_ip(req: func.HttpRequest) -> str | None:
-    """For the audit log only (never for a decision): the last X-Forwarded-For entry,
-    the one Azure's front end appended (a client can send its own, which lands first)."""
+    """For the audit log and the sign-in throttle (shared.signin.throttle drops a port):
+    the last X-Forwarded-For entry, the one Azure's front end appended (a client can send
+    its own, which lands first)."""
     forwarded = str(req.headers.get("X-Forwarded-For", ""))
     last = forwarded.rsplit(",", 1)[-1].strip()
     return last[:64] or None
