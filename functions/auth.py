@@ -127,7 +127,7 @@ def _spa_callback(req: func.HttpRequest) -> func.HttpResponse:
     tenant = web.tenant_of(req)
     body = web.json_object_body(req)
     params = {k: body[k] for k in ("code", "state") if isinstance(body.get(k), str)}
-    from shared.signin.service import Completed
+    from shared.signin.results import Completed
 
     result = _services().signin.complete(
         tenant, params, spa=True, browser_cookie=None, ip=web.client_ip(req)
@@ -147,7 +147,7 @@ def _spa_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
     """Redirect mode: success -> cookies + 302 to return_to; failure -> 302 with sso_error."""
-    from shared.signin.service import Completed
+    from shared.signin.results import Completed
 
     tenant = req.route_params.get("tenant", "")
     services = None

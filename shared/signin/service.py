@@ -11,9 +11,9 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from shared.entra.client import (
@@ -36,141 +36,34 @@ from shared.errors import (
 )
 from shared.log_limits import RateLimitedLog
 from shared.secret import Secret
-from shared.sessions.types import SessionTokens
 from shared.settings import Settings
 from shared.signin.provisioning import SignInIdentity
 from shared.signin.redirects import safe_return_to
 from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
 from shared.tenants.entitlements import entitlements_for, groups_to_store
 from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
-from shared.users import Entitlements, User
+from shared.users import User
 
 if TYPE_CHECKING:
     from shared.sessions.service import PendingSession
     from shared.store.tables import Op
 
-__all__ = ["SignInService"]
+from shared.signin.ports import (
+    AuditLog,
+    ClientSecretSource,
+    ConfigSource,
+    FlowStore,
+    SessionIssuer,
+    StartThrottle,
+    UserStore,
+)
+from shared.signin.results import Completed, SpaHandoff, Started
+
+__all__ = ["Completed", "SignInService", "SpaHandoff", "Started"]
 
 log = logging.getLogger("entrabridge.signin")
 # Refusals nobody can be held to (no sign-in attempt of ours behind them).
 _anonymous_log = RateLimitedLog(log)
-
-
-# --- what the service needs from the outside world ---------------------------------
-
-
-class ConfigSource(Protocol):
-    def get_config(self, tenant: str) -> OAuth2Config | None:
-        """The tenant's OAuth2 config; None when the tenant does not exist."""
-        ...
-
-    def forget(self, tenant: str) -> None:
-        """Drop this instance's cached config (the next read goes to the store)."""
-        ...
-
-    def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:
-        """Record that the configured client secret was (not) found in Key Vault."""
-        ...
-
-
-class ClientSecretSource(Protocol):
-    def current(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
-        """(secret, version) of the tenant's client secret, as the config names it."""
-        ...
-
-    def refreshed(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
-        """The same, read again past any cache (another instance may have rotated it)."""
-        ...
-
-    def previous(
-        self, tenant: str, config: OAuth2Config, current_version: str
-    ) -> tuple[Secret, str] | None:
-        """The version before `current_version`, if it has not expired."""
-        ...
-
-
-class FlowStore(Protocol):
-    def save(self, transaction: AuthTransaction) -> None: ...
-
-    def peek(self, tenant: str, state: str) -> AuthTransaction | None:
-        """The transaction, left in place (to route a JSON-mode attempt to its SPA)."""
-        ...
-
-    def consume(
-        self,
-        tenant: str,
-        state: str,
-        check: Callable[[AuthTransaction], bool],
-        *,
-        read: AuthTransaction | None = None,
-    ) -> AuthTransaction | None:
-        """Delete and return the transaction if it exists, is unexpired and passes
-        `check`; exactly one caller wins. None otherwise (nothing deleted on a failed check).
-        `read` is what `peek` returned for this state (saves reading it again).
-        """
-        ...
-
-
-class StartThrottle(Protocol):
-    def admit(self, tenant: str, ip: str | None) -> None:
-        """Count one sign-in start of this client, or raise TooManyAttempts."""
-        ...
-
-
-class UserStore(Protocol):
-    def provision(
-        self,
-        identity: SignInIdentity,
-        *,
-        tenant: str,
-        customer_id: str,
-        entitlements: Entitlements,
-        now: dt.datetime,
-        also: Callable[[User], Sequence[Op]],
-    ) -> User:
-        """Create or update the user; the rows `also` makes for the user decided on are
-        written in the same transaction."""
-        ...
-
-
-class SessionIssuer(Protocol):
-    def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
-        """A session whose `rows` the caller writes before calling `issue`."""
-        ...
-
-    def issue(self, user: User, pending: PendingSession) -> SessionTokens: ...
-
-
-class AuditLog(Protocol):
-    def record(
-        self,
-        tenant: str,
-        action: str,
-        *,
-        actor: str,
-        ip: str | None = None,
-        fields: tuple[str, ...] = (),
-        user_id: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> None: ...
-
-    def event(
-        self,
-        tenant: str,
-        action: str,
-        *,
-        actor: str,
-        ip: str | None = None,
-        fields: tuple[str, ...] = (),
-        user_id: str | None = None,
-        code: str | None = None,
-    ) -> Op:
-        """The same event as a row for the caller's transaction."""
-        ...
-
-
-# --- results -----------------------------------------------------------------------
 
 
 @dataclass
@@ -179,26 +72,6 @@ class _Attempt:
     bound and consumed): only then is a refusal audited."""
 
     started_here: bool = False
-
-
-@dataclass(frozen=True)
-class Started:
-    authorization_url: str
-    state: str
-
-
-@dataclass(frozen=True)
-class Completed:
-    user: User
-    tokens: SessionTokens
-    return_to: str
-
-
-@dataclass(frozen=True)
-class SpaHandoff:
-    """A JSON-mode sign-in came back through the browser: hand code and state to the SPA."""
-
-    location: str
 
 
 # --- the service -------------------------------------------------------------------

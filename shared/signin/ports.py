@@ -1,0 +1,131 @@
+"""What the sign-in service needs from the outside world: the Protocols its
+dependencies satisfy (Table and Key Vault adapters in shared.store, the session
+service, the throttle), so a test can hand it its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from shared.secret import Secret
+from shared.sessions.types import SessionTokens
+from shared.signin.provisioning import SignInIdentity
+from shared.signin.transaction import AuthTransaction
+from shared.tenants.model import OAuth2Config
+from shared.users import Entitlements, User
+
+if TYPE_CHECKING:
+    from shared.sessions.service import PendingSession
+    from shared.store.tables import Op
+
+
+class ConfigSource(Protocol):
+    def get_config(self, tenant: str) -> OAuth2Config | None:
+        """The tenant's OAuth2 config; None when the tenant does not exist."""
+        ...
+
+    def forget(self, tenant: str) -> None:
+        """Drop this instance's cached config (the next read goes to the store)."""
+        ...
+
+    def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:
+        """Record that the configured client secret was (not) found in Key Vault."""
+        ...
+
+
+class ClientSecretSource(Protocol):
+    def current(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
+        """(secret, version) of the tenant's client secret, as the config names it."""
+        ...
+
+    def refreshed(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
+        """The same, read again past any cache (another instance may have rotated it)."""
+        ...
+
+    def previous(
+        self, tenant: str, config: OAuth2Config, current_version: str
+    ) -> tuple[Secret, str] | None:
+        """The version before `current_version`, if it has not expired."""
+        ...
+
+
+class FlowStore(Protocol):
+    def save(self, transaction: AuthTransaction) -> None: ...
+
+    def peek(self, tenant: str, state: str) -> AuthTransaction | None:
+        """The transaction, left in place (to route a JSON-mode attempt to its SPA)."""
+        ...
+
+    def consume(
+        self,
+        tenant: str,
+        state: str,
+        check: Callable[[AuthTransaction], bool],
+        *,
+        read: AuthTransaction | None = None,
+    ) -> AuthTransaction | None:
+        """Delete and return the transaction if it exists, is unexpired and passes
+        `check`; exactly one caller wins. None otherwise (nothing deleted on a failed check).
+        `read` is what `peek` returned for this state (saves reading it again).
+        """
+        ...
+
+
+class StartThrottle(Protocol):
+    def admit(self, tenant: str, ip: str | None) -> None:
+        """Count one sign-in start of this client, or raise TooManyAttempts."""
+        ...
+
+
+class UserStore(Protocol):
+    def provision(
+        self,
+        identity: SignInIdentity,
+        *,
+        tenant: str,
+        customer_id: str,
+        entitlements: Entitlements,
+        now: dt.datetime,
+        also: Callable[[User], Sequence[Op]],
+    ) -> User:
+        """Create or update the user; the rows `also` makes for the user decided on are
+        written in the same transaction."""
+        ...
+
+
+class SessionIssuer(Protocol):
+    def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
+        """A session whose `rows` the caller writes before calling `issue`."""
+        ...
+
+    def issue(self, user: User, pending: PendingSession) -> SessionTokens: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self,
+        tenant: str,
+        action: str,
+        *,
+        actor: str,
+        ip: str | None = None,
+        fields: tuple[str, ...] = (),
+        user_id: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+    ) -> None: ...
+
+    def event(
+        self,
+        tenant: str,
+        action: str,
+        *,
+        actor: str,
+        ip: str | None = None,
+        fields: tuple[str, ...] = (),
+        user_id: str | None = None,
+        code: str | None = None,
+    ) -> Op:
+        """The same event as a row for the caller's transaction."""
+        ...
