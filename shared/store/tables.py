@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -383,10 +384,12 @@ class TableStore:
         """One page of live rows of a partition (optionally only RowKeys starting with
         `row_key_prefix`), in RowKey order. `next_cursor` continues it (None: no more
         rows); a page may hold fewer than `limit` rows. A cursor this method did not
-        make is `InvalidRequest` naming "cursor"; a limit outside 1..1000 names "limit"."""
+        make, or made for another list (table, partition, prefix), is `InvalidRequest`
+        naming "cursor"; a limit outside 1..1000 names "limit"."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(fields={"limit": "must be between 1 and 1000"})
-        continuation = _decode_cursor(cursor) if cursor is not None else None
+        scope = _cursor_scope(table, partition_key, row_key_prefix)
+        continuation = _decode_cursor(cursor, scope) if cursor is not None else None
         query_filter, parameters = _range_filter(partition_key, row_key_prefix)
         client = self._table(table)
         rows: list[Row] = []
@@ -399,7 +402,9 @@ class TableStore:
                 rows = [row for row in map(_row, page) if not self._expired(row)]
                 next_token = pages.continuation_token  # type: ignore[attr-defined]
                 break
-        return Page(rows=rows, next_cursor=_encode_cursor(next_token) if next_token else None)
+        return Page(
+            rows=rows, next_cursor=_encode_cursor(next_token, scope) if next_token else None
+        )
 
     def scan_partition(
         self, table: str, *, partition_key: str, row_key_prefix: str | None = None
@@ -681,8 +686,16 @@ def _storage_errors(action: str) -> Iterator[None]:
         raise SsoUnavailable("Table Storage could not be reached or failed the request.") from error
 
 
-def _encode_cursor(token: Mapping[str, Any]) -> str:
-    raw = json.dumps({"pk": token.get("PartitionKey"), "rk": token.get("RowKey")})
+def _cursor_scope(table: str, partition_key: str, row_key_prefix: str | None) -> str:
+    """Which list a cursor pages. Not a secret (the query's PartitionKey filter is what
+    keeps a forged cursor inside its tenant); it makes another tenant's or another
+    list's cursor a 400 rather than a page that silently starts somewhere else."""
+    listed = "\n".join((table, partition_key, row_key_prefix or ""))
+    return hashlib.sha256(listed.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _encode_cursor(token: Mapping[str, Any], scope: str) -> str:
+    raw = json.dumps({"s": scope, "pk": token.get("PartitionKey"), "rk": token.get("RowKey")})
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
 
 
@@ -691,7 +704,7 @@ def _sendable(text: str) -> bool:
     return not _CONTROL.search(text) and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
-def _decode_cursor(cursor: str) -> dict[str, str]:
+def _decode_cursor(cursor: str, scope: str) -> dict[str, str]:
     bad = InvalidRequest("The cursor is not one this API returned.", fields={"cursor": "malformed"})
     if not cursor or len(cursor) > _MAX_CURSOR_LENGTH:
         raise bad
@@ -700,8 +713,12 @@ def _decode_cursor(cursor: str) -> dict[str, str]:
         data = parse_json(raw, max_depth=1)
     except (binascii.Error, ValueError):  # JsonRefused is a ValueError
         raise bad from None
-    if not isinstance(data, dict) or set(data) != {"pk", "rk"}:
+    if not isinstance(data, dict) or set(data) != {"s", "pk", "rk"}:
         raise bad
+    if data["s"] != scope:
+        raise InvalidRequest(
+            "The cursor belongs to another list.", fields={"cursor": "not from this list"}
+        )
     # The values are the service's own continuation tokens (opaque, not keys).
     partition, row = data["pk"], data["rk"]
     if not isinstance(partition, str) or not partition or not _sendable(partition):

@@ -21,6 +21,8 @@ from shared.store.tables import (
     Op,
     TableStore,
     TransactionFailed,
+    _cursor_scope,
+    _encode_cursor,
     key_part,
 )
 
@@ -292,7 +294,16 @@ def test_a_cursor_from_one_partition_never_reads_another(table_store: TableStore
         table_store.insert("users", row("tenant-a", f"user:{index}"))
         table_store.insert("users", row("tenant-b", f"user:{index}"))
     cursor = table_store.query("users", partition_key="tenant-a", limit=2).next_cursor
-    page = table_store.query("users", partition_key="tenant-b", limit=10, cursor=cursor)
+    assert cursor is not None
+    with pytest.raises(InvalidRequest) as refused:
+        table_store.query("users", partition_key="tenant-b", limit=10, cursor=cursor)
+    assert list(refused.value.fields) == ["cursor"]
+    # A forged cursor (the list's scope is no secret) pointing into tenant-a still
+    # reads tenant-b only: the query's PartitionKey filter keeps it in its partition.
+    forged = _encode_cursor(
+        {"PartitionKey": "tenant-a", "RowKey": "user:2"}, _cursor_scope("users", "tenant-b", None)
+    )
+    page = table_store.query("users", partition_key="tenant-b", limit=10, cursor=forged)
     assert {r.partition_key for r in page.rows} <= {"tenant-b"}
 
 

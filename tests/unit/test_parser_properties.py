@@ -17,7 +17,13 @@ from shared.admin.input import parse_limit
 from shared.errors import InvalidRequest
 from shared.json_input import JsonRefused, parse_json
 from shared.signin.redirects import origin_of, safe_return_to
-from shared.store.tables import _decode_cursor, _encode_cursor, key_part, key_problem
+from shared.store.tables import (
+    _cursor_scope,
+    _decode_cursor,
+    _encode_cursor,
+    key_part,
+    key_problem,
+)
 from shared.tenants.model import OAuth2Config
 from shared.tenants.validation import parse_config_put
 
@@ -25,6 +31,7 @@ PROPERTIES = settings(max_examples=300, deadline=None, derandomize=True)
 BASE = "https://auth.example.com"
 ALLOWED = ["https://app.example.com", "https://spa.example.org:8443"]
 DEFAULT = f"{BASE}/api/auth/acme/login"
+SCOPE = _cursor_scope("users", "acme", "user:")
 
 json_values = st.recursive(
     st.none()
@@ -75,14 +82,32 @@ sendable = st.text(
 @given(sendable, st.none() | sendable)
 def test_a_cursor_reads_back_as_the_token_it_was_made_from(pk: str, rk: str | None) -> None:
     token = {"PartitionKey": pk, **({"RowKey": rk} if rk is not None else {})}
-    assert _decode_cursor(_encode_cursor(token)) == token
+    assert _decode_cursor(_encode_cursor(token, SCOPE), SCOPE) == token
+
+
+@PROPERTIES
+@given(sendable, st.none() | sendable, st.text(max_size=30), st.text(max_size=30))
+def test_a_cursor_of_another_list_is_a_400_naming_cursor(
+    pk: str, rk: str | None, tenant: str, other: str
+) -> None:
+    token = {"PartitionKey": pk, **({"RowKey": rk} if rk is not None else {})}
+    made_for = _cursor_scope("users", tenant, "user:")
+    for used_on in (_cursor_scope("users", other, "user:"), _cursor_scope("audit", tenant, "")):
+        if used_on == made_for:
+            continue  # the same list (tenant == other)
+        try:
+            _decode_cursor(_encode_cursor(token, made_for), used_on)
+        except InvalidRequest as refused:
+            assert list(refused.fields) == ["cursor"]
+        else:
+            raise AssertionError("a cursor paged a list it was not made for")
 
 
 @PROPERTIES
 @given(st.text(max_size=3000))
 def test_any_cursor_is_a_token_or_a_400_naming_cursor(cursor: str) -> None:
     try:
-        token = _decode_cursor(cursor)
+        token = _decode_cursor(cursor, SCOPE)
     except InvalidRequest as refused:
         assert list(refused.fields) == ["cursor"]
     else:
