@@ -276,13 +276,15 @@ def logout(req: func.HttpRequest) -> func.HttpResponse:
 def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
     """POST: the session cookies, a Bearer token and/or a JSON refresh token, any of
     them; the cookies it was sent are cleared. The hosted page's log-out form (a
-    browser navigation) is sent on to the login page."""
+    browser navigation) is sent on to the login page. Cookies count only for a
+    request from this origin: a sibling site's form post carries Lax cookies too."""
     from shared.sessions.cookies import clear_session_cookies
 
     tenant = web.tenant_of(req)
     services = _services()
     names = services.settings.cookie_names
-    jar = web.cookies(req)
+    from_here = _is_from_this_origin(req, services.settings.public_base_url)
+    jar = web.cookies(req) if from_here else {}
     body = web.json_body(req) if web.is_json(req) else None
     refresh_token = body.get("refresh_token") if isinstance(body, dict) else None
     if not isinstance(refresh_token, str):
@@ -314,9 +316,12 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
         return pages.error_page("unknown_tenant", status=404)
     services = _services()
     entra_sid = req.params.get("sid") or None
-    if entra_sid is None and not _is_from_this_origin(req, services.settings.public_base_url):
+    from_here = _is_from_this_origin(req, services.settings.public_base_url)
+    if entra_sid is None and not from_here:
         return pages.logout_confirmation(f"/api/auth/{tenant}/logout")
-    jar = web.cookies(req)
+    # From elsewhere with `sid` (Entra's front-channel iframe, which carries no Lax
+    # cookies anyway): that Entra session only, never what the cookies name.
+    jar = web.cookies(req) if from_here else {}
     names = services.settings.cookie_names
     try:
         services.sessions.sign_out(
@@ -331,7 +336,7 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
         return pages.error_page(
             error.code, status=error.status, framed_by=services.settings.entra_authority_host
         )
-    response = web.redirect(login_page, cookies=clear_session_cookies(names))
+    response = web.redirect(login_page, cookies=clear_session_cookies(names) if from_here else [])
     # Entra frames this URL for front-channel logout: allow exactly its origin.
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; frame-ancestors {services.settings.entra_authority_host}"

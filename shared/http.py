@@ -12,6 +12,7 @@ loads each bundle once per process and shares the context.
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import threading
@@ -140,3 +141,12 @@ class TimeoutSession(EnvCachedSession):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         return super().request(method, url, *args, **kwargs)
+
+
+# azure-core logs every request's URL and headers at INFO. Our Table keys hold a
+# sign-in's state, emails and user ids; the Functions host forwards INFO. Warnings
+# and errors of the SDKs still show. Both Azure adapters import this module.
+AZURE_REQUEST_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+
+
+logging.getLogger(AZURE_REQUEST_LOGGER).setLevel(logging.WARNING)  # set once, on import

@@ -5,8 +5,10 @@ Endpoints:
 - `token_status`: the token endpoint answers this status with an Entra error body
   (500 -> server_error, 503 -> temporarily_unavailable).
 - `token_retry_after`: a Retry-After header (seconds) on that fault answer.
-- `token_body`: `json` (Entra's error body, the default) or `html` (a page, as a proxy
-  or a broken front end answers); with `token_status: 200`, a 200 that is not JSON.
+- `token_body`: `json` (Entra's error body, the default), `html` (a page, as a proxy
+  or a broken front end answers; with `token_status: 200`, a 200 that is not JSON),
+  or JSON that is no object: `null`, `list` (`[]`); `truncated`: a token answer cut
+  off mid-token (`TRUNCATED_TOKEN_BODY`: must never reach a log).
 - `token_fault_times`: how many token requests get the fault before it switches itself
   off (0, the default: every one); `1` fails exactly the next redemption.
 - `token_delay`: seconds the token endpoint waits before answering (a slow Entra).
@@ -41,6 +43,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+TRUNCATED_TOKEN_BODY = '{"token_type":"Bearer","access_token":"eyJTRUNCATEDSECRET.eyJwYXJ0'
 
 ENDPOINT_FAULTS = (
     "discovery_status",
@@ -146,8 +150,8 @@ def _coerce(name: str, value: Any) -> Any:
             raise ValueError("token_retry_after must be a number of seconds or null.")
         return value
     if name == "token_body":
-        if value not in ("json", "html"):
-            raise ValueError("token_body must be 'json' or 'html'.")
+        if value not in ("json", "html", "null", "list", "truncated"):
+            raise ValueError("token_body must be 'json', 'html', 'null', 'list' or 'truncated'.")
         return value
     if name in ("graph_fail_from_page", "token_fault_times"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from devtools.fake_entra import errors
 from devtools.fake_entra.directory import AppRegistration, Directory, User
-from devtools.fake_entra.faults import Faults
+from devtools.fake_entra.faults import TRUNCATED_TOKEN_BODY, Faults
 from devtools.fake_entra.grants import AccessGrant, RefreshGrant
 from devtools.fake_entra.keys import b64url
 from devtools.fake_entra.metadata import error_json, json_response
@@ -69,7 +69,10 @@ def handle(entra: FakeEntra, request: Request, tenant_id: str) -> Response:
 
 
 def _fault_answer(status: int, fault: Faults, request: Request) -> Response:
-    if fault.token_body == "html":
+    if fault.token_body in ("null", "list", "truncated"):
+        body = {"null": "null", "list": "[]"}.get(fault.token_body, TRUNCATED_TOKEN_BODY)
+        answer = Response(body, status=status, mimetype="application/json")
+    elif fault.token_body == "html":
         answer = Response(
             "<html><body><h1>Service Unavailable</h1></body></html>",
             status=status,

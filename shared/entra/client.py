@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hmac
+import logging
 import re
 import threading
 import warnings
@@ -52,13 +53,16 @@ _UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 # Statuses whose Retry-After is passed on to the person (RFC 9110 10.2.3).
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 MAX_RETRY_AFTER = 3600
-_GRAPH_PAGE_LIMIT = 200
+_GRAPH_PAGE_LIMIT = 200  # 200 pages x 100 groups: far past any real directory
 # MSAL 1.39 advises form_post on every flow; query is deliberate here (a form_post
 # callback is a cross-site POST, which drops the SameSite=Lax binding cookie). A
 # process-wide filter, because warnings.catch_warnings is not thread-safe.
 warnings.filterwarnings(
     "ignore", message="response_mode='form_post' is recommended", category=UserWarning
-)  # 200 pages x 100 groups: far past any real directory
+)
+# MSAL logs a token answer it cannot parse verbatim (its text may hold a token): our
+# own log line says what failed, without it. Process-wide, set once on import.
+logging.getLogger("msal").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)
@@ -171,16 +175,18 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> i
     if not value:
         return None
     text = value.strip()
-    if text.isascii() and text.isdigit() and len(text) <= 10:
-        return min(int(text), MAX_RETRY_AFTER)
+    if text.isascii() and text.isdigit():
+        # Past 10 digits it is past any cap (and int() of thousands of digits raises).
+        seconds = int(text) if len(text) <= 10 else MAX_RETRY_AFTER
+        return min(seconds, MAX_RETRY_AFTER) or None  # "0": no wait worth telling
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
-    seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
-    return min(max(0, int(seconds + 0.999)), MAX_RETRY_AFTER)
+    ahead = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    return min(max(0, int(ahead + 0.999)), MAX_RETRY_AFTER) or None
 
 
 class _NoTokenCache(msal.TokenCache):  # type: ignore[misc]
@@ -263,6 +269,8 @@ class EntraClient:
         except requests.RequestException as exc:
             raise SsoUnavailable("Microsoft Entra ID could not be reached.") from exc
         except ValueError as exc:  # the state was checked above: an answer that is not JSON
+            raise self._unavailable("Microsoft Entra ID answered something unreadable.") from exc
+        except (TypeError, AttributeError, KeyError) as exc:  # JSON, but not a token answer
             raise self._unavailable("Microsoft Entra ID answered something unreadable.") from exc
         answer = self._msal_http.last_answer()
         if not isinstance(result, dict):

@@ -71,8 +71,8 @@ class ConfigReader(Protocol):
         """The tenant's configuration through this instance's cache (30 s)."""
         ...
 
-    def forget(self, tenant: str) -> None:
-        """Drop the cached configuration: the next read goes to the store."""
+    def read_now(self, tenant: str) -> OAuth2Config | None:
+        """The configuration as stored now, past this instance's cache."""
         ...
 
 
@@ -193,22 +193,26 @@ class SessionService:
         Bearer token); signing out twice, or with nothing, is not an error. True when
         a live session ended (only that is audited: a request that ends nothing,
         anyone can send)."""
-        ended = False
+        ended: set[str] = set()  # the tenants whose sessions ended: each audits its own
         for refresh_token in filter(None, refresh_tokens):
-            ended |= self._end_by_refresh_token(tenant, refresh_token, ip=ip)
+            if self._end_by_refresh_token(tenant, refresh_token, ip=ip):
+                ended.add(tenant)
         for access_token in filter(None, access_tokens):
             try:
                 claims = self._signed_claims(access_token)
             except Unauthorized:
                 continue  # ends nothing; a revoked session's token may still sign out
-            if claims.tenant == tenant:
-                ended |= self.refresh_tokens.revoke_family(tenant, claims.sub, claims.sid)
+            # The tenant the signed token names, whatever route it came to: a logout
+            # that clears the cookies must end their session.
+            if self.refresh_tokens.revoke_family(claims.tenant, claims.sub, claims.sid):
+                ended.add(claims.tenant)
         if entra_session_id:
             sid = entra_session_id[:MAX_ENTRA_SID]
-            ended |= self.refresh_tokens.revoke_entra_session(tenant, sid) > 0
-        if ended:
-            self.audit.record(tenant, "sign_out", actor="session", ip=ip)
-        return ended
+            if self.refresh_tokens.revoke_entra_session(tenant, sid) > 0:
+                ended.add(tenant)
+        for where in sorted(ended):
+            self.audit.record(where, "sign_out", actor="session", ip=ip)
+        return bool(ended)
 
     def _end_by_refresh_token(self, tenant: str, refresh_token: str, *, ip: str | None) -> bool:
         token_id = parse_refresh_token(refresh_token)
@@ -265,8 +269,7 @@ class SessionService:
             if not may_grant:
                 roles = tuple(r for r in entitlements.roles if r in user.roles)
                 return replace(user, profiles=entitlements.profiles, roles=roles)
-            self.configs.forget(user.tenant)
-            config = self.configs.get_config(user.tenant)
+            config = self.configs.read_now(user.tenant)
             if config is None or not is_sso_ready(config):
                 self._revoke(family)
                 raise SsoDisabled(_SSO_OFF)

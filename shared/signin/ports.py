@@ -25,8 +25,8 @@ class ConfigSource(Protocol):
         """The tenant's OAuth2 config; None when the tenant does not exist."""
         ...
 
-    def forget(self, tenant: str) -> None:
-        """Drop this instance's cached config (the next read goes to the store)."""
+    def read_now(self, tenant: str) -> OAuth2Config | None:
+        """The config as stored now, past this instance's cache."""
         ...
 
     def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:

@@ -245,7 +245,6 @@ class SignInService:
             # One read serves both: routing a JSON-mode attempt to its SPA, and
             # (redirect mode) the transaction that is consumed below.
             peeked = self._flows.peek(tenant, state)
-            attempt.started_here = peeked is not None
             if peeked is not None and peeked.mode == "json":
                 return self._spa_handoff(peeked, params)
         if not is_sso_ready(config):
@@ -275,8 +274,9 @@ class SignInService:
             # Admin power is granted on the configuration as it is now, not as this
             # instance cached it: an admin group removed in the last 30 s must not
             # grant the role back (the removal took it from every holder).
-            self._configs.forget(tenant)
-            config = self._config(tenant)
+            config = self._configs.read_now(tenant) or config
+            if not is_sso_ready(config):
+                raise SsoDisabled()
         entitlements = entitlements_for(config, identity.group_ids)
         # Kept on the user row: refreshes recompute profiles and roles from them.
         identity = replace(identity, group_ids=groups_to_store(config, identity.group_ids))
@@ -325,8 +325,7 @@ class SignInService:
         # Entra refused the secret: maybe another instance rotated it (re-read the
         # config and the secret), maybe the new version is not live yet in Entra (try
         # the previous one once).
-        self._configs.forget(tenant)
-        config = self._configs.get_config(tenant) or config
+        config = self._configs.read_now(tenant) or config
         fresh = self._client_secrets.refreshed(tenant, config)
         if fresh is not None and fresh[1] != creds.secret_version:
             self._audit.record(tenant, "client_secret_reloaded", actor="system", ip=ip)

@@ -118,6 +118,21 @@ class ConfigStore:
             self._known.keep(tenant, record.config, now + self.ttl)
         return record.config
 
+    def read_now(self, tenant: str) -> OAuth2Config | None:
+        """The configuration as the store holds it now, past this instance's cache
+        (`forget` then `get_config` is not that: a concurrent read that started before
+        a change may put the old one back in between). The cache is refreshed too."""
+        record = self.get_tenant(tenant)
+        now = self.clock()
+        with self._lock:
+            if record is None:
+                self._known.pop(tenant, None)
+                self._unknown.keep(tenant, None, now + self.unknown_ttl)
+                return None
+            self._unknown.pop(tenant, None)
+            self._known.keep(tenant, record.config, now + self.ttl)
+        return record.config
+
     def get_tenant(self, tenant: str) -> TenantRecord | None:
         row = self.tables.get(TABLE, PARTITION, tenant)
         return _record(row) if row else None

@@ -29,6 +29,7 @@ from azure.core.exceptions import (
 )
 
 from shared.errors import SsoUnavailable
+from shared.http import AZURE_REQUEST_LOGGER  # noqa: F401 (importing it quiets request logs)
 from shared.secret import Secret
 from shared.settings import Settings, is_loopback_url
 

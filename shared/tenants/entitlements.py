@@ -43,10 +43,14 @@ def groups_to_store(config: OAuth2Config, group_ids: Iterable[str]) -> tuple[str
 
 
 def current_entitlements(config: OAuth2Config, user: User) -> Entitlements:
-    """The user's profiles and roles under `config`. A user whose groups were never
-    stored (signed in before they were) keeps what their row says."""
+    """The user's profiles and roles under `config`. For a user whose groups were never
+    stored (signed in before they were), the configuration can only take away: a
+    profile no mapping gives any more, and the admin role once no admin group is left."""
     if user.group_ids is None:
-        return Entitlements(profiles=user.profiles, roles=user.roles)
+        mapped = {m.profile_id.lower() for m in config.profile_mappings}
+        profiles = tuple(p for p in user.profiles if p.lower() in mapped)
+        roles = user.roles if config.admin_group_ids else ()
+        return Entitlements(profiles=profiles, roles=roles)
     return entitlements_for(config, user.group_ids)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -66,3 +67,25 @@ def test_logouts_for_a_tenant_that_does_not_exist_yet_leave_nothing_for_it(
     audit = system.http.get(system.url("/api/admin/tenants/ghost/audit"), headers=PLATFORM)
     assert audit.status_code == 200
     assert [event["action"] for event in audit.json()["events"]] == ["tenant_created"]
+
+
+def test_replaying_a_started_sign_ins_state_without_its_browser_writes_nothing(
+    signin_system: SignInSystem,
+) -> None:
+    # Anyone can start a sign-in and read its state from the redirect; replayed with
+    # another browser's binding, it is no attempt of theirs: logged, not audited.
+    system = signin_system
+    started = system.http.get(
+        system.url(f"/api/auth/{TENANT}/authorize"), allow_redirects=False
+    )
+    state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
+    before = partition_snapshot(system.services.tables, TENANT)
+    for _ in range(20):
+        answer = system.http.get(
+            system.url(f"/api/auth/{TENANT}/callback"),
+            params={"code": "x", "state": state},
+            headers={"Cookie": "__Host-eb_browser=someone-elses"},
+            allow_redirects=False,
+        )
+        assert "sso_error=invalid_state" in answer.headers["Location"]
+    assert partition_snapshot(system.services.tables, TENANT) == before

@@ -17,6 +17,7 @@ import requests
 from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
 from shared.sessions.refresh import parse_refresh_token
+from shared.tenants.model import OAuth2Config
 from tests.support.funchost import command_line
 from tests.support.signin import TENANT, SignInSystem, set_cookies
 from tests.support.snapshots import audit_actions, partition_snapshot
@@ -90,6 +91,8 @@ def refresh_by_cookie(http: requests.Session, base: str, session: Session) -> re
     )
 
 
+# What a browser sends with a fetch or form post from the app's own pages.
+SAME_ORIGIN = {"Origin": "https://127.0.0.1:7071", "Sec-Fetch-Site": "same-origin"}
 ALL_ACCEPTED = {"me by token": 200, "me by cookie": 200, "admin users": 200, "login page": 200}
 ALL_REFUSED = {"me by token": 401, "me by cookie": 401, "admin users": 401, "login page": 401}
 
@@ -109,7 +112,7 @@ def test_after_logout_nothing_of_the_session_is_accepted_on_any_host(
 
     logout = system.url(f"/api/auth/{TENANT}/logout")
     if how == "POST with cookies":
-        out = system.http.post(logout, headers={"Cookie": session.cookie_jar})
+        out = system.http.post(logout, headers={"Cookie": session.cookie_jar, **SAME_ORIGIN})
         assert out.status_code == 200 and out.json() == {"status": "signed_out"}
         cleared = set_cookies(out)
         assert cleared["__Host-eb_session"] == "" and cleared["__Host-eb_refresh"] == ""
@@ -152,9 +155,10 @@ def test_a_revoked_session_stays_refused_and_logging_out_again_writes_nothing(
     system = signin_system
     session = sign_in(system)
     logout = system.url(f"/api/auth/{TENANT}/logout")
-    system.http.post(logout, headers={"Cookie": session.cookie_jar})
+    system.http.post(logout, headers={"Cookie": session.cookie_jar, **SAME_ORIGIN})
+    assert answers(system.http, system.host.url, session) == ALL_REFUSED
     before = partition_snapshot(system.services.tables, TENANT)
-    again = system.http.post(logout, headers={"Cookie": session.cookie_jar})
+    again = system.http.post(logout, headers={"Cookie": session.cookie_jar, **SAME_ORIGIN})
     assert again.status_code == 200 and again.json() == {"status": "signed_out"}
     assert partition_snapshot(system.services.tables, TENANT) == before  # no second audit row
 
@@ -231,3 +235,59 @@ def test_a_same_origin_referer_without_fetch_metadata_logs_out(
     )
     assert answer.status_code == 302
     assert answers(system.http, system.host.url, session) == ALL_REFUSED
+
+
+def test_a_logout_link_with_a_made_up_sid_ends_nothing_the_cookies_name(
+    signin_system: SignInSystem,
+) -> None:
+    # `sid` is Entra's front-channel logout; from elsewhere it ends that Entra sign-in
+    # session only, never what the browser's cookies name.
+    system = signin_system
+    session = sign_in(system)
+    answer = system.http.get(
+        system.url(f"/api/auth/{TENANT}/logout"),
+        params={"sid": "anything"},
+        headers={
+            "Cookie": session.cookie_jar,
+            "Sec-Fetch-Site": "cross-site",
+            "Referer": "https://evil.example/",
+        },
+        allow_redirects=False,
+    )
+    assert answer.status_code == 302
+    assert "Set-Cookie" not in answer.headers
+    assert answers(system.http, system.host.url, session) == ALL_ACCEPTED
+
+
+@pytest.mark.parametrize("site", ["same-site", "cross-site"])
+def test_a_logout_post_from_another_site_ignores_the_cookies(
+    signin_system: SignInSystem, site: str
+) -> None:
+    system = signin_system
+    session = sign_in(system)
+    out = system.http.post(
+        system.url(f"/api/auth/{TENANT}/logout"),
+        headers={
+            "Cookie": session.cookie_jar,
+            "Sec-Fetch-Site": site,
+            "Origin": "https://sibling.example",
+        },
+    )
+    assert out.status_code == 200 and "Set-Cookie" not in out.headers
+    assert answers(system.http, system.host.url, session) == ALL_ACCEPTED
+
+
+def test_a_logout_sent_to_another_tenants_route_still_ends_the_session_it_clears(
+    signin_system: SignInSystem,
+) -> None:
+    system = signin_system
+    session = sign_in(system)
+    system.services.configs.put_tenant("othertenant", "Other", OAuth2Config())
+    out = system.http.post(
+        system.url("/api/auth/othertenant/logout"),
+        headers={"Cookie": session.cookie_jar, **SAME_ORIGIN},
+    )
+    assert out.status_code == 200 and set_cookies(out)["__Host-eb_session"] == ""
+    assert answers(system.http, system.host.url, session) == ALL_REFUSED
+    assert audit_actions(system.services.tables)[0] == ("sign_out", None)  # contoso's log
+    assert partition_snapshot(system.services.tables, "othertenant") == {}

@@ -88,8 +88,20 @@ def refusal(call: Callable[[], object]) -> EntraBridgeError:
         ({"token_status": 429, "token_retry_after": 600}, 600),
         ({"token_status": 429}, None),
         ({"token_status": 200, "token_body": "html"}, None),  # a 200 that is not JSON
+        ({"token_status": 200, "token_body": "null"}, None),  # JSON, but no object
+        ({"token_status": 200, "token_body": "list"}, None),
     ],
-    ids=["500", "500-retry-after", "502-html", "503-retry", "429-retry", "429", "200-not-json"],
+    ids=[
+        "500",
+        "500-retry-after",
+        "502-html",
+        "503-retry",
+        "429-retry",
+        "429",
+        "200-not-json",
+        "200-null",
+        "200-list",
+    ],
 )
 def test_an_unusable_answer_is_sso_unavailable_and_the_next_redemption_reaches_entra(
     fake_entra: FakeEntra,
@@ -186,10 +198,11 @@ def test_only_a_state_that_is_not_the_flows_is_invalid_state(
     [
         ("120", 120),
         (" 5 ", 5),
-        ("0", 0),
+        ("0", None),  # no wait worth telling
         ("999999", 3600),
+        ("9" * 5000, 3600),
         ("Fri, 04 Dec 2026 19:00:30 GMT", 30),
-        ("Fri, 04 Dec 2026 18:00:00 GMT", 0),
+        ("Fri, 04 Dec 2026 18:00:00 GMT", None),
         ("-5", None),
         ("soon", None),
         ("1e3", None),

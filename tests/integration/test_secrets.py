@@ -13,6 +13,7 @@ import pytest
 from devtools.fake_keyvault import FakeKeyVault
 from shared.credentials import OfflineCredential
 from shared.errors import SsoUnavailable
+from shared.http import AZURE_REQUEST_LOGGER
 from shared.secret import mask_secret as mask
 from shared.store.secrets import SecretStore, checked_name, client_secret_name
 from tests.support.keyvault import SecretStoreFactory, offline_settings
@@ -229,7 +230,8 @@ def test_secret_values_never_print_and_never_reach_the_logs(
 ) -> None:
     # A new port: the logs then cover the challenge flow too.
     caplog.set_level(logging.DEBUG)
-    for noisy in ("azure", "urllib3", "shared"):
+    # The SDK's request log too (the app keeps it at WARNING): even there, no value.
+    for noisy in ("azure", AZURE_REQUEST_LOGGER, "urllib3", "shared"):
         caplog.set_level(logging.DEBUG, logger=noisy)
     store = new_secret_store(private_keyvault)
     stored = store.set_secret("logged", SECRET, tags={"purpose": "test"})

@@ -63,11 +63,17 @@ def test_profiles_and_roles_come_from_the_groups_and_the_current_mappings() -> N
     assert current_entitlements(without_support, sam).profiles == (PROFILE_DEV,)
 
 
-def test_a_user_whose_groups_were_never_stored_keeps_their_row() -> None:
+def test_for_a_user_whose_groups_were_never_stored_the_config_only_takes_away() -> None:
     legacy = user(group_ids=None, profiles=(PROFILE_HELP,), roles=(ROLE_TENANT_ADMIN,))
     assert current_entitlements(CONFIG, legacy) == Entitlements(
         profiles=(PROFILE_HELP,), roles=(ROLE_TENANT_ADMIN,)
     )
+    unmapped = dataclasses.replace(CONFIG, profile_mappings=CONFIG.profile_mappings[:1])
+    assert current_entitlements(unmapped, legacy).profiles == ()
+    no_admins = dataclasses.replace(CONFIG, admin_group_ids=())
+    assert current_entitlements(no_admins, legacy).roles == ()
+    # Nothing is given: a newly mapped profile waits for the next Entra sign-in.
+    assert current_entitlements(CONFIG, user(group_ids=None, profiles=())).profiles == ()
 
 
 def test_a_role_the_row_lacks_is_flagged_as_a_grant() -> None:
