@@ -8,7 +8,7 @@ check exp/nbf/iat against their injected clock, with a bounded leeway).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,3 +68,25 @@ def decode_verified(
     except jwt.PyJWTError as error:
         raise refusals.error(f"{say} is malformed ({type(error).__name__}).") from None
     return claims
+
+
+# Header parameters that point at keys elsewhere, or demand extensions: never honoured
+# (pitfalls: jku/x5u/jwk/x5c are never followed or trusted).
+FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
+
+
+def checked_kid(
+    header: Mapping[str, Any], *, algorithms: Collection[str], refusals: Refusals
+) -> str:
+    """The header's key id, once the algorithm is pinned (before any key is chosen, so
+    a public key can never serve as an HMAC secret) and no header names a key
+    elsewhere. The kid is only ever a key into an in-memory key set."""
+    if header.get("alg") not in algorithms:
+        raise refusals.error(f"{refusals.what} is signed with an algorithm that is not allowed.")
+    for name in FORBIDDEN_HEADERS:
+        if name in header:
+            raise refusals.error(f"{refusals.what}'s header carries '{name}', which is refused.")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise refusals.error(f"{refusals.what}'s header has no key id (kid).")
+    return kid
