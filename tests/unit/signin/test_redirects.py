@@ -21,7 +21,7 @@ def _expand(line: str) -> str:
 
 PAYLOADS = [
     _expand(line)
-    for line in (Path(__file__).parents[1] / "data" / "openredirects.txt")
+    for line in (Path(__file__).parents[2] / "data" / "openredirects.txt")
     .read_text(encoding="utf-8")
     .split("\n")
     if line and line != "#" and not line.startswith("# ")
