@@ -5,8 +5,8 @@ service, the throttle), so a test can hand it its own."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from shared.secret import Secret
 from shared.sessions.types import SessionTokens
@@ -18,6 +18,9 @@ from shared.users import Entitlements, User
 if TYPE_CHECKING:
     from shared.sessions.service import PendingSession
     from shared.store.tables import Op
+    from shared.store.users import CarriesRows
+
+R = TypeVar("R", bound="CarriesRows")
 
 
 class ConfigSource(Protocol):
@@ -79,7 +82,7 @@ class StartThrottle(Protocol):
 
 
 class UserStore(Protocol):
-    def provision(
+    def provision_with(
         self,
         identity: SignInIdentity,
         *,
@@ -87,10 +90,10 @@ class UserStore(Protocol):
         customer_id: str,
         entitlements: Entitlements,
         now: dt.datetime,
-        also: Callable[[User], Sequence[Op]],
-    ) -> User:
-        """Create or update the user; the rows `also` makes for the user decided on are
-        written in the same transaction."""
+        also: Callable[[User], R],
+    ) -> tuple[User, R]:
+        """Create or update the user; the rows of what `also` makes for the user decided
+        on are written in the same transaction, and it comes back with the user."""
         ...
 
 

@@ -74,6 +74,15 @@ class _Attempt:
     started_here: bool = False
 
 
+@dataclass(frozen=True)
+class _SessionRows:
+    """A sign-in's session, begun for the user provisioning decided on, and its rows
+    (with the audit event) for the same transaction."""
+
+    pending: PendingSession
+    rows: tuple[Op, ...]
+
+
 # --- the service -------------------------------------------------------------------
 
 
@@ -282,16 +291,14 @@ class SignInService:
         identity = replace(identity, group_ids=groups_to_store(config, identity.group_ids))
         # The user, their new session and the audit event: one transaction, so a
         # failure leaves no half (a session without its event, a user without a session).
-        sessions: dict[str, PendingSession] = {}
-
-        def session_and_event(user: User) -> tuple[Op, ...]:
-            pending = sessions[user.id] = self._sessions.begin(
+        def session_and_event(user: User) -> _SessionRows:
+            pending = self._sessions.begin(
                 user_id=user.id, tenant=tenant, entra_session_id=claims.sid
             )
             event = self._audit.event(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
-            return (*pending.rows, event)
+            return _SessionRows(pending=pending, rows=(*pending.rows, event))
 
-        user = self._users.provision(
+        user, written = self._users.provision_with(
             identity,
             tenant=tenant,
             customer_id=config.customer_id or "",
@@ -299,7 +306,7 @@ class SignInService:
             now=self._now(),
             also=session_and_event,
         )
-        session = self._sessions.issue(user, sessions[user.id])
+        session = self._sessions.issue(user, written.pending)
         return Completed(user=user, tokens=session, return_to=transaction.return_to)
 
     def _spa_handoff(self, transaction: AuthTransaction, params: Mapping[str, str]) -> SpaHandoff:

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from shared.errors import NotFound, SsoUnavailable
 from shared.signin.provisioning import CreateUser, SignInIdentity, decide_sign_in, entra_user_id
@@ -37,6 +37,25 @@ def _email_key(email: str) -> str:
     return f"email:{key_part(email_key(email))}"
 
 
+class CarriesRows(Protocol):
+    """What a caller hands `provision_with`: its rows for the same transaction (and
+    whatever else it needs back, such as the session those rows start)."""
+
+    @property
+    def rows(self) -> Sequence[Op]: ...
+
+
+R = TypeVar("R", bound=CarriesRows)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    rows: tuple[Op, ...] = ()
+
+
+_NO_ROWS = _Rows()
+
+
 @dataclass
 class UserStore:
     tables: TableStore
@@ -51,11 +70,31 @@ class UserStore:
         customer_id: str,
         entitlements: Entitlements,
         now: dt.datetime,
-        also: Callable[[User], Sequence[Op]] = lambda user: (),
     ) -> User:
-        """Create or update the signed-in user atomically with the rows `also` makes for
-        the user decided on (same partition: their session, the audit event); raises
-        the decision's refusals, and then writes nothing."""
+        """Create or update the signed-in user (`provision_with`, nothing else written)."""
+        user, _ = self.provision_with(
+            identity,
+            tenant=tenant,
+            customer_id=customer_id,
+            entitlements=entitlements,
+            now=now,
+            also=lambda user: _NO_ROWS,
+        )
+        return user
+
+    def provision_with(
+        self,
+        identity: SignInIdentity,
+        *,
+        tenant: str,
+        customer_id: str,
+        entitlements: Entitlements,
+        now: dt.datetime,
+        also: Callable[[User], R],
+    ) -> tuple[User, R]:
+        """Create or update the signed-in user atomically with the rows of what `also`
+        makes for the user decided on (same partition: their session, the audit event),
+        and hand back both; raises the decision's refusals, and then writes nothing."""
         user_id = entra_user_id(identity.tenant_id, identity.object_id)
         for attempt in range(_ATTEMPTS):
             # One point read finds a returning user; the email index is read only when
@@ -90,9 +129,9 @@ class UserStore:
                     ops = _update_ops(decision.before, decision.after, etag=by_oid[1])
             extra = also(user)
             try:
-                if ops or extra:
-                    self.tables.apply(TABLE, [*ops, *extra])
-                return user
+                if ops or extra.rows:
+                    self.tables.apply(TABLE, [*ops, *extra.rows])
+                return user, extra
             except TransactionFailed as failure:
                 if failure.index >= len(ops):
                     # One of the caller's rows: not a race this loop can settle.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,6 +22,13 @@ NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 TID = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc"
 OID = "11111111-2222-3333-4444-555555555555"
 NONE = Entitlements(profiles=(), roles=())
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a caller of provision_with hands it: rows for the same transaction."""
+
+    rows: tuple[Op, ...]
 
 
 def identity(email: str = "ada@example.com", oid: str = OID) -> SignInIdentity:
@@ -181,14 +189,15 @@ def test_the_callers_rows_are_made_for_the_user_found_and_written_with_it(
     users.insert_password_user(existing)  # writes the user and its email index as given
     seen: list[str] = []
 
-    def rows(user: User) -> list[Op]:
+    def rows(user: User) -> Rows:
         seen.append(user.id)
-        return audit_row(user)
+        return Rows(tuple(audit_row(user)))
 
-    signed_in = users.provision(
+    signed_in, extra = users.provision_with(
         identity(), tenant="acme", customer_id="cust", entitlements=NONE, now=NOW, also=rows
     )
     assert signed_in.id == "legacy-0001" and seen == ["legacy-0001"]
+    assert extra.rows == tuple(audit_row(signed_in))  # handed back as made
     written = table_store.get("users", "acme", audit_row(signed_in)[0].entity["RowKey"])
     assert written is not None
 
@@ -200,13 +209,13 @@ def test_a_refused_row_of_the_caller_leaves_no_user_and_is_sso_unavailable(
     clash = {"PartitionKey": "acme", "RowKey": "audit:taken"}
     table_store.insert("users", clash)
     with pytest.raises(SsoUnavailable):
-        users.provision(
+        users.provision_with(
             identity(),
             tenant="acme",
             customer_id="cust",
             entitlements=NONE,
             now=NOW,
-            also=lambda user: [Op("create", clash)],
+            also=lambda user: Rows((Op("create", clash),)),
         )
     assert all_users(users) == []
     assert table_store.get("users", "acme", "email:ada@example.com") is None
