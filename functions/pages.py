@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from functions import web
-from shared.errors import EntraBridgeError, describe_wait
+from shared.errors import EntraBridgeError, describe_wait, person_messages
 
 if TYPE_CHECKING:
     from shared.users import User
@@ -26,20 +26,7 @@ bp = func.Blueprint()
 
 _AADSTS_REFERENCE = re.compile(r"AADSTS[0-9]{4,8}")
 
-MESSAGES = {
-    "unknown_tenant": "This organisation is not known here.",
-    "sso_disabled": "Single sign-on is not enabled for this organisation.",
-    "invalid_state": "Your sign-in expired or was already used. Please sign in again.",
-    "idp_error": "Microsoft Entra ID did not complete the sign-in.",
-    "sso_idp_rejected": "Microsoft Entra ID did not accept the sign-in. Please sign in again.",
-    "invalid_id_token": "The sign-in could not be verified. Please sign in again.",
-    "sso_no_email_claim": "Your Microsoft account has no email address this application can use.",
-    "provider_mismatch": "This email address signs in with a password, not with Microsoft.",
-    "account_conflict": "Another Microsoft account already uses this email address.",
-    "account_disabled": "Your account is disabled. Contact your administrator.",
-    "sso_unavailable": "Sign-in is temporarily unavailable. Please try again shortly.",
-    "too_many_attempts": "Too many sign-in attempts from your network. Please wait a minute.",
-}
+MESSAGES = person_messages()
 _STYLE = (
     "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}"
     "main{max-width:420px;margin:64px auto;background:#fff;padding:32px;border-radius:8px;"

@@ -18,6 +18,9 @@ class EntraBridgeError(Exception):
     code: ClassVar[str] = "server_error"
     status: ClassVar[int] = 500
     default_description: ClassVar[str] = "The request could not be completed."
+    # What the hosted login page tells a person for a sign-in code (`sso_error`); the
+    # API's `error_description` is `description`. None: not a sign-in code.
+    person_message: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -57,72 +60,84 @@ class UnknownTenant(EntraBridgeError):
     code = "unknown_tenant"
     status = 404
     default_description = "No such tenant."
+    person_message = "This organisation is not known here."
 
 
 class SsoDisabled(EntraBridgeError):
     code = "sso_disabled"
     status = 403
     default_description = "Single sign-on is not enabled for this tenant."
+    person_message = "Single sign-on is not enabled for this organisation."
 
 
 class InvalidState(EntraBridgeError):
     code = "invalid_state"
     status = 400
     default_description = "The sign-in request expired or was already used. Please start again."
+    person_message = "Your sign-in expired or was already used. Please sign in again."
 
 
 class IdpError(EntraBridgeError):
     code = "idp_error"
     status = 400
     default_description = "Microsoft Entra ID refused the sign-in."
+    person_message = "Microsoft Entra ID did not complete the sign-in."
 
 
 class SsoIdpRejected(EntraBridgeError):
     code = "sso_idp_rejected"
     status = 400
     default_description = "Microsoft Entra ID did not accept the sign-in. Please start again."
+    person_message = "Microsoft Entra ID did not accept the sign-in. Please sign in again."
 
 
 class InvalidIdToken(EntraBridgeError):
     code = "invalid_id_token"
     status = 401
     default_description = "The identity token from Microsoft Entra ID is not valid."
+    person_message = "The sign-in could not be verified. Please sign in again."
 
 
 class SsoNoEmailClaim(EntraBridgeError):
     code = "sso_no_email_claim"
     status = 403
     default_description = "Your Microsoft account has no email address this application can use."
+    person_message = default_description  # the same words suit both
 
 
 class ProviderMismatch(EntraBridgeError):
     code = "provider_mismatch"
     status = 409
     default_description = "This email address signs in with a password, not with Microsoft."
+    person_message = default_description  # the same words suit both
 
 
 class AccountConflict(EntraBridgeError):
     code = "account_conflict"
     status = 409
     default_description = "Another Microsoft account already uses this email address."
+    person_message = default_description  # the same words suit both
 
 
 class AccountDisabled(EntraBridgeError):
     code = "account_disabled"
     status = 403
     default_description = "This account is disabled."
+    person_message = "Your account is disabled. Contact your administrator."
 
 
 class SsoUnavailable(EntraBridgeError):
     code = "sso_unavailable"
     status = 503
     default_description = "Sign-in is temporarily unavailable. Nothing was changed; please retry."
+    person_message = "Sign-in is temporarily unavailable. Please try again shortly."
 
 
 class TooManyAttempts(EntraBridgeError):
     code = "too_many_attempts"
     status = 429
     default_description = "Too many sign-in attempts from your network. Please wait a minute."
+    person_message = default_description  # the same words suit both
 
 
 # --- API codes ----------------------------------------------------------------
@@ -182,3 +197,15 @@ class ConfigurationError(EntraBridgeError):
     code = "sso_unavailable"
     status = 503
     default_description = "The service is not configured correctly."
+
+
+def person_messages() -> dict[str, str]:
+    """Every sign-in code and what the login page says for it."""
+    found: dict[str, str] = {}
+    pending: list[type[EntraBridgeError]] = [EntraBridgeError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.person_message is not None:
+            found.setdefault(cls.code, cls.person_message)
+    return found
