@@ -18,15 +18,13 @@ only the person whose request it answered.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import hmac
 import logging
 import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +32,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
+from shared.entra.answers import AnswerRecorder, KeepNothing
 from shared.errors import (
     IdpError,
     InvalidIdToken,
@@ -52,7 +51,6 @@ SECRET_REJECTED_CODES = frozenset({"AADSTS7000215", "AADSTS7000222"})
 _UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 # Statuses whose Retry-After is passed on to the person (RFC 9110 10.2.3).
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
-MAX_RETRY_AFTER = 3600
 _GRAPH_PAGE_LIMIT = 200  # 200 pages x 100 groups: far past any real directory
 # MSAL 1.39 advises form_post on every flow; query is deliberate here (a form_post
 # callback is a cross-site POST, which drops the SameSite=Lax binding cookie). A
@@ -113,82 +111,6 @@ def idp_error_from_redirect(params: Mapping[str, str]) -> IdpError:
     return IdpError(f"Microsoft Entra ID refused the sign-in: {error}{suffix}.", reference=code)
 
 
-class _KeepNothing(MutableMapping[str, Any]):
-    """MSAL's `http_cache` that stores nothing: no answer is replayed to another
-    redemption (see the module's docstring)."""
-
-    def __getitem__(self, key: str) -> Any:
-        raise KeyError(key)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        return None
-
-    def __delitem__(self, key: str) -> None:
-        return None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    retry_after: int | None
-
-
-class _AnswerRecorder:
-    """The HTTP client MSAL is given: our session, noting for the calling thread the
-    status and Retry-After of the last POST (MSAL hands back neither)."""
-
-    def __init__(self, http: requests.Session) -> None:
-        self._http = http
-        self._local = threading.local()
-
-    def post(self, *args: Any, **kwargs: Any) -> requests.Response:
-        self._local.answer = None
-        response = self._http.post(*args, **kwargs)
-        self._local.answer = _Answer(
-            response.status_code, parse_retry_after(response.headers.get("Retry-After"))
-        )
-        return response
-
-    def get(self, *args: Any, **kwargs: Any) -> requests.Response:
-        return self._http.get(*args, **kwargs)
-
-    def close(self) -> None:
-        return None  # the session is shared and closed by its owner
-
-    def clear(self) -> None:
-        self._local.answer = None
-
-    def last_answer(self) -> _Answer | None:
-        answer: _Answer | None = getattr(self._local, "answer", None)
-        return answer
-
-
-def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> int | None:
-    """Seconds from a Retry-After header (delay-seconds or an HTTP date), at most an
-    hour; None when absent or malformed."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isascii() and text.isdigit():
-        # Past 10 digits it is past any cap (and int() of thousands of digits raises).
-        seconds = int(text) if len(text) <= 10 else MAX_RETRY_AFTER
-        return min(seconds, MAX_RETRY_AFTER) or None  # "0": no wait worth telling
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        return None
-    ahead = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
-    return min(max(0, int(ahead + 0.999)), MAX_RETRY_AFTER) or None
-
-
 class _NoTokenCache(msal.TokenCache):  # type: ignore[misc]
     """Keeps nothing: tokens go to the caller, not into a per-instance cache that grows
     with every user who signs in."""
@@ -211,7 +133,7 @@ class EntraClient:
         self._authority_host = authority_host
         self._graph_base_url = graph_base_url
         self._http = http
-        self._msal_http = _AnswerRecorder(http)
+        self._msal_http = AnswerRecorder(http)
         self._max_clients = max_clients
         self._clients: OrderedDict[tuple[str, str, str], msal.ConfidentialClientApplication] = (
             OrderedDict()
@@ -379,7 +301,7 @@ class EntraClient:
                 authority=authority_url(self._authority_host, creds.tenant_id),
                 instance_discovery=False,
                 http_client=self._msal_http,
-                http_cache=_KeepNothing(),
+                http_cache=KeepNothing(),
                 token_cache=_NoTokenCache(),
             )
         except (ValueError, requests.RequestException, msal.exceptions.MsalServiceError) as exc:

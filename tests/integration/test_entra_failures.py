@@ -17,12 +17,8 @@ import pytest
 import requests
 
 from devtools.fake_entra import FakeEntra
-from shared.entra.client import (
-    ClientCredentials,
-    ClientSecretRejected,
-    EntraClient,
-    parse_retry_after,
-)
+from shared.entra.answers import parse_retry_after
+from shared.entra.client import ClientCredentials, ClientSecretRejected, EntraClient
 from shared.errors import EntraBridgeError, InvalidState, SsoIdpRejected, SsoUnavailable
 from shared.http import TimeoutSession
 from shared.secret import Secret
