@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 from shared.errors import AccountDisabled, SsoDisabled, Unauthorized
 from shared.sessions.access import (
@@ -25,7 +24,7 @@ from shared.sessions.access import (
     session_issuer,
     verify_with_key_source,
 )
-from shared.sessions.keys import SessionKeyRing
+from shared.sessions.ports import AuditLog, ConfigReader, RefreshFamilies, SigningKeys, Users
 from shared.sessions.refresh import (
     REFRESH_ABSOLUTE_TTL,
     RefreshConflict,
@@ -41,10 +40,7 @@ from shared.sessions.refresh import (
     start_family,
 )
 from shared.sessions.types import SessionTokens
-from shared.store.audit import AuditStore
-from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.tables import Op
-from shared.store.users import UserStore
 from shared.tenants.entitlements import (
     current_entitlements,
     granted_role_without_row,
@@ -66,26 +62,16 @@ class PendingSession:
     rows: tuple[Op, ...]
 
 
-class ConfigReader(Protocol):
-    def get_config(self, tenant: str) -> OAuth2Config | None:
-        """The tenant's configuration through this instance's cache (30 s)."""
-        ...
-
-    def read_now(self, tenant: str) -> OAuth2Config | None:
-        """The configuration as stored now, past this instance's cache."""
-        ...
-
-
 _SSO_OFF = "Single sign-on is switched off for this tenant; the session has ended."
 
 
 @dataclass
 class SessionService:
     public_base_url: str
-    keys: SessionKeyRing
-    refresh_tokens: RefreshTokenTable
-    users: UserStore
-    audit: AuditStore
+    keys: SigningKeys
+    refresh_tokens: RefreshFamilies
+    users: Users
+    audit: AuditLog
     configs: ConfigReader
     clock: Callable[[], float] = field(default=time.time)
 
