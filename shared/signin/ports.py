@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from shared.secret import Secret
+from shared.sessions import ports as sessions_ports
 from shared.sessions.types import SessionTokens
 from shared.signin.provisioning import SignInIdentity
 from shared.signin.transaction import AuthTransaction
@@ -105,19 +106,8 @@ class SessionIssuer(Protocol):
     def issue(self, user: User, pending: PendingSession) -> SessionTokens: ...
 
 
-class AuditLog(Protocol):
-    def record(
-        self,
-        tenant: str,
-        action: str,
-        *,
-        actor: str,
-        ip: str | None = None,
-        fields: tuple[str, ...] = (),
-        user_id: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> None: ...
+class AuditLog(sessions_ports.AuditLog, Protocol):
+    """The session service's audit log, and events as rows for a transaction."""
 
     def event(
         self,
