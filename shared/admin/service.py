@@ -25,6 +25,7 @@ from typing import Any
 from shared.admin.auth import AdminCaller
 from shared.admin.etags import check_if_match, quoted
 from shared.admin.input import check_user_id, parse_disabled_patch
+from shared.admin.ports import AuditLog, Sessions, Tenants, Users, Vault
 from shared.errors import (
     Forbidden,
     InvalidRequest,
@@ -36,12 +37,9 @@ from shared.errors import (
 from shared.secret import Secret, mask_secret
 from shared.settings import Settings
 from shared.signin.client_secrets import ClientSecrets
-from shared.store.audit import AuditStore
-from shared.store.configs import ConfigStore, TenantRecord
-from shared.store.refresh_tokens import RefreshTokenTable
-from shared.store.secrets import SecretStore, SecretValue, client_secret_name
+from shared.store.configs import TenantRecord
+from shared.store.secrets import SecretValue, client_secret_name
 from shared.store.tables import EtagMismatch
-from shared.store.users import UserStore
 from shared.tenants.document import render_client_secret_answer, render_config_document
 from shared.tenants.model import (
     OAuth2Config,
@@ -72,11 +70,11 @@ class Document:
 @dataclass
 class AdminService:
     settings: Settings
-    configs: ConfigStore
-    secrets: SecretStore
-    users: UserStore
-    refresh_tokens: RefreshTokenTable
-    audit: AuditStore
+    configs: Tenants
+    secrets: Vault
+    users: Users
+    refresh_tokens: Sessions
+    audit: AuditLog
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     # --- tenants ---------------------------------------------------------------------

@@ -15,15 +15,32 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from shared.secret import Secret
-from shared.store.secrets import SecretStore, SecretValue, client_secret_name
+from shared.store.secrets import SecretValue, SecretVersion, client_secret_name
 from shared.tenants.model import OAuth2Config
+
+
+class SecretReads(Protocol):
+    """The Key Vault reads sign-in makes (shared.store.secrets.SecretStore)."""
+
+    def get_secret(self, name: str) -> SecretValue | None: ...
+
+    def get_secret_version(self, name: str, version: str) -> SecretValue | None: ...
+
+    def read_now(self, name: str, version: str | None) -> SecretValue | None: ...
+
+    def list_versions(self, name: str) -> list[SecretVersion]: ...
+
+    def invalidate(self, name: str) -> None: ...
+
+    def ping(self) -> None: ...
 
 
 @dataclass
 class ClientSecrets:
-    store: SecretStore
+    store: SecretReads
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def current(self, tenant: str, config: OAuth2Config) -> tuple[Secret, str] | None:
