@@ -187,7 +187,7 @@ def set_back_last_login(tables: Any, by: dt.timedelta) -> None:
 STEPS = (
     ("_redeem", "code redemption (MSAL, token endpoint, TLS)"),
     ("_validate", "ID-token validation"),
-    ("_users.provision", "user point read + one transaction (user, session, audit event)"),
+    ("_users.provision_with", "user point read + one transaction (user, session, audit event)"),
     ("_sessions.begin", "session: new refresh family (no I/O)"),
     ("_sessions.issue", "session: ES256 access token"),
     ("_flows.save", "auth transaction insert (authorize)"),
