@@ -300,7 +300,9 @@ def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
     if _is_browser_navigation(req):
         # The hosted page's own form: back to the hosted page, on this origin (its CSP's
         # form-action 'self' also governs where the form's answer may redirect).
-        hosted = f"{services.settings.public_base_url}/api/auth/{tenant}/login"
+        from shared.signin.redirects import hosted_login_page
+
+        hosted = hosted_login_page(services.settings.public_base_url, tenant)
         return web.redirect(hosted, cookies=cookies, status=303)
     return web.json_response({"status": "signed_out"}, cookies=cookies)
 

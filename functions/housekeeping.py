@@ -17,12 +17,9 @@ SCHEDULE = "0 */15 * * * *"  # NCRONTAB: second 0 of every 15th minute
 @bp.timer_trigger(schedule=SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
 def purge_expired_rows(timer: func.TimerRequest) -> None:
     from shared.container import get_services
-    from shared.store.housekeeping import FLOWS_PER_RUN, purge_expired, purge_old_audit
+    from shared.store import housekeeping
 
     services = get_services()
-    purge_expired(services.tables, services.configs, flows_limit=FLOWS_PER_RUN)
-    purge_old_audit(
-        services.tables,
-        services.configs,
-        retention_days=services.settings.audit_retention_days,
+    housekeeping.run(
+        services.tables, services.configs, retention_days=services.settings.audit_retention_days
     )

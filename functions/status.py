@@ -14,6 +14,7 @@ bp = func.Blueprint()
 def status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.container import get_services
     from shared.signin.status import sign_in_status
+
     tenant = web.tenant_of(req)
     services = get_services()
     status = sign_in_status(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shared.entra.keys import KeyCache
     from shared.sessions.keys import SessionKeyRing
     from shared.sessions.service import SessionService
+    from shared.signin.client_secrets import ClientSecrets
     from shared.signin.service import SignInService
     from shared.signin.throttle import Throttle
     from shared.store.audit import AuditStore
@@ -172,14 +173,13 @@ class Services:
     @property
     def signin(self) -> SignInService:
         def build() -> SignInService:
-            from shared.signin.client_secrets import ClientSecrets
             from shared.signin.service import SignInService
             from shared.store.flows import FlowStore
 
             return SignInService(
                 settings=self.settings,
                 configs=self.configs,
-                client_secrets=ClientSecrets(self.secrets),
+                client_secrets=self.client_secrets,
                 entra=self.entra,
                 keys=self.entra_keys,
                 flows=FlowStore(self.tables),
@@ -190,6 +190,15 @@ class Services:
             )
 
         return self._once("signin", build)
+
+    @property
+    def client_secrets(self) -> ClientSecrets:
+        def build() -> ClientSecrets:
+            from shared.signin.client_secrets import ClientSecrets
+
+            return ClientSecrets(self.secrets)
+
+        return self._once("client_secrets", build)
 
     @property
     def throttle(self) -> Throttle:
@@ -207,10 +216,9 @@ class Services:
     def health(self) -> HealthProbe:
         def build() -> HealthProbe:
             from shared.admin.health import HealthProbe
-            from shared.signin.client_secrets import ClientSecrets
 
             return HealthProbe(
-                tables=self.tables, configs=self.configs, secrets=ClientSecrets(self.secrets)
+                tables=self.tables, configs=self.configs, secrets=self.client_secrets
             )
 
         return self._once("health", build)

@@ -24,6 +24,7 @@ DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com"
 DEFAULT_AUTHORIZE_LIMIT = 60  # sign-in starts per client IP and tenant per minute
 DEFAULT_AUDIT_RETENTION_DAYS = 400  # over a year: a yearly review still finds last year
 MAX_AUDIT_RETENTION_DAYS = 36500
+MAX_AUTHORIZE_LIMIT = 9_999_999
 
 CredentialMode = Literal["managed", "offline"]
 
@@ -94,24 +95,20 @@ class Settings:
         cookie_prefix = reader.optional("COOKIE_PREFIX") or HOST_PREFIX
         if cookie_prefix not in PREFIXES:
             raise SettingsError("COOKIE_PREFIX", f"must be {' or '.join(PREFIXES)}")
-        retention = reader.optional("AUDIT_RETENTION_DAYS")
-        audit_retention_days = DEFAULT_AUDIT_RETENTION_DAYS
-        if retention is not None:
-            if not (retention.isascii() and retention.isdigit() and len(retention) <= 5):
-                raise SettingsError("AUDIT_RETENTION_DAYS", "must be a whole number of days")
-            audit_retention_days = int(retention)
-            if not 1 <= audit_retention_days <= MAX_AUDIT_RETENTION_DAYS:
-                raise SettingsError(
-                    "AUDIT_RETENTION_DAYS", f"must be from 1 to {MAX_AUDIT_RETENTION_DAYS} days"
-                )
-        limit = reader.optional("AUTHORIZE_LIMIT_PER_MINUTE")
-        authorize_limit = DEFAULT_AUTHORIZE_LIMIT
-        if limit is not None:
-            if not (limit.isascii() and limit.isdigit() and len(limit) <= 7):
-                raise SettingsError(
-                    "AUTHORIZE_LIMIT_PER_MINUTE", "must be a whole number (0: no limit)"
-                )
-            authorize_limit = int(limit)
+        audit_retention_days = reader.whole_number(
+            "AUDIT_RETENTION_DAYS",
+            DEFAULT_AUDIT_RETENTION_DAYS,
+            low=1,
+            high=MAX_AUDIT_RETENTION_DAYS,
+            what="a whole number of days",
+        )
+        authorize_limit = reader.whole_number(
+            "AUTHORIZE_LIMIT_PER_MINUTE",
+            DEFAULT_AUTHORIZE_LIMIT,
+            low=0,
+            high=MAX_AUTHORIZE_LIMIT,
+            what="a whole number (0: no limit)",
+        )
         return cls(
             public_base_url=public_base_url,
             key_vault_uri=key_vault_uri,
@@ -140,6 +137,18 @@ class _Reader:
         if value is None:
             raise SettingsError(name, "is missing")
         return value
+
+    def whole_number(self, name: str, default: int, *, low: int, high: int, what: str) -> int:
+        value = self.optional(name)
+        if value is None:
+            return default
+        # Digits only, and few of them: int() of thousands of digits raises.
+        if not (value.isascii() and value.isdigit() and len(value) <= len(str(high))):
+            raise SettingsError(name, f"must be {what}")
+        number = int(value)
+        if not low <= number <= high:
+            raise SettingsError(name, f"must be from {low} to {high}")
+        return number
 
     def url(self, name: str, default: str | None = None) -> str:
         value = self.optional(name) or default

@@ -94,7 +94,10 @@ class HealthProbe:
         checks = {"settings": "ok", "table_storage": "ok", "key_vault": "ok"}
         try:
             self.tables.ping()
-            tenants = [(slug, c) for slug, c in self.configs.configured_tenants() if _uses(c)]
+            # The tenants whose sign-in needs its client secret now.
+            tenants = [
+                (slug, c) for slug, c in self.configs.configured_tenants() if is_sso_ready(c)
+            ]
         except EntraBridgeError:
             checks["table_storage"] = "unavailable"
             tenants = []
@@ -125,8 +128,3 @@ class HealthProbe:
         start = self._next % len(tenants)
         self._next = start + self.per_probe
         return (tenants[start:] + tenants[:start])[: self.per_probe]
-
-
-def _uses(config: OAuth2Config) -> bool:
-    """A tenant whose sign-in needs its client secret now."""
-    return is_sso_ready(config)

@@ -142,7 +142,10 @@ class SessionService:
         claims = self._signed_claims(raw)
         family = self._live_family(claims)
         if claims.provider == PROVIDER_MICROSOFT:
-            self._sso_on_or_end(claims.tenant, family)
+            try:
+                self._sso_on_or_end(self.configs.get_config(claims.tenant), family)
+            except SsoDisabled as ended:  # no valid session is a 401 here
+                raise Unauthorized(ended.description) from None
         return claims
 
     def verify(self, tenant: str, raw: str | None) -> SessionClaims:
@@ -231,11 +234,11 @@ class SessionService:
             raise Unauthorized("The session has expired.")
         return found[0]
 
-    def _sso_on_or_end(self, tenant: str, family: RefreshFamily) -> OAuth2Config:
-        config = self.configs.get_config(tenant)
+    def _sso_on_or_end(self, config: OAuth2Config | None, family: RefreshFamily) -> OAuth2Config:
+        """`config`, if SSO is on in it; else the session ends here (SsoDisabled)."""
         if config is None or not is_sso_ready(config):
             self._revoke(family)
-            raise Unauthorized(_SSO_OFF)
+            raise SsoDisabled(_SSO_OFF)
         return config
 
     def _as_configured_now(self, user: User, family: RefreshFamily, *, may_grant: bool) -> User:
@@ -246,28 +249,21 @@ class SessionService:
         left out."""
         if user.provider != PROVIDER_MICROSOFT:
             return user
-        config = self.configs.get_config(user.tenant)
-        if config is None or not is_sso_ready(config):
-            self._revoke(family)
-            raise SsoDisabled(_SSO_OFF)
+        config = self._sso_on_or_end(self.configs.get_config(user.tenant), family)
         entitlements = current_entitlements(config, user)
         if granted_role_without_row(entitlements, user):
             if not may_grant:
                 roles = tuple(r for r in entitlements.roles if r in user.roles)
                 return replace(user, profiles=entitlements.profiles, roles=roles)
-            config = self.configs.read_now(user.tenant)
-            if config is None or not is_sso_ready(config):
-                self._revoke(family)
-                raise SsoDisabled(_SSO_OFF)
+            config = self._sso_on_or_end(self.configs.read_now(user.tenant), family)
             entitlements = current_entitlements(config, user)
         if (entitlements.profiles, entitlements.roles) == (user.profiles, user.roles):
             return user
         if not may_grant:
             return replace(user, profiles=entitlements.profiles, roles=entitlements.roles)
         # Kept on the row too, so the admin API's user list and role check agree.
-        settled = config
         stored = self.users.set_entitlements(
-            user.tenant, user.id, lambda row: current_entitlements(settled, row)
+            user.tenant, user.id, lambda row: current_entitlements(config, row)
         )
         if stored is None or stored.disabled:
             self._revoke(family)

@@ -88,3 +88,8 @@ def _fully_decoded(value: str) -> str | None:
             return value
         value = decoded
     return None
+
+
+def hosted_login_page(public_base_url: str, tenant: str) -> str:
+    """The tenant's login page this service hosts (GET /api/auth/{tenant}/login)."""
+    return f"{public_base_url}/api/auth/{tenant}/login"

@@ -37,17 +37,6 @@ from shared.errors import (
 from shared.log_limits import RateLimitedLog
 from shared.secret import Secret
 from shared.settings import Settings
-from shared.signin.provisioning import SignInIdentity
-from shared.signin.redirects import safe_return_to
-from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
-from shared.tenants.entitlements import entitlements_for, groups_to_store
-from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
-from shared.users import User
-
-if TYPE_CHECKING:
-    from shared.sessions.service import PendingSession
-    from shared.store.tables import Op
-
 from shared.signin.ports import (
     AuditLog,
     ClientSecretSource,
@@ -57,7 +46,17 @@ from shared.signin.ports import (
     StartThrottle,
     UserStore,
 )
+from shared.signin.provisioning import SignInIdentity
+from shared.signin.redirects import hosted_login_page, safe_return_to
 from shared.signin.results import Completed, SpaHandoff, Started
+from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
+from shared.tenants.entitlements import entitlements_for, groups_to_store
+from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
+from shared.users import User
+
+if TYPE_CHECKING:
+    from shared.sessions.service import PendingSession
+    from shared.store.tables import Op
 
 __all__ = ["Completed", "SignInService", "SpaHandoff", "Started"]
 
@@ -122,13 +121,13 @@ class SignInService:
     def login_page(self, tenant: str, config: OAuth2Config | None) -> str:
         if config is not None and config.login_page_url:
             return self._absolute(config.login_page_url)
-        return f"{self._settings.public_base_url}/api/auth/{tenant}/login"
+        return hosted_login_page(self._settings.public_base_url, tenant)
 
     def homepage(self, tenant: str, config: OAuth2Config) -> str:
         """Where a sign-in lands without a (valid) `return_to`: the tenant's homepage as
         set ("/" included), else the hosted login page, which shows who signed in."""
         if config.homepage_url is None:
-            return f"{self._settings.public_base_url}/api/auth/{tenant}/login"
+            return hosted_login_page(self._settings.public_base_url, tenant)
         return self._absolute(config.homepage_url)
 
     def _absolute(self, url: str) -> str:

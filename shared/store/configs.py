@@ -109,21 +109,17 @@ class ConfigStore:
                 found, config = entries.fresh(tenant, now)
                 if found:
                     return config
-        record = self.get_tenant(tenant)
-        with self._lock:
-            if record is None:
-                self._unknown.keep(tenant, None, now + self.unknown_ttl)
-                return None
-            self._unknown.pop(tenant, None)
-            self._known.keep(tenant, record.config, now + self.ttl)
-        return record.config
+        return self._remember(tenant, self.get_tenant(tenant), now)
 
     def read_now(self, tenant: str) -> OAuth2Config | None:
         """The configuration as the store holds it now, past this instance's cache
         (`forget` then `get_config` is not that: a concurrent read that started before
         a change may put the old one back in between). The cache is refreshed too."""
-        record = self.get_tenant(tenant)
-        now = self.clock()
+        return self._remember(tenant, self.get_tenant(tenant), self.clock())
+
+    def _remember(
+        self, tenant: str, record: TenantRecord | None, now: float
+    ) -> OAuth2Config | None:
         with self._lock:
             if record is None:
                 self._known.pop(tenant, None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Sequence
 
 from shared.errors import SsoUnavailable
 from shared.store import audit, flows, tenant_partition
@@ -36,24 +37,40 @@ FLOWS_PER_RUN = 100_000
 FLOWS_BUDGET = 120.0
 
 
+def run(tables: TableStore, configs: ConfigStore, *, retention_days: int) -> None:
+    """One timer run: expired rows, then audit events past their retention, over one
+    read of the tenant list."""
+    slugs = tenant_slugs(configs)
+    purge_expired(tables, configs, flows_limit=FLOWS_PER_RUN, slugs=slugs)
+    purge_old_audit(tables, configs, retention_days=retention_days, slugs=slugs)
+
+
+def tenant_slugs(configs: ConfigStore) -> list[str]:
+    """Every tenant's slug; none (logged) when the list cannot be read: the tenants'
+    ranges then wait for the next run."""
+    try:
+        return configs.slugs()
+    except SsoUnavailable:
+        log.warning("housekeeping: the tenant list could not be read")
+        return []
+
+
 def purge_expired(
     tables: TableStore,
     configs: ConfigStore,
     *,
     limit_per_range: int = 5000,
     flows_limit: int | None = None,
+    slugs: Sequence[str] | None = None,
 ) -> dict[str, int]:
     """Delete expired rows (at most `limit_per_range` per range per run, the auth
     transactions `flows_limit`, so a run stays short; the next takes the rest). How
     many went, by table. A range that fails is logged and skipped: the others still
-    run."""
+    run. `slugs`: the tenants, when the caller has read them already."""
     removed: Counter[str] = Counter({flows.TABLE: 0, tenant_partition.TABLE: 0})
     ranges: list[tuple[str, str | None, str | None]] = [(flows.TABLE, None, None)]
-    try:
-        slugs = configs.slugs()
-    except SsoUnavailable:
-        log.warning("expired rows: the tenant list could not be read")
-        slugs = []
+    if slugs is None:
+        slugs = tenant_slugs(configs)
     ranges += [
         (tenant_partition.TABLE, slug, prefix) for slug in slugs for prefix in EXPIRING_RANGES
     ]
@@ -83,17 +100,15 @@ def purge_old_audit(
     retention_days: int,
     now: dt.datetime | None = None,
     limit_per_tenant: int = 5000,
+    slugs: Sequence[str] | None = None,
 ) -> int:
     """Delete audit events older than `retention_days`, tenant by tenant (at most
     `limit_per_tenant` each per run); how many went. A tenant that fails is logged
-    and skipped."""
+    and skipped. `slugs`: the tenants, when the caller has read them already."""
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=retention_days)
     row_key_from, row_key_before = audit.older_than(cutoff)
-    try:
-        slugs = configs.slugs()
-    except SsoUnavailable:
-        log.warning("old audit events: the tenant list could not be read")
-        return 0
+    if slugs is None:
+        slugs = tenant_slugs(configs)
     removed = 0
     for slug in slugs:
         try:

@@ -1,4 +1,4 @@
-"""Refresh-token families in Table Storage: one row per family (shared.sessions.access).
+"""Refresh-token families in Table Storage: one row per family (shared.sessions.refresh).
 
 Rows live in the tenant's partition (shared.store.tenant_partition), keyed by
 user and family, so a sign-in's family is written in the sign-in's own

@@ -66,8 +66,6 @@ def client_secret_name(tenant: str) -> str:
     return checked_name(f"tenant-{tenant}-client-secret")
 
 
-# The display form (first 3 characters, then asterisks) is the tenants model's rule.
-
 
 @dataclass(frozen=True)
 class SecretVersion:

@@ -494,13 +494,13 @@ class TableStore:
                     batch[0].partition_key != row.partition_key
                     or len(batch) == MAX_TRANSACTION_OPERATIONS
                 ):
-                    removed += self._delete_batch(table, client, batch)
+                    removed += self._delete_batch(table, batch)
                     batch = []
                 batch.append(row)
-            removed += self._delete_batch(table, client, batch)
+            removed += self._delete_batch(table, batch)
         return removed
 
-    def _delete_batch(self, table: str, client: TableClient, rows: list[Row]) -> int:
+    def _delete_batch(self, table: str, rows: list[Row]) -> int:
         if not rows:
             return 0
         ops = [
@@ -515,15 +515,9 @@ class TableStore:
         removed = 0
         for row in rows:
             try:
-                client.delete_entity(
-                    row.partition_key,
-                    row.row_key,
-                    etag=row.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                continue
-            removed += 1
+                removed += self.delete(table, row.partition_key, row.row_key, etag=row.etag)
+            except EtagMismatch:
+                continue  # changed or gone meanwhile: it stays (or is gone already)
         return removed
 
     def ping(self) -> None:
