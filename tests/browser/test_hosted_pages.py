@@ -76,3 +76,18 @@ def test_a_logout_link_on_another_site_asks_first(browser_system: BrowserSystem)
     page.wait_for_url(f"**/api/auth/{TENANT}/login")
     assert page.get_by_role("link", name="Login with Microsoft").is_visible()
     assert system.cookie(SESSION) is None
+
+
+def test_a_refused_sign_in_says_why_and_when_to_try_again(browser_system: BrowserSystem) -> None:
+    system = browser_system
+    page = system.page
+    page.goto(
+        system.url(f"/api/auth/{TENANT}/login?sso_error=too_many_attempts&sso_retry_after=30")
+    )
+    notice = page.locator("p.error")
+    assert notice.inner_text() == (
+        "Too many sign-in attempts from your network. Please wait a minute. "
+        "Try again in 30 seconds."
+    )
+    assert page.get_by_role("link", name="Login with Microsoft").is_visible()
+    assert_accessible(system, "login-too-many-attempts")
