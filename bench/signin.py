@@ -319,7 +319,8 @@ def table_call_floor(stack: Stack, count: int = 200) -> dict[str, float]:
     3-operation transaction (the shapes of a sign-in's calls)."""
     import uuid
 
-    from shared.store.tables import Op, TableStore
+    from shared.store.rows import Op
+    from shared.store.tables import TableStore
 
     tables = TableStore.from_connection_string(
         stack.settings["TABLES_CONNECTION_STRING"], prefix=f"bench{uuid.uuid4().hex[:8]}"

@@ -38,8 +38,8 @@ from shared.secret import Secret, mask_secret
 from shared.settings import Settings
 from shared.signin.client_secrets import ClientSecrets
 from shared.store.configs import TenantRecord
+from shared.store.rows import EtagMismatch
 from shared.store.secrets import SecretValue, client_secret_name
-from shared.store.tables import EtagMismatch
 from shared.tenants.document import render_client_secret_answer, render_config_document
 from shared.tenants.model import (
     OAuth2Config,

@@ -93,9 +93,7 @@ def _set_cookie(name: str, value: str, max_age: int) -> str:
     return f"{name}={value}; Max-Age={max(0, int(max_age))}; {_ATTRIBUTES}"
 
 
-def browser_cookie(
-    value: str, *, max_age: int, name: str = DEFAULT_NAMES.browser
-) -> str:
+def browser_cookie(value: str, *, max_age: int, name: str = DEFAULT_NAMES.browser) -> str:
     """The browser-binding cookie of a sign-in attempt (its value's hash is stored with
     the attempt), living as long as the attempt."""
     # SameSite=Lax: the callback arrives as a top-level GET (response_mode=query),

@@ -13,7 +13,7 @@ from shared.users import Entitlements, User
 
 if TYPE_CHECKING:
     from shared.sessions.keys import PublicKey, SigningKey
-    from shared.store.tables import Op
+    from shared.store.rows import Op
 
 
 class RefreshFamilies(Protocol):

@@ -40,7 +40,7 @@ from shared.sessions.refresh import (
     start_family,
 )
 from shared.sessions.types import SessionTokens
-from shared.store.tables import Op
+from shared.store.rows import Op
 from shared.tenants.entitlements import (
     current_entitlements,
     granted_role_without_row,

@@ -18,7 +18,7 @@ from shared.users import Entitlements, User
 
 if TYPE_CHECKING:
     from shared.sessions.service import PendingSession
-    from shared.store.tables import Op
+    from shared.store.rows import Op
     from shared.store.users import CarriesRows
 
 R = TypeVar("R", bound="CarriesRows")

@@ -56,7 +56,7 @@ from shared.users import User
 
 if TYPE_CHECKING:
     from shared.sessions.service import PendingSession
-    from shared.store.tables import Op
+    from shared.store.rows import Op
 
 __all__ = ["Completed", "SignInService", "SpaHandoff", "Started"]
 
@@ -214,9 +214,7 @@ class SignInService:
                     cause,
                 )
                 raise
-            log.warning(
-                "sign-in refused: tenant=%s code=%s cause=%s", tenant, error.code, cause
-            )
+            log.warning("sign-in refused: tenant=%s code=%s cause=%s", tenant, error.code, cause)
             self._audit.record(
                 tenant,
                 "sign_in_refused",
@@ -288,6 +286,7 @@ class SignInService:
         entitlements = entitlements_for(config, identity.group_ids)
         # Kept on the user row: refreshes recompute profiles and roles from them.
         identity = replace(identity, group_ids=groups_to_store(config, identity.group_ids))
+
         # The user, their new session and the audit event: one transaction, so a
         # failure leaves no half (a session without its event, a user without a session).
         def session_and_event(user: User) -> _SessionRows:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.store.tables import Op, TableStore
+from shared.store.rows import Op, Tables
 from shared.store.tenant_partition import TABLE
 from shared.users import rfc3339
 
@@ -26,7 +26,7 @@ _MAX_TICKS = 10**19
 
 @dataclass
 class AuditStore:
-    tables: TableStore
+    tables: Tables
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def record(

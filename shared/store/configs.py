@@ -28,7 +28,7 @@ from typing import Literal
 
 from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
-from shared.store.tables import EntityExists, EtagMismatch, Row, TableStore
+from shared.store.rows import EntityExists, EtagMismatch, Row, Tables
 from shared.store.tenant_rows import SECRET_UNAVAILABLE, config_from_entity, config_to_entity
 from shared.tenants.model import OAuth2Config, default_config
 
@@ -78,7 +78,7 @@ class _Expiring(OrderedDict[str, tuple[float, OAuth2Config | None]]):
 
 @dataclass
 class ConfigStore:
-    tables: TableStore
+    tables: Tables
     ttl: float = CACHE_SECONDS
     unknown_ttl: float = UNKNOWN_SECONDS
     max_entries: int = CACHE_ENTRIES

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.signin.transaction import AuthTransaction
-from shared.store.tables import EtagMismatch, Row, TableStore, key_part
+from shared.store.rows import EtagMismatch, Row, Tables, key_part
 
 TABLE = "authflows"
 
 
 @dataclass
 class FlowStore:
-    tables: TableStore
+    tables: Tables
 
     def save(self, transaction: AuthTransaction) -> None:
         ttl = transaction.expires_at - transaction.created_at

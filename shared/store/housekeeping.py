@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from shared.errors import SsoUnavailable
 from shared.store import audit, flows, tenant_partition
 from shared.store.configs import ConfigStore
-from shared.store.tables import TableStore
+from shared.store.rows import (
+    MAX_TRANSACTION_OPERATIONS,
+    EtagMismatch,
+    Op,
+    Row,
+    Tables,
+    TransactionFailed,
+    prefix_upper_bound,
+)
 
 log = logging.getLogger("entrabridge.housekeeping")
 
@@ -37,7 +46,7 @@ FLOWS_PER_RUN = 100_000
 FLOWS_BUDGET = 120.0
 
 
-def run(tables: TableStore, configs: ConfigStore, *, retention_days: int) -> None:
+def run(tables: Tables, configs: ConfigStore, *, retention_days: int) -> None:
     """One timer run: expired rows, then audit events past their retention, over one
     read of the tenant list."""
     slugs = tenant_slugs(configs)
@@ -56,7 +65,7 @@ def tenant_slugs(configs: ConfigStore) -> list[str]:
 
 
 def purge_expired(
-    tables: TableStore,
+    tables: Tables,
     configs: ConfigStore,
     *,
     limit_per_range: int = 5000,
@@ -78,12 +87,16 @@ def purge_expired(
         is_flows = table == flows.TABLE
         limit = (flows_limit or limit_per_range) if is_flows else limit_per_range
         try:
-            removed[table] += tables.purge_expired(
+            upper = prefix_upper_bound(prefix) if prefix else None
+            found = tables.find_keys(
                 table,
                 partition_key=partition,
-                row_key_prefix=prefix,
-                limit=limit,
-                budget=FLOWS_BUDGET if is_flows else 60.0,
+                row_key_from=prefix,
+                row_key_before=upper,
+                expired_only=True,
+            )
+            removed[table] += delete_rows(
+                tables, table, found, limit=limit, budget=FLOWS_BUDGET if is_flows else 60.0
             )
         except SsoUnavailable:
             log.warning(
@@ -94,7 +107,7 @@ def purge_expired(
 
 
 def purge_old_audit(
-    tables: TableStore,
+    tables: Tables,
     configs: ConfigStore,
     *,
     retention_days: int,
@@ -112,14 +125,60 @@ def purge_old_audit(
     removed = 0
     for slug in slugs:
         try:
-            removed += tables.purge_range(
+            found = tables.find_keys(
                 tenant_partition.TABLE,
                 partition_key=slug,
                 row_key_from=row_key_from,
                 row_key_before=row_key_before,
-                limit=limit_per_tenant,
+            )
+            removed += delete_rows(
+                tables, tenant_partition.TABLE, found, limit=limit_per_tenant, budget=60.0
             )
         except SsoUnavailable:
             log.warning("old audit events: %s could not be purged", slug)
     log.info("audit events past %d days deleted: %d", retention_days, removed)
+    return removed
+
+
+def delete_rows(
+    tables: Tables, table: str, found: Iterable[Row], *, limit: int, budget: float
+) -> int:
+    """Delete the rows `found` yields, up to `limit` rows and about `budget` seconds,
+    100 rows of a partition per entity group transaction (one round trip). Each delete
+    is conditional on the etag read, so a row rewritten meanwhile (say, with a new
+    expiry) stays. How many went."""
+    removed = 0
+    deadline = time.monotonic() + budget
+    batch: list[Row] = []
+    for row in found:
+        if removed + len(batch) >= limit or time.monotonic() > deadline:
+            break
+        if batch and (
+            batch[0].partition_key != row.partition_key or len(batch) == MAX_TRANSACTION_OPERATIONS
+        ):
+            removed += delete_batch(tables, table, batch)
+            batch = []
+        batch.append(row)
+    return removed + delete_batch(tables, table, batch)
+
+
+def delete_batch(tables: Tables, table: str, rows: list[Row]) -> int:
+    """One partition's rows (at most 100) in one transaction; when a row changed or went
+    meanwhile, the others one by one. How many went."""
+    if not rows:
+        return 0
+    ops = [
+        Op("delete", {"PartitionKey": r.partition_key, "RowKey": r.row_key}, r.etag) for r in rows
+    ]
+    try:
+        tables.transact(table, ops)
+        return len(rows)
+    except TransactionFailed:
+        pass
+    removed = 0
+    for row in rows:
+        try:
+            removed += tables.delete(table, row.partition_key, row.row_key, etag=row.etag)
+        except EtagMismatch:
+            continue  # changed or gone meanwhile: it stays (or is gone already)
     return removed

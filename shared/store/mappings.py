@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared.errors import SsoUnavailable
-from shared.store.tables import MAX_TRANSACTION_OPERATIONS, Op, TableStore, TransactionFailed
+from shared.store.rows import MAX_TRANSACTION_OPERATIONS, Op, Tables, TransactionFailed
 from shared.tenants.mappings import mapping_rows, mappings_from_rows
 from shared.tenants.model import ProfileMapping
 
@@ -21,7 +21,7 @@ _ATTEMPTS = 3
 
 @dataclass
 class ProfileMappingTable:
-    tables: TableStore
+    tables: Tables
 
     def list(self, tenant: str) -> tuple[ProfileMapping, ...]:
         return mappings_from_rows(

@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.errors import SsoUnavailable
 from shared.sessions.refresh import RefreshConflict, RefreshFamily, RefreshTokenId
-from shared.store.tables import EXPIRES_AT, EtagMismatch, Op, Row, TableStore, key_part
+from shared.store.rows import EXPIRES_AT, EtagMismatch, Op, Row, Tables, key_part
 from shared.store.tenant_partition import TABLE
 
 _ATTEMPTS = 5
@@ -32,7 +32,7 @@ def _sid_prefix(entra_sid: str) -> str:
 
 @dataclass
 class RefreshTokenTable:
-    tables: TableStore
+    tables: Tables
 
     def create_ops(self, family: RefreshFamily) -> list[Op]:
         """The rows that start `family`, to be written in the sign-in's transaction."""

@@ -66,7 +66,6 @@ def client_secret_name(tenant: str) -> str:
     return checked_name(f"tenant-{tenant}-client-secret")
 
 
-
 @dataclass(frozen=True)
 class SecretVersion:
     """One version's properties (never its value)."""

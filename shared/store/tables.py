@@ -1,60 +1,56 @@
 """Table Storage adapter (azure-data-tables): the only module that touches that SDK.
-
-What callers can rely on:
+It satisfies shared.store.rows.Tables (the guarantees every caller relies on are
+listed there); beyond them:
 - tables are created on first use, once per process per table;
-- a row may carry `ExpiresAt` (an aware datetime): every read treats an expired
-  row as absent;
-- the outcomes a caller acts on are this module's exceptions: `EntityExists`
-  (insert conflict), `EtagMismatch` (the row changed or vanished since it was
-  read), `TransactionFailed` (which operation of a batch failed, and why);
-- everything else the SDK raises (refused connection, timeout, 5xx, throttling,
-  failed authentication, an unexpected 4xx) becomes the contract's
-  `SsoUnavailable` within seconds (short timeouts, one retry), never an SDK
-  exception;
-- keys: `key_part` ENCODES user-supplied text for use inside a key; a key Table
-  Storage would refuse is caught before any I/O (reads: absent; writes:
-  `InvalidKey`, a caller bug);
-- queries are parameterised; page cursors are opaque, validated strings;
+- everything the SDK raises that the operation does not handle (refused
+  connection, timeout, 5xx, throttling, failed authentication, an unexpected
+  4xx) becomes the contract's `SsoUnavailable` within seconds (short timeouts,
+  one retry), never an SDK exception;
+- queries are parameterised;
 - values round-trip as plain Python: an int beyond 32 bits is stored as Int64
   and read back as an int.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import hashlib
-import json
-import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import (
-    AzureError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-)
-from azure.core.pipeline.transport import RequestsTransport
-from azure.data.tables import (
-    EdmType,
-    EntityProperty,
-    TableServiceClient,
-    TableTransactionError,
-    UpdateMode,
-)
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableServiceClient, TableTransactionError, UpdateMode
 
-from shared.errors import InvalidRequest, SsoUnavailable
-from shared.http import EnvCachedSession
-from shared.json_input import parse_json
+from shared.store.rows import (
+    EXPIRES_AT,
+    MAX_PAGE_SIZE,
+    EntityExists,
+    EtagMismatch,
+    Op,
+    Page,
+    Row,
+    TransactionFailed,
+    check_page_size,
+    check_transaction,
+    cursor_scope,
+    decode_cursor,
+    encode_cursor,
+    is_expired,
+    key_problem,
+)
+from shared.store.table_wire import (
+    CLIENT_OPTIONS,
+    SCAN_READ_TIMEOUT,
+    batch_operation,
+    outgoing,
+    plain_row,
+    range_filter,
+    storage_errors,
+    transaction_reason,
+    transport,
+)
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -62,109 +58,7 @@ if TYPE_CHECKING:
 
     from shared.settings import Settings
 
-EXPIRES_AT = "ExpiresAt"
-MAX_TRANSACTION_OPERATIONS = 100
-MAX_PAGE_SIZE = 1000
-PURGE_READ_TIMEOUT = 30
-# azure-core's defaults (10 retries, backoff up to 2 minutes, 300 s read timeout)
-# would hold a sign-in for minutes when storage is down; fail within seconds instead.
-# Inserts and transactions are POSTs, which azure-core never retries after a send.
-CLIENT_OPTIONS: Mapping[str, Any] = {
-    "retry_total": 1,
-    "retry_backoff_factor": 0.2,
-    "retry_backoff_max": 1,
-    "connection_timeout": 3,
-    "read_timeout": 4,
-}
-_MAX_KEY_UTF16_UNITS = 512  # keys are at most 1 KiB of UTF-16
-_FORBIDDEN_IN_KEYS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
-_MAX_CURSOR_LENGTH = 2048
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_log = logging.getLogger(__name__)
-
-
-class InvalidKey(ValueError):
-    """A PartitionKey/RowKey that Table Storage refuses: a caller bug (use `key_part`)."""
-
-
-class EntityExists(Exception):
-    """Insert refused: a live row with that PartitionKey/RowKey exists."""
-
-
-class EtagMismatch(Exception):
-    """Conditional write or delete refused: the row changed or vanished since it was read."""
-
-
-TransactionReason = Literal["exists", "precondition", "missing"]
-_REASON_TEXT: Mapping[TransactionReason, str] = {
-    "exists": "the row already exists",
-    "precondition": "the row changed since it was read (stale etag)",
-    "missing": "the row does not exist",
-}
-
-
-class TransactionFailed(Exception):
-    """An entity group transaction was refused as a whole: nothing of it was written.
-
-    `index` is the position of the failing operation, `kind` its kind, `reason`
-    why ("exists": a create found a row; "precondition": an etag was stale;
-    "missing": an update or delete found no row)."""
-
-    def __init__(self, index: int, kind: str, reason: TransactionReason) -> None:
-        self.index = index
-        self.kind = kind
-        self.reason: TransactionReason = reason
-        super().__init__(f"transaction operation {index} ({kind}) failed: {_REASON_TEXT[reason]}")
-
-
-@dataclass(frozen=True)
-class Row:
-    """An entity as plain values (PartitionKey and RowKey included) and its etag."""
-
-    data: dict[str, Any]
-    etag: str
-
-    @property
-    def partition_key(self) -> str:
-        return str(self.data["PartitionKey"])
-
-    @property
-    def row_key(self) -> str:
-        return str(self.data["RowKey"])
-
-
-@dataclass(frozen=True)
-class Op:
-    """One operation of a transaction. `update` replaces the whole row; `update` and
-    `delete` with an etag apply only to that version of the row."""
-
-    kind: Literal["create", "update", "upsert", "delete"]
-    entity: Mapping[str, Any]
-    etag: str | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[Row]
-    next_cursor: str | None = None
-
-
-def key_part(value: str) -> str:
-    """Percent-encode text for use inside a key. `/ \\ # ?`, control characters, `%`
-    and non-ASCII never reach Table Storage raw, and distinct inputs stay distinct
-    (so `key_part(a) == key_part(b)` only if `a == b`)."""
-    # surrogatepass: a lone surrogate (valid in a JSON string) is encoded, not a crash.
-    return quote(value.encode("utf-8", "surrogatepass"), safe="@.-_:~+=!$&'()*,;")
-
-
-def key_problem(key: str) -> str | None:
-    """Why Table Storage would refuse `key` as a PartitionKey/RowKey, or None."""
-    if _FORBIDDEN_IN_KEYS.search(key):
-        return "contains / \\ # ? or a control character"
-    if len(key.encode("utf-16-le")) > 2 * _MAX_KEY_UTF16_UNITS:
-        return "is longer than 1 KiB"
-    return None
 
 
 def _utc_now() -> dt.datetime:
@@ -208,7 +102,7 @@ class TableStore:
         service = TableServiceClient(
             endpoint=settings.tables_endpoint,
             credential=credential,
-            transport=_transport(),
+            transport=transport(),
             **CLIENT_OPTIONS,
         )
         return cls(service, prefix=prefix)
@@ -216,7 +110,7 @@ class TableStore:
     @classmethod
     def from_connection_string(cls, connection_string: str, *, prefix: str = "") -> TableStore:
         service = TableServiceClient.from_connection_string(
-            connection_string, transport=_transport(), **CLIENT_OPTIONS
+            connection_string, transport=transport(), **CLIENT_OPTIONS
         )
         return cls(service, prefix=prefix)
 
@@ -230,12 +124,12 @@ class TableStore:
         if key_problem(partition_key) or key_problem(row_key):
             return None
         client = self._table(table)
-        with _storage_errors("read"):
+        with storage_errors("read"):
             try:
                 entity = client.get_entity(partition_key, row_key)
             except ResourceNotFoundError:
                 return None
-        row = _row(entity)
+        row = plain_row(entity)
         return None if self._expired(row) else row
 
     def insert(
@@ -246,12 +140,12 @@ class TableStore:
         data = dict(entity)
         if ttl is not None:
             data[EXPIRES_AT] = self.clock() + ttl
-        outgoing = _outgoing(data)
+        sdk_entity = outgoing(data)
         client = self._table(table)
-        with _storage_errors("insert"):
+        with storage_errors("insert"):
             for _ in range(2):
                 try:
-                    metadata = client.create_entity(outgoing)
+                    metadata = client.create_entity(sdk_entity)
                 except ResourceExistsError:
                     if not self._remove_if_expired(client, data["PartitionKey"], data["RowKey"]):
                         raise EntityExists() from None
@@ -261,21 +155,21 @@ class TableStore:
 
     def upsert(self, table: str, entity: Mapping[str, Any]) -> Row:
         """Create or replace the whole row, whatever version is there."""
-        outgoing = _outgoing(entity)
+        sdk_entity = outgoing(entity)
         client = self._table(table)
-        with _storage_errors("upsert"):
-            metadata = client.upsert_entity(outgoing, mode=UpdateMode.REPLACE)
+        with storage_errors("upsert"):
+            metadata = client.upsert_entity(sdk_entity, mode=UpdateMode.REPLACE)
         return Row(data=dict(entity), etag=str(metadata["etag"]))
 
     def update(self, table: str, entity: Mapping[str, Any], *, etag: str) -> Row:
         """Replace the row only if it still has `etag`, else `EtagMismatch` (also when
         the row is gone)."""
-        outgoing = _outgoing(entity)
+        sdk_entity = outgoing(entity)
         client = self._table(table)
-        with _storage_errors("update"):
+        with storage_errors("update"):
             try:
                 metadata = client.update_entity(
-                    outgoing,
+                    sdk_entity,
                     mode=UpdateMode.REPLACE,
                     etag=etag,
                     match_condition=MatchConditions.IfNotModified,
@@ -306,7 +200,7 @@ class TableStore:
             statuses.append(int(response.http_response.status_code))
 
         client = self._table(table)
-        with _storage_errors("delete"):
+        with storage_errors("delete"):
             try:
                 # The SDK's delete_entity reports a missing row as success, so losers of
                 # a race could not be told from the winner by its result: the status
@@ -330,17 +224,14 @@ class TableStore:
         operation that was refused, and then nothing was written."""
         if not operations:
             return []
-        if len(operations) > MAX_TRANSACTION_OPERATIONS:
-            raise ValueError("a transaction holds at most 100 operations")
-        if len({op.entity.get("PartitionKey") for op in operations}) != 1:
-            raise ValueError("a transaction's operations share one PartitionKey")
-        batch = [_batch_operation(op) for op in operations]
+        check_transaction(operations)
+        batch = [batch_operation(op) for op in operations]
         client = self._table(table)
-        with _storage_errors("transaction"):
+        with storage_errors("transaction"):
             try:
                 results = client.submit_transaction(batch)
             except TableTransactionError as error:
-                reason = _transaction_reason(error)
+                reason = transaction_reason(error)
                 if reason is None:
                     raise
                 index = error.index if 0 <= error.index < len(operations) else 0
@@ -381,30 +272,23 @@ class TableStore:
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
-        """One page of live rows of a partition (optionally only RowKeys starting with
-        `row_key_prefix`), in RowKey order. `next_cursor` continues it (None: no more
-        rows); a page may hold fewer than `limit` rows. A cursor this method did not
-        make, or made for another list (table, partition, prefix), is `InvalidRequest`
-        naming "cursor"; a limit outside 1..1000 names "limit"."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidRequest(fields={"limit": "must be between 1 and 1000"})
-        scope = _cursor_scope(table, partition_key, row_key_prefix)
-        continuation = _decode_cursor(cursor, scope) if cursor is not None else None
-        query_filter, parameters = _range_filter(partition_key, row_key_prefix)
+        """One page of live rows of a partition (see `Tables.query`)."""
+        check_page_size(limit)
+        scope = cursor_scope(table, partition_key, row_key_prefix)
+        continuation = decode_cursor(cursor, scope) if cursor is not None else None
+        query_filter, parameters = range_filter(partition_key, row_key_prefix)
         client = self._table(table)
         rows: list[Row] = []
         next_token: Any = None
-        with _storage_errors("query"):
+        with storage_errors("query"):
             pages = client.query_entities(
                 query_filter, parameters=parameters, results_per_page=limit
             ).by_page(continuation_token=continuation)  # type: ignore[arg-type]
             for page in pages:
-                rows = [row for row in map(_row, page) if not self._expired(row)]
+                rows = [row for row in map(plain_row, page) if not self._expired(row)]
                 next_token = pages.continuation_token  # type: ignore[attr-defined]
                 break
-        return Page(
-            rows=rows, next_cursor=_encode_cursor(next_token, scope) if next_token else None
-        )
+        return Page(rows=rows, next_cursor=encode_cursor(next_token, scope) if next_token else None)
 
     def scan_partition(
         self, table: str, *, partition_key: str, row_key_prefix: str | None = None
@@ -424,105 +308,51 @@ class TableStore:
                 return
             cursor = page.next_cursor
 
-    def purge_expired(
+    def find_keys(
         self,
         table: str,
         *,
         partition_key: str | None = None,
-        row_key_prefix: str | None = None,
-        limit: int = 5000,
-        budget: float = 60.0,
-    ) -> int:
-        """Delete up to `limit` rows whose `ExpiresAt` has passed (in one partition's
-        RowKey range, or the whole table), for at most about `budget` seconds; how
-        many went. Each delete is conditional on the etag read, so a row rewritten
-        meanwhile (say, with a new expiry) stays. Rows without `ExpiresAt` never match.
-        With a partition and prefix the service reads only that range."""
-        query_filter, parameters = f"{EXPIRES_AT} lt @now", {"now": self.clock()}
+        row_key_from: str | None = None,
+        row_key_before: str | None = None,
+        expired_only: bool = False,
+    ) -> Iterator[Row]:
+        """The keys (and etags) of the rows in a RowKey range of one partition, or of
+        the whole table; with `expired_only` only rows whose `ExpiresAt` has passed.
+        Pages are read as the caller iterates (for housekeeping's deletes)."""
+        clauses: list[str] = []
+        parameters: dict[str, Any] = {}
         if partition_key is not None:
-            in_range, parameters = _range_filter(partition_key, row_key_prefix, parameters)
-            query_filter = f"{in_range} and {query_filter}"
-        return self._delete_matching(table, query_filter, parameters, limit=limit, budget=budget)
-
-    def purge_range(
-        self,
-        table: str,
-        *,
-        partition_key: str,
-        row_key_from: str,
-        row_key_before: str,
-        limit: int = 5000,
-        budget: float = 60.0,
-    ) -> int:
-        """Delete up to `limit` rows of one partition with `row_key_from <= RowKey <
-        row_key_before` (say, audit events older than their retention), for at most
-        about `budget` seconds; how many went. Conditional on the etag read."""
-        query_filter = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
-        parameters = {"pk": partition_key, "lo": row_key_from, "hi": row_key_before}
-        return self._delete_matching(table, query_filter, parameters, limit=limit, budget=budget)
-
-    def _delete_matching(
-        self,
-        table: str,
-        query_filter: str,
-        parameters: dict[str, Any],
-        *,
-        limit: int,
-        budget: float,
-    ) -> int:
-        """Delete what the query finds, up to `limit` rows and about `budget` seconds,
-        100 rows of a partition per entity group transaction (one round trip; a
-        batch that meets a row changed meanwhile is retried row by row)."""
+            clauses.append("PartitionKey eq @pk")
+            parameters["pk"] = partition_key
+        if row_key_from is not None:
+            clauses.append("RowKey ge @lo")
+            parameters["lo"] = row_key_from
+        if row_key_before is not None:
+            clauses.append("RowKey lt @hi")
+            parameters["hi"] = row_key_before
+        if expired_only:
+            clauses.append(f"{EXPIRES_AT} lt @now")
+            parameters["now"] = self.clock()
         client = self._table(table)
-        removed = 0
-        deadline = time.monotonic() + budget
-        batch: list[Row] = []
-        with _storage_errors("purge"):
-            found = client.query_entities(
-                query_filter,
-                parameters=parameters,
-                select=["PartitionKey", "RowKey"],
-                results_per_page=MAX_PAGE_SIZE,
-                # A filtered scan may take the service up to 5 s per page.
-                read_timeout=PURGE_READ_TIMEOUT,
+        with storage_errors("scan"):
+            # A filtered scan may take the service up to 5 s per page.
+            options: dict[str, Any] = {
+                "select": ["PartitionKey", "RowKey"],
+                "results_per_page": MAX_PAGE_SIZE,
+                "read_timeout": SCAN_READ_TIMEOUT,
+            }
+            found = (
+                client.query_entities(" and ".join(clauses), parameters=parameters, **options)
+                if clauses
+                else client.list_entities(**options)
             )
             for entity in found:
-                if removed + len(batch) >= limit or time.monotonic() > deadline:
-                    break
-                row = _row(entity)
-                if batch and (
-                    batch[0].partition_key != row.partition_key
-                    or len(batch) == MAX_TRANSACTION_OPERATIONS
-                ):
-                    removed += self._delete_batch(table, batch)
-                    batch = []
-                batch.append(row)
-            removed += self._delete_batch(table, batch)
-        return removed
-
-    def _delete_batch(self, table: str, rows: list[Row]) -> int:
-        if not rows:
-            return 0
-        ops = [
-            Op("delete", {"PartitionKey": r.partition_key, "RowKey": r.row_key}, r.etag)
-            for r in rows
-        ]
-        try:
-            self.transact(table, ops)
-            return len(rows)
-        except TransactionFailed:
-            pass  # a row changed or went meanwhile: the others one by one
-        removed = 0
-        for row in rows:
-            try:
-                removed += self.delete(table, row.partition_key, row.row_key, etag=row.etag)
-            except EtagMismatch:
-                continue  # changed or gone meanwhile: it stays (or is gone already)
-        return removed
+                yield plain_row(entity)
 
     def ping(self) -> None:
         """Health check: one cheap call that needs the service to answer."""
-        with _storage_errors("ping"):
+        with storage_errors("ping"):
             next(iter(self.service.list_tables(results_per_page=1).by_page()), None)
 
     # --- internals ---------------------------------------------------------------------
@@ -539,20 +369,19 @@ class TableStore:
         with creation:  # one creation request per table, however many threads arrive
             client = self._clients.get(name)
             if client is None:
-                with _storage_errors("create table"):
+                with storage_errors("create table"):
                     self.service.create_table_if_not_exists(name)
                 client = self.service.get_table_client(name)
                 self._clients[name] = client
         return client
 
     def _expired(self, row: Row) -> bool:
-        expires = row.data.get(EXPIRES_AT)
-        return isinstance(expires, dt.datetime) and expires <= self.clock()
+        return is_expired(row, self.clock())
 
     def _remove_if_expired(self, client: TableClient, partition_key: str, row_key: str) -> bool:
         """True if no live row holds these keys any more (an expired one was deleted)."""
         try:
-            existing = _row(client.get_entity(partition_key, row_key))
+            existing = plain_row(client.get_entity(partition_key, row_key))
         except ResourceNotFoundError:
             return True
         if not self._expired(existing):
@@ -567,159 +396,3 @@ class TableStore:
         except ResourceModifiedError:
             return False  # rewritten meanwhile: a live row
         return True
-
-
-def _transport() -> RequestsTransport:
-    # azure-core's own transport, over a session that reads the environment's proxy
-    # and CA settings once per host (shared.http.EnvCachedSession). A client given a
-    # transport no longer applies its own timeout options: the transport takes them.
-    return RequestsTransport(
-        session=EnvCachedSession(),
-        session_owner=True,
-        connection_timeout=CLIENT_OPTIONS["connection_timeout"],
-        read_timeout=CLIENT_OPTIONS["read_timeout"],
-    )
-
-
-def _outgoing(entity: Mapping[str, Any]) -> dict[str, Any]:
-    """The entity as the SDK needs it, keys checked before any I/O."""
-    for name in ("PartitionKey", "RowKey"):
-        key = entity.get(name)
-        if not isinstance(key, str):
-            raise InvalidKey(f"{name} must be a string")
-        problem = key_problem(key)
-        if problem:
-            raise InvalidKey(f"{name} {problem}")
-    return {name: _to_sdk(value) for name, value in entity.items()}
-
-
-def _to_sdk(value: Any) -> Any:
-    # The SDK sends a plain int as Int32 and refuses larger ones.
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
-        return EntityProperty(value, EdmType.INT64)
-    return value
-
-
-def _row(entity: Mapping[str, Any]) -> Row:
-    metadata = getattr(entity, "metadata", None) or {}
-    data = {
-        name: value.value if isinstance(value, EntityProperty) else value
-        for name, value in entity.items()
-    }
-    return Row(data=data, etag=str(metadata.get("etag") or ""))
-
-
-def _batch_operation(op: Op) -> tuple[Any, ...]:
-    entity = _outgoing(op.entity)
-    options: dict[str, Any] = {}
-    if op.kind in ("update", "upsert"):
-        options["mode"] = UpdateMode.REPLACE
-    if op.etag is not None:
-        if op.kind not in ("update", "delete"):
-            raise ValueError(f"a {op.kind} operation takes no etag")
-        options.update(etag=op.etag, match_condition=MatchConditions.IfNotModified)
-    return (op.kind, entity, options)
-
-
-def _transaction_reason(error: TableTransactionError) -> TransactionReason | None:
-    """What a refused operation ran into; None when it is not about the row (a missing
-    table, a throttled or failing service, an oversized batch)."""
-    code = str(getattr(error, "error_code", None) or "")
-    if error.status_code == 409 and not code.startswith("Table"):
-        return "exists"
-    if error.status_code == 412:
-        return "precondition"
-    if error.status_code == 404 and code != "TableNotFound":
-        return "missing"
-    return None
-
-
-def _range_filter(
-    partition_key: str, row_key_prefix: str | None, parameters: Mapping[str, Any] = {}
-) -> tuple[str, dict[str, Any]]:
-    """The filter for one partition (optionally its RowKeys starting with a prefix).
-    Values only ever travel as parameters, each `@name` standing alone between
-    spaces: the SDK substitutes (and quotes) only such words."""
-    query_filter = "PartitionKey eq @pk"
-    values: dict[str, Any] = {**parameters, "pk": partition_key}
-    if row_key_prefix:
-        query_filter += " and RowKey ge @lo"
-        values["lo"] = row_key_prefix
-        upper = _prefix_upper_bound(row_key_prefix)
-        if upper is not None:
-            query_filter += " and RowKey lt @hi"
-            values["hi"] = upper
-    return query_filter, values
-
-
-def _prefix_upper_bound(prefix: str) -> str | None:
-    """The smallest string above every string starting with `prefix`."""
-    last = ord(prefix[-1]) + 1
-    if last == 0xD800:
-        last = 0xE000  # skip the surrogates, which no stored string contains
-    if last > 0x10FFFF:
-        return None
-    return prefix[:-1] + chr(last)
-
-
-@contextmanager
-def _storage_errors(action: str) -> Iterator[None]:
-    """Whatever the SDK raises that the operation did not handle means the service
-    did not do what was asked: SsoUnavailable. Logged with status and code only
-    (SDK messages carry URLs with keys in them)."""
-    try:
-        yield
-    except AzureError as error:
-        _log.warning(
-            "Table Storage %s failed: %s status=%s code=%s",
-            action,
-            type(error).__name__,
-            getattr(error, "status_code", None),
-            getattr(error, "error_code", None),
-        )
-        raise SsoUnavailable("Table Storage could not be reached or failed the request.") from error
-
-
-def _cursor_scope(table: str, partition_key: str, row_key_prefix: str | None) -> str:
-    """Which list a cursor pages. Not a secret (the query's PartitionKey filter is what
-    keeps a forged cursor inside its tenant); it makes another tenant's or another
-    list's cursor a 400 rather than a page that silently starts somewhere else."""
-    listed = "\n".join((table, partition_key, row_key_prefix or ""))
-    return hashlib.sha256(listed.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-def _encode_cursor(token: Mapping[str, Any], scope: str) -> str:
-    raw = json.dumps({"s": scope, "pk": token.get("PartitionKey"), "rk": token.get("RowKey")})
-    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def _sendable(text: str) -> bool:
-    """No control character, and valid UTF-8 (a JSON string may hold a lone surrogate)."""
-    return not _CONTROL.search(text) and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
-
-
-def _decode_cursor(cursor: str, scope: str) -> dict[str, str]:
-    bad = InvalidRequest("The cursor is not one this API returned.", fields={"cursor": "malformed"})
-    if not cursor or len(cursor) > _MAX_CURSOR_LENGTH:
-        raise bad
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = parse_json(raw, max_depth=1)
-    except (binascii.Error, ValueError):  # JsonRefused is a ValueError
-        raise bad from None
-    if not isinstance(data, dict) or set(data) != {"s", "pk", "rk"}:
-        raise bad
-    if data["s"] != scope:
-        raise InvalidRequest(
-            "The cursor belongs to another list.", fields={"cursor": "not from this list"}
-        )
-    # The values are the service's own continuation tokens (opaque, not keys).
-    partition, row = data["pk"], data["rk"]
-    if not isinstance(partition, str) or not partition or not _sendable(partition):
-        raise bad
-    if row is not None and (not isinstance(row, str) or not _sendable(row)):
-        raise bad
-    token = {"PartitionKey": partition}
-    if row is not None:
-        token["RowKey"] = row
-    return token

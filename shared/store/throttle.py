@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from shared.errors import SsoUnavailable
-from shared.store.tables import EXPIRES_AT, EntityExists, EtagMismatch, TableStore
+from shared.store.rows import EXPIRES_AT, EntityExists, EtagMismatch, Tables
 from shared.store.tenant_partition import TABLE
 
 PREFIX = "throttle:"
@@ -17,7 +17,7 @@ _ATTEMPTS = 5
 
 @dataclass
 class ThrottleCounts:
-    tables: TableStore
+    tables: Tables
     window: int = 60
 
     def add(self, tenant: str, client: str, window_start: int, count: int) -> int:

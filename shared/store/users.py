@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from shared.errors import NotFound, SsoUnavailable
 from shared.signin.provisioning import CreateUser, SignInIdentity, decide_sign_in, entra_user_id
-from shared.store.tables import EtagMismatch, Op, Row, TableStore, TransactionFailed, key_part
+from shared.store.rows import EtagMismatch, Op, Row, Tables, TransactionFailed, key_part
 from shared.store.tenant_partition import TABLE
 from shared.tenants.entitlements import pack_group_ids, unpack_group_ids
 from shared.users import Entitlements, User, email_key
@@ -58,7 +58,7 @@ _NO_ROWS = _Rows()
 
 @dataclass
 class UserStore:
-    tables: TableStore
+    tables: Tables
 
     # --- sign-in ---------------------------------------------------------------------
 

@@ -75,9 +75,7 @@ def test_replaying_a_started_sign_ins_state_without_its_browser_writes_nothing(
     # Anyone can start a sign-in and read its state from the redirect; replayed with
     # another browser's binding, it is no attempt of theirs: logged, not audited.
     system = signin_system
-    started = system.http.get(
-        system.url(f"/api/auth/{TENANT}/authorize"), allow_redirects=False
-    )
+    started = system.http.get(system.url(f"/api/auth/{TENANT}/authorize"), allow_redirects=False)
     state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
     before = partition_snapshot(system.services.tables, TENANT)
     for _ in range(20):

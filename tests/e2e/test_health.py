@@ -155,9 +155,7 @@ def test_a_sign_in_attempt_that_finds_the_secret_gone_takes_the_button_away(
     system = signin_system
     system.services.secrets.client.begin_delete_secret(client_secret_name(TENANT)).wait()
     system.services.secrets.invalidate(client_secret_name(TENANT))
-    started = system.http.get(
-        system.url(f"/api/auth/{TENANT}/authorize"), params={"mode": "json"}
-    )
+    started = system.http.get(system.url(f"/api/auth/{TENANT}/authorize"), params={"mode": "json"})
     assert started.status_code == 403 and started.json()["error"] == "sso_disabled"
     status = system.http.get(system.url(f"/api/auth/{TENANT}/status")).json()
     assert status["sso_enabled"] is False

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.store.tables import _cursor_scope
+from shared.store.rows import cursor_scope
 from shared.store.tenant_partition import TABLE
 from tests.support.signin import TENANT, SignInSystem
 from tests.support.snapshots import partition_snapshot
@@ -112,7 +112,7 @@ def test_a_lone_surrogate_in_an_spa_state_is_invalid_state(
 
 def cursor_of(what: str, token: str) -> str:
     """A cursor as this API makes them for `what`'s list, around a made-up token."""
-    scope = _cursor_scope(TABLE, TENANT, {"users": "user:", "audit": "audit:"}[what])
+    scope = cursor_scope(TABLE, TENANT, {"users": "user:", "audit": "audit:"}[what])
     raw = '{"s": "' + scope + '", ' + token + "}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -146,8 +146,13 @@ def test_a_cursor_made_like_the_api_makes_them_is_accepted(
         ("cursor", "x" * 5000),
     ],
     ids=[
-        "limit-huge", "limit-zeros", "cursor-deep", "cursor-huge-int", "cursor-surrogate-pk",
-        "cursor-surrogate-rk", "long",
+        "limit-huge",
+        "limit-zeros",
+        "cursor-deep",
+        "cursor-huge-int",
+        "cursor-surrogate-pk",
+        "cursor-surrogate-rk",
+        "long",
     ],
 )
 def test_paging_parameters_that_crashed_are_a_400_naming_them(

@@ -77,8 +77,7 @@ def answers(http: requests.Session, base: str, session: Session) -> dict[str, in
             f"{base}/api/admin/tenants/{TENANT}/users", headers=bearer
         ).status_code,
         "login page": 200
-        if "Signed in"
-        in http.get(f"{auth}/login", headers={"Cookie": session.cookie_jar}).text
+        if "Signed in" in http.get(f"{auth}/login", headers={"Cookie": session.cookie_jar}).text
         else 401,
     }
 
@@ -124,9 +123,7 @@ def test_after_logout_nothing_of_the_session_is_accepted_on_any_host(
         )
         assert out.status_code == 302 and set_cookies(out)["__Host-eb_session"] == ""
     elif how == "POST with Bearer":
-        out = system.http.post(
-            logout, headers={"Authorization": f"Bearer {session.access_token}"}
-        )
+        out = system.http.post(logout, headers={"Authorization": f"Bearer {session.access_token}"})
         assert out.json() == {"status": "signed_out"} and "Set-Cookie" not in out.headers
     else:
         out = system.http.post(logout, json={"refresh_token": session.refresh_token})

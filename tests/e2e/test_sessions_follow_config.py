@@ -168,9 +168,7 @@ def test_an_admin_group_added_grants_the_role_at_the_next_refresh(
     system = signin_system
     oscar = Person(system, "one_group")  # Engineering only
     assert oscar.me().json()["roles"] == []
-    change_config(
-        system, admin_group_ids=[system.directory.admins, system.directory.engineering]
-    )
+    change_config(system, admin_group_ids=[system.directory.admins, system.directory.engineering])
     assert oscar.me().json()["roles"] == []  # /me grants nothing: its token never had it
     assert oscar.admin_users() == 403
     assert oscar.refresh().status_code == 200

@@ -368,7 +368,8 @@ def test_a_sign_in_whose_transaction_is_refused_issues_nothing_and_writes_nothin
     # Table Storage refuses a whole transaction when any of its operations fails. One
     # extra operation that must fail (creating a row that exists) is added to the
     # sign-in's transaction, so the real Azurite refuses the real transaction.
-    from shared.store.tables import Op, TableStore
+    from shared.store.rows import Op
+    from shared.store.tables import TableStore
 
     tables = signin_system.services.tables
     tables.insert("users", {"PartitionKey": TENANT, "RowKey": "audit:occupied"})

@@ -271,7 +271,8 @@ def test_storage_stopping_mid_sign_in_is_sso_unavailable_with_nothing_half_writt
     auth transaction and read the user, just before the sign-in's transaction; then
     started again from the same files to see what landed."""
     from devtools.azurite import start_azurite
-    from shared.store.tables import Op, TableStore
+    from shared.store.rows import Op
+    from shared.store.tables import TableStore
     from shared.tenants.model import OAuth2Config
 
     system = signin_system

@@ -115,9 +115,7 @@ def test_another_instance_shares_the_count_and_writes_no_flow_past_it(
     try:
         for _ in range(30):
             try:
-                other.signin.start(
-                    TENANT, mode="json", return_to=None, browser_binding=None, ip=ME
-                )
+                other.signin.start(TENANT, mode="json", return_to=None, browser_binding=None, ip=ME)
                 passed += 1
             except TooManyAttempts:
                 continue

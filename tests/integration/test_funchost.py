@@ -418,6 +418,7 @@ def test_the_command_line_loads_local_settings_before_the_app_and_the_environmen
 
 # --- helpers ------------------------------------------------------------------------------
 
+
 def _exchange(host: FuncHost, data: bytes) -> bytes:
     """Send raw bytes on one connection; what came back until it closed or went quiet."""
     address = urlsplit(host.url)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import azure.functions as func
 import pytest
@@ -16,9 +17,10 @@ from shared.signin.transaction import FLOW_TTL, AuthTransaction
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore
 from shared.store.flows import FlowStore
-from shared.store.housekeeping import purge_expired, purge_old_audit
+from shared.store.housekeeping import delete_batch, delete_rows, purge_expired, purge_old_audit
 from shared.store.refresh_tokens import RefreshTokenTable
-from shared.store.tables import Op, TableStore
+from shared.store.rows import Op, Row
+from shared.store.tables import TableStore
 from shared.tenants.model import OAuth2Config
 from tests.support.system import installed_services, make_settings
 
@@ -157,14 +159,14 @@ def test_a_range_that_fails_is_skipped_and_the_others_still_run(
     configs.put_tenant("acme", "Acme", OAuth2Config())
     FlowStore(table_store).save(flow("acme", "old", clock.now))
     clock.now += dt.timedelta(minutes=11)
-    real = TableStore.purge_expired
+    real = TableStore.find_keys
 
-    def failing_for_users(self: TableStore, table: str, **options: object) -> int:
+    def failing_for_users(self: TableStore, table: str, **options: Any) -> Iterator[Row]:
         if table == "users":
             raise SsoUnavailable("Table Storage could not be reached or failed the request.")
-        return real(self, table, **options)  # type: ignore[arg-type]
+        return real(self, table, **options)
 
-    monkeypatch.setattr(TableStore, "purge_expired", failing_for_users)
+    monkeypatch.setattr(TableStore, "find_keys", failing_for_users)
     assert purge_expired(table_store, configs) == {"authflows": 1, "users": 0}
 
 
@@ -221,8 +223,13 @@ def test_expired_rows_go_a_hundred_per_transaction_and_a_changed_row_stays(
                 for n in range(start, start + 50)
             ]
             tables.transact("authflows", [Op("create", row) for row in rows])
-    assert tables.purge_expired("authflows", limit=120) == 120  # a bounded run
-    assert tables.purge_expired("authflows") == 180
+
+    def purge_flows(limit: int) -> int:
+        found = tables.find_keys("authflows", expired_only=True)
+        return delete_rows(tables, "authflows", found, limit=limit, budget=60.0)
+
+    assert purge_flows(limit=120) == 120  # a bounded run
+    assert purge_flows(limit=5000) == 180
     assert keys(tables, "authflows", "acme") == keys(tables, "authflows", "globex") == []
 
     # A batch meeting a row rewritten since it was read: the rest still go, that row stays.
@@ -230,5 +237,5 @@ def test_expired_rows_go_a_hundred_per_transaction_and_a_changed_row_stays(
         tables.insert("authflows", {"PartitionKey": "acme", "RowKey": f"r{n}", "flow": "x"})
     read = list(tables.scan_partition("authflows", partition_key="acme"))
     tables.upsert("authflows", {"PartitionKey": "acme", "RowKey": "r1", "flow": "newer"})
-    assert tables._delete_batch("authflows", read) == 2
+    assert delete_batch(tables, "authflows", read) == 2
     assert keys(tables, "authflows", "acme") == ["r1"]

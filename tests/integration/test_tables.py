@@ -14,17 +14,17 @@ import pytest
 import devtools.azurite
 from devtools.azurite import Azurite, AzuriteFailed, AzuriteMissing, connection_string
 from shared.errors import InvalidRequest, SsoUnavailable
-from shared.store.tables import (
+from shared.store.rows import (
     EntityExists,
     EtagMismatch,
     InvalidKey,
     Op,
-    TableStore,
     TransactionFailed,
-    _cursor_scope,
-    _encode_cursor,
+    cursor_scope,
+    encode_cursor,
     key_part,
 )
+from shared.store.tables import TableStore
 
 HOSTILE = "x' or PartitionKey ne '"
 
@@ -300,8 +300,8 @@ def test_a_cursor_from_one_partition_never_reads_another(table_store: TableStore
     assert list(refused.value.fields) == ["cursor"]
     # A forged cursor (the list's scope is no secret) pointing into tenant-a still
     # reads tenant-b only: the query's PartitionKey filter keeps it in its partition.
-    forged = _encode_cursor(
-        {"PartitionKey": "tenant-a", "RowKey": "user:2"}, _cursor_scope("users", "tenant-b", None)
+    forged = encode_cursor(
+        {"PartitionKey": "tenant-a", "RowKey": "user:2"}, cursor_scope("users", "tenant-b", None)
     )
     page = table_store.query("users", partition_key="tenant-b", limit=10, cursor=forged)
     assert {r.partition_key for r in page.rows} <= {"tenant-b"}

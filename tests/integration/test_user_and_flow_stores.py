@@ -14,7 +14,8 @@ from shared.errors import AccountConflict, ProviderMismatch, SsoUnavailable
 from shared.signin.provisioning import SignInIdentity
 from shared.signin.transaction import AuthTransaction, binding_hash, bound_to_browser
 from shared.store.flows import FlowStore
-from shared.store.tables import Op, TableStore
+from shared.store.rows import Op
+from shared.store.tables import TableStore
 from shared.store.users import UserStore
 from shared.users import Entitlements, User
 

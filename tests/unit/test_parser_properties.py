@@ -17,13 +17,7 @@ from shared.admin.input import parse_limit
 from shared.errors import InvalidRequest
 from shared.json_input import JsonRefused, parse_json
 from shared.signin.redirects import origin_of, safe_return_to
-from shared.store.tables import (
-    _cursor_scope,
-    _decode_cursor,
-    _encode_cursor,
-    key_part,
-    key_problem,
-)
+from shared.store.rows import cursor_scope, decode_cursor, encode_cursor, key_part, key_problem
 from shared.tenants.model import OAuth2Config
 from shared.tenants.validation import parse_config_put
 
@@ -31,7 +25,7 @@ PROPERTIES = settings(max_examples=300, deadline=None, derandomize=True)
 BASE = "https://auth.example.com"
 ALLOWED = ["https://app.example.com", "https://spa.example.org:8443"]
 DEFAULT = f"{BASE}/api/auth/acme/login"
-SCOPE = _cursor_scope("users", "acme", "user:")
+SCOPE = cursor_scope("users", "acme", "user:")
 
 json_values = st.recursive(
     st.none()
@@ -39,8 +33,9 @@ json_values = st.recursive(
     | st.integers(min_value=-(10**18), max_value=10**18)
     | st.floats(allow_nan=False, allow_infinity=False, width=32)
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -82,7 +77,7 @@ sendable = st.text(
 @given(sendable, st.none() | sendable)
 def test_a_cursor_reads_back_as_the_token_it_was_made_from(pk: str, rk: str | None) -> None:
     token = {"PartitionKey": pk, **({"RowKey": rk} if rk is not None else {})}
-    assert _decode_cursor(_encode_cursor(token, SCOPE), SCOPE) == token
+    assert decode_cursor(encode_cursor(token, SCOPE), SCOPE) == token
 
 
 @PROPERTIES
@@ -91,12 +86,12 @@ def test_a_cursor_of_another_list_is_a_400_naming_cursor(
     pk: str, rk: str | None, tenant: str, other: str
 ) -> None:
     token = {"PartitionKey": pk, **({"RowKey": rk} if rk is not None else {})}
-    made_for = _cursor_scope("users", tenant, "user:")
-    for used_on in (_cursor_scope("users", other, "user:"), _cursor_scope("audit", tenant, "")):
+    made_for = cursor_scope("users", tenant, "user:")
+    for used_on in (cursor_scope("users", other, "user:"), cursor_scope("audit", tenant, "")):
         if used_on == made_for:
             continue  # the same list (tenant == other)
         try:
-            _decode_cursor(_encode_cursor(token, made_for), used_on)
+            decode_cursor(encode_cursor(token, made_for), used_on)
         except InvalidRequest as refused:
             assert list(refused.fields) == ["cursor"]
         else:
@@ -107,7 +102,7 @@ def test_a_cursor_of_another_list_is_a_400_naming_cursor(
 @given(st.text(max_size=3000))
 def test_any_cursor_is_a_token_or_a_400_naming_cursor(cursor: str) -> None:
     try:
-        token = _decode_cursor(cursor, SCOPE)
+        token = decode_cursor(cursor, SCOPE)
     except InvalidRequest as refused:
         assert list(refused.fields) == ["cursor"]
     else:
@@ -144,8 +139,17 @@ urlish = st.one_of(
         lambda scheme, host, path: f"{scheme}://{host}{path}",
         st.sampled_from(["https", "http", "javascript", "HTTPS", "ftp", ""]),
         st.sampled_from(
-            ["app.example.com", "auth.example.com", "evil.example", "app.example.com.evil",
-             "spa.example.org:8443", "spa.example.org", "user@app.example.com", "", "\\evil"]
+            [
+                "app.example.com",
+                "auth.example.com",
+                "evil.example",
+                "app.example.com.evil",
+                "spa.example.org:8443",
+                "spa.example.org",
+                "user@app.example.com",
+                "",
+                "\\evil",
+            ]
         ),
         st.text(max_size=30),
     ),
@@ -169,16 +173,29 @@ def test_a_return_to_is_the_default_or_somewhere_allowed(value: str) -> None:
 
 config_fields = st.sampled_from(
     [
-        "enabled", "client_id", "tenant_id", "customer_id", "profile_mappings",
-        "admin_group_ids", "homepage_url", "login_page_url", "allowed_return_origins",
-        "enforce_sso", "button_label", "client_secret", "client_secret_expires_on",
-        "provider", "endpoints", "unknown",
+        "enabled",
+        "client_id",
+        "tenant_id",
+        "customer_id",
+        "profile_mappings",
+        "admin_group_ids",
+        "homepage_url",
+        "login_page_url",
+        "allowed_return_origins",
+        "enforce_sso",
+        "button_label",
+        "client_secret",
+        "client_secret_expires_on",
+        "provider",
+        "endpoints",
+        "unknown",
     ]
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.dictionaries(config_fields, json_values, max_size=8) | json_values)
 def test_any_config_body_is_a_config_or_a_400_naming_real_fields(body: Any) -> None:
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.store.tables import key_problem
+from shared.store.rows import key_problem
 from shared.tenants.mappings import (
     mapping_from_row_key,
     mapping_row_key,
@@ -51,5 +51,3 @@ def test_a_row_key_reads_back_as_its_mapping() -> None:
 def test_a_row_key_of_another_shape_is_refused(row_key: str) -> None:
     with pytest.raises(ValueError):
         mapping_from_row_key(row_key)
-
-
