@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from shared.store.audit import AuditStore
-from shared.store.tables import TableStore
+from shared.store.rows import Tables
 
 
-def test_events_come_back_newest_first_across_pages(table_store: TableStore) -> None:
+def test_events_come_back_newest_first_across_pages(any_tables: Tables) -> None:
     start = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
     ticks = iter(start + dt.timedelta(seconds=i) for i in range(5))
-    audit = AuditStore(table_store, clock=lambda: next(ticks))
+    audit = AuditStore(any_tables, clock=lambda: next(ticks))
     for index in range(5):
         audit.record(
             "acme", "sign_in", actor=f"user-{index}", ip="203.0.113.9", user_id=f"u{index}"
@@ -30,8 +30,8 @@ def test_events_come_back_newest_first_across_pages(table_store: TableStore) -> 
     }
 
 
-def test_config_changes_record_field_names_and_refusals_their_code(table_store: TableStore) -> None:
-    audit = AuditStore(table_store)
+def test_config_changes_record_field_names_and_refusals_their_code(any_tables: Tables) -> None:
+    audit = AuditStore(any_tables)
     audit.record("acme", "config_updated", actor="platform", fields=("client_secret", "enabled"))
     audit.record("acme", "sign_in_refused", actor="anonymous", code="invalid_state")
     events, _ = audit.list("acme", limit=10, cursor=None)
@@ -40,13 +40,13 @@ def test_config_changes_record_field_names_and_refusals_their_code(table_store: 
 
 
 def test_the_log_holds_only_audit_events_of_a_partition_shared_with_users_and_sessions(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
     # Users, their email index, sessions and the Entra-sid index share the tenant's
     # partition with the log; before "audit:" and after it in RowKey order.
     for row_key in ("user:u1", "email:a%40b.example", "session:u1:f1", "esid:s1:u1:f1", "b"):
-        table_store.insert("users", {"PartitionKey": "acme", "RowKey": row_key, "x": 1})
-    audit = AuditStore(table_store)
+        any_tables.insert("users", {"PartitionKey": "acme", "RowKey": row_key, "x": 1})
+    audit = AuditStore(any_tables)
     audit.record("acme", "sign_in", actor="u1")
     events, cursor = audit.list("acme", limit=10, cursor=None)
     assert [e["action"] for e in events] == ["sign_in"] and cursor is None

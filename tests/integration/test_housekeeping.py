@@ -19,7 +19,7 @@ from shared.store.configs import ConfigStore
 from shared.store.flows import FlowStore
 from shared.store.housekeeping import delete_batch, delete_rows, purge_expired, purge_old_audit
 from shared.store.refresh_tokens import RefreshTokenTable
-from shared.store.rows import Op, Row
+from shared.store.rows import Op, Row, Tables
 from shared.store.tables import TableStore
 from shared.tenants.model import OAuth2Config
 from tests.support.system import installed_services, make_settings
@@ -54,16 +54,16 @@ def flow(tenant: str, state: str, now: dt.datetime) -> AuthTransaction:
     )
 
 
-def keys(tables: TableStore, table: str, partition: str) -> list[str]:
+def keys(tables: Tables, table: str, partition: str) -> list[str]:
     return [row.row_key for row in tables.query(table, partition_key=partition, limit=1000).rows]
 
 
 def test_expired_flows_sessions_and_their_index_go_users_and_audit_stay(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
     clock = Clock()
     start = clock.now
-    tables = table_store
+    tables = any_tables
     tables.clock = clock
     now = start.timestamp()
     configs = ConfigStore(tables)
@@ -101,9 +101,9 @@ def test_expired_flows_sessions_and_their_index_go_users_and_audit_stay(
     assert purge_expired(tables, configs) == {"authflows": 0, "users": 0}
 
 
-def test_a_run_stops_at_its_limit_and_the_next_takes_the_rest(table_store: TableStore) -> None:
+def test_a_run_stops_at_its_limit_and_the_next_takes_the_rest(any_tables: Tables) -> None:
     clock = Clock()
-    tables = table_store
+    tables = any_tables
     tables.clock = clock
     flows = FlowStore(tables)
     for index in range(5):
@@ -170,8 +170,8 @@ def test_a_range_that_fails_is_skipped_and_the_others_still_run(
     assert purge_expired(table_store, configs) == {"authflows": 1, "users": 0}
 
 
-def test_audit_events_past_their_retention_go_and_the_rest_stay(table_store: TableStore) -> None:
-    tables = table_store
+def test_audit_events_past_their_retention_go_and_the_rest_stay(any_tables: Tables) -> None:
+    tables = any_tables
     configs = ConfigStore(tables)
     for tenant in ("acme", "globex"):
         configs.put_tenant(tenant, tenant.title(), OAuth2Config())
@@ -193,7 +193,7 @@ def test_audit_events_past_their_retention_go_and_the_rest_stay(table_store: Tab
     assert purge_old_audit(tables, configs, retention_days=400, now=now) == 0
 
 
-def test_the_audit_retention_setting_is_checked(table_store: TableStore) -> None:
+def test_the_audit_retention_setting_is_checked() -> None:
     base = {
         "PUBLIC_BASE_URL": "https://auth.example.com",
         "KEY_VAULT_URI": "https://vault.example.net",
@@ -212,9 +212,9 @@ def _fixed(moment: dt.datetime) -> Callable[[], dt.datetime]:
 
 
 def test_expired_rows_go_a_hundred_per_transaction_and_a_changed_row_stays(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
-    tables = table_store
+    tables = any_tables
     long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     for tenant in ("acme", "globex"):
         for start in range(0, 150, 50):

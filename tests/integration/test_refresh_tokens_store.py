@@ -20,7 +20,7 @@ from shared.sessions.refresh import (
     start_family,
 )
 from shared.store.refresh_tokens import RefreshTokenTable
-from shared.store.tables import TableStore
+from shared.store.rows import Tables
 
 NOW = 1_800_000_000.0
 ADA = "7c1f2a9e-0b3d-4e5f-8a6b-9c0d1e2f3a4b"
@@ -44,9 +44,9 @@ def stored(store: RefreshTokenTable, token: str) -> tuple[RefreshFamily, str]:
 
 
 def test_a_family_reads_back_as_written_and_a_rotation_replaces_it(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
-    store = RefreshTokenTable(table_store)
+    store = RefreshTokenTable(any_tables)
     first, token = started(store)
     family, etag = stored(store, token)
     assert family == first
@@ -57,9 +57,9 @@ def test_a_family_reads_back_as_written_and_a_rotation_replaces_it(
 
 
 def test_a_rotated_token_cannot_be_rotated_again_and_its_reuse_revokes_the_family(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
-    store = RefreshTokenTable(table_store)
+    store = RefreshTokenTable(any_tables)
     _, token = started(store)
     family, etag = stored(store, token)
     second, new_token = rotated(family, now=NOW + 60)
@@ -73,8 +73,8 @@ def test_a_rotated_token_cannot_be_rotated_again_and_its_reuse_revokes_the_famil
     assert stored(store, new_token)[0].revoked
 
 
-def test_parallel_rotations_of_one_token_have_one_winner(table_store: TableStore) -> None:
-    store = RefreshTokenTable(table_store)
+def test_parallel_rotations_of_one_token_have_one_winner(any_tables: Tables) -> None:
+    store = RefreshTokenTable(any_tables)
     _, token = started(store)
 
     def rotate(attempt: int) -> bool:
@@ -92,8 +92,8 @@ def test_parallel_rotations_of_one_token_have_one_winner(table_store: TableStore
         assert sum(pool.map(rotate, range(8))) == 1
 
 
-def test_a_revocation_racing_a_rotation_still_revokes(table_store: TableStore) -> None:
-    store = RefreshTokenTable(table_store)
+def test_a_revocation_racing_a_rotation_still_revokes(any_tables: Tables) -> None:
+    store = RefreshTokenTable(any_tables)
     _, token = started(store)
     family, etag = stored(store, token)
     successor, new_token = rotated(family, now=NOW + 1)
@@ -102,8 +102,8 @@ def test_a_revocation_racing_a_rotation_still_revokes(table_store: TableStore) -
     assert stored(store, new_token)[0].revoked
 
 
-def test_disabling_a_user_and_entra_logout_revoke_their_families(table_store: TableStore) -> None:
-    store = RefreshTokenTable(table_store)
+def test_disabling_a_user_and_entra_logout_revoke_their_families(any_tables: Tables) -> None:
+    store = RefreshTokenTable(any_tables)
     _, ada_first = started(store, user=ADA, sid="sid-a")
     _, ada_second = started(store, user=ADA, sid=None)
     _, bob = started(store, user=BOB, sid="sid-b")
@@ -117,11 +117,11 @@ def test_disabling_a_user_and_entra_logout_revoke_their_families(table_store: Ta
 
 
 def test_an_unknown_family_reads_as_none_and_an_expired_one_as_gone(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
-    store = RefreshTokenTable(table_store)
+    store = RefreshTokenTable(any_tables)
     assert store.get("acme", RefreshTokenId(user_id=ADA, family_id="f" * 22)) is None
     family, token = start_family(user_id=ADA, tenant="acme", now=NOW)
-    store.create(replace(family, expires_at=table_store.clock().timestamp() - 1))
+    store.create(replace(family, expires_at=any_tables.clock().timestamp() - 1))
     token_id = parse_refresh_token(token)
     assert token_id is not None and store.get("acme", token_id) is None

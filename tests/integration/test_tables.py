@@ -1,4 +1,9 @@
-"""The Table Storage adapter against a real Azurite, through the real SDK."""
+"""The store suite: the Tables contract (shared.store.rows) checked on both stores.
+
+Every contract test runs twice, on the Table Storage adapter over a real Azurite
+and on the unit tests' MemoryTables (fixture `tables`), so the in-memory store
+cannot drift from the real thing. The tests after "tables" are the adapter's own
+(table creation, storage down, the Azurite helper)."""
 
 from __future__ import annotations
 
@@ -19,12 +24,19 @@ from shared.store.rows import (
     EtagMismatch,
     InvalidKey,
     Op,
+    Tables,
     TransactionFailed,
     cursor_scope,
     encode_cursor,
     key_part,
 )
 from shared.store.tables import TableStore
+
+
+@pytest.fixture
+def tables(any_tables: Tables) -> Tables:
+    return any_tables
+
 
 HOSTILE = "x' or PartitionKey ne '"
 
@@ -57,54 +69,54 @@ def run_together(count: int, work: Callable[[], str]) -> list[str]:
 
 
 def test_insert_if_absent_refuses_a_second_insert_and_keeps_the_first(
-    table_store: TableStore,
+    tables: Tables,
 ) -> None:
-    table_store.insert("things", row("p", "r", value="first"))
+    tables.insert("things", row("p", "r", value="first"))
     with pytest.raises(EntityExists):
-        table_store.insert("things", row("p", "r", value="second"))
-    stored = table_store.get("things", "p", "r")
+        tables.insert("things", row("p", "r", value="second"))
+    stored = tables.get("things", "p", "r")
     assert stored is not None and stored.data["value"] == "first"
 
 
-def test_a_missing_row_reads_as_none(table_store: TableStore) -> None:
-    assert table_store.get("things", "p", "nothing-here") is None
+def test_a_missing_row_reads_as_none(tables: Tables) -> None:
+    assert tables.get("things", "p", "nothing-here") is None
 
 
-def test_update_with_a_stale_etag_is_refused_and_changes_nothing(table_store: TableStore) -> None:
-    first = table_store.insert("things", row("p", "r", value="v1"))
-    second = table_store.update("things", row("p", "r", value="v2"), etag=first.etag)
+def test_update_with_a_stale_etag_is_refused_and_changes_nothing(tables: Tables) -> None:
+    first = tables.insert("things", row("p", "r", value="v1"))
+    second = tables.update("things", row("p", "r", value="v2"), etag=first.etag)
     with pytest.raises(EtagMismatch):
-        table_store.update("things", row("p", "r", value="v3"), etag=first.etag)
-    stored = table_store.get("things", "p", "r")
+        tables.update("things", row("p", "r", value="v3"), etag=first.etag)
+    stored = tables.get("things", "p", "r")
     assert stored is not None and stored.data["value"] == "v2"
     assert stored.etag == second.etag
 
 
 def test_update_of_a_deleted_row_is_refused_and_does_not_recreate_it(
-    table_store: TableStore,
+    tables: Tables,
 ) -> None:
-    created = table_store.insert("things", row("p", "r"))
-    assert table_store.delete("things", "p", "r") is True
+    created = tables.insert("things", row("p", "r"))
+    assert tables.delete("things", "p", "r") is True
     with pytest.raises(EtagMismatch):
-        table_store.update("things", row("p", "r", value="back"), etag=created.etag)
-    assert table_store.get("things", "p", "r") is None
+        tables.update("things", row("p", "r", value="back"), etag=created.etag)
+    assert tables.get("things", "p", "r") is None
 
 
-def test_upsert_creates_then_replaces_the_whole_row(table_store: TableStore) -> None:
-    table_store.upsert("things", row("p", "r", a=1, b=2))
-    table_store.upsert("things", row("p", "r", a=3))
-    stored = table_store.get("things", "p", "r")
+def test_upsert_creates_then_replaces_the_whole_row(tables: Tables) -> None:
+    tables.upsert("things", row("p", "r", a=1, b=2))
+    tables.upsert("things", row("p", "r", a=3))
+    stored = tables.get("things", "p", "r")
     assert stored is not None
     assert stored.data == row("p", "r", a=3)
 
 
-def test_values_read_back_as_plain_python_values(table_store: TableStore) -> None:
+def test_values_read_back_as_plain_python_values(tables: Tables) -> None:
     when = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-    table_store.insert(
+    tables.insert(
         "things",
         row("p", "r", big=2**40, small=-7, flag=True, ratio=0.5, text="é\n'\"", when=when),
     )
-    stored = table_store.get("things", "p", "r")
+    stored = tables.get("things", "p", "r")
     assert stored is not None
     assert stored.data["big"] == 2**40 and type(stored.data["big"]) is int
     assert stored.data["small"] == -7 and stored.data["flag"] is True
@@ -112,92 +124,92 @@ def test_values_read_back_as_plain_python_values(table_store: TableStore) -> Non
     assert stored.data["when"] == when
 
 
-def test_unconditional_delete_reports_whether_a_row_was_there(table_store: TableStore) -> None:
-    table_store.insert("things", row("p", "r"))
-    assert table_store.delete("things", "p", "r") is True
-    assert table_store.delete("things", "p", "r") is False
-    assert table_store.get("things", "p", "r") is None
+def test_unconditional_delete_reports_whether_a_row_was_there(tables: Tables) -> None:
+    tables.insert("things", row("p", "r"))
+    assert tables.delete("things", "p", "r") is True
+    assert tables.delete("things", "p", "r") is False
+    assert tables.get("things", "p", "r") is None
 
 
 def test_conditional_delete_with_a_stale_etag_is_refused_and_keeps_the_row(
-    table_store: TableStore,
+    tables: Tables,
 ) -> None:
-    first = table_store.insert("things", row("p", "r", value="v1"))
-    table_store.update("things", row("p", "r", value="v2"), etag=first.etag)
+    first = tables.insert("things", row("p", "r", value="v1"))
+    tables.update("things", row("p", "r", value="v2"), etag=first.etag)
     with pytest.raises(EtagMismatch):
-        table_store.delete("things", "p", "r", etag=first.etag)
-    stored = table_store.get("things", "p", "r")
+        tables.delete("things", "p", "r", etag=first.etag)
+    stored = tables.get("things", "p", "r")
     assert stored is not None and stored.data["value"] == "v2"
 
 
 def test_concurrent_deletes_with_the_same_etag_have_exactly_one_winner(
-    table_store: TableStore,
+    tables: Tables,
 ) -> None:
-    created = table_store.insert("flows", row("acme", "state-1"))
+    created = tables.insert("flows", row("acme", "state-1"))
 
     def consume() -> str:
         try:
-            table_store.delete("flows", "acme", "state-1", etag=created.etag)
+            tables.delete("flows", "acme", "state-1", etag=created.etag)
         except EtagMismatch:
             return "lost"
         return "won"
 
     assert run_together(8, consume) == ["lost"] * 7 + ["won"]
-    assert table_store.get("flows", "acme", "state-1") is None
+    assert tables.get("flows", "acme", "state-1") is None
 
 
-def test_get_then_conditional_delete_consumes_a_row_exactly_once(table_store: TableStore) -> None:
-    table_store.insert("flows", row("acme", "state-2", nonce="n"))
+def test_get_then_conditional_delete_consumes_a_row_exactly_once(tables: Tables) -> None:
+    tables.insert("flows", row("acme", "state-2", nonce="n"))
 
     def consume() -> str:
-        found = table_store.get("flows", "acme", "state-2")
+        found = tables.get("flows", "acme", "state-2")
         if found is None:
             return "absent"
         try:
-            table_store.delete("flows", "acme", "state-2", etag=found.etag)
+            tables.delete("flows", "acme", "state-2", etag=found.etag)
         except EtagMismatch:
             return "lost"
         return "won"
 
     outcomes = run_together(8, consume)
     assert outcomes.count("won") == 1
-    assert table_store.get("flows", "acme", "state-2") is None
+    assert tables.get("flows", "acme", "state-2") is None
 
 
 # --- expiry ---------------------------------------------------------------------------
 
 
-def test_expired_rows_read_as_absent_and_can_be_inserted_again(table_store: TableStore) -> None:
+def test_expired_rows_read_as_absent_and_can_be_inserted_again(tables: Tables) -> None:
     now = dt.datetime.now(dt.UTC)
-    table_store.clock = lambda: now
-    table_store.insert("flows", row("acme", "s"), ttl=dt.timedelta(minutes=10))
-    table_store.insert("flows", row("acme", "t"), ttl=dt.timedelta(minutes=30))
-    assert table_store.get("flows", "acme", "s") is not None
-    table_store.clock = lambda: now + dt.timedelta(minutes=11)
-    assert table_store.get("flows", "acme", "s") is None
-    assert [r.row_key for r in table_store.query("flows", partition_key="acme").rows] == ["t"]
-    table_store.insert("flows", row("acme", "s", again=True))
-    again = table_store.get("flows", "acme", "s")
+    tables.clock = lambda: now
+    tables.insert("flows", row("acme", "s"), ttl=dt.timedelta(minutes=10))
+    tables.insert("flows", row("acme", "t"), ttl=dt.timedelta(minutes=30))
+    assert tables.get("flows", "acme", "s") is not None
+    tables.clock = lambda: now + dt.timedelta(minutes=11)
+    assert tables.get("flows", "acme", "s") is None
+    assert [r.row_key for r in tables.query("flows", partition_key="acme").rows] == ["t"]
+    tables.insert("flows", row("acme", "s", again=True))
+    again = tables.get("flows", "acme", "s")
     assert again is not None and again.data["again"] is True
 
 
-def test_a_row_is_live_until_its_expiry(table_store: TableStore) -> None:
+def test_a_row_is_live_until_its_expiry(tables: Tables) -> None:
     now = dt.datetime.now(dt.UTC)
-    table_store.clock = lambda: now
-    table_store.insert("flows", row("acme", "s"), ttl=dt.timedelta(minutes=10))
-    table_store.clock = lambda: now + dt.timedelta(minutes=9, seconds=59)
-    assert table_store.get("flows", "acme", "s") is not None
+    tables.clock = lambda: now
+    tables.insert("flows", row("acme", "s"), ttl=dt.timedelta(minutes=10))
+    tables.clock = lambda: now + dt.timedelta(minutes=9, seconds=59)
+    assert tables.get("flows", "acme", "s") is not None
     with pytest.raises(EntityExists):
-        table_store.insert("flows", row("acme", "s"))
+        tables.insert("flows", row("acme", "s"))
 
 
 # --- transactions ---------------------------------------------------------------------
 
 
-def test_a_failing_transaction_leaves_no_row_of_it(table_store: TableStore) -> None:
-    table_store.insert("users", row("acme", "email:ada@example.com", user_id="u-0"))
+def test_a_failing_transaction_leaves_no_row_of_it(tables: Tables) -> None:
+    tables.insert("users", row("acme", "email:ada@example.com", user_id="u-0"))
     with pytest.raises(TransactionFailed) as failure:
-        table_store.transact(
+        tables.transact(
             "users",
             [
                 Op("create", row("acme", "user:u-1", email="ada@example.com")),
@@ -211,17 +223,17 @@ def test_a_failing_transaction_leaves_no_row_of_it(table_store: TableStore) -> N
         "exists",
     )
     assert "operation 2 (create)" in str(failure.value)
-    assert table_store.get("users", "acme", "user:u-1") is None
-    assert table_store.get("users", "acme", "oid:tid:oid-1") is None
-    index = table_store.get("users", "acme", "email:ada@example.com")
+    assert tables.get("users", "acme", "user:u-1") is None
+    assert tables.get("users", "acme", "oid:tid:oid-1") is None
+    index = tables.get("users", "acme", "email:ada@example.com")
     assert index is not None and index.data["user_id"] == "u-0"
 
 
-def test_a_transaction_with_a_stale_etag_is_refused_as_a_whole(table_store: TableStore) -> None:
-    first = table_store.insert("users", row("acme", "user:u-1", name="Ada"))
-    table_store.update("users", row("acme", "user:u-1", name="Ada L."), etag=first.etag)
+def test_a_transaction_with_a_stale_etag_is_refused_as_a_whole(tables: Tables) -> None:
+    first = tables.insert("users", row("acme", "user:u-1", name="Ada"))
+    tables.update("users", row("acme", "user:u-1", name="Ada L."), etag=first.etag)
     with pytest.raises(TransactionFailed) as failure:
-        table_store.transact(
+        tables.transact(
             "users",
             [
                 Op("create", row("acme", "email:ada@example.com", user_id="u-1")),
@@ -229,14 +241,14 @@ def test_a_transaction_with_a_stale_etag_is_refused_as_a_whole(table_store: Tabl
             ],
         )
     assert (failure.value.index, failure.value.reason) == (1, "precondition")
-    assert table_store.get("users", "acme", "email:ada@example.com") is None
-    stored = table_store.get("users", "acme", "user:u-1")
+    assert tables.get("users", "acme", "email:ada@example.com") is None
+    stored = tables.get("users", "acme", "user:u-1")
     assert stored is not None and stored.data["name"] == "Ada L."
 
 
-def test_a_transaction_deleting_a_missing_row_is_refused(table_store: TableStore) -> None:
+def test_a_transaction_deleting_a_missing_row_is_refused(tables: Tables) -> None:
     with pytest.raises(TransactionFailed) as failure:
-        table_store.transact(
+        tables.transact(
             "users",
             [Op("create", row("acme", "a")), Op("delete", row("acme", "never-existed"))],
         )
@@ -245,39 +257,39 @@ def test_a_transaction_deleting_a_missing_row_is_refused(table_store: TableStore
         "delete",
         "missing",
     )
-    assert table_store.get("users", "acme", "a") is None
+    assert tables.get("users", "acme", "a") is None
 
 
 def test_a_successful_transaction_returns_etags_that_guard_later_writes(
-    table_store: TableStore,
+    tables: Tables,
 ) -> None:
-    etags = table_store.transact(
+    etags = tables.transact(
         "users", [Op("create", row("acme", "user:u-1")), Op("upsert", row("acme", "x"))]
     )
-    stored = table_store.get("users", "acme", "user:u-1")
+    stored = tables.get("users", "acme", "user:u-1")
     assert stored is not None and etags[0] == stored.etag
-    table_store.transact("users", [Op("update", row("acme", "user:u-1", n=2), etag=etags[0])])
+    tables.transact("users", [Op("update", row("acme", "user:u-1", n=2), etag=etags[0])])
 
 
 def test_a_transaction_across_partitions_is_refused_before_writing(
-    table_store: TableStore,
+    tables: Tables,
 ) -> None:
     with pytest.raises(ValueError, match="one PartitionKey"):
-        table_store.transact("users", [Op("create", row("a", "1")), Op("create", row("b", "1"))])
-    assert table_store.get("users", "a", "1") is None
+        tables.transact("users", [Op("create", row("a", "1")), Op("create", row("b", "1"))])
+    assert tables.get("users", "a", "1") is None
 
 
 # --- queries --------------------------------------------------------------------------
 
 
-def test_query_pages_through_a_partition_with_a_cursor(table_store: TableStore) -> None:
+def test_query_pages_through_a_partition_with_a_cursor(tables: Tables) -> None:
     for index in range(7):
-        table_store.insert("users", row("acme", f"user:{index:02d}"))
-    table_store.insert("users", row("other", "user:99"))
+        tables.insert("users", row("acme", f"user:{index:02d}"))
+    tables.insert("users", row("other", "user:99"))
     seen: list[list[str]] = []
     cursor: str | None = None
     while True:
-        page = table_store.query("users", partition_key="acme", limit=3, cursor=cursor)
+        page = tables.query("users", partition_key="acme", limit=3, cursor=cursor)
         seen.append([r.row_key for r in page.rows])
         cursor = page.next_cursor
         if cursor is None:
@@ -289,28 +301,28 @@ def test_query_pages_through_a_partition_with_a_cursor(table_store: TableStore) 
     ]
 
 
-def test_a_cursor_from_one_partition_never_reads_another(table_store: TableStore) -> None:
+def test_a_cursor_from_one_partition_never_reads_another(tables: Tables) -> None:
     for index in range(4):
-        table_store.insert("users", row("tenant-a", f"user:{index}"))
-        table_store.insert("users", row("tenant-b", f"user:{index}"))
-    cursor = table_store.query("users", partition_key="tenant-a", limit=2).next_cursor
+        tables.insert("users", row("tenant-a", f"user:{index}"))
+        tables.insert("users", row("tenant-b", f"user:{index}"))
+    cursor = tables.query("users", partition_key="tenant-a", limit=2).next_cursor
     assert cursor is not None
     with pytest.raises(InvalidRequest) as refused:
-        table_store.query("users", partition_key="tenant-b", limit=10, cursor=cursor)
+        tables.query("users", partition_key="tenant-b", limit=10, cursor=cursor)
     assert list(refused.value.fields) == ["cursor"]
     # A forged cursor (the list's scope is no secret) pointing into tenant-a still
     # reads tenant-b only: the query's PartitionKey filter keeps it in its partition.
     forged = encode_cursor(
         {"PartitionKey": "tenant-a", "RowKey": "user:2"}, cursor_scope("users", "tenant-b", None)
     )
-    page = table_store.query("users", partition_key="tenant-b", limit=10, cursor=forged)
+    page = tables.query("users", partition_key="tenant-b", limit=10, cursor=forged)
     assert {r.partition_key for r in page.rows} <= {"tenant-b"}
 
 
-def test_row_key_prefix_selects_only_that_kind_of_row(table_store: TableStore) -> None:
+def test_row_key_prefix_selects_only_that_kind_of_row(tables: Tables) -> None:
     for key in ("user:1", "user:2", "user;", "usep", "email:a@example.com"):
-        table_store.insert("users", row("acme", key))
-    page = table_store.query("users", partition_key="acme", row_key_prefix="user:")
+        tables.insert("users", row("acme", key))
+    page = tables.query("users", partition_key="acme", row_key_prefix="user:")
     assert [r.row_key for r in page.rows] == ["user:1", "user:2"]
 
 
@@ -327,43 +339,39 @@ def test_row_key_prefix_selects_only_that_kind_of_row(table_store: TableStore) -
         "x" * 3000,
     ],
 )
-def test_a_malformed_cursor_is_refused_naming_the_field(
-    table_store: TableStore, cursor: str
-) -> None:
+def test_a_malformed_cursor_is_refused_naming_the_field(tables: Tables, cursor: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        table_store.query("users", partition_key="acme", cursor=cursor)
+        tables.query("users", partition_key="acme", cursor=cursor)
     assert "cursor" in refused.value.fields
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1001])
 def test_a_page_size_outside_1_to_1000_is_refused_naming_the_field(
-    table_store: TableStore, limit: int
+    tables: Tables, limit: int
 ) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        table_store.query("users", partition_key="acme", limit=limit)
+        tables.query("users", partition_key="acme", limit=limit)
     assert "limit" in refused.value.fields
 
 
-def test_odata_shaped_values_are_stored_and_read_back_literally(table_store: TableStore) -> None:
-    table_store.insert("users", row(HOSTILE, "user:1", note=HOSTILE))
-    table_store.insert("users", row(key_part(HOSTILE), key_part(HOSTILE), note=HOSTILE))
-    literal = table_store.get("users", HOSTILE, "user:1")
-    encoded = table_store.get("users", key_part(HOSTILE), key_part(HOSTILE))
+def test_odata_shaped_values_are_stored_and_read_back_literally(tables: Tables) -> None:
+    tables.insert("users", row(HOSTILE, "user:1", note=HOSTILE))
+    tables.insert("users", row(key_part(HOSTILE), key_part(HOSTILE), note=HOSTILE))
+    literal = tables.get("users", HOSTILE, "user:1")
+    encoded = tables.get("users", key_part(HOSTILE), key_part(HOSTILE))
     assert literal is not None and literal.partition_key == HOSTILE
     assert literal.data["note"] == HOSTILE
     assert encoded is not None and encoded.data["note"] == HOSTILE
 
 
-def test_odata_shaped_query_values_never_widen_a_query(table_store: TableStore) -> None:
-    table_store.insert("users", row("victim", "user:1"))
-    table_store.insert("users", row(HOSTILE, "user:2"))
-    by_partition = table_store.query("users", partition_key=HOSTILE)
+def test_odata_shaped_query_values_never_widen_a_query(tables: Tables) -> None:
+    tables.insert("users", row("victim", "user:1"))
+    tables.insert("users", row(HOSTILE, "user:2"))
+    by_partition = tables.query("users", partition_key=HOSTILE)
     assert [(r.partition_key, r.row_key) for r in by_partition.rows] == [(HOSTILE, "user:2")]
-    by_prefix = table_store.query(
-        "users", partition_key="victim", row_key_prefix="zz' or RowKey ne '"
-    )
+    by_prefix = tables.query("users", partition_key="victim", row_key_prefix="zz' or RowKey ne '")
     assert by_prefix.rows == []
-    assert table_store.query("users", partition_key="' or '1' eq '1").rows == []
+    assert tables.query("users", partition_key="' or '1' eq '1").rows == []
 
 
 # --- keys -----------------------------------------------------------------------------
@@ -380,22 +388,78 @@ def test_key_part_encodes_characters_table_keys_forbid() -> None:
     "key", ["a/b", "a\\b", "a#b", "a?b", "a\x00b", "a\tb", "a\x85b", "x" * 513]
 )
 def test_a_key_table_storage_would_refuse_is_refused_on_write_and_absent_on_read(
-    table_store: TableStore, key: str
+    tables: Tables, key: str
 ) -> None:
     with pytest.raises(InvalidKey):
-        table_store.insert("things", row("p", key))
+        tables.insert("things", row("p", key))
     with pytest.raises(InvalidKey):
-        table_store.transact("things", [Op("create", row(key, "r"))])
-    assert table_store.get("things", "p", key) is None
-    assert table_store.get("things", key, "r") is None
-    assert table_store.delete("things", "p", key) is False
+        tables.transact("things", [Op("create", row(key, "r"))])
+    assert tables.get("things", "p", key) is None
+    assert tables.get("things", key, "r") is None
+    assert tables.delete("things", "p", key) is False
 
 
-def test_user_text_encoded_with_key_part_round_trips_as_a_key(table_store: TableStore) -> None:
+def test_user_text_encoded_with_key_part_round_trips_as_a_key(tables: Tables) -> None:
     text = "a/b\\c#d?e\x01f é " + "z" * 150
-    table_store.insert("things", row("p", key_part(text), original=text))
-    stored = table_store.get("things", "p", key_part(text))
+    tables.insert("things", row("p", key_part(text), original=text))
+    stored = tables.get("things", "p", key_part(text))
     assert stored is not None and stored.data["original"] == text
+
+
+def test_a_property_set_to_none_reads_back_absent(tables: Tables) -> None:
+    tables.insert("things", row("p", "r", kept="x", dropped=None))
+    stored = tables.get("things", "p", "r")
+    assert stored is not None and stored.data["kept"] == "x" and "dropped" not in stored.data
+
+
+def test_a_string_over_64_kib_is_refused_and_nothing_is_written(tables: Tables) -> None:
+    with pytest.raises(SsoUnavailable):
+        tables.insert("things", row("p", "r", text="x" * (32 * 1024 + 1)))
+    assert tables.get("things", "p", "r") is None
+    tables.insert("things", row("p", "r", text="x" * (32 * 1024)))  # the limit itself is fine
+    stored = tables.get("things", "p", "r")
+    assert stored is not None and len(stored.data["text"]) == 32 * 1024
+
+
+def test_a_binary_over_64_kib_is_refused(tables: Tables) -> None:
+    with pytest.raises(SsoUnavailable):
+        tables.insert("things", row("p", "r", blob=b"\x01" * (64 * 1024 + 1)))
+    tables.insert("things", row("p", "r", blob=b"\x01" * (64 * 1024)))
+    stored = tables.get("things", "p", "r")
+    assert stored is not None and stored.data["blob"] == b"\x01" * (64 * 1024)
+
+
+def test_a_page_holds_only_live_rows_and_the_cursor_still_reaches_the_rest(
+    tables: Tables,
+) -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    tables.clock = lambda: now
+    for n in range(6):
+        ttl = dt.timedelta(minutes=1 if n < 3 else 60)
+        tables.insert("flows", row("acme", f"s{n}"), ttl=ttl)
+    tables.clock = lambda: now + dt.timedelta(minutes=5)
+    first = tables.query("flows", partition_key="acme", limit=4)
+    assert [r.row_key for r in first.rows] == ["s3"]
+    assert first.next_cursor is not None
+    rest = tables.query("flows", partition_key="acme", limit=4, cursor=first.next_cursor)
+    assert [r.row_key for r in rest.rows] == ["s4", "s5"] and rest.next_cursor is None
+
+
+def test_find_keys_gives_a_range_or_its_expired_rows_with_their_etags(tables: Tables) -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    tables.clock = lambda: now
+    for pk in ("a", "b"):
+        for rk in ("k1", "k2", "x1"):
+            tables.insert("things", row(pk, rk), ttl=dt.timedelta(minutes=1 if rk == "k1" else 60))
+    tables.clock = lambda: now + dt.timedelta(minutes=5)
+
+    ranged = list(
+        tables.find_keys("things", partition_key="a", row_key_from="k", row_key_before="l")
+    )
+    assert [(r.partition_key, r.row_key) for r in ranged] == [("a", "k1"), ("a", "k2")]
+    expired = list(tables.find_keys("things", expired_only=True))
+    assert [(r.partition_key, r.row_key) for r in expired] == [("a", "k1"), ("b", "k1")]
+    tables.delete("things", "a", "k1", etag=expired[0].etag)  # the etag guards a delete
 
 
 # --- tables ---------------------------------------------------------------------------

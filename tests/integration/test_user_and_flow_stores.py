@@ -14,8 +14,7 @@ from shared.errors import AccountConflict, ProviderMismatch, SsoUnavailable
 from shared.signin.provisioning import SignInIdentity
 from shared.signin.transaction import AuthTransaction, binding_hash, bound_to_browser
 from shared.store.flows import FlowStore
-from shared.store.rows import Op
-from shared.store.tables import TableStore
+from shared.store.rows import Op, Tables
 from shared.store.users import UserStore
 from shared.users import Entitlements, User
 
@@ -63,8 +62,8 @@ def all_users(users: UserStore) -> list[User]:
     return users.list("acme", limit=1000, cursor=None)[0]
 
 
-def test_first_sign_in_creates_one_user_and_later_ones_update_it(table_store: TableStore) -> None:
-    users = UserStore(table_store)
+def test_first_sign_in_creates_one_user_and_later_ones_update_it(any_tables: Tables) -> None:
+    users = UserStore(any_tables)
     created = provision(users, identity(), Entitlements(profiles=("p1",), roles=()))
     again = provision(
         users, identity(email="ada.l@example.com"), Entitlements(profiles=("p2",), roles=())
@@ -85,9 +84,9 @@ def test_first_sign_in_creates_one_user_and_later_ones_update_it(table_store: Ta
 
 
 def test_twenty_parallel_first_sign_ins_of_one_person_make_one_user(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
-    users = UserStore(table_store)
+    users = UserStore(any_tables)
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda _: provision(users, identity()), range(20)))
     assert len({user.id for user in results}) == 1
@@ -95,9 +94,9 @@ def test_twenty_parallel_first_sign_ins_of_one_person_make_one_user(
 
 
 def test_a_password_user_with_that_email_refuses_and_nothing_is_written(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
-    users = UserStore(table_store)
+    users = UserStore(any_tables)
     users.insert_password_user(stored_user(id="pw-1", provider="password"))
     with pytest.raises(ProviderMismatch):
         provision(users, identity(email="Ada@Example.com"))
@@ -117,9 +116,9 @@ def transaction(state: str, binding: str | None) -> AuthTransaction:
     )
 
 
-def test_a_state_is_consumed_once_by_the_browser_it_is_bound_to(table_store: TableStore) -> None:
-    table_store.clock = lambda: NOW
-    flows = FlowStore(table_store)
+def test_a_state_is_consumed_once_by_the_browser_it_is_bound_to(any_tables: Tables) -> None:
+    any_tables.clock = lambda: NOW
+    flows = FlowStore(any_tables)
     flows.save(transaction("s-1", binding_hash("cookie")))
 
     def is_other_browser(tx: AuthTransaction) -> bool:
@@ -144,17 +143,17 @@ def test_a_state_is_consumed_once_by_the_browser_it_is_bound_to(table_store: Tab
     assert flows.consume("acme", "s-1", lambda tx: True) is None
 
 
-def test_an_expired_state_cannot_be_consumed(table_store: TableStore) -> None:
-    table_store.clock = lambda: NOW
-    flows = FlowStore(table_store)
+def test_an_expired_state_cannot_be_consumed(any_tables: Tables) -> None:
+    any_tables.clock = lambda: NOW
+    flows = FlowStore(any_tables)
     flows.save(transaction("s-2", None))
-    table_store.clock = lambda: NOW + dt.timedelta(minutes=11)
+    any_tables.clock = lambda: NOW + dt.timedelta(minutes=11)
     assert flows.consume("acme", "s-2", lambda tx: True) is None
 
 
-def test_a_peeked_state_is_consumed_once_without_a_second_read(table_store: TableStore) -> None:
-    table_store.clock = lambda: NOW
-    flows = FlowStore(table_store)
+def test_a_peeked_state_is_consumed_once_without_a_second_read(any_tables: Tables) -> None:
+    any_tables.clock = lambda: NOW
+    flows = FlowStore(any_tables)
     flows.save(transaction("s-3", binding_hash("cookie")))
     first = flows.peek("acme", "s-3")
     second = flows.peek("acme", "s-3")
@@ -178,12 +177,12 @@ def audit_row(user: User) -> list[Op]:
 
 
 def test_the_callers_rows_are_made_for_the_user_found_and_written_with_it(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
     # A user row whose id is not the one derived from (tid, oid), found through the
     # email index (an account made another way): the rows name that user, not the id
     # the sign-in would have made up.
-    users = UserStore(table_store)
+    users = UserStore(any_tables)
     existing = stored_user(
         id="legacy-0001", provider="microsoft", entra_tenant_id=TID, entra_object_id=OID
     )
@@ -199,16 +198,16 @@ def test_the_callers_rows_are_made_for_the_user_found_and_written_with_it(
     )
     assert signed_in.id == "legacy-0001" and seen == ["legacy-0001"]
     assert extra.rows == tuple(audit_row(signed_in))  # handed back as made
-    written = table_store.get("users", "acme", audit_row(signed_in)[0].entity["RowKey"])
+    written = any_tables.get("users", "acme", audit_row(signed_in)[0].entity["RowKey"])
     assert written is not None
 
 
 def test_a_refused_row_of_the_caller_leaves_no_user_and_is_sso_unavailable(
-    table_store: TableStore,
+    any_tables: Tables,
 ) -> None:
-    users = UserStore(table_store)
+    users = UserStore(any_tables)
     clash = {"PartitionKey": "acme", "RowKey": "audit:taken"}
-    table_store.insert("users", clash)
+    any_tables.insert("users", clash)
     with pytest.raises(SsoUnavailable):
         users.provision_with(
             identity(),
@@ -219,4 +218,4 @@ def test_a_refused_row_of_the_caller_leaves_no_user_and_is_sso_unavailable(
             also=lambda user: Rows((Op("create", clash),)),
         )
     assert all_users(users) == []
-    assert table_store.get("users", "acme", "email:ada@example.com") is None
+    assert any_tables.get("users", "acme", "email:ada@example.com") is None
