@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from shared.signin.throttle import Throttle
     from shared.store.audit import AuditStore
     from shared.store.configs import ConfigStore
+    from shared.store.rows import Tables
     from shared.store.secrets import SecretStore
-    from shared.store.tables import TableStore
     from shared.store.users import UserStore
 
 T = TypeVar("T")
@@ -74,8 +74,8 @@ class Services:
         return self._once("credential", build)
 
     @property
-    def tables(self) -> TableStore:
-        def build() -> TableStore:
+    def tables(self) -> Tables:
+        def build() -> Tables:
             from shared.store.tables import TableStore
 
             needs_credential = self.settings.tables_connection_string is None

@@ -6,6 +6,11 @@ entra.py, ...), so they compose without one ever-growing conftest.
 
 from pathlib import Path
 
+import pytest
+
+# Support modules import each other: all get assertion rewriting whatever the order.
+pytest.register_assert_rewrite("tests.support")
+
 pytest_plugins = sorted(
     f"tests.support.{path.stem}"
     for path in (Path(__file__).parent / "support").glob("*.py")

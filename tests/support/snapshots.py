@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.store.tables import TableStore
+from shared.store.rows import Tables
 from shared.store.tenant_partition import TABLE
 
 AUDIT_PREFIX = "audit:"
@@ -36,7 +36,7 @@ class StoredRow:
 Snapshot = dict[str, StoredRow]  # RowKey -> the row as stored
 
 
-def partition_snapshot(tables: TableStore, tenant: str = "contoso") -> Snapshot:
+def partition_snapshot(tables: Tables, tenant: str = "contoso") -> Snapshot:
     """Every live row of the tenant's user partition except the audit log."""
     return {
         row.row_key: StoredRow(etag=row.etag, data=dict(row.data))
@@ -45,7 +45,7 @@ def partition_snapshot(tables: TableStore, tenant: str = "contoso") -> Snapshot:
     }
 
 
-def audit_actions(tables: TableStore, tenant: str = "contoso") -> list[tuple[str, str | None]]:
+def audit_actions(tables: Tables, tenant: str = "contoso") -> list[tuple[str, str | None]]:
     """(action, code) of every audit event of the tenant, newest first."""
     return [
         (str(row.data.get("action")), row.data.get("code") or None)
