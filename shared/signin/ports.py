@@ -5,8 +5,8 @@ service, the throttle), so a test can hand it its own."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from shared.secret import Secret
 from shared.sessions import ports as sessions_ports
@@ -17,6 +17,8 @@ from shared.tenants.model import OAuth2Config
 from shared.users import Entitlements, User
 
 if TYPE_CHECKING:
+    from shared.entra.client import ClientCredentials, TokenResult
+    from shared.entra.keys import Keys
     from shared.sessions.service import PendingSession
     from shared.store.rows import Op
     from shared.store.users import CarriesRows
@@ -36,6 +38,38 @@ class ConfigSource(Protocol):
     def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:
         """Record that the configured client secret was (not) found in Key Vault."""
         ...
+
+
+class Entra(Protocol):
+    """The authorization-code flow and Graph (shared.entra.client.EntraClient)."""
+
+    def begin(
+        self,
+        creds: ClientCredentials,
+        *,
+        redirect_uri: str,
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+    ) -> dict[str, Any]:
+        """The flow to keep (state, nonce, PKCE verifier) and `auth_uri` to send the user to."""
+        ...
+
+    def redeem(
+        self, creds: ClientCredentials, flow: dict[str, Any], auth_response: Mapping[str, str]
+    ) -> TokenResult:
+        """Redeem the code once, or raise the contract error for how it failed."""
+        ...
+
+    def security_group_ids(self, access_token: str) -> tuple[str, ...]: ...
+
+
+class EntraKeys(Protocol):
+    """Entra's signing keys (shared.entra.keys.KeyCache)."""
+
+    def get_keys(self, jwks_uri: str) -> Keys: ...
+
+    def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Keys: ...
 
 
 class ClientSecretSource(Protocol):

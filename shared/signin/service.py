@@ -1,52 +1,37 @@
 """Sign-in: authorize -> callback -> ID token validation -> JIT provisioning -> session.
 
 `SignInService` is the one place that strings the steps together; every step
-it calls is either pure (tokens, provisioning, redirects) or an adapter behind
-a Protocol (stores, Entra). The HTTP triggers only parse and render.
+it calls is either pure (provisioning, redirects, entitlements), the token
+exchange with Entra (shared.signin.exchange), or an adapter behind a Protocol
+(shared.signin.ports). The HTTP triggers only parse and render.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from shared.entra.client import (
-    ClientCredentials,
-    ClientSecretRejected,
-    EntraClient,
-    TokenResult,
-    idp_error_from_redirect,
-    jwks_uri_for,
-)
-from shared.entra.id_tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
-from shared.entra.keys import KeyCache
-from shared.errors import (
-    EntraBridgeError,
-    IdpError,
-    InvalidState,
-    SsoDisabled,
-    SsoNoEmailClaim,
-    UnknownTenant,
-)
+from shared.entra.client import idp_error_from_redirect
+from shared.errors import EntraBridgeError, InvalidState, SsoDisabled, UnknownTenant
 from shared.log_limits import RateLimitedLog
-from shared.secret import Secret
 from shared.settings import Settings
+from shared.signin.exchange import TokenExchange
 from shared.signin.ports import (
     AuditLog,
     ClientSecretSource,
     ConfigSource,
+    Entra,
+    EntraKeys,
     FlowStore,
     SessionIssuer,
     StartThrottle,
     UserStore,
 )
-from shared.signin.provisioning import SignInIdentity
 from shared.signin.redirects import hosted_login_page, safe_return_to
 from shared.signin.results import Completed, SpaHandoff, Started
 from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
@@ -92,8 +77,8 @@ class SignInService:
         settings: Settings,
         configs: ConfigSource,
         client_secrets: ClientSecretSource,
-        entra: EntraClient,
-        keys: KeyCache,
+        entra: Entra,
+        keys: EntraKeys,
         flows: FlowStore,
         users: UserStore,
         sessions: SessionIssuer,
@@ -103,9 +88,16 @@ class SignInService:
     ) -> None:
         self._settings = settings
         self._configs = configs
-        self._client_secrets = client_secrets
         self._entra = entra
-        self._keys = keys
+        self._exchange = TokenExchange(
+            settings=settings,
+            configs=configs,
+            client_secrets=client_secrets,
+            entra=entra,
+            keys=keys,
+            audit=audit,
+            clock=clock,
+        )
         self._flows = flows
         self._users = users
         self._sessions = sessions
@@ -154,7 +146,7 @@ class SignInService:
         # Counted once the tenant can sign in at all: an unknown or SSO-off tenant
         # writes nothing, not even a count.
         self._throttle.admit(tenant, ip)
-        creds = self._credentials(tenant, config)
+        creds = self._exchange.credentials(tenant, config)
         flow = self._entra.begin(
             creds,
             redirect_uri=self.redirect_uri(tenant),
@@ -273,9 +265,9 @@ class SignInService:
         auth_response = {"code": code, "state": state}
         if params.get("client_info"):
             auth_response["client_info"] = params["client_info"]
-        tokens = self._redeem(tenant, config, transaction, auth_response, ip=ip)
-        claims = self._validate(config, transaction, tokens.id_token)
-        identity = self._identity(claims, tokens)
+        tokens = self._exchange.redeem(tenant, config, transaction, auth_response, ip=ip)
+        claims = self._exchange.validate(config, transaction, tokens.id_token)
+        identity = self._exchange.identity(claims, tokens)
         if is_admin(config, identity.group_ids):
             # Admin power is granted on the configuration as it is now, not as this
             # instance cached it: an admin group removed in the last 30 s must not
@@ -313,76 +305,6 @@ class SignInService:
         query = urlencode({"code": params.get("code", ""), "state": transaction.state})
         return SpaHandoff(location=f"{transaction.return_to}{separator}{query}")
 
-    def _redeem(
-        self,
-        tenant: str,
-        config: OAuth2Config,
-        transaction: AuthTransaction,
-        auth_response: Mapping[str, str],
-        *,
-        ip: str | None,
-    ) -> TokenResult:
-        creds = self._credentials(tenant, config)
-        try:
-            return self._entra.redeem(creds, transaction.msal_flow, auth_response)
-        except ClientSecretRejected as rejected:
-            refusal = rejected
-        # Entra refused the secret: maybe another instance rotated it (re-read the
-        # config and the secret), maybe the new version is not live yet in Entra (try
-        # the previous one once).
-        config = self._configs.read_now(tenant) or config
-        fresh = self._client_secrets.refreshed(tenant, config)
-        if fresh is not None and fresh[1] != creds.secret_version:
-            self._audit.record(tenant, "client_secret_reloaded", actor="system", ip=ip)
-            return self._entra.redeem(
-                self._with_secret(config, fresh), transaction.msal_flow, auth_response
-            )
-        previous = self._client_secrets.previous(tenant, config, creds.secret_version)
-        if previous is None:
-            raise refusal
-        self._audit.record(tenant, "client_secret_previous_version_used", actor="system", ip=ip)
-        return self._entra.redeem(
-            self._with_secret(config, previous), transaction.msal_flow, auth_response
-        )
-
-    def _validate(
-        self, config: OAuth2Config, transaction: AuthTransaction, id_token: str
-    ) -> IdClaims:
-        tenant_id = config.tenant_id or ""
-        jwks_uri = jwks_uri_for(self._settings.entra_authority_host, tenant_id)
-        nonce_hash = _nonce_hash(str(transaction.msal_flow.get("nonce", "")))
-        keys = self._keys.get_keys(jwks_uri)
-        arguments: dict[str, Any] = {
-            "issuer_host": self._settings.entra_authority_host,
-            "tenant_id": tenant_id,
-            "client_id": config.client_id or "",
-            "nonce_hash": nonce_hash,
-            "now": self._clock(),
-        }
-        try:
-            return validate_id_token(id_token, keys=keys, **arguments)
-        except UnknownSigningKey as unknown:
-            keys = self._keys.refresh_for_unknown_kid(jwks_uri, unknown.kid)
-            return validate_id_token(id_token, keys=keys, **arguments)
-
-    def _identity(self, claims: IdClaims, tokens: TokenResult) -> SignInIdentity:
-        email = email_from_claims(claims)
-        if not email:
-            raise SsoNoEmailClaim()
-        if claims.has_groups_overage:
-            if not tokens.access_token:
-                raise IdpError("Microsoft Entra ID returned no access token to read groups.")
-            groups = self._entra.security_group_ids(tokens.access_token)
-        else:
-            groups = tuple(g.lower() for g in claims.groups or ())
-        return SignInIdentity(
-            tenant_id=claims.tid,
-            object_id=claims.oid,
-            email=email,
-            name=claims.name or email,
-            group_ids=groups,
-        )
-
     # -- helpers ------------------------------------------------------------------
 
     def _config(self, tenant: str) -> OAuth2Config:
@@ -397,30 +319,5 @@ class SignInService:
             raise SsoDisabled()
         return config
 
-    def _credentials(self, tenant: str, config: OAuth2Config) -> ClientCredentials:
-        secret = self._client_secrets.current(tenant, config)
-        if (secret is None) != config.client_secret_unavailable:
-            # Tell the status route and login page (they cannot ask Key Vault): no
-            # more button that leads here, or the button back. Written on a change only.
-            self._configs.mark_client_secret(tenant, unavailable=secret is None)
-        if secret is None:
-            raise SsoDisabled("Single sign-on is not fully configured for this tenant.")
-        return self._with_secret(config, secret)
-
-    @staticmethod
-    def _with_secret(config: OAuth2Config, secret: tuple[Secret, str]) -> ClientCredentials:
-        return ClientCredentials(
-            tenant_id=config.tenant_id or "",
-            client_id=config.client_id or "",
-            secret=secret[0],
-            secret_version=secret[1],
-        )
-
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock(), dt.UTC)
-
-
-def _nonce_hash(nonce: str) -> str:
-    # MSAL sends sha256-hex of its flow nonce as the `nonce` parameter, so that is
-    # what the ID token carries.
-    return hashlib.sha256(nonce.encode("ascii")).hexdigest()
