@@ -67,7 +67,7 @@ class Services:
     @property
     def credential(self) -> TokenCredential:
         def build() -> TokenCredential:
-            from shared.credentials import build_credential
+            from shared.store.credentials import build_credential
 
             return self._credential or build_credential(self.settings)
 

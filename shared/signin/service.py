@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 from shared.entra.client import idp_error_from_redirect
 from shared.errors import EntraBridgeError, InvalidState, SsoDisabled, UnknownTenant
-from shared.log_limits import RateLimitedLog
 from shared.settings import Settings
+from shared.signin.anonymous_log import RateLimitedLog
 from shared.signin.exchange import TokenExchange
 from shared.signin.ports import (
     AuditLog,

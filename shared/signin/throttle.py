@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.errors import EntraBridgeError, TooManyAttempts
-from shared.log_limits import RateLimitedLog
+from shared.signin.anonymous_log import RateLimitedLog
 
 WINDOW = 60
 DEFAULT_LIMIT = 60

@@ -187,7 +187,7 @@ class SecretStore:
         from azure.keyvault.secrets import SecretClient
 
         if credential is None:
-            from shared.credentials import build_credential
+            from shared.store.credentials import build_credential
 
             credential = build_credential(settings)
         # The stand-in's host is not *.vault.azure.net, so only offline mode on a

@@ -23,7 +23,7 @@ from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets._shared.http_challenge import HttpChallenge
 
 from devtools.fake_keyvault import PAGE_SIZE, TENANT_ID, FakeKeyVault
-from shared.credentials import OfflineCredential
+from shared.store.credentials import OfflineCredential
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = {"Authorization": "Bearer any-token"}

@@ -11,10 +11,10 @@ import traceback
 import pytest
 
 from devtools.fake_keyvault import FakeKeyVault
-from shared.credentials import OfflineCredential
 from shared.errors import SsoUnavailable
 from shared.http import AZURE_REQUEST_LOGGER
 from shared.secret import mask_secret as mask
+from shared.store.credentials import OfflineCredential
 from shared.store.secrets import SecretStore, checked_name, client_secret_name
 from tests.support.keyvault import SecretStoreFactory, offline_settings
 

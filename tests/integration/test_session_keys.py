@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from devtools.fake_keyvault import PAGE_SIZE, FakeKeyVault
-from shared.credentials import build_credential
 from shared.errors import SsoUnavailable
 from shared.sessions.access import SessionClaims, issue_access_token, verify_with_key_source
 from shared.sessions.keys import (
@@ -18,6 +17,7 @@ from shared.sessions.keys import (
     jwks_document,
 )
 from shared.settings import Settings
+from shared.store.credentials import build_credential
 from shared.store.secrets import SecretStore
 
 ISSUER = "http://127.0.0.1:7071"

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from shared.log_limits import RateLimitedLog
+from shared.signin.anonymous_log import RateLimitedLog
 
 
 def test_past_the_limit_lines_are_counted_and_reported_with_the_next_minutes_first(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.credentials import OFFLINE_TOKEN, OfflineCredential, build_credential
 from shared.settings import Settings, SettingsError
+from shared.store.credentials import OFFLINE_TOKEN, OfflineCredential, build_credential
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,9 +73,9 @@ def test_managed_mode_is_default_azure_credential() -> None:
 def test_azure_identity_is_imported_only_when_a_managed_credential_is_built() -> None:
     # A fresh interpreter: this test process has long imported azure.identity.
     script = (
-        "import sys, function_app, shared.credentials, shared.store.secrets\n"
+        "import sys, function_app, shared.store.credentials, shared.store.secrets\n"
         "assert 'azure.identity' not in sys.modules, 'imported too early'\n"
-        "from shared.credentials import build_credential\n"
+        "from shared.store.credentials import build_credential\n"
         "from shared.settings import Settings\n"
         "build_credential(Settings('https://a.example', 'https://127.0.0.1:1', None, None,"
         " azure_credential_mode='offline'))\n"
