@@ -214,7 +214,22 @@ class Tables(Protocol):
 
     def scan_partition(
         self, table: str, *, partition_key: str, row_key_prefix: str | None = None
-    ) -> Iterator[Row]: ...
+    ) -> Iterator[Row]:
+        """Every live row of a partition (optionally a RowKey prefix), page by page.
+        Implemented here once: stores that subclass `Tables` inherit it."""
+        cursor: str | None = None
+        while True:
+            page = self.query(
+                table,
+                partition_key=partition_key,
+                row_key_prefix=row_key_prefix,
+                limit=MAX_PAGE_SIZE,
+                cursor=cursor,
+            )
+            yield from page.rows
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     def find_keys(
         self,

@@ -31,6 +31,7 @@ from shared.store.rows import (
     Op,
     Page,
     Row,
+    Tables,
     TransactionFailed,
     check_page_size,
     check_transaction,
@@ -65,7 +66,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class TableStore:
+class TableStore(Tables):
     """Rows of the project's tables. Thread-safe: one instance per process.
 
     `prefix` is put before every table name (tests give each test its own tables);
@@ -289,24 +290,6 @@ class TableStore:
                 next_token = pages.continuation_token  # type: ignore[attr-defined]
                 break
         return Page(rows=rows, next_cursor=encode_cursor(next_token, scope) if next_token else None)
-
-    def scan_partition(
-        self, table: str, *, partition_key: str, row_key_prefix: str | None = None
-    ) -> Iterator[Row]:
-        """Every live row of a partition (optionally a RowKey prefix), page by page."""
-        cursor: str | None = None
-        while True:
-            page = self.query(
-                table,
-                partition_key=partition_key,
-                row_key_prefix=row_key_prefix,
-                limit=MAX_PAGE_SIZE,
-                cursor=cursor,
-            )
-            yield from page.rows
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     def find_keys(
         self,

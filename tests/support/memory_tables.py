@@ -25,7 +25,6 @@ import pytest
 from shared.errors import SsoUnavailable
 from shared.store.rows import (
     EXPIRES_AT,
-    MAX_PAGE_SIZE,
     EntityExists,
     EtagMismatch,
     Op,
@@ -58,7 +57,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class MemoryTables:
+class MemoryTables(Tables):
     def __init__(self, *, clock: Callable[[], dt.datetime] = _utc_now) -> None:
         self.clock = clock
         self.fail_with: Exception | None = None
@@ -179,23 +178,6 @@ class MemoryTables:
         # Like the service: a page is read, then the expired rows leave it.
         return Page(rows=[_copy(r) for r in page if not self._expired(r)], next_cursor=next_cursor)
 
-    def scan_partition(
-        self, table: str, *, partition_key: str, row_key_prefix: str | None = None
-    ) -> Iterator[Row]:
-        cursor: str | None = None
-        while True:
-            page = self.query(
-                table,
-                partition_key=partition_key,
-                row_key_prefix=row_key_prefix,
-                limit=MAX_PAGE_SIZE,
-                cursor=cursor,
-            )
-            yield from page.rows
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
     def find_keys(
         self,
         table: str,
@@ -313,7 +295,3 @@ def any_tables(request: pytest.FixtureRequest) -> Tables:
         return MemoryTables()
     tables: Tables = request.getfixturevalue("table_store")
     return tables
-
-
-def _conforms(tables: MemoryTables) -> Tables:
-    return tables  # mypy checks that MemoryTables satisfies the Protocol
