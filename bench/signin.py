@@ -73,6 +73,10 @@ def stand_ins() -> Iterator[Stack]:
             "ENTRA_AUTHORITY_HOST": entra.base_url,
             "GRAPH_BASE_URL": entra.graph_base_url,
             "REQUESTS_CA_BUNDLE": os.environ["REQUESTS_CA_BUNDLE"],
+            # What the peer (bench/peer_flask.py) is configured with; the host ignores them.
+            "PEER_ENTRA_TENANT_ID": tid,
+            "PEER_CLIENT_ID": app.client_id,
+            "PEER_CLIENT_SECRET": app.secrets[0].value,
         }
         seeding = Services(Settings.from_env(values))
         seeding.secrets.set_secret(client_secret_name(TENANT), app.secrets[0].value)
@@ -252,17 +256,21 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def host_process(stack: Stack) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def host_process(
+    stack: Stack, module: list[str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The local Functions host (or `module`, e.g. the peer) in its own process."""
+    command = [sys.executable, *module] if module else HOST_COMMAND
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
         settings_file = Path(scratch) / "local.settings.json"
         settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": stack.settings}))
         env = {k: v for k, v in os.environ.items() if k not in stack.settings}
         process = subprocess.Popen(
-            [*HOST_COMMAND, "--port", str(port), "--settings", str(settings_file)],
+            [*command, "--port", str(port), "--settings", str(settings_file)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=None if os.environ.get("BENCH_SHOW_SERVER_LOG") else subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         try:
