@@ -115,8 +115,11 @@ def verify_access_token(
     audience: str = ACCESS_TOKEN_AUDIENCE,
     now: float,
     leeway: int = 30,
+    expired_ok: bool = False,
 ) -> SessionClaims:
-    """Verify one of our access tokens; `Unauthorized` names the failed check."""
+    """Verify one of our access tokens; `Unauthorized` names the failed check.
+    `expired_ok`: a token past its exp still names its session (logout only: ending
+    a session can only take access away)."""
     leeway = min(leeway, MAX_LEEWAY)
     key = _verification_key(raw, keys)
     claims = decode_verified(
@@ -129,7 +132,7 @@ def verify_access_token(
         refusals=_REFUSALS,
     )
     exp, iat = _integer(claims, "exp"), _integer(claims, "iat")
-    if now > exp + leeway:
+    if now > exp + leeway and not expired_ok:
         raise Unauthorized("The access token has expired (exp).")
     if now + leeway < iat:
         raise Unauthorized("The access token was issued in the future (iat).")
@@ -166,13 +169,20 @@ def verify_with_key_source(
     audience: str = ACCESS_TOKEN_AUDIENCE,
     now: float,
     leeway: int = 30,
+    expired_ok: bool = False,
 ) -> SessionClaims:
     """`verify_access_token` with the ring's keys, re-reading them once on an unknown kid
     (a rotation another instance made)."""
 
     def verify(keys: Mapping[str, PublicKey]) -> SessionClaims:
         return verify_access_token(
-            raw, keys=keys, issuer=issuer, audience=audience, now=now, leeway=leeway
+            raw,
+            keys=keys,
+            issuer=issuer,
+            audience=audience,
+            now=now,
+            leeway=leeway,
+            expired_ok=expired_ok,
         )
 
     try:

@@ -188,7 +188,8 @@ class SessionService:
                 ended.add(tenant)
         for access_token in filter(None, access_tokens):
             try:
-                claims = self._signed_claims(access_token)
+                # Past its 15 minutes a token we signed still names its session.
+                claims = self._signed_claims(access_token, expired_ok=True)
             except Unauthorized:
                 continue  # ends nothing; a revoked session's token may still sign out
             # The tenant the signed token names, whatever route it came to: a logout
@@ -217,10 +218,12 @@ class SessionService:
 
     # --- a session as it is now ----------------------------------------------------------
 
-    def _signed_claims(self, raw: str | None) -> SessionClaims:
+    def _signed_claims(self, raw: str | None, *, expired_ok: bool = False) -> SessionClaims:
         if not raw:
             raise Unauthorized()
-        return verify_with_key_source(raw, source=self.keys, issuer=self.issuer, now=self.clock())
+        return verify_with_key_source(
+            raw, source=self.keys, issuer=self.issuer, now=self.clock(), expired_ok=expired_ok
+        )
 
     def _live_family(self, claims: SessionClaims) -> RefreshFamily:
         """The session's family row, if it may still be used: there, not revoked, not

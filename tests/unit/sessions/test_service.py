@@ -362,13 +362,6 @@ def test_signing_out_twice_is_harmless_and_audited_once(unit: UnitWorld) -> None
     assert "refresh_token_reused" not in actions(unit)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="suspected bug: sign_out verifies the bearer's exp, so an access token past "
-    "its 15 minutes (our signature, a live session) ends nothing and the refresh "
-    "token keeps working",
-)
 def test_signing_out_with_an_access_token_past_its_fifteen_minutes_ends_the_session(
     unit: UnitWorld,
 ) -> None:
