@@ -117,6 +117,7 @@ class AdminService:
             current=record.config,
             current_masked_secret=mask_secret(current_secret.value) if current_secret else None,
             today=self._today(),
+            now=self.clock(),
         )
         if not caller.platform and "customer_id" in update.changed_fields:
             # It binds the tenant's users to one customer record of the application:

@@ -64,6 +64,7 @@ def parse_config_put(
     current: OAuth2Config,
     current_masked_secret: str | None,
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> ConfigUpdate:
     """Validate a `PUT .../oauth2` body against the stored config.
 
@@ -71,7 +72,8 @@ def parse_config_put(
     `client_secret` (absent, null or the masked value keep the stored secret)
     and `client_secret_expires_on` (absent keeps the stored date unless a new
     secret comes with the body). Read-only fields are ignored, unknown ones
-    refused. With `today`, a new secret's expiry must not be in the past.
+    refused. With `today`, a new secret's expiry must not be in the past (with `now`
+    too, an expiry time must be after it, as on the client-secret route).
     """
     if not isinstance(body, dict):
         raise InvalidRequest(
@@ -120,7 +122,7 @@ def parse_config_put(
         new_secret is not None
         and expires is not None
         and today is not None
-        and not is_in_future(expires, today=today, now=None)
+        and not is_in_future(expires, today=today, now=now)
     ):
         problems.setdefault("client_secret_expires_on", "must be in the future for a new secret")
 
