@@ -28,4 +28,3 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     operator = is_platform_key(given, services.settings.platform_admin_key)
     body = report.to_body(name_tenants=operator)
     return web.json_response(body, 503 if report.status == "unavailable" else 200)
-

@@ -99,7 +99,6 @@ var platformAdminKeySecretName = 'platform-admin-key'
 var tableNames = [
   'tenants'
   'users'
-  'authflows'
   'profilemappings'
 ]
 

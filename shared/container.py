@@ -8,7 +8,9 @@ their own `Services` from explicit settings.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,10 +27,12 @@ if TYPE_CHECKING:
     from shared.sessions.keys import SessionKeyRing
     from shared.sessions.service import SessionService
     from shared.signin.client_secrets import ClientSecrets
+    from shared.signin.sealed_state import StateKey
     from shared.signin.service import SignInService
     from shared.signin.throttle import Throttle
     from shared.store.audit import AuditStore
     from shared.store.configs import ConfigStore
+    from shared.store.key_ring import KeyRing
     from shared.store.rows import Tables
     from shared.store.secrets import SecretStore
     from shared.store.users import UserStore
@@ -37,8 +41,16 @@ T = TypeVar("T")
 
 
 class Services:
-    def __init__(self, settings: Settings, *, credential: TokenCredential | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        credential: TokenCredential | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`clock`: what the services take as now (seconds since the epoch); tests move it."""
         self.settings = settings
+        self.clock = clock
         self._credential = credential
         self._built: dict[str, Any] = {}
         self._lock = threading.RLock()
@@ -131,6 +143,16 @@ class Services:
         return self._once("session_keys", build)
 
     @property
+    def state_keys(self) -> KeyRing[StateKey]:
+        def build() -> KeyRing[StateKey]:
+            from shared.signin.sealed_state import STATE_KEYS
+            from shared.store.key_ring import KeyRing
+
+            return KeyRing(self.secrets, STATE_KEYS)
+
+        return self._once("state_keys", build)
+
+    @property
     def sessions(self) -> SessionService:
         def build() -> SessionService:
             from shared.sessions.service import SessionService
@@ -143,6 +165,7 @@ class Services:
                 users=self.users,
                 audit=self.audit,
                 configs=self.configs,
+                clock=self.clock,
             )
 
         return self._once("sessions", build)
@@ -174,7 +197,7 @@ class Services:
     def signin(self) -> SignInService:
         def build() -> SignInService:
             from shared.signin.service import SignInService
-            from shared.store.flows import FlowStore
+            from shared.store.used_states import UsedStates
 
             return SignInService(
                 settings=self.settings,
@@ -182,11 +205,13 @@ class Services:
                 client_secrets=self.client_secrets,
                 entra=self.entra,
                 keys=self.entra_keys,
-                flows=FlowStore(self.tables),
+                state_keys=self.state_keys,
+                used_states=UsedStates(self.tables),
                 users=self.users,
                 sessions=self.sessions,
                 audit=self.audit,
                 throttle=self.throttle,
+                clock=self.clock,
             )
 
         return self._once("signin", build)
@@ -249,6 +274,7 @@ class Services:
                 users=self.users,
                 refresh_tokens=RefreshTokenTable(self.tables),
                 audit=self.audit,
+                clock=lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
             )
 
         return self._once("admin", build)

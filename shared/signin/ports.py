@@ -5,14 +5,13 @@ service, the throttle), so a test can hand it its own."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from shared.secret import Secret
 from shared.sessions import ports as sessions_ports
 from shared.sessions.types import SessionTokens
 from shared.signin.provisioning import SignInIdentity
-from shared.signin.transaction import AuthTransaction
 from shared.tenants.model import OAuth2Config
 from shared.users import Entitlements, User
 
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from shared.entra.client import ClientCredentials, TokenResult
     from shared.entra.keys import Keys
     from shared.sessions.service import PendingSession
+    from shared.signin.sealed_state import StateKey
     from shared.store.rows import Op
     from shared.store.users import CarriesRows
 
@@ -88,25 +88,25 @@ class ClientSecretSource(Protocol):
         ...
 
 
-class FlowStore(Protocol):
-    def save(self, transaction: AuthTransaction) -> None: ...
+class StateKeys(Protocol):
+    """The sign-in state keys (a shared.store.key_ring.KeyRing of StateKey)."""
 
-    def peek(self, tenant: str, state: str) -> AuthTransaction | None:
-        """The transaction, left in place (to route a JSON-mode attempt to its SPA)."""
+    def current_key(self) -> tuple[str, StateKey]: ...
+
+    def keys_by_kid(self, *, kid: str | None = None) -> Mapping[str, StateKey]: ...
+
+
+class UsedStates(Protocol):
+    """States already used (shared.store.used_states.UsedStates)."""
+
+    def row(self, tenant: str, state: str, expires_at: dt.datetime) -> Op:
+        """The row that marks the state used, for the sign-in's own transaction."""
         ...
 
-    def consume(
-        self,
-        tenant: str,
-        state: str,
-        check: Callable[[AuthTransaction], bool],
-        *,
-        read: AuthTransaction | None = None,
-    ) -> AuthTransaction | None:
-        """Delete and return the transaction if it exists, is unexpired and passes
-        `check`; exactly one caller wins. None otherwise (nothing deleted on a failed check).
-        `read` is what `peek` returned for this state (saves reading it again).
-        """
+    def burn(
+        self, tenant: str, state: str, expires_at: dt.datetime, *, also: Sequence[Op] = ()
+    ) -> bool:
+        """Mark it used with `also`'s rows; False (nothing written) if it was already."""
         ...
 
 
@@ -153,6 +153,7 @@ class AuditLog(sessions_ports.AuditLog, Protocol):
         fields: tuple[str, ...] = (),
         user_id: str | None = None,
         code: str | None = None,
+        detail: str | None = None,
     ) -> Op:
         """The same event as a row for the caller's transaction."""
         ...

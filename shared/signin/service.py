@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from shared.entra.client import idp_error_from_redirect
-from shared.errors import EntraBridgeError, InvalidState, SsoDisabled, UnknownTenant
+from shared.errors import (
+    EntraBridgeError,
+    InvalidState,
+    SsoDisabled,
+    SsoUnavailable,
+    UnknownTenant,
+)
 from shared.settings import Settings
 from shared.signin.anonymous_log import RateLimitedLog
 from shared.signin.exchange import TokenExchange
@@ -27,14 +33,17 @@ from shared.signin.ports import (
     ConfigSource,
     Entra,
     EntraKeys,
-    FlowStore,
     SessionIssuer,
     StartThrottle,
+    StateKeys,
+    UsedStates,
     UserStore,
 )
 from shared.signin.redirects import hosted_login_page, safe_return_to
 from shared.signin.results import Completed, SpaHandoff, Started
+from shared.signin.sealed_state import MAX_STATE_LENGTH, open_state, seal, with_state
 from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
+from shared.store.rows import TransactionFailed
 from shared.tenants.entitlements import entitlements_for, groups_to_store
 from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
 from shared.users import User
@@ -52,10 +61,11 @@ _anonymous_log = RateLimitedLog(log)
 
 @dataclass
 class _Attempt:
-    """Whether a callback turned out to be one of our sign-in attempts (its state found,
-    bound and consumed): only then is a refusal audited."""
+    """Whether a callback turned out to be one of our sign-in attempts (its state opened
+    and bound to this browser or SPA): only then is a refusal audited, and the state
+    burnt with the audit event."""
 
-    started_here: bool = False
+    transaction: AuthTransaction | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,10 @@ class _SessionRows:
 
     pending: PendingSession
     rows: tuple[Op, ...]
+
+
+class _Replayed(InvalidState):
+    """The state was used already (its "used" row is there): a replay."""
 
 
 # --- the service -------------------------------------------------------------------
@@ -79,7 +93,8 @@ class SignInService:
         client_secrets: ClientSecretSource,
         entra: Entra,
         keys: EntraKeys,
-        flows: FlowStore,
+        state_keys: StateKeys,
+        used_states: UsedStates,
         users: UserStore,
         sessions: SessionIssuer,
         audit: AuditLog,
@@ -98,7 +113,8 @@ class SignInService:
             audit=audit,
             clock=clock,
         )
-        self._flows = flows
+        self._state_keys = state_keys
+        self._used_states = used_states
         self._users = users
         self._sessions = sessions
         self._audit = audit
@@ -157,7 +173,7 @@ class SignInService:
         now = self._now()
         transaction = AuthTransaction(
             tenant=tenant,
-            state=str(flow["state"]),
+            state="",  # the sealed state is the transaction itself
             msal_flow=flow,
             mode=mode,
             return_to=self._return_to(tenant, config, return_to),
@@ -165,8 +181,8 @@ class SignInService:
             created_at=now,
             expires_at=now + FLOW_TTL,
         )
-        self._flows.save(transaction)
-        return Started(authorization_url=str(flow["auth_uri"]), state=transaction.state)
+        state = seal(transaction, self._state_keys.current_key()[1])
+        return Started(authorization_url=with_state(str(flow["auth_uri"]), state), state=state)
 
     def _return_to(self, tenant: str, config: OAuth2Config, requested: str | None) -> str:
         return safe_return_to(
@@ -198,24 +214,54 @@ class SignInService:
             )
         except EntraBridgeError as error:
             cause = type(error.__cause__ or error).__name__
-            if not attempt.started_here:
-                _anonymous_log.warning(
-                    "sign-in callback refused (no attempt of ours): tenant=%s code=%s cause=%s",
-                    tenant,
-                    error.code,
-                    cause,
+            if attempt.transaction is not None and self._burn(attempt.transaction, error, ip):
+                log.warning(
+                    "sign-in refused: tenant=%s code=%s cause=%s", tenant, error.code, cause
                 )
                 raise
-            log.warning("sign-in refused: tenant=%s code=%s cause=%s", tenant, error.code, cause)
-            self._audit.record(
+            # Not an attempt of ours, or one already used (a replay): anyone can send it.
+            refusal = error if attempt.transaction is None else InvalidState()
+            _anonymous_log.warning(
+                "sign-in callback refused (no attempt of ours): tenant=%s code=%s cause=%s",
                 tenant,
+                refusal.code,
+                cause,
+            )
+            if refusal is error:
+                raise
+            raise refusal from error
+
+    def _burn(self, transaction: AuthTransaction, error: EntraBridgeError, ip: str | None) -> bool:
+        """The refused attempt's state used up, with its audit event; False when it was
+        used already (a replay). A storage failure here leaves the refusal as it is."""
+        if isinstance(error, _Replayed):
+            return False
+        event = self._audit.event(
+            transaction.tenant,
+            "sign_in_refused",
+            actor="anonymous",
+            ip=ip,
+            code=error.code,
+            detail=error.reference,
+        )
+        try:
+            return self._used_states.burn(
+                transaction.tenant, transaction.state, transaction.expires_at, also=[event]
+            )
+        except SsoUnavailable:
+            log.warning("sign-in refused: its state could not be marked used (storage)")
+        try:  # the audit event on its own, then: the refusal is still worth recording
+            self._audit.record(
+                transaction.tenant,
                 "sign_in_refused",
                 actor="anonymous",
                 ip=ip,
                 code=error.code,
                 detail=error.reference,
             )
-            raise
+        except SsoUnavailable:
+            log.warning("sign-in refused: its audit event could not be written (storage)")
+        return True
 
     def _complete(
         self,
@@ -230,35 +276,22 @@ class SignInService:
         config = self._config(tenant)
         state = params.get("state") or ""
         if not spa and "error" in params:
-            if state:  # burn the attempt: it is over either way
-                burnt = self._flows.consume(
-                    tenant, state, lambda tx: bound_to_browser(tx, browser_cookie)
-                )
-                attempt.started_here = burnt is not None
+            bound = self._open_bound(tenant, state, browser_cookie) if state else None
+            attempt.transaction = bound  # the attempt is over either way: burnt, audited
             raise idp_error_from_redirect(params)
-        if not state or len(state) > 512:
-            raise InvalidState()
-        peeked: AuthTransaction | None = None
-        if not spa:
-            # One read serves both: routing a JSON-mode attempt to its SPA, and
-            # (redirect mode) the transaction that is consumed below.
-            peeked = self._flows.peek(tenant, state)
-            if peeked is not None and peeked.mode == "json":
-                return self._spa_handoff(peeked, params)
+        transaction = self._open(tenant, state)
+        if not spa and transaction.mode == "json":
+            return self._spa_handoff(transaction, params)
         if not is_sso_ready(config):
             raise SsoDisabled()
-        if not spa and peeked is None:
+        belongs_here = (
+            transaction.mode == "json"
+            if spa
+            else transaction.mode == "redirect" and bound_to_browser(transaction, browser_cookie)
+        )
+        if not belongs_here:
             raise InvalidState()
-
-        def belongs_here(tx: AuthTransaction) -> bool:
-            if spa:
-                return tx.mode == "json"
-            return tx.mode == "redirect" and bound_to_browser(tx, browser_cookie)
-
-        transaction = self._flows.consume(tenant, state, belongs_here, read=peeked)
-        if transaction is None:
-            raise InvalidState()
-        attempt.started_here = True
+        attempt.transaction = transaction
         code = params.get("code") or ""
         if not code or len(code) > 4096:
             raise InvalidState("The sign-in response has no authorization code.")
@@ -279,23 +312,31 @@ class SignInService:
         # Kept on the user row: refreshes recompute profiles and roles from them.
         identity = replace(identity, group_ids=groups_to_store(config, identity.group_ids))
 
-        # The user, their new session and the audit event: one transaction, so a
-        # failure leaves no half (a session without its event, a user without a session).
+        # The state's "used" row, the user, their new session and the audit event: one
+        # transaction, so a replay fails as a whole and a failure leaves no half (a
+        # session without its event, a user without a session).
+        used = self._used_states.row(tenant, transaction.state, transaction.expires_at)
+
         def session_and_event(user: User) -> _SessionRows:
             pending = self._sessions.begin(
                 user_id=user.id, tenant=tenant, entra_session_id=claims.sid
             )
             event = self._audit.event(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
-            return _SessionRows(pending=pending, rows=(*pending.rows, event))
+            return _SessionRows(pending=pending, rows=(used, *pending.rows, event))
 
-        user, written = self._users.provision_with(
-            identity,
-            tenant=tenant,
-            customer_id=config.customer_id or "",
-            entitlements=entitlements,
-            now=self._now(),
-            also=session_and_event,
-        )
+        try:
+            user, written = self._users.provision_with(
+                identity,
+                tenant=tenant,
+                customer_id=config.customer_id or "",
+                entitlements=entitlements,
+                now=self._now(),
+                also=session_and_event,
+            )
+        except TransactionFailed as failure:
+            if failure.index == 0 and failure.reason == "exists":
+                raise _Replayed() from None
+            raise SsoUnavailable("The sign-in could not be recorded.") from failure
         session = self._sessions.issue(user, written.pending)
         return Completed(user=user, tokens=session, return_to=transaction.return_to)
 
@@ -312,6 +353,27 @@ class SignInService:
         if config is None:
             raise UnknownTenant()
         return config
+
+    def _open(self, tenant: str, state: str) -> AuthTransaction:
+        """The attempt sealed into `state` for this tenant, unexpired; else InvalidState."""
+        if not state or len(state) > MAX_STATE_LENGTH:
+            raise InvalidState()
+        transaction = open_state(
+            state, tenant=tenant, keys=lambda kid: self._state_keys.keys_by_kid(kid=kid)
+        )
+        if transaction.expires_at <= self._now():
+            raise InvalidState("The sign-in took too long; please start again.")
+        return transaction
+
+    def _open_bound(
+        self, tenant: str, state: str, browser_cookie: str | None
+    ) -> AuthTransaction | None:
+        """The attempt of an Entra error redirect, if it is this browser's."""
+        try:
+            transaction = self._open(tenant, state)
+        except InvalidState:
+            return None
+        return transaction if bound_to_browser(transaction, browser_cookie) else None
 
     def _ready_config(self, tenant: str) -> OAuth2Config:
         config = self._config(tenant)

@@ -1,10 +1,11 @@
-"""The auth transaction: one record per sign-in attempt, consumed exactly once.
+"""The auth transaction: one per sign-in attempt, sealed into its own state
+(shared.signin.sealed_state) and used exactly once (shared.store.used_states).
 
-It bundles what MSAL's `initiate_auth_code_flow` made (state, nonce, PKCE
-verifier, redirect URI) with where to send the user afterwards and how the
-attempt is bound to the browser that started it (login-CSRF defence): in
-redirect mode the hash of an HttpOnly cookie, in JSON (SPA) mode nothing
-the browser carries, so only the SPA's JSON POST may finish it.
+It bundles what MSAL's `initiate_auth_code_flow` made (nonce, PKCE verifier,
+redirect URI) with where to send the user afterwards and how the attempt is
+bound to the browser that started it (login-CSRF defence): in redirect mode the
+hash of an HttpOnly cookie, in JSON (SPA) mode nothing the browser carries, so
+only the SPA's JSON POST may finish it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 FLOW_TTL = dt.timedelta(minutes=10)
@@ -31,9 +32,6 @@ class AuthTransaction:
     browser_binding: str | None  # sha256 hex of the browser cookie (redirect mode)
     created_at: dt.datetime
     expires_at: dt.datetime
-    # The stored row's version when read from the store: consuming a transaction
-    # already read deletes exactly that version without reading it again.
-    etag: str | None = field(default=None, compare=False, repr=False)
 
 
 def new_browser_binding() -> tuple[str, str]:

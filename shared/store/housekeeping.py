@@ -2,8 +2,10 @@
 
 Table Storage has no TTL. Reads already treat an expired row as absent
 (`shared.store.tables`), so this is about space and scan time, not
-correctness: auth transactions that were never completed (anyone can start
-one), and sessions with their Entra-sid index rows past their 30-day lifetime.
+correctness: sessions with their Entra-sid index rows past their 30-day
+lifetime, the "used" rows of sign-in states past their 10 minutes, and the
+sign-in throttle's per-minute counts. (A sign-in start writes nothing: its
+transaction travels sealed in its state.)
 Users carry no expiry and are never touched. Audit events are kept for
 AUDIT_RETENTION_DAYS (400 by default) and then deleted, oldest first
 (`purge_old_audit`); in the users table only each tenant's session and audit
@@ -15,11 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from shared.errors import SsoUnavailable
-from shared.store import audit, flows, tenant_partition
+from shared.store import audit, tenant_partition
 from shared.store.configs import ConfigStore
 from shared.store.rows import (
     MAX_TRANSACTION_OPERATIONS,
@@ -34,23 +35,15 @@ from shared.store.rows import (
 log = logging.getLogger("entrabridge.housekeeping")
 
 # RowKey ranges of the tenant partition whose rows carry `ExpiresAt`: sessions,
-# their Entra-sid index, the sign-in throttle's per-minute counts.
-EXPIRING_RANGES = ("session:", "esid:", "throttle:")
-
-
-# Abandoned sign-in starts are what an anonymous caller can pile up: a run deletes
-# up to this many (100 per transaction: about 2,000 rows/s against Azurite, so well
-# inside the 2-minute budget), 111 rows/s over the 15-minute schedule, the rate of
-# 111 clients each starting sign-ins at the throttle's limit (60 a minute).
-FLOWS_PER_RUN = 100_000
-FLOWS_BUDGET = 120.0
+# their Entra-sid index, used sign-in states, the sign-in throttle's counts.
+EXPIRING_RANGES = ("session:", "esid:", "stateused:", "throttle:")
 
 
 def run(tables: Tables, configs: ConfigStore, *, retention_days: int) -> None:
     """One timer run: expired rows, then audit events past their retention, over one
     read of the tenant list."""
     slugs = tenant_slugs(configs)
-    purge_expired(tables, configs, flows_limit=FLOWS_PER_RUN, slugs=slugs)
+    purge_expired(tables, configs, slugs=slugs)
     purge_old_audit(tables, configs, retention_days=retention_days, slugs=slugs)
 
 
@@ -69,41 +62,32 @@ def purge_expired(
     configs: ConfigStore,
     *,
     limit_per_range: int = 5000,
-    flows_limit: int | None = None,
     slugs: Sequence[str] | None = None,
 ) -> dict[str, int]:
-    """Delete expired rows (at most `limit_per_range` per range per run, the auth
-    transactions `flows_limit`, so a run stays short; the next takes the rest). How
-    many went, by table. A range that fails is logged and skipped: the others still
-    run. `slugs`: the tenants, when the caller has read them already."""
-    removed: Counter[str] = Counter({flows.TABLE: 0, tenant_partition.TABLE: 0})
-    ranges: list[tuple[str, str | None, str | None]] = [(flows.TABLE, None, None)]
+    """Delete expired rows (at most `limit_per_range` per range per run, so a run stays
+    short; the next takes the rest). How many went, by table. A range that fails is
+    logged and skipped: the others still run. `slugs`: the tenants, when the caller
+    has read them already."""
+    removed = 0
     if slugs is None:
         slugs = tenant_slugs(configs)
-    ranges += [
-        (tenant_partition.TABLE, slug, prefix) for slug in slugs for prefix in EXPIRING_RANGES
-    ]
-    for table, partition, prefix in ranges:
-        is_flows = table == flows.TABLE
-        limit = (flows_limit or limit_per_range) if is_flows else limit_per_range
-        try:
-            upper = prefix_upper_bound(prefix) if prefix else None
-            found = tables.find_keys(
-                table,
-                partition_key=partition,
-                row_key_from=prefix,
-                row_key_before=upper,
-                expired_only=True,
-            )
-            removed[table] += delete_rows(
-                tables, table, found, limit=limit, budget=FLOWS_BUDGET if is_flows else 60.0
-            )
-        except SsoUnavailable:
-            log.warning(
-                "expired rows: %s %s%s could not be purged", table, partition or "", prefix or ""
-            )
-    log.info("expired rows deleted: %s", dict(removed))
-    return dict(removed)
+    for slug in slugs:
+        for prefix in EXPIRING_RANGES:
+            try:
+                found = tables.find_keys(
+                    tenant_partition.TABLE,
+                    partition_key=slug,
+                    row_key_from=prefix,
+                    row_key_before=prefix_upper_bound(prefix),
+                    expired_only=True,
+                )
+                removed += delete_rows(
+                    tables, tenant_partition.TABLE, found, limit=limit_per_range, budget=60.0
+                )
+            except SsoUnavailable:
+                log.warning("expired rows: %s %s could not be purged", slug, prefix)
+    log.info("expired rows deleted: %d", removed)
+    return {tenant_partition.TABLE: removed}
 
 
 def purge_old_audit(

@@ -94,7 +94,9 @@ class UserStore:
     ) -> tuple[User, R]:
         """Create or update the signed-in user atomically with the rows of what `also`
         makes for the user decided on (same partition: their session, the audit event),
-        and hand back both; raises the decision's refusals, and then writes nothing."""
+        and hand back both; raises the decision's refusals, and then writes nothing.
+        When one of `also`'s rows is refused, `TransactionFailed` names it (its index
+        among those rows) and nothing is written."""
         user_id = entra_user_id(identity.tenant_id, identity.object_id)
         for attempt in range(_ATTEMPTS):
             # One point read finds a returning user; the email index is read only when
@@ -134,8 +136,11 @@ class UserStore:
                 return user, extra
             except TransactionFailed as failure:
                 if failure.index >= len(ops):
-                    # One of the caller's rows: not a race this loop can settle.
-                    raise SsoUnavailable("The sign-in could not be recorded.") from failure
+                    # One of the caller's rows: not a race this loop can settle, and the
+                    # caller knows what it means (its index among `also`'s rows).
+                    raise TransactionFailed(
+                        failure.index - len(ops), failure.kind, failure.reason
+                    ) from failure
                 # Another sign-in of the same person (or a claim on the same email)
                 # won the race: read again and decide again.
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311

@@ -35,14 +35,19 @@ def with_state(path_and_query: str, state: str) -> str:
 
 @pytest.fixture
 def store_clock(signin_system: SignInSystem) -> Iterator[list[dt.timedelta]]:
-    """Table Storage's clock (what row expiry is judged by), shifted by the list's one
-    element; put back after the test."""
-    tables = signin_system.services.tables
-    original = tables.clock
+    """The services' and Table Storage's clocks (a state's expiry is judged by the
+    sign-in service, a row's by the store), shifted by the list's one element; put
+    back after the test."""
+    services = signin_system.services
+    tables = services.tables
+    original_tables, original_services = tables.clock, services.clock
     shift = [dt.timedelta(0)]
-    tables.clock = lambda: original() + shift[0]
+    tables.clock = lambda: original_tables() + shift[0]
+    services.clock = lambda: original_services() + shift[0].total_seconds()
+    services.rebuild("signin", "sessions", "admin")
     yield shift
-    tables.clock = original
+    tables.clock, services.clock = original_tables, original_services
+    services.rebuild("signin", "sessions", "admin")
 
 
 def test_a_state_older_than_ten_minutes_is_invalid_state(

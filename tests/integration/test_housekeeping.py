@@ -13,14 +13,14 @@ from devtools.azurite import Azurite
 from devtools.fake_keyvault import FakeKeyVault
 from shared.sessions.refresh import start_family
 from shared.settings import Settings, SettingsError
-from shared.signin.transaction import FLOW_TTL, AuthTransaction
+from shared.signin.transaction import FLOW_TTL
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore
-from shared.store.flows import FlowStore
 from shared.store.housekeeping import delete_batch, delete_rows, purge_expired, purge_old_audit
 from shared.store.refresh_tokens import RefreshTokenTable
 from shared.store.rows import Op, Row, Tables
 from shared.store.tables import TableStore
+from shared.store.used_states import UsedStates
 from shared.tenants.model import OAuth2Config
 from tests.support.system import installed_services, make_settings
 
@@ -41,24 +41,16 @@ class Clock:
         return self.now
 
 
-def flow(tenant: str, state: str, now: dt.datetime) -> AuthTransaction:
-    return AuthTransaction(
-        tenant=tenant,
-        state=state,
-        msal_flow={"state": state},
-        mode="redirect",
-        return_to="/",
-        browser_binding=None,
-        created_at=now,
-        expires_at=now + FLOW_TTL,
-    )
+def used_state(tables: Tables, tenant: str, state: str, now: dt.datetime) -> None:
+    """A sign-in state used at `now` (its mark lives as long as the state, plus margin)."""
+    UsedStates(tables).burn(tenant, state, now + FLOW_TTL)
 
 
 def keys(tables: Tables, table: str, partition: str) -> list[str]:
     return [row.row_key for row in tables.query(table, partition_key=partition, limit=1000).rows]
 
 
-def test_expired_flows_sessions_and_their_index_go_users_and_audit_stay(
+def test_expired_sessions_their_index_and_used_states_go_users_and_audit_stay(
     any_tables: Tables,
 ) -> None:
     clock = Clock()
@@ -69,9 +61,8 @@ def test_expired_flows_sessions_and_their_index_go_users_and_audit_stay(
     configs = ConfigStore(tables)
     for tenant in ("acme", "globex"):
         configs.put_tenant(tenant, tenant.title(), OAuth2Config())
-    flows = FlowStore(tables)
     for tenant in ("acme", "globex"):  # every partition, not just one
-        flows.save(flow(tenant, f"old-{tenant}", clock.now))
+        used_state(tables, tenant, f"old-{tenant}", clock.now)
     sessions = RefreshTokenTable(tables)
     old, _ = start_family(user_id=USER, tenant="acme", now=now - 31 * 86400, entra_sid="s1")
     live, _ = start_family(user_id=USER, tenant="acme", now=now, entra_sid="s2")
@@ -80,16 +71,18 @@ def test_expired_flows_sessions_and_their_index_go_users_and_audit_stay(
     tables.insert("users", {"PartitionKey": "acme", "RowKey": f"user:{USER}", "email": "a@b"})
     AuditStore(tables, clock=clock).record("acme", "sign_in", actor=USER)
 
-    clock.now += dt.timedelta(minutes=11)  # the flows are past their 10 minutes
-    flows.save(flow("acme", "fresh", clock.now))
+    clock.now += dt.timedelta(minutes=16)  # the states are past their 10 minutes + margin
+    used_state(tables, "acme", "fresh", clock.now)
     removed = purge_expired(tables, configs)
 
-    assert removed == {"authflows": 2, "users": 2}  # the old session and its index row
+    # The old session, its index row, and the two old states' marks.
+    assert removed == {"users": 4}
     # Reads hide expired rows: looked at from two days earlier, every row that was
     # not deleted would show.
     clock.now = start - dt.timedelta(days=2)
-    assert keys(tables, "authflows", "acme") == ["fresh"]
-    assert keys(tables, "authflows", "globex") == []
+    fresh_mark = UsedStates(tables).row("acme", "fresh", start).entity["RowKey"]
+    assert [k for k in keys(tables, "users", "acme") if k.startswith("stateused:")] == [fresh_mark]
+    assert keys(tables, "users", "globex") == []
     left = keys(tables, "users", "acme")
     assert f"user:{USER}" in left
     assert any(key.startswith("audit:") for key in left)
@@ -97,21 +90,21 @@ def test_expired_flows_sessions_and_their_index_go_users_and_audit_stay(
         f"esid:s2:{USER}:{live.family_id}",
         f"session:{USER}:{live.family_id}",
     ]
-    clock.now = start + dt.timedelta(minutes=11)
-    assert purge_expired(tables, configs) == {"authflows": 0, "users": 0}
+    clock.now = start + dt.timedelta(minutes=16)
+    assert purge_expired(tables, configs) == {"users": 0}
 
 
 def test_a_run_stops_at_its_limit_and_the_next_takes_the_rest(any_tables: Tables) -> None:
     clock = Clock()
     tables = any_tables
     tables.clock = clock
-    flows = FlowStore(tables)
-    for index in range(5):
-        flows.save(flow("acme", f"s{index}", clock.now))
-    clock.now += dt.timedelta(minutes=11)
     configs = ConfigStore(tables)
-    assert purge_expired(tables, configs, limit_per_range=3)["authflows"] == 3
-    assert purge_expired(tables, configs, limit_per_range=3)["authflows"] == 2
+    configs.put_tenant("acme", "Acme", OAuth2Config())
+    for index in range(5):
+        used_state(tables, "acme", f"s{index}", clock.now)
+    clock.now += dt.timedelta(minutes=16)
+    assert purge_expired(tables, configs, limit_per_range=3)["users"] == 3
+    assert purge_expired(tables, configs, limit_per_range=3)["users"] == 2
 
 
 def test_the_timer_function_is_registered_every_15_minutes_and_purges(
@@ -133,14 +126,13 @@ def test_the_timer_function_is_registered_every_15_minutes_and_purges(
     assert trigger["schedule"] == "0 */15 * * * *" and trigger["runOnStartup"] is False
     with installed_services(make_settings(azurite, fake_keyvault), azurite, request) as services:
         long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-        services.tables.insert(
-            "authflows", {"PartitionKey": "acme", "RowKey": "abandoned", "ExpiresAt": long_ago}
-        )
         services.configs.put_tenant("acme", "Acme", OAuth2Config())
+        mark = UsedStates(services.tables).row("acme", "used-long-ago", long_ago)
+        services.tables.insert("users", mark.entity)
         AuditStore(services.tables, clock=lambda: long_ago).record("acme", "sign_in", actor="x")
         AuditStore(services.tables).record("acme", "sign_in", actor="recent")
         timer.get_user_function()(PastDueTimer())
-        assert keys(services.tables, "authflows", "acme") == []
+        assert not any(k.startswith("stateused:") for k in keys(services.tables, "users", "acme"))
         events, _ = services.audit.list("acme", limit=10, cursor=None)
         assert [e["actor"] for e in events] == ["recent"]  # 400 days by default
 
@@ -149,25 +141,25 @@ def test_a_range_that_fails_is_skipped_and_the_others_still_run(
     table_store: TableStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Storage failing for one range only cannot be made to happen in Azurite: the
-    # adapter's purge is made to fail for the users table, the real one runs for
-    # the auth transactions.
+    # adapter's scan is made to fail for one tenant, the real one runs for the other.
     from shared.errors import SsoUnavailable
 
     clock = Clock()
     table_store.clock = clock
     configs = ConfigStore(table_store)
-    configs.put_tenant("acme", "Acme", OAuth2Config())
-    FlowStore(table_store).save(flow("acme", "old", clock.now))
-    clock.now += dt.timedelta(minutes=11)
+    for tenant in ("acme", "globex"):
+        configs.put_tenant(tenant, tenant.title(), OAuth2Config())
+        used_state(table_store, tenant, "old", clock.now)
+    clock.now += dt.timedelta(minutes=16)
     real = TableStore.find_keys
 
-    def failing_for_users(self: TableStore, table: str, **options: Any) -> Iterator[Row]:
-        if table == "users":
+    def failing_for_acme(self: TableStore, table: str, **options: Any) -> Iterator[Row]:
+        if options.get("partition_key") == "acme":
             raise SsoUnavailable("Table Storage could not be reached or failed the request.")
         return real(self, table, **options)
 
-    monkeypatch.setattr(TableStore, "find_keys", failing_for_users)
-    assert purge_expired(table_store, configs) == {"authflows": 1, "users": 0}
+    monkeypatch.setattr(TableStore, "find_keys", failing_for_acme)
+    assert purge_expired(table_store, configs) == {"users": 1}
 
 
 def test_audit_events_past_their_retention_go_and_the_rest_stay(any_tables: Tables) -> None:
@@ -222,20 +214,20 @@ def test_expired_rows_go_a_hundred_per_transaction_and_a_changed_row_stays(
                 {"PartitionKey": tenant, "RowKey": f"s{n:03d}", "ExpiresAt": long_ago}
                 for n in range(start, start + 50)
             ]
-            tables.transact("authflows", [Op("create", row) for row in rows])
+            tables.transact("expiring", [Op("create", row) for row in rows])
 
-    def purge_flows(limit: int) -> int:
-        found = tables.find_keys("authflows", expired_only=True)
-        return delete_rows(tables, "authflows", found, limit=limit, budget=60.0)
+    def purge_expiring(limit: int) -> int:
+        found = tables.find_keys("expiring", expired_only=True)
+        return delete_rows(tables, "expiring", found, limit=limit, budget=60.0)
 
-    assert purge_flows(limit=120) == 120  # a bounded run
-    assert purge_flows(limit=5000) == 180
-    assert keys(tables, "authflows", "acme") == keys(tables, "authflows", "globex") == []
+    assert purge_expiring(limit=120) == 120  # a bounded run
+    assert purge_expiring(limit=5000) == 180
+    assert keys(tables, "expiring", "acme") == keys(tables, "expiring", "globex") == []
 
     # A batch meeting a row rewritten since it was read: the rest still go, that row stays.
     for n in range(3):
-        tables.insert("authflows", {"PartitionKey": "acme", "RowKey": f"r{n}", "flow": "x"})
-    read = list(tables.scan_partition("authflows", partition_key="acme"))
-    tables.upsert("authflows", {"PartitionKey": "acme", "RowKey": "r1", "flow": "newer"})
-    assert delete_batch(tables, "authflows", read) == 2
-    assert keys(tables, "authflows", "acme") == ["r1"]
+        tables.insert("expiring", {"PartitionKey": "acme", "RowKey": f"r{n}", "flow": "x"})
+    read = list(tables.scan_partition("expiring", partition_key="acme"))
+    tables.upsert("expiring", {"PartitionKey": "acme", "RowKey": "r1", "flow": "newer"})
+    assert delete_batch(tables, "expiring", read) == 2
+    assert keys(tables, "expiring", "acme") == ["r1"]

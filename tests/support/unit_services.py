@@ -10,7 +10,9 @@ way the admin API stores it (config row, client secret in the vault).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -43,11 +45,29 @@ def unit_settings(**extra: str) -> Settings:
 
 
 @dataclass
+class UnitClock:
+    """Now for every part of a unit world (services, stores, Entra), movable."""
+
+    offset: float = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def utc(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.time(), dt.UTC)
+
+
+@dataclass
 class UnitWorld:
     services: Services
     tables: MemoryTables
     vault: MemoryVault
     entra: EntraDouble
+    clock: UnitClock
+
+    def advance(self, by: dt.timedelta) -> None:
+        """Time passes for the whole world at once."""
+        self.clock.offset += by.total_seconds()
 
     def tenant(
         self,
@@ -80,8 +100,15 @@ class UnitWorld:
 
 
 def unit_world(**settings: str) -> UnitWorld:
-    services = Services(unit_settings(**settings))
-    world = UnitWorld(services, MemoryTables(), MemoryVault(), EntraDouble())
+    clock = UnitClock()
+    services = Services(unit_settings(**settings), clock=clock.time)
+    world = UnitWorld(
+        services,
+        MemoryTables(clock=clock.utc),
+        MemoryVault(clock=clock.utc),
+        EntraDouble(clock=clock.time),
+        clock,
+    )
     services.override("tables", world.tables)
     services.override("secrets", world.vault)
     services.override("entra", world.entra)

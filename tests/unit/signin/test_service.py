@@ -16,7 +16,7 @@ import pytest
 from shared.errors import AccountConflict, AccountDisabled, InvalidState, ProviderMismatch
 from shared.signin.results import Completed, SpaHandoff
 from shared.signin.transaction import Mode, new_browser_binding
-from shared.store import configs, flows, mappings, tenant_partition
+from shared.store import configs, mappings, tenant_partition
 from shared.users import PROVIDER_MICROSOFT, PROVIDER_PASSWORD, ROLE_TENANT_ADMIN, User
 from tests.support.entra_double import Person
 from tests.support.unit_services import (
@@ -29,7 +29,7 @@ from tests.support.unit_services import (
 
 IP = "192.0.2.1"
 # Every table a sign-in could write to.
-TABLES = (configs.TABLE, mappings.TABLE, flows.TABLE, tenant_partition.TABLE)
+TABLES = (configs.TABLE, mappings.TABLE, tenant_partition.TABLE)
 
 
 @dataclass(frozen=True)
@@ -96,12 +96,6 @@ def audited(unit: UnitWorld, tenant: str = "contoso") -> list[tuple[str, str]]:
 
 def row_counts(unit: UnitWorld) -> dict[str, int]:
     return {table: unit.tables.row_count(table) for table in TABLES}
-
-
-def stores_time_moves(unit: UnitWorld, by: dt.timedelta) -> None:
-    """The stores' clock (which expires auth transactions) jumps ahead by `by`."""
-    moment = dt.datetime.now(dt.UTC) + by
-    unit.tables.clock = lambda: moment
 
 
 def password_user(email: str, tenant: str = "contoso") -> User:
@@ -287,8 +281,9 @@ def test_a_disabled_user_is_refused_and_gets_no_session(unit: UnitWorld) -> None
     with pytest.raises(AccountDisabled):
         complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
 
-    # One row more in the tenant's partition: the refusal's audit event, no session.
-    assert row_counts(unit)[tenant_partition.TABLE] == before + 1
+    # Two rows more in the tenant's partition: the refusal's audit event and its state's
+    # "used" mark; no session.
+    assert row_counts(unit)[tenant_partition.TABLE] == before + 2
     assert audited(unit) == [("sign_in", ""), ("sign_in_refused", "account_disabled")]
     stored = unit.services.users.get("contoso", user.id)
     assert stored is not None and stored.disabled
@@ -305,6 +300,20 @@ def test_a_state_completes_a_sign_in_only_once(unit: UnitWorld) -> None:
 
     with pytest.raises(InvalidState):
         complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
+    # The replay is nobody's attempt: not audited, and no second session.
+    assert audited(unit) == [("sign_in", "")]
+
+
+def test_a_start_writes_nothing_and_a_callback_marks_its_state_used(unit: UnitWorld) -> None:
+    unit.tenant()
+    before = row_counts(unit)
+    attempt = start(unit)
+    assert row_counts(unit) == before  # the attempt travels sealed in its state
+    complete(unit, attempt, {"code": unit.entra.signs_in(Person(random_id(), "a@b.example"))})
+    marks = unit.tables.query(
+        tenant_partition.TABLE, partition_key="contoso", row_key_prefix="stateused:"
+    ).rows
+    assert len(marks) == 1
 
 
 def test_a_state_from_another_browser_is_refused_and_its_own_browser_can_still_finish(
@@ -356,7 +365,7 @@ def test_a_state_is_good_for_ten_minutes(
     unit.tenant()
     attempt = start(unit)
     code = unit.entra.signs_in(Person(oid=random_id(), email="ada@contoso.example"))
-    stores_time_moves(unit, later)
+    unit.advance(later)
 
     if finishes:
         assert isinstance(complete(unit, attempt, {"code": code}), Completed)

@@ -1,4 +1,5 @@
-"""Users and auth transactions in real Azurite: atomic provisioning, single-use state."""
+"""The user store and the used-state marks, on Azurite and MemoryTables: atomic
+provisioning, single-use state."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from shared.errors import AccountConflict, ProviderMismatch, SsoUnavailable
+from shared.errors import AccountConflict, ProviderMismatch
 from shared.signin.provisioning import SignInIdentity
-from shared.signin.transaction import AuthTransaction, binding_hash, bound_to_browser
-from shared.store.flows import FlowStore
-from shared.store.rows import Op, Tables
+from shared.store.rows import Op, Tables, TransactionFailed
+from shared.store.used_states import UsedStates
 from shared.store.users import UserStore
 from shared.users import Entitlements, User
 
@@ -103,65 +103,54 @@ def test_a_password_user_with_that_email_refuses_and_nothing_is_written(
     assert [u.id for u in all_users(users)] == ["pw-1"]
 
 
-def transaction(state: str, binding: str | None) -> AuthTransaction:
-    return AuthTransaction(
-        tenant="acme",
-        state=state,
-        msal_flow={"state": state, "nonce": "n"},
-        mode="redirect",
-        return_to="/",
-        browser_binding=binding,
-        created_at=NOW,
-        expires_at=NOW + dt.timedelta(minutes=10),
-    )
+# --- used states: single use ----------------------------------------------------------
 
 
-def test_a_state_is_consumed_once_by_the_browser_it_is_bound_to(any_tables: Tables) -> None:
+def test_a_state_is_burnt_once_whoever_races_for_it(any_tables: Tables) -> None:
     any_tables.clock = lambda: NOW
-    flows = FlowStore(any_tables)
-    flows.save(transaction("s-1", binding_hash("cookie")))
-
-    def is_other_browser(tx: AuthTransaction) -> bool:
-        return bound_to_browser(tx, "other-cookie")
-
-    assert flows.consume("acme", "s-1", is_other_browser) is None
-    winners: list[AuthTransaction] = []
+    used = UsedStates(any_tables)
+    expires = NOW + dt.timedelta(minutes=10)
+    results: list[bool] = []
     lock = threading.Lock()
+    barrier = threading.Barrier(6)
 
-    def consume() -> None:
-        got = flows.consume("acme", "s-1", lambda tx: bound_to_browser(tx, "cookie"))
-        if got is not None:
-            with lock:
-                winners.append(got)
+    def burn() -> None:
+        barrier.wait()
+        outcome = used.burn("acme", "s-1", expires)
+        with lock:
+            results.append(outcome)
 
-    threads = [threading.Thread(target=consume) for _ in range(6)]
+    threads = [threading.Thread(target=burn) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(winners) == 1 and winners[0].msal_flow["nonce"] == "n"
-    assert flows.consume("acme", "s-1", lambda tx: True) is None
+    assert sorted(results) == [False] * 5 + [True]
+    assert used.burn("acme", "s-2", expires) is True  # another state is its own
 
 
-def test_an_expired_state_cannot_be_consumed(any_tables: Tables) -> None:
+def test_a_burn_that_finds_the_state_used_writes_nothing_of_its_rows(any_tables: Tables) -> None:
     any_tables.clock = lambda: NOW
-    flows = FlowStore(any_tables)
-    flows.save(transaction("s-2", None))
-    any_tables.clock = lambda: NOW + dt.timedelta(minutes=11)
-    assert flows.consume("acme", "s-2", lambda tx: True) is None
+    used = UsedStates(any_tables)
+    expires = NOW + dt.timedelta(minutes=10)
+    event = {"PartitionKey": "acme", "RowKey": "audit:refused-1"}
+    assert used.burn("acme", "s-1", expires, also=[Op("create", event)]) is True
+    second = {"PartitionKey": "acme", "RowKey": "audit:refused-2"}
+    assert used.burn("acme", "s-1", expires, also=[Op("create", second)]) is False
+    assert any_tables.get("users", "acme", "audit:refused-1") is not None
+    assert any_tables.get("users", "acme", "audit:refused-2") is None
 
 
-def test_a_peeked_state_is_consumed_once_without_a_second_read(any_tables: Tables) -> None:
+def test_a_used_mark_outlives_its_state_and_then_expires(any_tables: Tables) -> None:
     any_tables.clock = lambda: NOW
-    flows = FlowStore(any_tables)
-    flows.save(transaction("s-3", binding_hash("cookie")))
-    first = flows.peek("acme", "s-3")
-    second = flows.peek("acme", "s-3")
-    assert first is not None and second is not None
-    assert flows.consume("acme", "s-3", lambda tx: True, read=first) == first
-    # Another callback that read the same version loses: the row is gone.
-    assert flows.consume("acme", "s-3", lambda tx: True, read=second) is None
-    assert flows.peek("acme", "s-3") is None
+    used = UsedStates(any_tables)
+    expires = NOW + dt.timedelta(minutes=10)
+    used.burn("acme", "s-1", expires)
+    key = used.row("acme", "s-1", expires).entity["RowKey"]
+    any_tables.clock = lambda: expires + dt.timedelta(minutes=4)
+    assert any_tables.get("users", "acme", key) is not None
+    any_tables.clock = lambda: expires + dt.timedelta(minutes=6)
+    assert any_tables.get("users", "acme", key) is None
 
 
 # --- the sign-in's transaction: the user with the caller's rows --------------------------
@@ -202,20 +191,24 @@ def test_the_callers_rows_are_made_for_the_user_found_and_written_with_it(
     assert written is not None
 
 
-def test_a_refused_row_of_the_caller_leaves_no_user_and_is_sso_unavailable(
+def test_a_refused_row_of_the_caller_leaves_no_user_and_is_named(
     any_tables: Tables,
 ) -> None:
     users = UserStore(any_tables)
     clash = {"PartitionKey": "acme", "RowKey": "audit:taken"}
     any_tables.insert("users", clash)
-    with pytest.raises(SsoUnavailable):
+    free = {**clash, "RowKey": "audit:free"}
+    with pytest.raises(TransactionFailed) as refused:
         users.provision_with(
             identity(),
             tenant="acme",
             customer_id="cust",
             entitlements=NONE,
             now=NOW,
-            also=lambda user: Rows((Op("create", clash),)),
+            also=lambda user: Rows((Op("create", free), Op("create", clash))),
         )
+    # Which of the caller's rows was refused, and why: the caller knows what it means.
+    assert (refused.value.index, refused.value.reason) == (1, "exists")
     assert all_users(users) == []
+    assert any_tables.get("users", "acme", "audit:free") is None
     assert any_tables.get("users", "acme", "email:ada@example.com") is None
