@@ -45,6 +45,7 @@ from shared.store.table_wire import (
     CLIENT_OPTIONS,
     SCAN_READ_TIMEOUT,
     batch_operation,
+    in_line_parts,
     outgoing,
     plain_row,
     range_filter,
@@ -355,6 +356,7 @@ class TableStore(Tables):
                 with storage_errors("create table"):
                     self.service.create_table_if_not_exists(name)
                 client = self.service.get_table_client(name)
+                in_line_parts(client)
                 self._clients[name] = client
         return client
 

@@ -476,6 +476,25 @@ def test_a_table_is_created_on_first_use_even_by_many_threads_at_once(
     assert table_store.get("fresh", "p", "r") is not None
 
 
+def test_a_transaction_starts_no_thread(
+    table_store: TableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # azure-core would run each operation's header policies in a new thread pool, for
+    # the request and again for the response; this adapter runs them in line.
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def counting(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        real_start(thread)
+
+    table_store.get("things", "p", "warm-up")  # the table exists before counting
+    monkeypatch.setattr(threading.Thread, "start", counting)
+    table_store.transact("things", [Op("create", row("p", f"r{n}")) for n in range(4)])
+    assert started == []
+    assert len(list(table_store.scan_partition("things", partition_key="p"))) == 4
+
+
 # --- unavailable storage --------------------------------------------------------------
 
 
