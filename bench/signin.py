@@ -404,6 +404,9 @@ def main() -> None:
             f"  Key Vault requests: {counts['vault']}, Entra discovery: {counts['discovery']}, "
             f"JWKS: {counts['jwks']} (goal: 0 each); token redemptions: {counts['token']}"
         )
+        from bench import cold
+
+        cold.main(stack)
         print("  host CPU per sign-in by step (host in this process):")
         for label, cpu_ms in cpu_by_step(stack):
             print(f"    {cpu_ms:5.2f} ms  {label}")

@@ -15,14 +15,17 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from shared.container import Services
 from shared.settings import Settings
+from shared.signin.results import Completed
+from shared.signin.transaction import new_browser_binding
 from shared.store.secrets import client_secret_name
 from shared.tenants.model import OAuth2Config, ProfileMapping
-from tests.support.entra_double import EntraDouble
+from tests.support.entra_double import EntraDouble, Person
 from tests.support.memory_tables import MemoryTables
 from tests.support.memory_vault import MemoryVault
 
@@ -31,6 +34,7 @@ PLATFORM_KEY = "unit-platform-admin-key-0123456789"
 ENTRA_TENANT_ID = "7a9d4f21-b3e2-4c8a-9f41-1e6a92d8f7bc"
 CLIENT_ID = "550e8400-e29b-41d4-a716-446655440000"
 CUSTOMER_ID = "46478538-4689-45b5-994c-d12a49c354b0"
+IP = "192.0.2.8"
 
 
 def unit_settings(**extra: str) -> Settings:
@@ -68,6 +72,24 @@ class UnitWorld:
     def advance(self, by: dt.timedelta) -> None:
         """Time passes for the whole world at once."""
         self.clock.offset += by.total_seconds()
+
+    def sign_in(self, person: Person, tenant: str = "contoso", *, ip: str = IP) -> Completed:
+        """`person` through the whole Microsoft sign-in (a browser's redirect mode); the
+        user and their session."""
+        cookie, binding = new_browser_binding()
+        started = self.services.signin.start(
+            tenant, mode="redirect", return_to=None, browser_binding=binding
+        )
+        state = parse_qs(urlsplit(started.authorization_url).query)["state"][0]
+        done = self.services.signin.complete(
+            tenant,
+            {"code": self.entra.signs_in(person), "state": state},
+            spa=False,
+            browser_cookie=cookie,
+            ip=ip,
+        )
+        assert isinstance(done, Completed)
+        return done
 
     def tenant(
         self,

@@ -6,14 +6,12 @@ Forbidden (403). Admins sign in through the real sign-in service (EntraDouble)."
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminAuthenticator, AdminCaller
 from shared.errors import Forbidden, Unauthorized
 from shared.signin.results import Completed
-from shared.signin.transaction import new_browser_binding
 from shared.users import ROLE_TENANT_ADMIN
 from tests.support.entra_double import Person
 from tests.support.unit_services import PLATFORM_KEY, UnitWorld, random_id
@@ -22,21 +20,7 @@ IP = "192.0.2.8"
 
 
 def sign_in(unit: UnitWorld, person: Person, tenant: str = "contoso") -> Completed:
-    """`person` through the whole Microsoft sign-in; its session and user."""
-    cookie, binding = new_browser_binding()
-    started = unit.services.signin.start(
-        tenant, mode="redirect", return_to=None, browser_binding=binding
-    )
-    state = parse_qs(urlsplit(started.authorization_url).query)["state"][0]
-    done = unit.services.signin.complete(
-        tenant,
-        {"code": unit.entra.signs_in(person), "state": state},
-        spa=False,
-        browser_cookie=cookie,
-        ip=IP,
-    )
-    assert isinstance(done, Completed)
-    return done
+    return unit.sign_in(person, tenant, ip=IP)
 
 
 def admin_of(unit: UnitWorld, tenant: str = "contoso") -> Completed:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -21,7 +20,6 @@ from shared.sessions.keys import SigningKey
 from shared.sessions.refresh import REFRESH_ABSOLUTE_TTL, REFRESH_IDLE_TTL
 from shared.sessions.service import SessionService
 from shared.signin.results import Completed
-from shared.signin.transaction import new_browser_binding
 from shared.tenants.model import ProfileMapping
 from shared.users import ROLE_TENANT_ADMIN
 from tests.support.entra_double import Person
@@ -45,21 +43,7 @@ class Clock:
 
 
 def sign_in(unit: UnitWorld, person: Person, tenant: str = "contoso") -> Completed:
-    """`person` through the whole Microsoft sign-in; its session and user."""
-    cookie, binding = new_browser_binding()
-    started = unit.services.signin.start(
-        tenant, mode="redirect", return_to=None, browser_binding=binding
-    )
-    state = parse_qs(urlsplit(started.authorization_url).query)["state"][0]
-    done = unit.services.signin.complete(
-        tenant,
-        {"code": unit.entra.signs_in(person), "state": state},
-        spa=False,
-        browser_cookie=cookie,
-        ip=IP,
-    )
-    assert isinstance(done, Completed)
-    return done
+    return unit.sign_in(person, tenant, ip=IP)
 
 
 def person(*groups: str, email: str = "ada@contoso.example") -> Person:
