@@ -32,6 +32,7 @@ class Figures:
     callback_p95_ms: float
     rate_c8: float  # complete sign-ins per second at concurrency 8
     refresh_cpu_ms: float | None = None  # server CPU per refresh (entrabridge only)
+    trivial_cpu_ms: float = 0.0  # server CPU per trivial request: the server's own cost
 
 
 def refresh_token_of(response: requests.Response) -> str | None:
@@ -115,6 +116,12 @@ def measure(stack: Stack, command: list[str] | None) -> Figures:
                     rate_c8=CONCURRENT_SIGN_INS / wall,
                 )
             )
+        trivial_path = f"/api/auth/{TENANT}/status" if command is None else "/api/health"
+        with requests.Session() as http:
+            cpu = process_cpu_seconds(process.pid)
+            for _ in range(SIGN_INS):
+                http.get(f"{base}{trivial_path}")
+            trivial_ms = (process_cpu_seconds(process.pid) - cpu) / SIGN_INS * 1000
         refresh_ms = None
         if command is None:  # the peer has no refresh tokens
             with requests.Session() as http:
@@ -123,6 +130,7 @@ def measure(stack: Stack, command: list[str] | None) -> Figures:
                 refresh_ms = refresh_cpu(process.pid, base, http, token)
     return Figures(
         refresh_cpu_ms=refresh_ms,
+        trivial_cpu_ms=trivial_ms,
         cpu_ms=statistics.median(r.cpu_ms for r in runs),
         callback_p50_ms=statistics.median(r.callback_p50_ms for r in runs),
         callback_p95_ms=statistics.median(r.callback_p95_ms for r in runs),
@@ -142,6 +150,11 @@ def main(stack: Stack) -> tuple[Figures, Figures]:
         ("callback p50", "ms", ours.callback_p50_ms, peer.callback_p50_ms, "<= 1.0x"),
         ("callback p95", "ms", ours.callback_p95_ms, peer.callback_p95_ms, ""),
         ("sign-ins/s at concurrency 8", "/s", ours.rate_c8, peer.rate_c8, ">= 1.0x"),
+    )
+    print(
+        f"    a trivial request's server CPU (status route / peer's health): entrabridge "
+        f"{ours.trivial_cpu_ms:.2f} ms, peer {peer.trivial_cpu_ms:.2f} ms: the servers' own "
+        "cost, paid twice per sign-in"
     )
     if ours.refresh_cpu_ms is not None:
         print(

@@ -165,7 +165,7 @@ def count_warm_callback(stack: Stack) -> dict[str, int]:
         within_a_minute = calls[0] - marks["tables"]
         entra_paths = [path for _, path in stack.entra.requests_seen()[marks["entra"] :]]
         vault = stack.vault.requests_seen - marks["vault"]
-        # A returning user last seen an hour ago: their row is rewritten too.
+        # Their row changed behind this instance's back (another instance, an admin).
         set_back_last_login(tables, dt.timedelta(hours=1))
         sign_in(http, url, stack.user_upn, mark)
         later = calls[0] - marks["tables"]
@@ -397,7 +397,8 @@ def main() -> None:
         counts = count_warm_callback(stack)
         print(
             f"  Table Storage round trips in a warm callback: {counts['tables']} "
-            f"(user last seen under a minute ago), {counts['tables_later']} (an hour ago); "
+            f"(a user this instance saw lately), {counts['tables_later']} (their row changed "
+            "elsewhere meanwhile: the conditional write fails, one read, one retry); "
             "goal <= 2 (the start writes nothing: its attempt is sealed in its state)"
         )
         print(

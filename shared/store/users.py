@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
-from shared.errors import NotFound, SsoUnavailable
+from shared.errors import EntraBridgeError, NotFound, SsoUnavailable
 from shared.signin.provisioning import CreateUser, SignInIdentity, decide_sign_in, entra_user_id
 from shared.store.rows import EtagMismatch, Op, Row, Tables, TransactionFailed, key_part
 from shared.store.tenant_partition import TABLE
@@ -55,10 +57,50 @@ class _Rows:
 
 _NO_ROWS = _Rows()
 
+# How many users' rows an instance remembers between their sign-ins, and how long.
+_RECENT_USERS = 4096
+_RECENT_TTL = 300.0
+
+
+class _RecentUsers:
+    """(tenant, user id) -> the user row and etag this instance last read or wrote.
+
+    Never trusted alone: a sign-in that starts from it writes the user row on the
+    condition that it is still at that etag, in the sign-in's own transaction, so
+    a row changed meanwhile (an admin disabled the user on another instance) fails
+    the transaction and the sign-in reads the row again. Thread-safe, bounded."""
+
+    def __init__(self) -> None:
+        self._rows: OrderedDict[tuple[str, str], tuple[float, User, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tenant: str, user_id: str) -> tuple[User, str] | None:
+        with self._lock:
+            hit = self._rows.get((tenant, user_id))
+            if hit is None or hit[0] <= time.monotonic():
+                return None
+            self._rows.move_to_end((tenant, user_id))
+            return hit[1], hit[2]
+
+    def keep(self, user: User, etag: str | None) -> None:
+        with self._lock:
+            if etag is None:
+                self._rows.pop((user.tenant, user.id), None)
+                return
+            self._rows[(user.tenant, user.id)] = (time.monotonic() + _RECENT_TTL, user, etag)
+            self._rows.move_to_end((user.tenant, user.id))
+            while len(self._rows) > _RECENT_USERS:
+                self._rows.popitem(last=False)
+
+    def forget(self, tenant: str, user_id: str) -> None:
+        with self._lock:
+            self._rows.pop((tenant, user_id), None)
+
 
 @dataclass
 class UserStore:
     tables: Tables
+    _recent: _RecentUsers = field(default_factory=_RecentUsers, repr=False, compare=False)
 
     # --- sign-in ---------------------------------------------------------------------
 
@@ -98,10 +140,12 @@ class UserStore:
         When one of `also`'s rows is refused, `TransactionFailed` names it (its index
         among those rows) and nothing is written."""
         user_id = entra_user_id(identity.tenant_id, identity.object_id)
+        recent = self._recent.get(tenant, user_id)
         for attempt in range(_ATTEMPTS):
-            # One point read finds a returning user; the email index is read only when
-            # the email is new for them (it always points at them otherwise).
-            by_oid = self._get_with_etag(tenant, user_id)
+            # A returning user this instance saw lately needs no read (the write below
+            # is conditional on the row being as seen); else one point read finds them.
+            # The email index is read only when the email is new for them.
+            by_oid = recent or self._get_with_etag(tenant, user_id)
             by_email: tuple[User, str] | None
             if by_oid is not None and email_key(by_oid[0].email) == email_key(identity.email):
                 by_email = by_oid
@@ -110,45 +154,58 @@ class UserStore:
                 found = by_email[0] if by_email else None
                 if by_oid is None and found is not None and _same_identity(found, identity):
                     by_oid = by_email  # created by a concurrent sign-in between our reads
-            decision = decide_sign_in(
-                identity,
-                tenant=tenant,
-                customer_id=customer_id,
-                entitlements=entitlements,
-                by_object_id=by_oid[0] if by_oid else None,
-                by_email=by_email[0] if by_email else None,
-                new_user_id=user_id,
-                now=now,
-            )
+            try:
+                decision = decide_sign_in(
+                    identity,
+                    tenant=tenant,
+                    customer_id=customer_id,
+                    entitlements=entitlements,
+                    by_object_id=by_oid[0] if by_oid else None,
+                    by_email=by_email[0] if by_email else None,
+                    new_user_id=user_id,
+                    now=now,
+                )
+            except EntraBridgeError:
+                if recent is None:
+                    raise
+                recent = None  # never refuse on a remembered row: read it and decide again
+                continue
             if isinstance(decision, CreateUser):
                 user, ops = decision.user, _create_ops(decision.user)
             else:
                 assert by_oid is not None
-                if _only_fresh_login(decision.before, decision.after):
+                if _only_fresh_login(decision.before, decision.after) and recent is None:
                     user, ops = decision.before, []
                 else:
+                    # A remembered row is always written (conditionally): that is what
+                    # checks it is still the row as it is now.
                     user = decision.after
                     ops = _update_ops(decision.before, decision.after, etag=by_oid[1])
             extra = also(user)
             try:
-                if ops or extra.rows:
-                    self.tables.apply(TABLE, [*ops, *extra.rows])
-                return user, extra
+                etags = self.tables.apply(TABLE, [*ops, *extra.rows]) if ops or extra.rows else []
             except TransactionFailed as failure:
+                self._recent.forget(tenant, user_id)
                 if failure.index >= len(ops):
                     # One of the caller's rows: not a race this loop can settle, and the
                     # caller knows what it means (its index among `also`'s rows).
                     raise TransactionFailed(
                         failure.index - len(ops), failure.kind, failure.reason
                     ) from failure
-                # Another sign-in of the same person (or a claim on the same email)
-                # won the race: read again and decide again.
-                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311
+                if recent is None:
+                    # Another sign-in of the same person (or a claim on the same email)
+                    # won the race: read again and decide again.
+                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311
+                recent = None  # the remembered row was stale: read it now
+                continue
+            self._recent.keep(user, etags[0] if ops else by_oid[1] if by_oid else None)
+            return user, extra
         raise SsoUnavailable("Too many concurrent sign-ins for this account; please retry.")
 
     def _update_row(self, user: User, *, etag: str) -> None:
         """The user row if it is still at `etag`; `TransactionFailed` (as a batch would
         say it) otherwise, so callers retry the same way."""
+        self._recent.forget(user.tenant, user.id)
         try:
             self.tables.update(TABLE, _user_entity(user), etag=etag)
         except EtagMismatch:

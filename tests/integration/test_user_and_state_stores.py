@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from shared.errors import AccountConflict, ProviderMismatch
+from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
 from shared.signin.provisioning import SignInIdentity
-from shared.store.rows import Op, Tables, TransactionFailed
+from shared.store.rows import Op, Row, Tables, TransactionFailed
 from shared.store.used_states import UsedStates
 from shared.store.users import UserStore
 from shared.users import Entitlements, User
@@ -91,6 +91,49 @@ def test_twenty_parallel_first_sign_ins_of_one_person_make_one_user(
         results = list(pool.map(lambda _: provision(users, identity()), range(20)))
     assert len({user.id for user in results}) == 1
     assert len(all_users(users)) == 1
+
+
+def test_a_returning_user_this_instance_saw_costs_no_read(any_tables: Tables) -> None:
+    users = UserStore(any_tables)
+    provision(users, identity())
+    reads: list[str] = []
+    real_get = any_tables.get
+
+    def counted(table: str, partition_key: str, row_key: str) -> Row | None:
+        reads.append(row_key)
+        return real_get(table, partition_key, row_key)
+
+    any_tables.get = counted  # type: ignore[method-assign]
+    again = provision(users, identity())
+    assert reads == []
+    stored = users.get("acme", again.id)
+    assert stored is not None and stored.last_login_at == NOW
+
+
+def test_a_remembered_user_disabled_by_another_instance_is_refused(any_tables: Tables) -> None:
+    here, there = UserStore(any_tables), UserStore(any_tables)  # two instances
+    user = provision(here, identity())
+    there.set_disabled("acme", user.id, True)
+    with pytest.raises(AccountDisabled):
+        provision(here, identity())
+    stored = here.get("acme", user.id)
+    assert stored is not None and stored.disabled
+
+
+def test_a_remembered_user_changed_elsewhere_is_read_again_and_their_change_kept(
+    any_tables: Tables,
+) -> None:
+    here, there = UserStore(any_tables), UserStore(any_tables)
+    user = provision(here, identity(), Entitlements(profiles=("p1",), roles=()))
+    there.set_entitlements(
+        "acme", user.id, lambda u: Entitlements(profiles=u.profiles, roles=("tenant_admin",))
+    )
+    # The sign-in decides on the row as it is now: its own profiles, the role dropped
+    # only because this sign-in's entitlements say so, never a stale copy written back.
+    again = provision(here, identity(), Entitlements(profiles=("p2",), roles=("tenant_admin",)))
+    assert (again.profiles, again.roles) == (("p2",), ("tenant_admin",))
+    stored = there.get("acme", user.id)
+    assert stored is not None and stored.roles == ("tenant_admin",)
 
 
 def test_a_password_user_with_that_email_refuses_and_nothing_is_written(
