@@ -140,6 +140,38 @@ class TooManyAttempts(EntraBridgeError):
     person_message = default_description  # the same words suit both
 
 
+# --- password users -------------------------------------------------------------
+
+
+class InvalidCredentials(EntraBridgeError):
+    """One answer for a wrong password, an unknown email and a user who signs in with
+    Microsoft: nobody learns which accounts exist."""
+
+    code = "invalid_credentials"
+    status = 401
+    default_description = "The email or password is not correct."
+    person_message = (
+        "The email or password is not correct. If you sign in with your organisation's "
+        "Microsoft account, use that button instead."
+    )
+
+
+class InvalidLink(EntraBridgeError):
+    code = "invalid_link"
+    status = 400
+    default_description = "This link is unknown, was already used or has expired."
+    person_message = (
+        "This link was already used or has expired. Ask your administrator for a new "
+        "invitation, or request a new password reset."
+    )
+
+
+class EmailInUse(EntraBridgeError):
+    code = "email_in_use"
+    status = 409
+    default_description = "Another user of this tenant already has this email."
+
+
 # --- API codes ----------------------------------------------------------------
 
 
