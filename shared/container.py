@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from shared.admin.auth import AdminAuthenticator
     from shared.admin.health import HealthProbe
     from shared.admin.service import AdminService
+    from shared.admin.user_creation import UserCreation
     from shared.entra.client import EntraClient
     from shared.entra.keys import KeyCache
+    from shared.passwords.service import PasswordService
     from shared.sessions.keys import SessionKeyRing
     from shared.sessions.service import SessionService
     from shared.signin.client_secrets import ClientSecrets
@@ -260,6 +262,42 @@ class Services:
             )
 
         return self._once("admin_auth", build)
+
+    @property
+    def passwords(self) -> PasswordService:
+        def build() -> PasswordService:
+            from shared.passwords.service import PasswordService
+            from shared.store.passwords import PasswordStore
+
+            return PasswordService(
+                public_base_url=self.settings.public_base_url,
+                configs=self.configs,
+                users=self.users,
+                passwords=PasswordStore(self.tables),
+                tables=self.tables,
+                sessions=self.sessions,
+                audit=self.audit,
+                clock=self.clock,
+            )
+
+        return self._once("passwords", build)
+
+    @property
+    def user_creation(self) -> UserCreation:
+        def build() -> UserCreation:
+            from shared.admin.user_creation import UserCreation
+            from shared.store.passwords import PasswordStore
+
+            return UserCreation(
+                tenants=self.configs,
+                users=self.users,
+                passwords=PasswordStore(self.tables),
+                audit=self.audit,
+                link_url=self.passwords.link_url,
+                clock=lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
+            )
+
+        return self._once("user_creation", build)
 
     @property
     def admin(self) -> AdminService:

@@ -13,15 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
-from shared.errors import EntraBridgeError, NotFound, SsoUnavailable
+from shared.errors import EmailInUse, EntraBridgeError, NotFound, SsoUnavailable
 from shared.signin.provisioning import CreateUser, SignInIdentity, decide_sign_in, entra_user_id
+from shared.store.recent_users import RecentUsers
 from shared.store.rows import EtagMismatch, Op, Row, Tables, TransactionFailed, key_part
 from shared.store.tenant_partition import TABLE
 from shared.tenants.entitlements import pack_group_ids, unpack_group_ids
@@ -57,50 +56,11 @@ class _Rows:
 
 _NO_ROWS = _Rows()
 
-# How many users' rows an instance remembers between their sign-ins, and how long.
-_RECENT_USERS = 4096
-_RECENT_TTL = 300.0
-
-
-class _RecentUsers:
-    """(tenant, user id) -> the user row and etag this instance last read or wrote.
-
-    Never trusted alone: a sign-in that starts from it writes the user row on the
-    condition that it is still at that etag, in the sign-in's own transaction, so
-    a row changed meanwhile (an admin disabled the user on another instance) fails
-    the transaction and the sign-in reads the row again. Thread-safe, bounded."""
-
-    def __init__(self) -> None:
-        self._rows: OrderedDict[tuple[str, str], tuple[float, User, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, tenant: str, user_id: str) -> tuple[User, str] | None:
-        with self._lock:
-            hit = self._rows.get((tenant, user_id))
-            if hit is None or hit[0] <= time.monotonic():
-                return None
-            self._rows.move_to_end((tenant, user_id))
-            return hit[1], hit[2]
-
-    def keep(self, user: User, etag: str | None) -> None:
-        with self._lock:
-            if etag is None:
-                self._rows.pop((user.tenant, user.id), None)
-                return
-            self._rows[(user.tenant, user.id)] = (time.monotonic() + _RECENT_TTL, user, etag)
-            self._rows.move_to_end((user.tenant, user.id))
-            while len(self._rows) > _RECENT_USERS:
-                self._rows.popitem(last=False)
-
-    def forget(self, tenant: str, user_id: str) -> None:
-        with self._lock:
-            self._rows.pop((tenant, user_id), None)
-
 
 @dataclass
 class UserStore:
     tables: Tables
-    _recent: _RecentUsers = field(default_factory=_RecentUsers, repr=False, compare=False)
+    _recent: RecentUsers = field(default_factory=RecentUsers, repr=False, compare=False)
 
     # --- sign-in ---------------------------------------------------------------------
 
@@ -282,6 +242,21 @@ class UserStore:
             except TransactionFailed:
                 continue
         raise SsoUnavailable("The user kept changing; please retry.")
+
+    def create(self, user: User, *, also: Sequence[Op] = ()) -> None:
+        """A new user (an admin's), with `also`'s rows in the same transaction;
+        EmailInUse when any user of the tenant has that email already."""
+        ops = _create_ops(user)
+        try:
+            self.tables.apply(TABLE, [*ops, *also])
+        except TransactionFailed as failure:
+            if failure.index == 1 and failure.reason == "exists":
+                raise EmailInUse() from None
+            raise SsoUnavailable("The user could not be created.") from failure
+
+    def by_email(self, tenant: str, email: str) -> User | None:
+        found = self._by_index(tenant, _email_key(email))
+        return found[0] if found else None
 
     def insert_password_user(self, user: User) -> None:
         """Password users are the application's own; this seeds one (dev and tests)."""

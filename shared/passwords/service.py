@@ -1,0 +1,176 @@
+"""Password users: invite links, setting a password, signing in with one.
+
+A password user is created by an admin (shared.admin.user_creation) with an
+invite link; the link's page sets the first password and signs the person in.
+Signing in answers the same `invalid_credentials`, in about the same time, for
+a wrong password, an unknown email and a user who signs in with Microsoft
+(lock-in: a user's provider never changes), so nobody learns which accounts
+exist; a disabled account is told so only after its password was right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from shared.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidLink,
+    InvalidRequest,
+    UnknownTenant,
+)
+from shared.passwords.hashing import hash_password, needs_rehash, verify_password
+from shared.passwords.policy import password_problem
+from shared.secret import Secret
+from shared.sessions.types import SessionTokens
+from shared.store.passwords import PasswordLink, PasswordStore
+from shared.store.rows import Op, Tables, TransactionFailed
+from shared.store.tenant_partition import TABLE
+from shared.tenants.model import OAuth2Config
+from shared.users import PROVIDER_PASSWORD, User
+
+log = logging.getLogger("entrabridge.passwords")
+# An id no user has: an unknown email reads a user's rows all the same (timing).
+_NOBODY = "00000000-0000-0000-0000-000000000000"
+
+
+class Configs(Protocol):
+    def get_config(self, tenant: str) -> OAuth2Config | None: ...
+
+
+class Users(Protocol):
+    def get(self, tenant: str, user_id: str) -> User | None: ...
+
+    def by_email(self, tenant: str, email: str) -> User | None: ...
+
+
+class Sessions(Protocol):
+    def start_session(
+        self, user: User, *, entra_session_id: str | None = None
+    ) -> SessionTokens: ...
+
+
+class Audit(Protocol):
+    def record(
+        self,
+        tenant: str,
+        action: str,
+        *,
+        actor: str,
+        ip: str | None = None,
+        fields: tuple[str, ...] = (),
+        user_id: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+    ) -> None: ...
+
+    def event(
+        self,
+        tenant: str,
+        action: str,
+        *,
+        actor: str,
+        ip: str | None = None,
+        fields: tuple[str, ...] = (),
+        user_id: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+    ) -> Op: ...
+
+
+@dataclass
+class PasswordService:
+    public_base_url: str
+    configs: Configs
+    users: Users
+    passwords: PasswordStore
+    tables: Tables
+    sessions: Sessions
+    audit: Audit
+    clock: Callable[[], float] = field(default=time.time)
+
+    def link_url(self, tenant: str, token: str) -> str:
+        return f"{self.public_base_url}/api/auth/{tenant}/set-password?token={token}"
+
+    # --- set-password ---------------------------------------------------------------
+
+    def link_user(self, tenant: str, token: str) -> User:
+        """Whose link this is (for the set-password page); InvalidLink otherwise."""
+        self._tenant(tenant)
+        return self._linked(tenant, token)[1]
+
+    def set_password(
+        self, tenant: str, token: str, password: Secret, *, ip: str | None
+    ) -> tuple[User, SessionTokens]:
+        """Set the linked user's password (the link is used up in the same write) and
+        start their session."""
+        self._tenant(tenant)
+        link, user = self._linked(tenant, token)
+        if user.disabled:
+            raise AccountDisabled()
+        problem = password_problem(password.reveal(), email=user.email)
+        if problem is not None:
+            raise InvalidRequest("The password is not accepted.", fields={"password": problem})
+        ops = self.passwords.set_ops(tenant, user.id, hash_password(password), link=link)
+        action = "password_set" if link.purpose == "invite" else "password_reset"
+        event = self.audit.event(tenant, action, actor=user.id, ip=ip, user_id=user.id)
+        try:
+            self.tables.apply(TABLE, [*ops, event])
+        except TransactionFailed:
+            raise InvalidLink() from None  # used meanwhile (another tab, a replay)
+        return user, self.sessions.start_session(user)
+
+    def _linked(self, tenant: str, token: str) -> tuple[PasswordLink, User]:
+        link = self.passwords.find_link(tenant, token)
+        user = self.users.get(tenant, link.user_id) if link is not None else None
+        if link is None or user is None or user.provider != PROVIDER_PASSWORD:
+            raise InvalidLink()
+        return link, user
+
+    # --- sign-in --------------------------------------------------------------------
+
+    def sign_in(
+        self, tenant: str, email: str, password: Secret, *, ip: str | None
+    ) -> tuple[User, SessionTokens]:
+        self._tenant(tenant)
+        user = self.users.by_email(tenant, email) if email else None
+        # The same reads and the same hash work whoever asks (timing names no account).
+        stored = self.passwords.password_hash(tenant, user.id if user else _NOBODY)
+        may_use_password = user is not None and user.provider == PROVIDER_PASSWORD
+        if not verify_password(stored if may_use_password else None, password):
+            if user is not None:
+                self.audit.record(
+                    tenant,
+                    "sign_in_refused",
+                    actor="anonymous",
+                    ip=ip,
+                    user_id=user.id,
+                    code=InvalidCredentials.code,
+                )
+            raise InvalidCredentials()
+        assert user is not None and stored is not None
+        if user.disabled:
+            self.audit.record(
+                tenant, "sign_in_refused", actor=user.id, ip=ip, user_id=user.id,
+                code=AccountDisabled.code,
+            )  # fmt: skip
+            raise AccountDisabled()
+        if needs_rehash(stored):
+            self.passwords.rehash(tenant, user.id, hash_password(password))
+        tokens = self.sessions.start_session(user)
+        self.audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
+        return user, tokens
+
+    def _tenant(self, tenant: str) -> OAuth2Config:
+        config = self.configs.get_config(tenant)
+        if config is None:
+            raise UnknownTenant()
+        return config
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
