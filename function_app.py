@@ -7,7 +7,7 @@ with an empty environment.
 
 import azure.functions as func
 
-from functions import admin, auth, health, housekeeping, pages, status, wellknown
+from functions import admin, auth, health, housekeeping, pages, passwords, status, wellknown
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -17,6 +17,7 @@ for blueprint in (
     health.bp,
     housekeeping.bp,
     pages.bp,
+    passwords.bp,
     status.bp,
     wellknown.bp,
 ):

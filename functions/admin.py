@@ -143,6 +143,20 @@ def users(req: func.HttpRequest) -> func.HttpResponse:
     return web.json_response({"users": [u.to_public() for u in found], "next": cursor})
 
 
+@bp.route(route=f"{_BASE}/users", methods=["POST"])
+@_admin_api
+def create_user(req: func.HttpRequest) -> func.HttpResponse:
+    caller = _caller(req)
+    body = web.json_object_body(req)
+    user, invite_url = _services().user_creation.create(
+        caller, _tenant(req), body, ip=web.client_ip(req)
+    )
+    answer: dict[str, object] = user.to_public()
+    if invite_url is not None:
+        answer["invite_url"] = invite_url
+    return web.json_response(answer, 201)
+
+
 @bp.route(route=f"{_BASE}/users/{{user_id}}", methods=["PATCH"])
 @_admin_api
 def user(req: func.HttpRequest) -> func.HttpResponse:

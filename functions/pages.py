@@ -35,10 +35,13 @@ _STYLE = (
     ".error{color:#a4262c;margin-bottom:16px}"
     "button{width:100%;padding:12px;border:1px solid #2f2f2f;background:#fff;"
     "border-radius:4px;font:inherit;cursor:pointer}code{font-size:.9em}"
+    "label{display:block;margin-bottom:4px}input{display:block;width:100%;padding:10px;"
+    "margin-bottom:16px;box-sizing:border-box;border:1px solid #605e5c;border-radius:4px;"
+    "font:inherit}"
 )
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<meta name=viewport content='width=device-width,initial-scale=1'>"
@@ -55,7 +58,7 @@ def error_page(code: str, *, status: int, framed_by: str | None = None) -> func.
     csp = web.PAGE_CSP
     if framed_by is not None:
         csp = csp.replace("frame-ancestors 'none'", f"frame-ancestors {framed_by}")
-    return web.html_response(_page("Sign-in failed", body), status, csp=csp)
+    return web.html_response(page("Sign-in failed", body), status, csp=csp)
 
 
 @bp.route(route="api/auth/{tenant}/login", methods=["GET"])
@@ -77,7 +80,7 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         return error_page(error.code, status=error.status)
     signed_in = _signed_in_user(req, tenant)
     if signed_in is not None:
-        return web.html_response(_page("Signed in", _signed_in_body(tenant, signed_in)))
+        return web.html_response(page("Signed in", _signed_in_body(tenant, signed_in)))
     code = req.params.get("sso_error")
     notice = (
         f"<p class=error>{escape(MESSAGES[code])}{_retry_hint(req)}{_reference(req)}</p>"
@@ -92,7 +95,7 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
     else:
         action = f"<p>{escape(MESSAGES['sso_disabled'])}</p>"
     body = f"<h1>Sign in</h1>{notice}{action}"
-    return web.html_response(_page("Sign in", body))
+    return web.html_response(page("Sign in", body))
 
 
 def _retry_hint(req: func.HttpRequest) -> str:
@@ -153,4 +156,4 @@ def logout_confirmation(logout_path: str) -> func.HttpResponse:
         "<h1>Log out?</h1><p>Another site sent you here to log out.</p>"
         f"<form method=post action='{action}'><button type=submit>Log out</button></form>"
     )
-    return web.html_response(_page("Log out", body))
+    return web.html_response(page("Log out", body))

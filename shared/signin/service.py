@@ -176,7 +176,7 @@ class SignInService:
             state="",  # the sealed state is the transaction itself
             msal_flow=flow,
             mode=mode,
-            return_to=self._return_to(tenant, config, return_to),
+            return_to=self.return_to(tenant, config, return_to),
             browser_binding=browser_binding if mode == "redirect" else None,
             created_at=now,
             expires_at=now + FLOW_TTL,
@@ -184,7 +184,9 @@ class SignInService:
         state = seal(transaction, self._state_keys.current_key()[1])
         return Started(authorization_url=with_state(str(flow["auth_uri"]), state), state=state)
 
-    def _return_to(self, tenant: str, config: OAuth2Config, requested: str | None) -> str:
+    def return_to(self, tenant: str, config: OAuth2Config, requested: str | None) -> str:
+        """Where a sign-in may send the person: `requested` when it is safe, else the
+        homepage."""
         return safe_return_to(
             requested,
             public_base_url=self._settings.public_base_url,

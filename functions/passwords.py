@@ -1,0 +1,166 @@
+"""Password users' routes: sign in with a password, set a password from an invite link.
+
+Each answers a browser form (cookies and a redirect, or a page that says what
+went wrong) or an SPA's JSON (the SPA callback's body, or the contract's JSON
+error), and calls `shared.passwords.service.PasswordService` for the work.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+import azure.functions as func
+
+from functions import pages, web
+from shared.errors import EntraBridgeError, InvalidRequest
+from shared.secret import Secret
+
+if TYPE_CHECKING:
+    from shared.container import Services
+    from shared.sessions.types import SessionTokens
+    from shared.users import User
+
+bp = func.Blueprint()
+_MAX_FIELD = 1024  # an email, a password, a token: far below it
+
+
+def _services() -> Services:
+    from shared.container import get_services
+
+    return get_services()
+
+
+@bp.route(route="api/auth/{tenant}/password", methods=["POST"])
+def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
+    if web.is_json(req):
+        return _password_sign_in_json(req)
+    try:
+        tenant = web.tenant_of(req)
+        fields = _fields(req, "email", "password", "return_to")
+        services = _services()
+        _, tokens = services.passwords.sign_in(
+            tenant, fields["email"], Secret(fields["password"]), ip=web.client_ip(req)
+        )
+        config = services.signin.config_or_none(tenant)
+        assert config is not None  # sign_in refused an unknown tenant
+        location = services.signin.return_to(tenant, config, fields["return_to"] or None)
+    except EntraBridgeError as error:
+        return pages.error_page(error.code, status=error.status)
+    return _signed_in_redirect(services, tokens, location)
+
+
+@web.api
+def _password_sign_in_json(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = web.tenant_of(req)
+    fields = _fields(req, "email", "password")
+    user, tokens = _services().passwords.sign_in(
+        tenant, fields["email"], Secret(fields["password"]), ip=web.client_ip(req)
+    )
+    return _session_json(user, tokens)
+
+
+@bp.route(route="api/auth/{tenant}/set-password", methods=["GET", "POST"])
+def set_password(req: func.HttpRequest) -> func.HttpResponse:
+    if req.method == "POST" and web.is_json(req):
+        return _set_password_json(req)
+    tenant = req.route_params.get("tenant", "")
+    try:
+        tenant = web.tenant_of(req)
+        services = _services()
+        if req.method == "GET":
+            token = str(req.params.get("token") or "")
+            user = services.passwords.link_user(tenant, token)
+            return _set_password_page(tenant, token, user, problem=None)
+        fields = _fields(req, "token", "password")
+        user = services.passwords.link_user(tenant, fields["token"])
+        try:
+            _, tokens = services.passwords.set_password(
+                tenant, fields["token"], Secret(fields["password"]), ip=web.client_ip(req)
+            )
+        except InvalidRequest as refused:
+            problem = refused.fields.get("password", refused.description)
+            return _set_password_page(tenant, fields["token"], user, problem=problem)
+        config = services.signin.config_or_none(tenant)
+        assert config is not None
+        location = services.signin.homepage(tenant, config)
+    except EntraBridgeError as error:
+        return pages.error_page(error.code, status=error.status)
+    return _signed_in_redirect(services, tokens, location)
+
+
+@web.api
+def _set_password_json(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = web.tenant_of(req)
+    fields = _fields(req, "token", "password")
+    user, tokens = _services().passwords.set_password(
+        tenant, fields["token"], Secret(fields["password"]), ip=web.client_ip(req)
+    )
+    return _session_json(user, tokens)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _fields(req: func.HttpRequest, *names: str) -> dict[str, str]:
+    """The named fields of a form or JSON body ("" when absent or not a string); an
+    absurdly long one is InvalidRequest naming it."""
+    body = web.form_or_json(req)
+    found: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for name in names:
+        value = body.get(name, "")
+        if len(value) > _MAX_FIELD:
+            problems[name] = f"must be a string of at most {_MAX_FIELD} characters"
+        else:
+            found[name] = value
+    if problems:
+        raise InvalidRequest(fields=problems)
+    return found
+
+
+def _signed_in_redirect(
+    services: Services, tokens: SessionTokens, location: str
+) -> func.HttpResponse:
+    from shared.sessions.cookies import session_cookies
+
+    cookies = session_cookies(
+        tokens.access_token,
+        tokens.refresh_token,
+        access_ttl=tokens.expires_in,
+        refresh_ttl=tokens.refresh_expires_in,
+        names=services.settings.cookie_names,
+    )
+    return web.redirect(location, cookies=cookies, status=303)
+
+
+def _session_json(user: User, tokens: SessionTokens) -> func.HttpResponse:
+    return web.json_response(
+        {
+            "access_token": tokens.access_token,
+            "token_type": "Bearer",
+            "expires_in": tokens.expires_in,
+            "refresh_token": tokens.refresh_token,
+            "user": user.to_public(),
+        }
+    )
+
+
+def _set_password_page(
+    tenant: str, token: str, user: User, *, problem: str | None
+) -> func.HttpResponse:
+    action = escape(f"/api/auth/{tenant}/set-password", quote=True)
+    notice = f"<p class=error id=problem>The password {escape(problem)}.</p>" if problem else ""
+    described = " aria-describedby=problem" if problem else ""
+    body = (
+        f"<h1>Choose your password</h1><p>For <strong>{escape(user.email)}</strong>. "
+        "At least 12 characters: a phrase of your own is best.</p>"
+        f"{notice}<form method=post action='{action}'>"
+        f"<input type=hidden name=token value='{escape(token, quote=True)}'>"
+        "<label for=password>New password</label>"
+        "<input id=password name=password type=password autocomplete=new-password "
+        f"minlength=12 maxlength=128 required{described}>"
+        "<button type=submit>Set password and sign in</button></form>"
+    )
+    status = 400 if problem else 200
+    return web.html_response(pages.page("Choose your password", body), status)

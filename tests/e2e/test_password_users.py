@@ -1,0 +1,129 @@
+"""Password users over HTTP, as an admin and a person would use them: the admin
+creates the user, the person opens the invite link, chooses a password, is signed
+in, and later signs in with it; refusals answer the contract's codes and change
+nothing."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from urllib.parse import urlsplit
+
+import requests
+
+from tests.support.admin import ADMIN_TENANT, AdminSystem
+from tests.support.signin import set_cookies
+
+PASSWORD = "a phrase only she knows well"
+
+
+def create(system: AdminSystem, email: str = "grace@partner.example") -> requests.Response:
+    body = {"email": email, "name": "Grace Hopper", "provider": "password"}
+    return system.call("POST", f"{ADMIN_TENANT}/users", json=body)
+
+
+def url(system: AdminSystem, path: str) -> str:
+    return f"{system.host.url}/api/auth/{ADMIN_TENANT}/{path}"
+
+
+def token_of(invite_url: str) -> str:
+    return urlsplit(invite_url).query.removeprefix("token=")
+
+
+def test_an_invited_person_sets_a_password_in_the_browser_then_signs_in(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    system.create_tenant()
+    created = create(system)
+    assert created.status_code == 201, created.text
+    answer = created.json()
+    assert (answer["provider"], answer["email"]) == ("password", "grace@partner.example")
+    invite = answer["invite_url"]
+    assert invite.startswith(f"{system.services.settings.public_base_url}/api/auth/acme/")
+
+    page = system.http.get(url(system, "set-password"), params={"token": token_of(invite)})
+    assert page.status_code == 200 and "grace@partner.example" in page.text
+    assert "autocomplete=new-password" in page.text
+
+    weak = system.http.post(
+        url(system, "set-password"),
+        data={"token": token_of(invite), "password": "Password1234"},
+        allow_redirects=False,
+    )
+    assert weak.status_code == 400 and "too common" in weak.text  # the link still works
+
+    chosen = system.http.post(
+        url(system, "set-password"),
+        data={"token": token_of(invite), "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert {"__Host-eb_session", "__Host-eb_refresh"} <= set(set_cookies(chosen))
+
+    again = system.http.get(url(system, "set-password"), params={"token": token_of(invite)})
+    assert again.status_code == 400 and "already used or has expired" in again.text
+
+    signed_in = system.http.post(
+        url(system, "password"), json={"email": "GRACE@partner.example", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    me = system.http.get(
+        url(system, "me"),
+        headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"},
+    )
+    assert (me.json()["email"], me.json()["provider"]) == ("grace@partner.example", "password")
+    assert system.audit_actions()[:3] == ["sign_in", "password_set", "user_created"]
+
+
+def test_wrong_password_and_unknown_email_answer_alike_and_in_about_the_same_time(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    system.create_tenant()
+    invite = create(system).json()["invite_url"]
+    system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+    )
+
+    def attempt(email: str) -> tuple[float, requests.Response]:
+        started = time.perf_counter()
+        answer = system.http.post(
+            url(system, "password"), json={"email": email, "password": "not her phrase, no"}
+        )
+        return time.perf_counter() - started, answer
+
+    wrong = [attempt("grace@partner.example") for _ in range(20)]
+    unknown = [attempt("nobody@partner.example") for _ in range(20)]
+    bodies = {(a.status_code, a.json()["error"]) for _, a in wrong + unknown}
+    assert bodies == {(401, "invalid_credentials")}
+    ratio = statistics.median(t for t, _ in unknown) / statistics.median(t for t, _ in wrong)
+    assert 0.75 <= ratio <= 1.25, ratio
+
+
+def test_an_email_in_use_is_409_and_a_bad_body_names_its_fields(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    system.create_tenant()
+    assert create(system).status_code == 201
+    taken = create(system, email="Grace@Partner.example")
+    assert taken.status_code == 409 and taken.json()["error"] == "email_in_use"
+    bad = system.call("POST", f"{ADMIN_TENANT}/users", json={"email": "x", "provider": "ldap"})
+    assert bad.status_code == 400
+    assert set(bad.json()["fields"]) == {"email", "name", "provider"}
+    listed = system.call("GET", f"{ADMIN_TENANT}/users").json()["users"]
+    assert [u["email"] for u in listed] == ["grace@partner.example"]
+
+
+def test_creating_users_needs_an_admin_credential(admin_system: AdminSystem) -> None:
+    system = admin_system
+    system.create_tenant()
+    refused = system.call(
+        "POST",
+        f"{ADMIN_TENANT}/users",
+        key=None,
+        json={"email": "a@b.example", "name": "A", "provider": "password"},
+    )
+    assert refused.status_code == 401
+    assert system.call("GET", f"{ADMIN_TENANT}/users").json()["users"] == []
