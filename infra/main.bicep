@@ -9,7 +9,42 @@ targetScope = 'resourceGroup'
 @maxLength(64)
 param namePrefix string
 
-@description('Azure region of every resource; it must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@description('Azure region of every resource: one that offers the Flex Consumption plan (`az functionapp list-flexconsumption-locations`; infra/schemas/flex-consumption.json keeps the same list).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'polandcentral'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'switzerlandnorth'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 param location string = resourceGroup().location
 
 @description('Tags applied to every resource.')
@@ -62,7 +97,7 @@ param alwaysReadyInstanceCount int = 0
 param instanceMemoryMB int = 2048
 
 @description('Most instances the app scales out to (a cap on cost and on load sent to Entra and storage).')
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
@@ -89,8 +124,12 @@ param entraAuthorityHost string = 'https://login.microsoftonline.com'
 @description('Microsoft Graph origin (change for sovereign clouds).')
 param graphBaseUrl string = 'https://graph.microsoft.com'
 
-// Lowercase letters and digits only, so one prefix fits every naming rule.
-var prefix = take(toLower(replace(replace(replace(namePrefix, '-', ''), '_', ''), '.', '')), 10)
+// Lowercase letters and digits only, so one prefix fits every naming rule (storage
+// accounts take nothing else); 'eb' when namePrefix has none of them.
+var prefixChars = 'abcdefghijklmnopqrstuvwxyz0123456789'
+var lowerPrefix = toLower(namePrefix)
+var cleanPrefix = join(filter(map(range(0, length(lowerPrefix)), i => substring(lowerPrefix, i, 1)), c => contains(prefixChars, c)), '')
+var prefix = take((empty(cleanPrefix)) ? 'eb' : cleanPrefix, 10)
 var token = uniqueString(subscription().id, resourceGroup().id, namePrefix)
 var appName = '${prefix}-func-${token}'
 var deploymentContainerName = 'app-package'

@@ -22,7 +22,7 @@ param storageAccountName string
 param deploymentContainerName string
 
 @description('Most instances the app scales out to.')
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
@@ -75,6 +75,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     'azd-service-name': 'api'
   })
   kind: 'functionapp,linux'
+  // checkov:skip=CKV_AZURE_78: Flex Consumption has no FTP endpoint, and ARM refuses siteConfig.ftpsState on Flex apps (error 51021).
   identity: {
     type: 'SystemAssigned'
   }
@@ -121,7 +122,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
+      // No ftpsState: Flex Consumption has no FTP endpoint, and ARM refuses the
+      // property on Flex apps in some regions (error 51021).
       http20Enabled: true
     }
   }
