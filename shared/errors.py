@@ -166,6 +166,25 @@ class InvalidLink(EntraBridgeError):
     )
 
 
+class SsoRequired(EntraBridgeError):
+    code = "sso_required"
+    status = 403
+    default_description = "This organisation requires signing in with Microsoft."
+    person_message = (
+        "Your organisation requires signing in with your Microsoft account: use the "
+        "Microsoft button."
+    )
+
+
+class EnforceSsoUnsafe(EntraBridgeError):
+    code = "enforce_sso_unsafe"
+    status = 409
+    default_description = (
+        "Enforce SSO would lock the tenant out: turn it on once SSO is enabled and a "
+        "tenant admin has signed in with Microsoft in the last 30 days."
+    )
+
+
 class EmailInUse(EntraBridgeError):
     code = "email_in_use"
     status = 409

@@ -27,6 +27,7 @@ from shared.admin.etags import check_if_match, quoted
 from shared.admin.input import check_user_id, parse_disabled_patch
 from shared.admin.ports import AuditLog, Sessions, Tenants, Users, Vault
 from shared.errors import (
+    EnforceSsoUnsafe,
     Forbidden,
     InvalidRequest,
     NotFound,
@@ -44,13 +45,14 @@ from shared.tenants.document import render_client_secret_answer, render_config_d
 from shared.tenants.model import (
     OAuth2Config,
     format_expiry,
+    is_sso_ready,
     parse_tenant_put,
     slug_or_unknown_tenant,
     stamp,
     validate_slug,
 )
 from shared.tenants.validation import parse_client_secret_put, parse_config_put
-from shared.users import ROLE_TENANT_ADMIN, User
+from shared.users import PROVIDER_MICROSOFT, ROLE_TENANT_ADMIN, User
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,8 @@ class AdminService:
         if record.configured and not update.changed_fields:
             # Nothing to change: the same document and ETag, nothing written or audited.
             return self._document(record, current_secret)
+        if update.config.enforce_sso and not record.config.enforce_sso:
+            self._check_enforce_sso_safe(tenant, update.config)
         config = stamp(update.config, at=self.clock(), by=caller.actor)
         new_secret = update.new_client_secret
         if new_secret is not None:
@@ -157,6 +161,21 @@ class AdminService:
             self._demote_admins(caller, tenant, ip=ip)
         shown = new_secret if new_secret is not None else current_secret
         return self._document(written, shown)
+
+    def _check_enforce_sso_safe(self, tenant: str, config: OAuth2Config) -> None:
+        """Turning Enforce SSO on closes every password sign-in: only when SSO works and
+        a tenant admin has recently signed in with it, so someone can still get in to
+        turn it off (and the platform operator always can)."""
+        if not is_sso_ready(config):
+            raise EnforceSsoUnsafe("Enforce SSO needs SSO enabled and fully configured first.")
+        since = self.clock() - ENFORCE_SSO_WINDOW
+        cursor: str | None = None
+        while True:
+            users, cursor = self.users.list(tenant, limit=1000, cursor=cursor)
+            if any(_recent_sso_admin(user, since) for user in users):
+                return
+            if cursor is None:
+                raise EnforceSsoUnsafe()
 
     def _demote_admins(self, caller: AdminCaller, tenant: str, *, ip: str | None) -> None:
         """An admin group was removed: nobody keeps tenant_admin on the strength of a
@@ -353,3 +372,16 @@ def _expiry_instant(expires: dt.date | None) -> dt.datetime | None:
     if isinstance(expires, dt.datetime):
         return expires
     return dt.datetime.combine(expires, dt.time.max, tzinfo=dt.UTC).replace(microsecond=0)
+
+
+ENFORCE_SSO_WINDOW = dt.timedelta(days=30)
+
+
+def _recent_sso_admin(user: User, since: dt.datetime) -> bool:
+    return (
+        user.provider == PROVIDER_MICROSOFT
+        and ROLE_TENANT_ADMIN in user.roles
+        and not user.disabled
+        and user.last_login_at is not None
+        and user.last_login_at >= since
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.admin.auth import AdminCaller
-from shared.errors import Forbidden, InvalidRequest, UnknownTenant
+from shared.errors import Forbidden, InvalidRequest, SsoRequired, UnknownTenant
 from shared.store.configs import TenantRecord
 from shared.store.passwords import PasswordStore, new_link_token
 from shared.store.rows import Op
@@ -81,6 +81,8 @@ class UserCreation:
         if record is None:
             raise UnknownTenant()
         new = parse_new_user(body)
+        if new.provider == PROVIDER_PASSWORD and record.config.enforce_sso:
+            raise SsoRequired("Enforce SSO is on: new users sign in with Microsoft.")
         configured = record.config.customer_id
         if new.customer_id not in (None, configured) and not caller.platform:
             # It binds the user to a customer record of the application.

@@ -22,6 +22,7 @@ from shared.errors import (
     InvalidCredentials,
     InvalidLink,
     InvalidRequest,
+    SsoRequired,
     UnknownTenant,
 )
 from shared.passwords.hashing import hash_password, needs_rehash, verify_password
@@ -31,7 +32,7 @@ from shared.sessions.types import SessionTokens
 from shared.store.passwords import PasswordLink, PasswordStore
 from shared.store.rows import Op, Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
-from shared.tenants.model import OAuth2Config
+from shared.tenants.model import OAuth2Config, is_sso_ready
 from shared.users import PROVIDER_PASSWORD, User
 
 log = logging.getLogger("entrabridge.passwords")
@@ -167,9 +168,13 @@ class PasswordService:
         return user, tokens
 
     def _tenant(self, tenant: str) -> OAuth2Config:
+        """The tenant's configuration; SsoRequired while Enforce SSO is on (every
+        password route is closed then: the login page shows only Microsoft's button)."""
         config = self.configs.get_config(tenant)
         if config is None:
             raise UnknownTenant()
+        if config.enforce_sso and is_sso_ready(config):
+            raise SsoRequired()
         return config
 
     def _now(self) -> dt.datetime:

@@ -250,13 +250,16 @@ def test_a_change_is_stored_with_a_new_etag_and_audited_by_field_name(
     unit: UnitWorld, admin: AdminService
 ) -> None:
     before = configured(admin)
-    after = change(admin, button_label="Sign in with Acme", enforce_sso=True)
+    after = change(admin, button_label="Sign in with Acme", login_page_url="/sign-in")
 
     assert after.etag is not None and after.etag != before.etag
-    assert after.body == before.body | {"button_label": "Sign in with Acme", "enforce_sso": True}
+    assert after.body == before.body | {
+        "button_label": "Sign in with Acme",
+        "login_page_url": "/sign-in",
+    }
     assert stored(unit).config.button_label == "Sign in with Acme"
     assert admin.get_config(TENANT) == after
-    assert latest(admin) == by_operator("config_updated", "enforce_sso", "button_label")
+    assert latest(admin) == by_operator("config_updated", "login_page_url", "button_label")
 
 
 def test_a_get_body_sent_back_with_its_etag_changes_nothing_and_is_not_audited(
@@ -316,7 +319,7 @@ def test_a_tenant_admin_may_not_change_customer_id(unit: UnitWorld, admin: Admin
         change(admin, tenant_admin, customer_id=random_id())
     assert set(refused.value.fields) == {"customer_id"}
     assert everything(unit, admin) == before
-    assert change(admin, tenant_admin, enforce_sso=True).body["updated_by"] == "user:boss"
+    assert change(admin, tenant_admin, button_label="Acme").body["updated_by"] == "user:boss"
     assert latest(admin)["actor"] == "user:boss"
 
 

@@ -1,0 +1,85 @@
+"""Enforce SSO: it cannot lock a tenant out, and while on it closes every password
+route and makes new users SSO users only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
+from shared.errors import EnforceSsoUnsafe, SsoRequired
+from shared.secret import Secret
+from tests.support.entra_double import Person
+from tests.support.unit_services import UnitWorld, random_id
+
+PLATFORM = AdminCaller(actor=PLATFORM_ACTOR, platform=True, user_id=None)
+
+
+def put(unit: UnitWorld, **fields: Any) -> dict[str, Any]:
+    admin = unit.services.admin
+    current = admin.get_config("contoso")
+    written = admin.put_config(
+        PLATFORM, "contoso", current.body | fields, if_match=current.etag, ip=None
+    )
+    return written.body
+
+
+def with_sso_admin(unit: UnitWorld) -> None:
+    admins = random_id()
+    unit.tenant(admin_groups=(admins,))
+    unit.sign_in(Person(oid=random_id(), email="boss@contoso.example", groups=(admins,)))
+
+
+def test_enforce_sso_is_refused_while_sso_is_off_and_nothing_changes(unit: UnitWorld) -> None:
+    unit.tenant(enabled=False)
+    before = unit.services.admin.get_config("contoso")
+    with pytest.raises(EnforceSsoUnsafe):
+        put(unit, enforce_sso=True)
+    assert unit.services.admin.get_config("contoso") == before
+
+
+def test_enforce_sso_is_refused_until_a_tenant_admin_has_signed_in_with_microsoft(
+    unit: UnitWorld,
+) -> None:
+    unit.tenant()
+    unit.sign_in(Person(oid=random_id(), email="ada@contoso.example"))  # not an admin
+    with pytest.raises(EnforceSsoUnsafe):
+        put(unit, enforce_sso=True)
+
+
+def test_an_admin_sign_in_older_than_30_days_does_not_count(unit: UnitWorld) -> None:
+    with_sso_admin(unit)
+    unit.advance(dt.timedelta(days=31))
+    with pytest.raises(EnforceSsoUnsafe):
+        put(unit, enforce_sso=True)
+
+
+def test_with_a_recent_sso_admin_it_turns_on_and_closes_the_password_routes(
+    unit: UnitWorld,
+) -> None:
+    with_sso_admin(unit)
+    assert put(unit, enforce_sso=True)["enforce_sso"] is True
+    passwords = unit.services.passwords
+    with pytest.raises(SsoRequired):
+        passwords.sign_in("contoso", "grace@partner.example", Secret("any long phrase"), ip=None)
+    with pytest.raises(SsoRequired):
+        passwords.set_password("contoso", "a-token", Secret("any long phrase"), ip=None)
+    body = {"email": "grace@partner.example", "name": "Grace", "provider": "password"}
+    with pytest.raises(SsoRequired):
+        unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
+    sso_user = body | {"provider": "microsoft"}
+    assert unit.services.user_creation.create(PLATFORM, "contoso", sso_user, ip=None)[1] is None
+
+
+def test_the_platform_operator_can_always_turn_it_off(unit: UnitWorld) -> None:
+    with_sso_admin(unit)
+    put(unit, enforce_sso=True)
+    unit.advance(dt.timedelta(days=60))  # no recent admin sign-in any more
+    assert put(unit, enforce_sso=False)["enforce_sso"] is False
+    events, _ = unit.services.audit.list("contoso", limit=10, cursor=None)
+    assert [e["fields"] for e in events if e["action"] == "config_updated"][:2] == [
+        ["enforce_sso"],
+        ["enforce_sso"],
+    ]
