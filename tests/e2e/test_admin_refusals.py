@@ -266,7 +266,7 @@ def test_a_rename_does_not_make_the_etag_stale(configured: AdminSystem) -> None:
     answer = configured.call(
         "PUT",
         f"{ADMIN_TENANT}/oauth2",
-        json=CONFIG | {"enforce_sso": True},
+        json=CONFIG | {"button_label": "Sign in with Acme"},
         headers={"If-Match": etag},
     )
     assert answer.status_code == 200, answer.text
