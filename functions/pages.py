@@ -20,6 +20,7 @@ from functions import web
 from shared.errors import EntraBridgeError, describe_wait, person_messages
 
 if TYPE_CHECKING:
+    from shared.signin.status import SignInStatus
     from shared.users import User
 
 bp = func.Blueprint()
@@ -32,7 +33,7 @@ _STYLE = (
     "main{max-width:420px;margin:64px auto;background:#fff;padding:32px;border-radius:8px;"
     "box-shadow:0 2px 8px #0002}a.button{display:block;text-align:center;padding:12px;"
     "background:#2f2f2f;color:#fff;text-decoration:none;border-radius:4px}"
-    ".error{color:#a4262c;margin-bottom:16px}"
+    ".error{color:#a4262c;margin-bottom:16px}.or{text-align:center;color:#484644;margin:20px 0}"
     "button{width:100%;padding:12px;border:1px solid #2f2f2f;background:#fff;"
     "border-radius:4px;font:inherit;cursor:pointer}code{font-size:.9em}"
     "label{display:block;margin-bottom:4px}input{display:block;width:100%;padding:10px;"
@@ -83,19 +84,46 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         return web.html_response(page("Signed in", _signed_in_body(tenant, signed_in)))
     code = req.params.get("sso_error")
     notice = (
-        f"<p class=error>{escape(MESSAGES[code])}{_retry_hint(req)}{_reference(req)}</p>"
+        f"<p class=error role=alert>{escape(MESSAGES[code])}{_retry_hint(req)}{_reference(req)}</p>"
         if code in MESSAGES
         else ""
     )
+    return login_page(status, notice=notice)
+
+
+def login_page(
+    status: SignInStatus, *, notice: str = "", http_status: int = 200
+) -> func.HttpResponse:
+    """The sign-in page: the email and password form, then the tenant's Microsoft
+    button; only the button while Enforce SSO is on. `notice` is our own markup."""
+    tenant = status.tenant
+    parts = ["<h1>Sign in</h1>", notice]
+    if not status.enforce_sso:
+        action = escape(f"/api/auth/{tenant}/password", quote=True)
+        parts.append(
+            f"<form method=post action='{action}'>"
+            "<label for=email>Email</label>"
+            "<input id=email name=email type=email autocomplete=username required>"
+            "<label for=password>Password</label>"
+            "<input id=password name=password type=password "
+            "autocomplete=current-password required>"
+            "<button type=submit>Sign in</button></form>"
+        )
     if status.sso_enabled:
-        action = (
+        if not status.enforce_sso:
+            parts.append("<p class=or>Or continue with</p>")
+        parts.append(
             f"<a class=button href='{escape(status.authorize_url, quote=True)}'>"
             f"{escape(status.button_label)}</a>"
         )
     else:
-        action = f"<p>{escape(MESSAGES['sso_disabled'])}</p>"
-    body = f"<h1>Sign in</h1>{notice}{action}"
-    return web.html_response(page("Sign in", body))
+        parts.append(f"<p class=or>{escape(MESSAGES['sso_disabled'])}</p>")
+    return web.html_response(page("Sign in", "".join(parts)), http_status)
+
+
+def error_notice(code: str) -> str:
+    """The notice of a refusal (one of our messages; nothing of the request)."""
+    return f"<p class=error role=alert>{escape(MESSAGES.get(code, 'Sign-in failed.'))}</p>"
 
 
 def _retry_hint(req: func.HttpRequest) -> str:

@@ -46,8 +46,25 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
         assert config is not None  # sign_in refused an unknown tenant
         location = services.signin.return_to(tenant, config, fields["return_to"] or None)
     except EntraBridgeError as error:
-        return pages.error_page(error.code, status=error.status)
+        return _login_again(req, error)
     return _signed_in_redirect(services, tokens, location)
+
+
+def _login_again(req: func.HttpRequest, error: EntraBridgeError) -> func.HttpResponse:
+    """The login page again, saying why, with the refusal's status (the hosted error
+    page when there is no login page to show)."""
+    from shared.signin.status import sign_in_status
+
+    try:
+        services = _services()
+        status = sign_in_status(
+            services.configs,
+            web.tenant_of(req),
+            public_base_url=services.settings.public_base_url,
+        )
+    except EntraBridgeError:
+        return pages.error_page(error.code, status=error.status)
+    return pages.login_page(status, notice=pages.error_notice(error.code), http_status=error.status)
 
 
 @web.api

@@ -1,0 +1,73 @@
+"""A password user's pages in Chromium: the invite link's page to choose a password,
+then the login page's email and password form. Each page is checked with axe and
+kept as a screenshot."""
+
+from __future__ import annotations
+
+from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
+from tests.browser.test_hosted_pages import SESSION, assert_accessible
+from tests.support.browser import BrowserSystem
+from tests.support.signin import TENANT
+
+PHRASE = "a phrase only she knows well"
+
+
+def invite(system: BrowserSystem) -> str:
+    operator = AdminCaller(actor=PLATFORM_ACTOR, platform=True, user_id=None)
+    body = {"email": "grace@partner.example", "name": "Grace Hopper", "provider": "password"}
+    _, url = system.services.user_creation.create(operator, TENANT, body, ip=None)
+    assert url is not None
+    return url
+
+
+def test_an_invited_person_chooses_a_password_and_later_signs_in_with_it(
+    browser_system: BrowserSystem,
+) -> None:
+    system = browser_system
+    page = system.page
+    page.goto(invite(system))
+    assert page.get_by_text("grace@partner.example").is_visible()
+    assert_accessible(system, "set-password")
+
+    page.get_by_label("New password").fill("Password1234")
+    page.get_by_role("button", name="Set password and sign in").click()
+    assert "too common" in page.locator("p.error").inner_text()
+    assert_accessible(system, "set-password-refused")
+
+    page.get_by_label("New password").fill(PHRASE)
+    page.get_by_role("button", name="Set password and sign in").click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/login")
+    assert page.get_by_role("heading", name="Signed in").is_visible()
+    assert page.get_by_text("grace@partner.example").is_visible()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/login")
+    assert system.cookie(SESSION) is None
+
+    page.get_by_label("Email").fill("grace@partner.example")
+    page.get_by_label("Password").fill("not her phrase at all")
+    with page.expect_response(f"**/api/auth/{TENANT}/password") as answer:
+        page.get_by_role("button", name="Sign in", exact=True).click()
+    assert answer.value.status == 401
+    assert "email or password is not correct" in page.locator("p.error").inner_text()
+    assert_accessible(system, "login-invalid-credentials")
+
+    page.get_by_label("Email").fill("grace@partner.example")
+    page.get_by_label("Password").fill(PHRASE)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/login")
+    assert page.get_by_role("heading", name="Signed in").is_visible()
+    assert system.cookie(SESSION)
+
+
+def test_a_used_invite_link_says_what_to_do(browser_system: BrowserSystem) -> None:
+    system = browser_system
+    page = system.page
+    link = invite(system)
+    page.goto(link)
+    page.get_by_label("New password").fill(PHRASE)
+    page.get_by_role("button", name="Set password and sign in").click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/login")
+    answer = page.goto(link)
+    assert answer is not None and answer.status == 400
+    assert "Ask your administrator for a new invitation" in page.locator("p.error").inner_text()
+    assert_accessible(system, "invite-link-used")
