@@ -1,6 +1,10 @@
 // entrabridge on Azure: a Flex Consumption function app reaching Table Storage,
-// Key Vault and Application Insights with its managed identity only.
+// Key Vault and Application Insights with its user-assigned managed identity only.
 // Deploy: docs/deploy.md (`azd up`, or `az deployment group create` + `func`).
+//
+// Order: the identity first, then its role assignments, then the function app
+// (whose deployment container and Key Vault reference need those roles at once),
+// then the app settings. Nothing waits for a principal created with the site.
 
 targetScope = 'resourceGroup'
 
@@ -55,7 +59,7 @@ param publicBaseUrl string = ''
 
 @secure()
 @minLength(32)
-@description('The platform admin key (X-Platform-Admin-Key) stored in Key Vault: a long random string, e.g. from `openssl rand -hex 32`. azd generates one.')
+@description('The platform admin key (X-Platform-Admin-Key): a long random string, e.g. from `openssl rand -hex 32`. azd generates one. Written to the admin vault only while platformAdminKeyExists is false.')
 @metadata({
   azd: {
     type: 'generate'
@@ -67,7 +71,10 @@ param publicBaseUrl string = ''
 })
 param platformAdminKey string
 
-@description('Optional object id of the operator (user, group or service principal) who may read the platform admin key secret, and nothing else in the vault.')
+@description('True once the platform admin key secret exists: the deployment then leaves it alone instead of writing a new version. azd sets it from the previous provision\'s PLATFORM_ADMIN_KEY_EXISTS output; az users pass it on redeployments. False writes platformAdminKey (first deployment, rotation).')
+param platformAdminKeyExists bool = false
+
+@description('Optional object id of the operator (user, group or service principal) who may read the platform admin key, and nothing else.')
 param operatorPrincipalId string = ''
 
 @description('Kind of principal operatorPrincipalId is.')
@@ -96,22 +103,28 @@ param alwaysReadyInstanceCount int = 0
 ])
 param instanceMemoryMB int = 2048
 
-@description('Most instances the app scales out to (a cap on cost and on load sent to Entra and storage).')
+@description('Most instances the app scales out to (a cap on cost and on load sent to Entra and storage). Flex Consumption accepts 40 to 1000.')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-@description('Spread the app over availability zones. Only where Flex Consumption offers zones; use a zone-redundant storageSkuName (Standard_ZRS or Standard_GZRS) with it.')
+@description('Spread the app over availability zones (only where Flex Consumption offers zones). The storage account then becomes zone-redundant too (Standard_ZRS, or Standard_GZRS with storageGeoRedundant).')
 param zoneRedundant bool = false
 
-@description('Storage replication. Geo-redundant by default: the tables hold users and tenant configuration.')
-@allowed([
-  'Standard_LRS'
-  'Standard_ZRS'
-  'Standard_GRS'
-  'Standard_GZRS'
-])
-param storageSkuName string = 'Standard_GRS'
+@description('Replicate storage to the paired region (GRS, or GZRS with zoneRedundant). On by default: the tables hold users and tenant configuration.')
+param storageGeoRedundant bool = true
+
+@description('Private networking: a virtual network with the app\'s outbound integration, private endpoints and private DNS zones for Storage (blob, table) and both key vaults, and public network access off on them. Off by default; costs the endpoints\' and zones\' hourly prices (docs/deploy.md).')
+param privateNetworking bool = false
+
+@description('Address space of the virtual network privateNetworking creates.')
+param vnetAddressPrefix string = '10.20.0.0/16'
+
+@description('Subnet of the app\'s outbound integration, inside vnetAddressPrefix (a /27 or larger; Flex Consumption delegates it to Microsoft.App/environments).')
+param appSubnetPrefix string = '10.20.1.0/24'
+
+@description('Subnet of the private endpoints, inside vnetAddressPrefix.')
+param endpointSubnetPrefix string = '10.20.2.0/24'
 
 @description('Days Log Analytics keeps logs.')
 @minValue(30)
@@ -134,6 +147,8 @@ var token = uniqueString(subscription().id, resourceGroup().id, namePrefix)
 var appName = '${prefix}-func-${token}'
 var deploymentContainerName = 'app-package'
 var platformAdminKeySecretName = 'platform-admin-key'
+// zoneRedundant needs zone-redundant storage: the SKU follows from both switches.
+var storageSkuName = (zoneRedundant) ? ((storageGeoRedundant) ? 'Standard_GZRS' : 'Standard_ZRS') : ((storageGeoRedundant) ? 'Standard_GRS' : 'Standard_LRS')
 // The tables of shared/store/*.py (TABLE constants).
 var tableNames = [
   'tenants'
@@ -152,6 +167,15 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    location: location
+    tags: tags
+    name: '${prefix}-id-${token}'
+  }
+}
+
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
@@ -161,28 +185,87 @@ module storage 'modules/storage.bicep' = {
     skuName: storageSkuName
     deploymentContainerName: deploymentContainerName
     tableNames: tableNames
+    publicNetworkAccess: (privateNetworking) ? 'Disabled' : 'Enabled'
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
+// The app's vault: tenants' client secrets, the session and sign-in state keys.
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyvault'
   params: {
     location: location
     tags: tags
     name: take('kv-${prefix}-${token}', 24)
-    platformAdminKeySecretName: platformAdminKeySecretName
-    platformAdminKey: platformAdminKey
+    publicNetworkAccess: (privateNetworking) ? 'Disabled' : 'Enabled'
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+// The platform admin key's own vault: the app may read it, never write it.
+module adminVault 'modules/keyvault.bicep' = {
+  name: 'adminvault'
+  params: {
+    location: location
+    tags: tags
+    name: take('kva-${prefix}-${token}', 24)
+    publicNetworkAccess: (privateNetworking) ? 'Disabled' : 'Enabled'
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module adminKey 'modules/adminkey.bicep' = if (!platformAdminKeyExists) {
+  name: 'adminkey'
+  params: {
+    vaultName: adminVault.outputs.name
+    secretName: platformAdminKeySecretName
+    value: platformAdminKey
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    adminVaultName: adminVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
+  }
+}
+
+module network 'modules/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  params: {
+    location: location
+    tags: tags
+    name: '${prefix}-vnet-${token}'
+    addressPrefix: vnetAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    endpointSubnetPrefix: endpointSubnetPrefix
+    storageAccountName: storage.outputs.name
+    keyVaultNames: [
+      keyVault.outputs.name
+      adminVault.outputs.name
+    ]
   }
 }
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
+  // After the roles: the deployment container and the Key Vault reference are
+  // read with the identity as soon as the site exists.
+  dependsOn: [
+    roles
+  ]
   params: {
     location: location
     tags: tags
     planName: '${prefix}-plan-${token}'
     appName: appName
+    identityId: identity.outputs.id
     storageAccountName: storage.outputs.name
     deploymentContainerName: storage.outputs.deploymentContainerName
     maximumInstanceCount: maximumInstanceCount
@@ -190,19 +273,8 @@ module functionApp 'modules/functionapp.bicep' = {
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
     alwaysReadyInstanceCount: alwaysReadyInstanceCount
     zoneRedundant: zoneRedundant
-  }
-}
-
-module roles 'modules/roles.bicep' = {
-  name: 'roles'
-  params: {
-    principalId: functionApp.outputs.principalId
-    storageAccountName: storage.outputs.name
-    keyVaultName: keyVault.outputs.name
-    applicationInsightsName: monitoring.outputs.applicationInsightsName
-    operatorPrincipalId: operatorPrincipalId
-    operatorPrincipalType: operatorPrincipalType
-    platformAdminKeySecretName: platformAdminKeySecretName
+    subnetId: (privateNetworking) ? network.outputs.appSubnetId : ''
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -211,16 +283,16 @@ var baseUrl = empty(publicBaseUrl) ? functionAppUrl : publicBaseUrl
 
 module appSettings 'modules/appsettings.bicep' = {
   name: 'appsettings'
-  // After the roles: the settings' Key Vault reference and storage identity
-  // connection are resolved as soon as they are written.
+  // After the admin key: the Key Vault reference resolves on the first start.
   dependsOn: [
-    roles
+    adminKey
   ]
   params: {
     appName: functionApp.outputs.name
     publicBaseUrl: baseUrl
+    identityClientId: identity.outputs.clientId
     keyVaultUri: keyVault.outputs.uri
-    platformAdminKeySecretUri: keyVault.outputs.platformAdminKeySecretUri
+    platformAdminKeySecretUri: '${adminVault.outputs.uri}secrets/${platformAdminKeySecretName}'
     tablesEndpoint: storage.outputs.tableEndpoint
     storageAccountName: storage.outputs.name
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
@@ -236,10 +308,14 @@ output FUNCTION_APP_URL string = functionAppUrl
 output PUBLIC_BASE_URL string = baseUrl
 output KEY_VAULT_NAME string = keyVault.outputs.name
 output KEY_VAULT_URI string = keyVault.outputs.uri
+output ADMIN_KEY_VAULT_NAME string = adminVault.outputs.name
 output PLATFORM_ADMIN_KEY_SECRET_NAME string = platformAdminKeySecretName
+// Read back by main.parameters.json on the next `azd provision`: the key is written once.
+output PLATFORM_ADMIN_KEY_EXISTS bool = true
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output TABLES_ENDPOINT string = storage.outputs.tableEndpoint
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AZURE_CLIENT_ID string = identity.outputs.clientId
 // Per tenant: replace {tenant} with the tenant slug. Register both in the
 // tenant's Entra app registration (docs/deploy.md).
 output REDIRECT_URI_TEMPLATE string = '${baseUrl}/api/auth/{tenant}/callback'

@@ -13,10 +13,13 @@ param appName string
 @description('External origin of the app, e.g. https://auth.example.com; redirect URIs are built from it.')
 param publicBaseUrl string
 
+@description('Client id of the app\'s user-assigned identity (AZURE_CLIENT_ID; the host\'s storage and telemetry credentials).')
+param identityClientId string
+
 @description('Key Vault URI (KEY_VAULT_URI).')
 param keyVaultUri string
 
-@description('Versionless URI of the platform admin key secret.')
+@description('Versionless URI of the platform admin key secret (in the admin vault).')
 param platformAdminKeySecretUri string
 
 @description('Table Storage endpoint (TABLES_ENDPOINT).')
@@ -56,11 +59,18 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_66: failed request tracing is an App Service feature; failures go to Application Insights.
   name: 'appsettings'
   properties: {
-    // Functions host storage through the managed identity: no AccountKey anywhere.
-    AzureWebJobsStorage__accountName: storageAccountName
+    // Functions host storage through the user-assigned identity: no AccountKey
+    // anywhere. Service URIs from this cloud's storage suffix (sovereign clouds too).
     AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    AzureWebJobsStorage__blobServiceUri: 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
+    AzureWebJobsStorage__queueServiceUri: 'https://${storageAccountName}.queue.${environment().suffixes.storage}'
+    AzureWebJobsStorage__tableServiceUri: 'https://${storageAccountName}.table.${environment().suffixes.storage}'
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // DefaultAzureCredential (shared/store/credentials.py) picks the user-assigned
+    // identity by this client id.
+    AZURE_CLIENT_ID: identityClientId
     // Sync handlers run on the worker's thread pool; without this a Python 3.11
     // worker caps concurrency at min(32, cores + 4) threads, below the plan's
     // per-instance HTTP concurrency.

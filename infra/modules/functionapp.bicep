@@ -1,7 +1,6 @@
-// The function app: Linux, Python 3.11, Flex Consumption (FC1), system-assigned
-// managed identity. Its app settings are a separate resource (appsettings.bicep),
-// written after the identity has its roles, so the Key Vault reference and the
-// identity-based storage connection resolve on the first start.
+// The function app: Linux, Python 3.11, Flex Consumption (FC1), with the
+// user-assigned identity made (and granted its roles) before it. Its app settings
+// are a separate resource (appsettings.bicep).
 
 @description('Azure region of the plan and the app.')
 param location string
@@ -15,13 +14,22 @@ param planName string
 @description('Globally unique function app name (its default host is <name>.azurewebsites.net).')
 param appName string
 
+@description('Resource id of the user-assigned identity the app runs as.')
+param identityId string
+
+@description('Subnet (delegated to Microsoft.App/environments) for outbound virtual network integration; empty = none.')
+param subnetId string = ''
+
+@description('Log Analytics workspace that receives the app\'s logs.')
+param logAnalyticsWorkspaceId string
+
 @description('Storage account holding the deployment package container.')
 param storageAccountName string
 
 @description('Blob container the plan deploys the app package from.')
 param deploymentContainerName string
 
-@description('Most instances the app scales out to.')
+@description('Most instances the app scales out to (Flex Consumption accepts 40 to 1000).')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
@@ -77,7 +85,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   kind: 'functionapp,linux'
   // checkov:skip=CKV_AZURE_78: Flex Consumption has no FTP endpoint, and ARM refuses siteConfig.ftpsState on Flex apps (error 51021).
   identity: {
-    type: 'SystemAssigned'
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
   }
   // checkov:skip=CKV_AZURE_17: browsers sign in here; client certificates (mTLS) would refuse them.
   // checkov:skip=CKV_AZURE_222: the sign-in endpoints must be reachable from browsers and from Entra's front-channel logout.
@@ -88,13 +99,17 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientAffinityEnabled: false
     publicNetworkAccess: 'Enabled'
+    // The identity resolves the settings' Key Vault references.
+    keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
     functionAppConfig: {
       deployment: {
         storage: {
           type: 'blobContainer'
           value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
-            type: 'SystemAssignedIdentity'
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
           }
         }
       }
@@ -140,7 +155,21 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   }
 }
 
+// The host's and the worker's logs, to Log Analytics next to Application Insights.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'logs-to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
 output name string = site.name
 output id string = site.id
-output principalId string = site.identity.principalId
 output defaultHostName string = site.properties.defaultHostName

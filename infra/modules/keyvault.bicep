@@ -1,7 +1,7 @@
-// Key Vault: the tenants' Entra client secrets, the session signing key and the
-// platform admin key. Authorization is Azure RBAC only (no access policies), soft
-// delete and purge protection are on, and every data-plane access is audited to
-// Log Analytics.
+// A Key Vault: Azure RBAC only (no access policies), soft delete and purge
+// protection on, every data-plane access audited to Log Analytics. main.bicep makes
+// two: the app's (tenants' client secrets, the session and sign-in state keys) and
+// the admin vault (the platform admin key, which the app may read but not write).
 
 @description('Azure region of the vault.')
 param location string
@@ -14,13 +14,12 @@ param tags object
 @maxLength(24)
 param name string
 
-@description('Name of the secret holding the platform admin key.')
-param platformAdminKeySecretName string
-
-@secure()
-@description('The platform admin key (X-Platform-Admin-Key): a long random string.')
-@minLength(32)
-param platformAdminKey string
+@description('Enabled, or Disabled when the vault is reached through a private endpoint only.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
 
 @description('Log Analytics workspace that receives the vault audit log.')
 param logAnalyticsWorkspaceId string
@@ -29,8 +28,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
   tags: tags
-  // checkov:skip=CKV_AZURE_109: the Flex Consumption app has no virtual network here, so it reaches the vault over the public endpoint; every request still needs an Entra token and an RBAC role.
-  // checkov:skip=CKV_AZURE_189: same reason: public network access stays on for the app's managed identity.
+  // checkov:skip=CKV_AZURE_109: public access stays on unless privateNetworking is set (then off, with a private endpoint); every request needs an Entra token and an RBAC role.
+  // checkov:skip=CKV_AZURE_189: same reason: the privateNetworking parameter turns public network access off.
   properties: {
     tenantId: subscription().tenantId
     sku: {
@@ -44,23 +43,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: (publicNetworkAccess == 'Enabled') ? 'Allow' : 'Deny'
       bypass: 'AzureServices'
-    }
-  }
-}
-
-resource platformAdminKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: platformAdminKeySecretName
-  // checkov:skip=CKV_AZURE_41: an expiry would silently close the platform admin API when it passes; the key is rotated by the operator (docs/deploy.md, "Rotating the platform admin key").
-  properties: {
-    value: platformAdminKey
-    contentType: 'text/plain'
-    attributes: {
-      enabled: true
     }
   }
 }
@@ -82,5 +68,3 @@ resource audit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
 output name string = vault.name
 output id string = vault.id
 output uri string = vault.properties.vaultUri
-// Versionless, so the app setting's Key Vault reference follows rotation.
-output platformAdminKeySecretUri string = platformAdminKeySecret.properties.secretUri

@@ -29,6 +29,16 @@ param deploymentContainerName string
 @description('Tables the application uses. The app also creates a missing table on first use; creating them here makes them visible in the deployment and spares the first sign-in that round trip.')
 param tableNames array
 
+@description('Enabled, or Disabled when the account is reached through private endpoints only (main.bicep\'s privateNetworking).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+@description('Log Analytics workspace that receives the blob and table write/delete logs.')
+param logAnalyticsWorkspaceId string
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -37,8 +47,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   sku: {
     name: skuName
   }
-  // checkov:skip=CKV_AZURE_35: the Flex Consumption app has no virtual network here, so it reaches storage over the public endpoint; access is Entra-only (shared keys off), which is what protects the data.
-  // checkov:skip=CKV_AZURE_59: same reason: public network access stays on for the app's managed identity; no anonymous or key-based access exists.
+  // checkov:skip=CKV_AZURE_35: public access stays on unless privateNetworking is set (then off, with private endpoints); access is Entra-only (shared keys off) either way.
+  // checkov:skip=CKV_AZURE_59: same reason: the privateNetworking parameter turns public network access off.
   properties: {
     accessTier: 'Hot'
     allowSharedKeyAccess: false
@@ -47,9 +57,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: (publicNetworkAccess == 'Enabled') ? 'Allow' : 'Deny'
       bypass: 'AzureServices'
     }
     encryption: {
@@ -109,6 +119,38 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
   parent: tableService
   name: tableName
 }]
+
+// Who wrote or deleted what, in blobs (host leases, deployment packages) and tables
+// (users, tenants, sessions): to Log Analytics. Reads are not logged: every sign-in
+// reads, and the app's own audit table records what matters.
+var storageLogs = [
+  {
+    category: 'StorageWrite'
+    enabled: true
+  }
+  {
+    category: 'StorageDelete'
+    enabled: true
+  }
+]
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'writes-to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: storageLogs
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'writes-to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: storageLogs
+  }
+}
 
 output name string = storage.name
 output id string = storage.id

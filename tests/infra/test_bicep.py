@@ -27,6 +27,7 @@ from tests.infra.bicep import (
     template,
     walk,
 )
+from tests.infra.support.schemacheck import Deployed, deployed
 
 # Built-in role definition ids (identical in every Azure tenant).
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
@@ -38,6 +39,17 @@ MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 
 def main() -> Template:
     return template("main.bicep")
+
+
+def deployment(**overrides: Any) -> list[Deployed]:
+    """What main.bicep deploys with these parameters (the rest at their defaults)."""
+    arguments: dict[str, Any] = {
+        "namePrefix": "ebprod",
+        "platformAdminKey": "k" * 48,
+        "location": "westeurope",
+        **overrides,
+    }
+    return deployed(INFRA, arguments)
 
 
 def module_of(symbol: str) -> Template:
@@ -130,16 +142,28 @@ def test_key_vault_uses_rbac_only_and_cannot_be_purged() -> None:
     assert vault["enabledForTemplateDeployment"] is False
 
 
-def test_the_platform_admin_key_is_a_vault_secret_from_a_secure_parameter() -> None:
-    vault_module = module_of("keyVault")
-    secret = vault_module.the("Microsoft.KeyVault/vaults/secrets").body
-    assert secret["properties"]["value"] == "platformAdminKey"
-    assert vault_module.decorator("platformAdminKey", "secure") is True
+def test_the_platform_admin_key_is_written_once_from_a_secure_parameter() -> None:
+    admin_key = module_of("adminKey")
+    secret = admin_key.the("Microsoft.KeyVault/vaults/secrets").body
+    assert secret["properties"]["value"] == "value"
+    assert admin_key.decorator("value", "secure") is True
+    assert admin_key.decorator("value", "min_length") >= 32
     assert main().decorator("platformAdminKey", "secure") is True
     assert main().parameters["platformAdminKey"]["default"] is None
     assert main().decorator("platformAdminKey", "min_length") >= 32
     generate = main().decorator("platformAdminKey", "metadata")["azd"]
     assert generate["type"] == "generate"  # azd makes one; az users pass their own
+    # Written only while it does not exist: azd reads PLATFORM_ADMIN_KEY_EXISTS back.
+    condition = json.dumps(main().modules["adminKey"]["config"]["condition"])
+    assert '"type": "not"' in condition and '"platformAdminKeyExists"' in condition
+    assert main().parameters["platformAdminKeyExists"]["default"] is False
+    azd = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert azd["platformAdminKeyExists"]["value"] == "${PLATFORM_ADMIN_KEY_EXISTS=false}"
+    assert main().outputs["PLATFORM_ADMIN_KEY_EXISTS"]["value"] is True
+    for written in (False, True):
+        secrets = [d for d in deployment(platformAdminKeyExists=written)
+                   if d.type == "Microsoft.KeyVault/vaults/secrets"]
+        assert len(secrets) == (0 if written else 1)
 
 
 def test_every_vault_access_is_audited() -> None:
@@ -157,14 +181,16 @@ def test_the_plan_is_flex_consumption_on_linux() -> None:
     assert plan["properties"]["reserved"] is True  # Linux
 
 
-def test_the_app_runs_python_3_11_with_its_own_identity() -> None:
+def test_the_app_runs_python_3_11_as_a_user_assigned_identity() -> None:
     site = module_of("functionApp").the("Microsoft.Web/sites").body
     assert site["kind"] == "functionapp,linux"
-    assert site["identity"] == {"type": "SystemAssigned"}
+    assert site["identity"]["type"] == "UserAssigned"
+    assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
     assert site["properties"]["functionAppConfig"]["runtime"] == {
         "name": "python",
         "version": "3.11",
     }
+    assert json.dumps(site["identity"]["userAssignedIdentities"]) == '{"\'${identityId}\'": {}}'
 
 
 def test_the_app_serves_only_https_with_tls_1_2_and_no_basic_auth() -> None:
@@ -187,7 +213,10 @@ def test_the_deployment_container_is_read_with_the_app_identity() -> None:
         .body["properties"]["functionAppConfig"]["deployment"]["storage"]
     )
     assert storage["type"] == "blobContainer"
-    assert storage["authentication"] == {"type": "SystemAssignedIdentity"}
+    assert storage["authentication"] == {
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": "identityId",
+    }
 
 
 def test_one_instance_serves_many_sign_ins_at_once_with_as_many_python_threads() -> None:
@@ -228,23 +257,33 @@ def test_the_app_gets_the_contract_settings() -> None:
     for name in ("PUBLIC_BASE_URL", "KEY_VAULT_URI", "TABLES_ENDPOINT", "PLATFORM_ADMIN_KEY"):
         assert name in settings
     assert settings["AZURE_CREDENTIAL_MODE"] == "managed"
-    assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "Authorization=AAD"
+    # DefaultAzureCredential and the host pick the user-assigned identity by client id.
+    assert settings["AZURE_CLIENT_ID"] == "identityClientId"
+    assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == (
+        "ClientId=${identityClientId};Authorization=AAD"
+    )
     assert "APPLICATIONINSIGHTS_CONNECTION_STRING" in settings
 
 
-def test_the_platform_admin_key_setting_is_a_key_vault_reference() -> None:
+def test_the_platform_admin_key_setting_is_a_key_vault_reference_into_the_admin_vault() -> None:
     reference = app_settings()["PLATFORM_ADMIN_KEY"]
     assert reference == "@Microsoft.KeyVault(SecretUri=${platformAdminKeySecretUri})"
-    secret_uri = module_of("keyVault").outputs["platformAdminKeySecretUri"]["value"]
-    # Versionless (secretUri, not secretUriWithVersion): the reference follows rotation.
-    assert accessor_path(secret_uri) == ["platformAdminKeySecret", "properties", "secretUri"]
+    [config] = [d for d in deployment() if d.type == "Microsoft.Web/sites/config"]
+    [admin_vault] = [d for d in deployment() if d.type == "Microsoft.KeyVault/vaults"
+                     and str(d.body["name"]).startswith("kva-")]
+    # Versionless (no version segment): the reference follows rotation.
+    assert main().modules["appSettings"]["config"]["params"]["platformAdminKeySecretUri"] == (
+        "${adminVault.outputs.uri}secrets/${platformAdminKeySecretName}"
+    )
+    assert admin_vault.body["name"] != "kv-"
+    assert config.body["name"] == "appsettings"
 
 
 def test_the_host_reaches_storage_with_its_identity_not_a_connection_string() -> None:
     settings = app_settings()
     assert "AzureWebJobsStorage" not in settings
-    assert settings["AzureWebJobsStorage__accountName"] == "storageAccountName"
     assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
     assert "TABLES_CONNECTION_STRING" not in settings
     secretish = [
         name
@@ -253,6 +292,18 @@ def test_the_host_reaches_storage_with_its_identity_not_a_connection_string() ->
         and name not in ("APPLICATIONINSIGHTS_CONNECTION_STRING", "PLATFORM_ADMIN_KEY")
     ]
     assert secretish == []
+
+
+def test_the_host_storage_uris_follow_the_cloud_storage_suffix() -> None:
+    settings = app_settings()
+    for service in ("blob", "queue", "table"):
+        assert settings[f"AzureWebJobsStorage__{service}ServiceUri"] == (
+            f"https://${{storageAccountName}}.{service}.${{environment().suffixes.storage}}"
+        )
+    [config] = [d for d in deployment() if d.type == "Microsoft.Web/sites/config"]
+    [account] = [d for d in deployment() if d.type == "Microsoft.Storage/storageAccounts"]
+    uri = config.body["properties"]["AzureWebJobsStorage__blobServiceUri"]
+    assert uri == f"https://{account.body['name']}.blob.core.windows.net"
 
 
 def test_no_setting_flex_consumption_refuses() -> None:
@@ -265,17 +316,28 @@ def test_no_setting_flex_consumption_refuses() -> None:
     assert refused.isdisjoint(app_settings())
 
 
-def test_app_settings_are_written_after_the_role_assignments() -> None:
-    # Otherwise the first start resolves the Key Vault reference without access and
-    # App Service hands the app the literal reference text as PLATFORM_ADMIN_KEY.
-    assert "roles" in main().modules["appSettings"]["config"]["dependsOn"]
+def test_the_identity_gets_its_roles_before_the_site_exists() -> None:
+    # The site reads its deployment container and resolves its Key Vault reference
+    # with the identity at once: the assignments must exist (and be made) before it.
+    assert "roles" in main().modules["functionApp"]["config"]["dependsOn"]
+    principal = main().modules["roles"]["config"]["params"]["principalId"]
+    assert accessor_path(principal) == ["identity", "outputs", "principalId"]
+    roles_params = json.dumps(main().modules["roles"]["config"]["params"])
+    assert "functionApp" not in roles_params
+    # The settings (with the admin key reference) come after the key is written.
+    assert "adminKey" in main().modules["appSettings"]["config"]["dependsOn"]
 
 
 # --- role assignments ------------------------------------------------------------
 
 
 def _assignment_roles(roles: Template, assignment: Resource) -> list[str]:
-    call = function_call(assignment.body["properties"]["roleDefinitionId"])
+    definition = assignment.body["properties"]["roleDefinitionId"]
+    path = accessor_path(definition)
+    if len(path) == 2 and path[1] == "id":
+        assert roles.symbol(path[0]).type == "Microsoft.Authorization/roleDefinitions"
+        return [f"custom:{path[0]}"]
+    call = function_call(definition)
     assert call is not None and call[0] == "subscription_resource_id"
     role = call[1]["resource_name_1"]
     if assignment.loop_array is not None:
@@ -291,16 +353,33 @@ def test_the_app_identity_gets_exactly_the_least_privilege_roles() -> None:
         if assignment.body["properties"]["principalId"] != "principalId":
             continue  # the operator's assignment, below
         assert assignment.body["properties"]["principalType"] == "ServicePrincipal"
-        scope = roles.symbol(assignment.body["scope"]).type
+        scope = roles.symbol(assignment.body["scope"]).symbol
         granted.setdefault(scope, set()).update(_assignment_roles(roles, assignment))
     assert granted == {
-        "Microsoft.KeyVault/vaults": {KEY_VAULT_SECRETS_OFFICER},
-        "Microsoft.Storage/storageAccounts": {
-            STORAGE_TABLE_DATA_CONTRIBUTOR,
-            STORAGE_BLOB_DATA_OWNER,
-        },
-        "Microsoft.Insights/components": {MONITORING_METRICS_PUBLISHER},
+        "vault": {"custom:appSecretsRole"},
+        "adminVault": {KEY_VAULT_SECRETS_USER},
+        "storage": {STORAGE_TABLE_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_OWNER},
+        "appInsights": {MONITORING_METRICS_PUBLISHER},
     }
+
+
+def test_the_app_vault_role_allows_only_the_secret_operations_the_code_uses() -> None:
+    # shared/store/secrets.py: get_secret / get_secret_version (getSecret),
+    # list_properties_of_secret_versions (readMetadata), set_secret (setSecret).
+    code = (ROOT / "shared" / "store" / "secrets.py").read_text()
+    used = set(re.findall(r"self\.client\.(\w+)\(", code))
+    assert used == {"get_secret", "set_secret", "list_properties_of_secret_versions", "close"}
+    role = module_of("roles").the("Microsoft.Authorization/roleDefinitions").body["properties"]
+    assert role["type"] == "CustomRole"
+    [permissions] = role["permissions"]
+    assert permissions["actions"] == []
+    assert module_of("roles").resolve_list("appSecretDataActions") == [
+        "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+        "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+        "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+    ]
+    assert permissions["dataActions"] == "appSecretDataActions"
+    assert KEY_VAULT_SECRETS_OFFICER not in json.dumps(module_of("roles").data)
 
 
 def test_role_assignment_names_are_deterministic_per_scope_principal_and_role() -> None:
@@ -311,9 +390,14 @@ def test_role_assignment_names_are_deterministic_per_scope_principal_and_role() 
         arguments = list(call[1].values())
         assert accessor_path(arguments[0]) == [assignment.body["scope"], "id"]
         principal = assignment.body["properties"]["principalId"]
+        assert principal in arguments
         role = function_call(assignment.body["properties"]["roleDefinitionId"])
-        assert role is not None
-        assert principal in arguments and role[1]["resource_name_1"] in arguments
+        if role is None:  # the custom role: its id
+            assert accessor_path(assignment.body["properties"]["roleDefinitionId"]) in [
+                accessor_path(a) for a in arguments
+            ]
+        else:
+            assert role[1]["resource_name_1"] in arguments
 
 
 def test_the_operator_may_read_the_platform_admin_key_and_nothing_else() -> None:
@@ -324,20 +408,24 @@ def test_the_operator_may_read_the_platform_admin_key_and_nothing_else() -> None
         if a.body["properties"]["principalId"] == "operatorPrincipalId"
     ]
     assert len(operator) == 1
-    assert roles.symbol(operator[0].body["scope"]).type == "Microsoft.KeyVault/vaults/secrets"
+    # The admin vault holds the platform admin key and nothing else.
+    assert operator[0].body["scope"] == "adminVault"
     assert _assignment_roles(roles, operator[0]) == [KEY_VAULT_SECRETS_USER]
     assert operator[0].condition is not None  # only when an operator id is given
     assert main().parameters["operatorPrincipalId"]["default"] == ""
+    names = {str(d.body["name"]) for d in deployment()
+             if d.type == "Microsoft.KeyVault/vaults/secrets"}
+    assert names == {"platform-admin-key"}  # the only secret a deployment writes
 
 
 def test_the_roles_go_to_the_function_app_identity() -> None:
     principal = main().modules["roles"]["config"]["params"]["principalId"]
-    assert accessor_path(principal) == ["functionApp", "outputs", "principalId"]
-    assert accessor_path(module_of("functionApp").outputs["principalId"]["value"]) == [
-        "site",
-        "identity",
-        "principalId",
-    ]
+    assert accessor_path(principal) == ["identity", "outputs", "principalId"]
+    assert main().modules["functionApp"]["config"]["params"]["identityId"] == {
+        "operator": {"type": "property_accessor", "operands": {
+            "operand_1": "identity",
+            "operand_2": {"operator": {"type": "property_accessor", "operands": {
+                "operand_1": "outputs", "operand_2": "id"}}}}}}
 
 
 # --- monitoring ------------------------------------------------------------------
@@ -360,10 +448,11 @@ def test_main_deploys_into_a_resource_group() -> None:
 
 
 def test_each_module_gets_exactly_the_parameters_it_declares() -> None:
-    assert len(main().modules) == 6
+    assert len(main().modules) == 10
     for symbol, module in main().modules.items():
         declared = module_of(symbol).parameters
-        passed = set(module["config"]["params"])
+        config = module["config"].get("config", module["config"])  # under a condition
+        passed = set(config["params"])
         assert passed <= set(declared), f"{symbol}: unknown parameters {passed - set(declared)}"
         required = {name for name, p in declared.items() if p.get("default") is None}
         assert required <= passed, f"{symbol}: missing parameters {required - passed}"
@@ -423,3 +512,103 @@ def test_azd_deploys_the_code_to_the_tagged_function_app() -> None:
     tags = function_call(module_of("functionApp").the("Microsoft.Web/sites").body["tags"])
     assert tags is not None and tags[0] == "union"
     assert tags[1]["arg_2"] == {"'azd-service-name'": service}
+
+
+# --- identity, regions, redundancy, diagnostics, private networking --------------
+
+
+NETWORK_TYPES = {
+    "Microsoft.Network/virtualNetworks",
+    "Microsoft.Network/privateEndpoints",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+    "Microsoft.Network/privateDnsZones",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+}
+
+
+def test_the_identity_exists_before_the_site_and_is_its_only_identity() -> None:
+    types = [d.type for d in deployment()]
+    assert types.count("Microsoft.ManagedIdentity/userAssignedIdentities") == 1
+    assert types.index("Microsoft.ManagedIdentity/userAssignedIdentities") < types.index(
+        "Microsoft.Web/sites"
+    )
+
+
+def test_location_is_limited_to_the_flex_consumption_regions() -> None:
+    flex = json.loads((INFRA / "schemas" / "flex-consumption.json").read_text())
+    assert main().decorator("location", "allowed") == flex["regions"]
+
+
+def test_zone_redundancy_brings_zone_redundant_storage() -> None:
+    for zones in (False, True):
+        for geo in (False, True):
+            [account] = [d for d in deployment(zoneRedundant=zones, storageGeoRedundant=geo)
+                         if d.type == "Microsoft.Storage/storageAccounts"]
+            [plan] = [d for d in deployment(zoneRedundant=zones, storageGeoRedundant=geo)
+                      if d.type == "Microsoft.Web/serverfarms"]
+            sku = account.body["sku"]["name"]
+            assert plan.body["properties"]["zoneRedundant"] is zones
+            assert ("ZRS" in sku) is zones, sku
+            assert sku.startswith("Standard_G") is geo, sku
+    assert "storageSkuName" not in main().parameters  # no way to pick LRS with zones
+
+
+def test_storage_vaults_and_the_app_send_their_logs_to_log_analytics() -> None:
+    diagnostics = [d for d in deployment() if d.type == "Microsoft.Insights/diagnosticSettings"]
+    scopes = sorted((d.template, d.symbol) for d in diagnostics)
+    assert scopes == [
+        ("modules/functionapp.bicep", "diagnostics"),
+        ("modules/keyvault.bicep", "audit"),
+        ("modules/keyvault.bicep", "audit"),
+        ("modules/storage.bicep", "blobDiagnostics"),
+        ("modules/storage.bicep", "tableDiagnostics"),
+    ]
+    for setting in diagnostics:
+        assert "workspaceId" in setting.body["properties"]
+        assert all(log["enabled"] for log in setting.body["properties"]["logs"])
+
+
+def test_private_networking_is_off_by_default_and_deploys_nothing_of_it() -> None:
+    assert main().parameters["privateNetworking"]["default"] is False
+    default = deployment()
+    assert NETWORK_TYPES.isdisjoint(d.type for d in default)
+    [site] = [d for d in default if d.type == "Microsoft.Web/sites"]
+    assert site.body["properties"]["virtualNetworkSubnetId"] is None
+    for d in default:
+        if d.type in ("Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults"):
+            assert d.body["properties"]["publicNetworkAccess"] == "Enabled"
+
+
+def test_private_networking_makes_endpoints_and_zones_and_closes_public_access() -> None:
+    private = deployment(privateNetworking=True)
+    by_type: dict[str, list[Deployed]] = {}
+    for d in private:
+        by_type.setdefault(d.type, []).append(d)
+    assert set(by_type) >= NETWORK_TYPES
+    endpoints = by_type["Microsoft.Network/privateEndpoints"]
+    groups = sorted(
+        c["properties"]["groupIds"][0]
+        for e in endpoints
+        for c in e.body["properties"]["privateLinkServiceConnections"]
+    )
+    assert groups == ["blob", "table", "vault", "vault"]  # storage, app vault, admin vault
+    zones = sorted(str(z.body["name"]) for z in by_type["Microsoft.Network/privateDnsZones"])
+    assert zones == [
+        "privatelink.blob.core.windows.net",
+        "privatelink.table.core.windows.net",
+        "privatelink.vaultcore.azure.net",
+    ]
+    assert len(by_type["Microsoft.Network/privateDnsZones/virtualNetworkLinks"]) == 3
+    assert len(by_type["Microsoft.Network/privateEndpoints/privateDnsZoneGroups"]) == 4
+    for d in by_type["Microsoft.Storage/storageAccounts"] + by_type["Microsoft.KeyVault/vaults"]:
+        assert d.body["properties"]["publicNetworkAccess"] == "Disabled"
+        assert d.body["properties"]["networkAcls"]["defaultAction"] == "Deny"
+    [vnet] = by_type["Microsoft.Network/virtualNetworks"]
+    [app_subnet] = [s for s in vnet.body["properties"]["subnets"] if s["name"] == "app"]
+    delegation = app_subnet["properties"]["delegations"][0]["properties"]["serviceName"]
+    assert delegation == "Microsoft.App/environments"  # Flex Consumption's integration
+    site = module_of("functionApp").the("Microsoft.Web/sites").body["properties"]
+    assert "subnetId" in json.dumps(site["virtualNetworkSubnetId"])
+    assert main().modules["functionApp"]["config"]["params"]["subnetId"]["operator"]["type"] == (
+        "conditional"
+    )

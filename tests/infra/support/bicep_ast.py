@@ -58,6 +58,7 @@ class Arr(Node):
 @dataclass(frozen=True)
 class Obj(Node):
     pairs: tuple[tuple[str, Node], ...]
+    computed: tuple[tuple[Node, Node], ...] = ()  # '${expr}': value pairs
 
     def get(self, key: str) -> Node | None:
         for name, value in self.pairs:
@@ -409,6 +410,7 @@ def _expr(node: Any) -> Node:
         return Arr(line, tuple(_expr(c) for c in children if c is not None))
     if kind == "object":
         pairs: list[tuple[str, Node]] = []
+        computed: list[tuple[Node, Node]] = []
         for pair in children:
             if not isinstance(pair, Tree):
                 continue
@@ -417,10 +419,14 @@ def _expr(node: Any) -> Node:
             key_token = pair.children[0]
             assert isinstance(key_token, Tree)
             key = str(key_token.children[0])
+            if key.startswith("'") and "${" in key:
+                parts = _split_quoted(key, line)
+                computed.append((Interp(line, parts), _expr(pair.children[1])))
+                continue
             if key.startswith("'"):
                 key = _string_literal(key_token.children[0])
             pairs.append((key, _expr(pair.children[1])))
-        return Obj(line, tuple(pairs))
+        return Obj(line, tuple(pairs), tuple(computed))
     if kind == "function":
         name = str(children[0]).rstrip("(").strip()
         args = tuple(_expr(c) for c in children[1:] if c is not None)

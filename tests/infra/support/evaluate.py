@@ -207,7 +207,13 @@ class Evaluator:
         if isinstance(node, Arr):
             return [self.evaluate(item, scope) for item in node.items]
         if isinstance(node, Obj):
-            return {key: self.evaluate(value, scope) for key, value in node.pairs}
+            found = {key: self.evaluate(value, scope) for key, value in node.pairs}
+            for key_node, value_node in node.computed:
+                key = self.evaluate(key_node, scope)
+                value = self.evaluate(value_node, scope)
+                if isinstance(key, str):
+                    found[key] = value
+            return found
         if isinstance(node, Prop):
             target = self.evaluate(node.target, scope)
             return self.access(target, node.name, node.line, node.safe)

@@ -46,6 +46,7 @@ from tests.infra.support.bicep_ast import (
     Decl,
     Ident,
     If,
+    Index,
     Lit,
     Module,
     Node,
@@ -721,7 +722,7 @@ class Instance:
                 self.report(module.line, f"{where}: required parameter '{param.name}' is "
                             "not passed")
         child = self.child(module, module.line)
-        if child is None:
+        if child is None or test is False:
             return
         for key, node in passed.items():
             declared = template.params.get(key)
@@ -732,8 +733,7 @@ class Instance:
             what = f"{where}: parameter '{key}'"
             if self.check_type(node.line, what, param.type, value):
                 self.check_param_value(node.line, what, param, value)
-        if test is not False:
-            child.run()
+        child.run()
 
     def condition(self, value: Node) -> Value:
         if isinstance(value, If):
@@ -899,6 +899,8 @@ class Instance:
                 self.report(line, f"{what} has {len(value)} items, above {high}")
 
     def check_parent(self, resource: Resource, parent: Node, where: str) -> None:
+        if isinstance(parent, Index):
+            parent = parent.target
         if not isinstance(parent, Ident) or parent.name not in self.template.resources:
             self.report(parent.line, f"{where}: 'parent' must name a resource of this template")
             return
@@ -995,6 +997,24 @@ class Instance:
         for key, spec in props.items():
             if spec.get("required") and not spec.get("readonly") and key not in present:
                 self.report(node.line, f"{where}: '{path}' lacks required property '{key}'")
+
+    def deployed(self) -> Iterator[Deployed]:
+        """What this instance creates: its resources, then its modules' (see `deployed`)."""
+        relative = str(self.template.path.relative_to(self.project.infra))
+        for resource in self.template.resources.values():
+            if resource.existing or self.condition(resource.value) is False:
+                continue
+            body = body_of(resource.value)
+            for scope in self.loop_scopes(resource.value):
+                value = {key: EVALUATOR.evaluate(node, scope) for key, node in body.pairs
+                         if key not in ("parent", "dependsOn")}
+                yield Deployed(relative, resource.name, resource.type, value)
+        for module in self.template.modules.values():
+            if self.condition(module.value) is False:
+                continue
+            child = self.child(module, module.line)
+            if child is not None:
+                yield from child.deployed()
 
     # --- Flex Consumption ----------------------------------------------------------
 
@@ -1123,6 +1143,30 @@ def _line_finder(node: Node | None, fallback: int) -> Any:
         return node.line if node is not None else fallback
 
     return line_of
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A resource a deployment creates, with its body evaluated (see `deployed`)."""
+
+    template: str  # path relative to the infra folder
+    symbol: str
+    type: str
+    body: dict[str, Value]
+
+
+def deployed(infra: Path, arguments: dict[str, Value], root: str = "main.bicep") -> list[Deployed]:
+    """The resources a deployment of `root` with these parameters creates (conditions
+    and loops applied; what only Azure knows stays Unknown). For intent tests."""
+    project = Project(infra.resolve(), Schemas())
+    for path in sorted(project.infra.rglob("*.bicep")):
+        project.templates[path.resolve()] = parse_file(path)
+    project.flex = True
+    template = project.templates[(project.infra / root).resolve()]
+    instance = Instance(project, template, dict(arguments), 0)
+    return list(instance.deployed())
+
+
 
 
 def main(argv: list[str] | None = None) -> int:
