@@ -267,7 +267,10 @@ class Services:
     def passwords(self) -> PasswordService:
         def build() -> PasswordService:
             from shared.passwords.service import PasswordService
+            from shared.passwords.throttle import IP_WINDOW
+            from shared.store.password_throttle import PasswordFailures
             from shared.store.passwords import PasswordStore
+            from shared.store.throttle import ThrottleCounts
 
             return PasswordService(
                 public_base_url=self.settings.public_base_url,
@@ -277,6 +280,8 @@ class Services:
                 tables=self.tables,
                 sessions=self.sessions,
                 audit=self.audit,
+                failures=PasswordFailures(self.tables),
+                ip_counts=ThrottleCounts(self.tables, window=IP_WINDOW, prefix="throttle:pwip:"),
                 clock=self.clock,
             )
 

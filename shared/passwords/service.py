@@ -23,12 +23,17 @@ from shared.errors import (
     InvalidLink,
     InvalidRequest,
     SsoRequired,
+    TooManyAttempts,
     UnknownTenant,
+    describe_wait,
 )
 from shared.passwords.hashing import hash_password, needs_rehash, verify_password
 from shared.passwords.policy import password_problem
+from shared.passwords.throttle import IP_FAILURES, after_failure, ip_window, locked_for
 from shared.secret import Secret
 from shared.sessions.types import SessionTokens
+from shared.signin.throttle import client_key
+from shared.store.password_throttle import PasswordFailures
 from shared.store.passwords import PasswordLink, PasswordStore
 from shared.store.rows import Op, Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
@@ -54,6 +59,12 @@ class Sessions(Protocol):
     def start_session(
         self, user: User, *, entra_session_id: str | None = None
     ) -> SessionTokens: ...
+
+
+class IpCounts(Protocol):
+    def count(self, tenant: str, client: str, window_start: int) -> int: ...
+
+    def add(self, tenant: str, client: str, window_start: int, count: int) -> int: ...
 
 
 class Audit(Protocol):
@@ -93,6 +104,8 @@ class PasswordService:
     tables: Tables
     sessions: Sessions
     audit: Audit
+    failures: PasswordFailures
+    ip_counts: IpCounts
     clock: Callable[[], float] = field(default=time.time)
 
     def link_url(self, tenant: str, token: str) -> str:
@@ -139,11 +152,14 @@ class PasswordService:
         self, tenant: str, email: str, password: Secret, *, ip: str | None
     ) -> tuple[User, SessionTokens]:
         self._tenant(tenant)
+        now = self._now()
+        self._not_throttled(tenant, email, ip, now)
         user = self.users.by_email(tenant, email) if email else None
         # The same reads and the same hash work whoever asks (timing names no account).
         stored = self.passwords.password_hash(tenant, user.id if user else _NOBODY)
         may_use_password = user is not None and user.provider == PROVIDER_PASSWORD
         if not verify_password(stored if may_use_password else None, password):
+            self._count_failure(tenant, email, ip, now)
             if user is not None:
                 self.audit.record(
                     tenant,
@@ -155,6 +171,7 @@ class PasswordService:
                 )
             raise InvalidCredentials()
         assert user is not None and stored is not None
+        self.failures.clear_account(tenant, email)
         if user.disabled:
             self.audit.record(
                 tenant, "sign_in_refused", actor=user.id, ip=ip, user_id=user.id,
@@ -166,6 +183,27 @@ class PasswordService:
         tokens = self.sessions.start_session(user)
         self.audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
         return user, tokens
+
+    def _not_throttled(self, tenant: str, email: str, ip: str | None, now: dt.datetime) -> None:
+        """TooManyAttempts while the email is locked or the client used up its window;
+        no password is checked then."""
+        wait = locked_for(self.failures.account(tenant, email), now)
+        if wait:
+            raise TooManyAttempts(
+                f"Too many failed sign-ins for this email. Try again in {describe_wait(wait)}.",
+                retry_after=wait,
+            )
+        window, left = ip_window(self.clock())
+        if self.ip_counts.count(tenant, client_key(ip), window) >= IP_FAILURES:
+            raise TooManyAttempts(
+                f"Too many failed sign-ins from your network. Try again in {describe_wait(left)}.",
+                retry_after=left,
+            )
+
+    def _count_failure(self, tenant: str, email: str, ip: str | None, now: dt.datetime) -> None:
+        self.failures.change_account(tenant, email, lambda a: after_failure(a, now), now)
+        window, _ = ip_window(self.clock())
+        self.ip_counts.add(tenant, client_key(ip), window, 1)
 
     def _tenant(self, tenant: str) -> OAuth2Config:
         """The tenant's configuration; SsoRequired while Enforce SSO is on (every

@@ -19,9 +19,14 @@ _ATTEMPTS = 5
 class ThrottleCounts:
     tables: Tables
     window: int = 60
+    prefix: str = PREFIX  # another count's own range under `throttle:`
+
+    def count(self, tenant: str, client: str, window_start: int) -> int:
+        row = self.tables.get(TABLE, tenant, f"{self.prefix}{window_start}:{client}")
+        return int(row.data.get("count") or 0) if row else 0
 
     def add(self, tenant: str, client: str, window_start: int, count: int) -> int:
-        key = f"{PREFIX}{window_start}:{client}"
+        key = f"{self.prefix}{window_start}:{client}"
         expires = dt.datetime.fromtimestamp(window_start + 2 * self.window, dt.UTC)
         for _ in range(_ATTEMPTS):
             row = self.tables.get(TABLE, tenant, key)

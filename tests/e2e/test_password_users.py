@@ -81,24 +81,50 @@ def test_wrong_password_and_unknown_email_answer_alike_and_in_about_the_same_tim
 ) -> None:
     system = admin_system
     system.create_tenant()
-    invite = create(system).json()["invite_url"]
-    system.http.post(
-        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
-    )
+    people = [f"person{n}@partner.example" for n in range(20)]
+    for email in people:
+        invite = create(system, email=email).json()["invite_url"]
+        chosen = system.http.post(
+            url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+        )
+        assert chosen.status_code == 200, chosen.text
 
-    def attempt(email: str) -> tuple[float, requests.Response]:
+    def attempt(email: str, n: int) -> tuple[float, requests.Response]:
+        # One try per email and per address: the throttle stays out of the way.
         started = time.perf_counter()
         answer = system.http.post(
-            url(system, "password"), json={"email": email, "password": "not her phrase, no"}
+            url(system, "password"),
+            json={"email": email, "password": "not her phrase, no"},
+            headers={"X-Forwarded-For": f"10.0.{n // 200}.{n % 200 + 1}"},
         )
         return time.perf_counter() - started, answer
 
-    wrong = [attempt("grace@partner.example") for _ in range(20)]
-    unknown = [attempt("nobody@partner.example") for _ in range(20)]
+    wrong = [attempt(email, n) for n, email in enumerate(people)]
+    unknown = [attempt(f"nobody{n}@partner.example", 100 + n) for n in range(20)]
     bodies = {(a.status_code, a.json()["error"]) for _, a in wrong + unknown}
     assert bodies == {(401, "invalid_credentials")}
     ratio = statistics.median(t for t, _ in unknown) / statistics.median(t for t, _ in wrong)
     assert 0.75 <= ratio <= 1.25, ratio
+
+
+def test_guessing_is_throttled_with_a_retry_after(admin_system: AdminSystem) -> None:
+    system = admin_system
+    system.create_tenant()
+    invite = create(system).json()["invite_url"]
+    system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+    )
+    guess = {"email": "grace@partner.example", "password": "not her phrase, no"}
+    statuses = [system.http.post(url(system, "password"), json=guess).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    locked = system.http.post(
+        url(system, "password"), json={"email": "grace@partner.example", "password": PASSWORD}
+    )
+    assert locked.status_code == 429 and locked.json()["error"] == "too_many_attempts"
+    assert locked.headers["Retry-After"] == "15"
+    events, _ = system.services.audit.list(ADMIN_TENANT, limit=20, cursor=None)
+    refused = [e for e in events if e["action"] == "sign_in_refused"]
+    assert len(refused) == 5 and {e["code"] for e in refused} == {"invalid_credentials"}
 
 
 def test_an_email_in_use_is_409_and_a_bad_body_names_its_fields(
