@@ -176,6 +176,16 @@ class SsoRequired(EntraBridgeError):
     )
 
 
+class UserNotProvisioned(EntraBridgeError):
+    code = "user_not_provisioned"
+    status = 403
+    default_description = "No account was created for this person in this organisation."
+    person_message = (
+        "Your organisation signs in only people it has invited, and no account was "
+        "created for you. Ask your administrator to add you."
+    )
+
+
 class EnforceSsoUnsafe(EntraBridgeError):
     code = "enforce_sso_unsafe"
     status = 409

@@ -126,6 +126,7 @@ class UserStore(Protocol):
         entitlements: Entitlements,
         now: dt.datetime,
         also: Callable[[User], R],
+        jit_provisioning: bool = True,
     ) -> tuple[User, R]:
         """Create or update the user; the rows of what `also` makes for the user decided
         on are written in the same transaction, and it comes back with the user."""

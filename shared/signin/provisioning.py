@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, replace
 
-from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch
+from shared.errors import AccountConflict, AccountDisabled, ProviderMismatch, UserNotProvisioned
 from shared.users import PROVIDER_MICROSOFT, Entitlements, User, email_key
 
 _USER_IDS = uuid.UUID("3f6f2c1e-8a4b-4d2e-9c7a-5b1e0d9f8a21")
@@ -67,13 +67,24 @@ def decide_sign_in(
     by_email: User | None,
     new_user_id: str,
     now: dt.datetime,
+    jit_provisioning: bool = True,
 ) -> SignInDecision:
-    """Create, update, or raise ProviderMismatch / AccountConflict / AccountDisabled."""
+    """Create, update (or claim a pending user), or raise ProviderMismatch /
+    AccountConflict / AccountDisabled / UserNotProvisioned."""
     if by_email is not None and (by_object_id is None or by_email.id != by_object_id.id):
         if by_email.provider != PROVIDER_MICROSOFT:
             raise ProviderMismatch()
+        if by_object_id is None and is_pending(by_email):
+            # An admin created this Microsoft user by email: their first sign-in claims it
+            # and fixes the (tid, oid) on it; later sign-ins use that, never the email.
+            by_object_id = replace(
+                by_email, entra_tenant_id=identity.tenant_id, entra_object_id=identity.object_id
+            )
+            return _update(by_email, by_object_id, identity, entitlements, now)
         raise AccountConflict()
     if by_object_id is None:
+        if not jit_provisioning:
+            raise UserNotProvisioned()
         return CreateUser(
             User(
                 id=new_user_id,
@@ -98,10 +109,27 @@ def decide_sign_in(
         # An (tid, oid) index pointing at a password user would be store corruption;
         # fail closed rather than sign someone into it.
         raise ProviderMismatch()
+    return _update(by_object_id, by_object_id, identity, entitlements, now)
+
+
+def is_pending(user: User) -> bool:
+    """Created by an admin for a Microsoft sign-in that has not happened yet."""
+    return user.provider == PROVIDER_MICROSOFT and user.entra_object_id is None
+
+
+def _update(
+    before: User,
+    current: User,
+    identity: SignInIdentity,
+    entitlements: Entitlements,
+    now: dt.datetime,
+) -> UpdateUser:
+    if current.disabled:
+        raise AccountDisabled()
     return UpdateUser(
-        before=by_object_id,
+        before=before,
         after=replace(
-            by_object_id,
+            current,
             email=identity.email,
             name=identity.name,
             profiles=entitlements.profiles,

@@ -334,6 +334,7 @@ class SignInService:
                 entitlements=entitlements,
                 now=self._now(),
                 also=session_and_event,
+                jit_provisioning=config.jit_provisioning,
             )
         except TransactionFailed as failure:
             if failure.index == 0 and failure.reason == "exists":

@@ -34,13 +34,15 @@ class RecentUsers:
             self._rows.move_to_end((tenant, user_id))
             return hit[1], hit[2]
 
-    def keep(self, user: User, etag: str | None) -> None:
+    def keep(self, key: str, user: User, etag: str | None) -> None:
+        """Remember `user` under `key` (the id its Entra identity derives, which is
+        not the user's own id for a user an admin created)."""
         with self._lock:
             if etag is None:
-                self._rows.pop((user.tenant, user.id), None)
+                self._rows.pop((user.tenant, key), None)
                 return
-            self._rows[(user.tenant, user.id)] = (time.monotonic() + _RECENT_TTL, user, etag)
-            self._rows.move_to_end((user.tenant, user.id))
+            self._rows[(user.tenant, key)] = (time.monotonic() + _RECENT_TTL, user, etag)
+            self._rows.move_to_end((user.tenant, key))
             while len(self._rows) > _RECENT_USERS:
                 self._rows.popitem(last=False)
 

@@ -37,6 +37,7 @@ def config_to_entity(config: OAuth2Config) -> dict[str, Any]:
         "row_format": ROW_FORMAT,
         "login_page_url": config.login_page_url or "",
         "enforce_sso": config.enforce_sso,
+        "jit_provisioning": config.jit_provisioning,
         "button_label": config.button_label,
         "client_secret_set": config.client_secret_set,
         "client_secret_expires_on": (
@@ -86,6 +87,7 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         login_page_url=text("login_page_url"),
         allowed_return_origins=tuple(str(o) for o in lists["allowed_return_origins"]),
         enforce_sso=data.get("enforce_sso") is True,
+        jit_provisioning=data.get("jit_provisioning") is not False,  # rows before it: on
         button_label=text("button_label") or DEFAULT_BUTTON_LABEL,
         client_secret_set=data.get("client_secret_set") is True,
         client_secret_expires_on=parse_expiry(expires) if expires else None,

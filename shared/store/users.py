@@ -38,6 +38,12 @@ def _email_key(email: str) -> str:
     return f"email:{key_part(email_key(email))}"
 
 
+def _entra_key(identity: SignInIdentity) -> str:
+    """Index from an Entra identity to a user an admin created (whose id is not the
+    one derived from it)."""
+    return f"entra:{key_part(identity.tenant_id.lower())}:{key_part(identity.object_id.lower())}"
+
+
 class CarriesRows(Protocol):
     """What a caller hands `provision_with`: its rows for the same transaction (and
     whatever else it needs back, such as the session those rows start)."""
@@ -93,6 +99,7 @@ class UserStore:
         entitlements: Entitlements,
         now: dt.datetime,
         also: Callable[[User], R],
+        jit_provisioning: bool = True,
     ) -> tuple[User, R]:
         """Create or update the signed-in user atomically with the rows of what `also`
         makes for the user decided on (same partition: their session, the audit event),
@@ -106,6 +113,8 @@ class UserStore:
             # is conditional on the row being as seen); else one point read finds them.
             # The email index is read only when the email is new for them.
             by_oid = recent or self._get_with_etag(tenant, user_id)
+            if by_oid is None:  # a user an admin created, claimed by an earlier sign-in
+                by_oid = self._by_index(tenant, _entra_key(identity))
             by_email: tuple[User, str] | None
             if by_oid is not None and email_key(by_oid[0].email) == email_key(identity.email):
                 by_email = by_oid
@@ -124,6 +133,7 @@ class UserStore:
                     by_email=by_email[0] if by_email else None,
                     new_user_id=user_id,
                     now=now,
+                    jit_provisioning=jit_provisioning,
                 )
             except EntraBridgeError:
                 if recent is None:
@@ -133,6 +143,7 @@ class UserStore:
             if isinstance(decision, CreateUser):
                 user, ops = decision.user, _create_ops(decision.user)
             else:
+                by_oid = by_oid or by_email  # a claim decides on the user found by email
                 assert by_oid is not None
                 if _only_fresh_login(decision.before, decision.after) and recent is None:
                     user, ops = decision.before, []
@@ -141,6 +152,8 @@ class UserStore:
                     # checks it is still the row as it is now.
                     user = decision.after
                     ops = _update_ops(decision.before, decision.after, etag=by_oid[1])
+                    if decision.before.entra_object_id is None:  # a claim: index the identity
+                        ops.append(Op("create", _index(tenant, _entra_key(identity), user.id)))
             extra = also(user)
             try:
                 etags = self.tables.apply(TABLE, [*ops, *extra.rows]) if ops or extra.rows else []
@@ -158,7 +171,7 @@ class UserStore:
                     time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311
                 recent = None  # the remembered row was stale: read it now
                 continue
-            self._recent.keep(user, etags[0] if ops else by_oid[1] if by_oid else None)
+            self._recent.keep(user_id, user, etags[0] if ops else by_oid[1] if by_oid else None)
             return user, extra
         raise SsoUnavailable("Too many concurrent sign-ins for this account; please retry.")
 

@@ -83,6 +83,7 @@ def render_config_document(
         "login_page_url": config.login_page_url,
         "allowed_return_origins": list(config.allowed_return_origins),
         "enforce_sso": config.enforce_sso,
+        "jit_provisioning": config.jit_provisioning,
         "button_label": config.button_label,
         "endpoints": endpoints(
             config.tenant_id,

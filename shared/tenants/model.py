@@ -38,6 +38,7 @@ WRITABLE_FIELDS = (
     "login_page_url",
     "allowed_return_origins",
     "enforce_sso",
+    "jit_provisioning",
     "button_label",
 )
 # In the document an admin reads but not theirs to write: a PUT ignores them, so
@@ -170,6 +171,8 @@ class OAuth2Config:
     login_page_url: str | None = None
     allowed_return_origins: tuple[str, ...] = ()
     enforce_sso: bool = False
+    # False: invite-only, an SSO sign-in needs a user created beforehand.
+    jit_provisioning: bool = True
     button_label: str = DEFAULT_BUTTON_LABEL
     client_secret_set: bool = False
     client_secret_expires_on: dt.date | None = None

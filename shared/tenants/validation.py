@@ -109,6 +109,7 @@ def parse_config_put(
     login_page_url = field("login_page_url", nullable(parse_location), None)
     origins = listed("allowed_return_origins", _origins, no_ids)
     enforce_sso = field("enforce_sso", parse_bool, False)
+    jit_provisioning = field("jit_provisioning", parse_bool, True)
     button_label = field("button_label", parse_button_label, DEFAULT_BUTTON_LABEL)
     new_secret = field(
         "client_secret", lambda v: parse_client_secret(v, current_masked_secret), None
@@ -137,6 +138,7 @@ def parse_config_put(
         login_page_url=login_page_url,
         allowed_return_origins=origins,
         enforce_sso=enforce_sso,
+        jit_provisioning=jit_provisioning,
         button_label=button_label,
         client_secret_set=current.client_secret_set or new_secret is not None,
         client_secret_expires_on=expires,
