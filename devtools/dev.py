@@ -43,8 +43,17 @@ def main() -> None:
     # This machine (and many CI images) preset REQUESTS_CA_BUNDLE to the system
     # bundle; the dev system needs the local CA too, so it is set, not defaulted.
     os.environ["REQUESTS_CA_BUNDLE"] = str(ca.bundle)
-    load_local_settings(SETTINGS)
+    from devtools.mailbox import start_mailbox
+
+    mail_folder = PROJECT_ROOT / ".local" / "mail"
+    mailbox = start_mailbox(mail_folder, port=7025)
     values = json.loads(SETTINGS.read_text()).get("Values", {})
+    if not values.get("SMTP_URL"):
+        # Invites and password resets go to the local mailbox (unless the settings
+        # name a real SMTP server).
+        os.environ.setdefault("SMTP_URL", mailbox.smtp_url)
+        os.environ.setdefault("MAIL_FROM", "entrabridge-dev@localhost")
+    load_local_settings(SETTINGS)
     vault_port = _port_of(os.environ.get("KEY_VAULT_URI", values.get("KEY_VAULT_URI", "")), 7444)
     public = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:7071")
     host_port = _port_of(public, 7071)
@@ -75,6 +84,7 @@ def main() -> None:
         f"  Azurite tables  http://127.0.0.1:{azurite.port}\n"
         f"  Key Vault       {vault.base_url}\n"
         f"  Entra ID        {entra.base_url}  (demo directory)\n"
+        f"  Mail            {mailbox.smtp_url}: messages land in {mail_folder}/ (.eml)\n"
         f"  Sign in (demo)  {login}\n"
         f"{notice}"
         f"  Admin API       {host.url}/api/admin/tenants/{DEMO_TENANT}/oauth2  (header\n"
@@ -91,6 +101,7 @@ def main() -> None:
         entra.stop()
         vault.stop()
         azurite.stop()
+        mailbox.stop()
 
 
 if __name__ == "__main__":

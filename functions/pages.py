@@ -38,7 +38,7 @@ _STYLE = (
     "border-radius:4px;font:inherit;cursor:pointer}code{font-size:.9em}"
     "label{display:block;margin-bottom:4px}input{display:block;width:100%;padding:10px;"
     "margin-bottom:16px;box-sizing:border-box;border:1px solid #605e5c;border-radius:4px;"
-    "font:inherit}"
+    "font:inherit}details{margin-top:16px}summary{cursor:pointer;color:#0f5ca8}"
 )
 
 
@@ -100,6 +100,7 @@ def login_page(
     parts = ["<h1>Sign in</h1>", notice]
     if not status.enforce_sso:
         action = escape(f"/api/auth/{tenant}/password", quote=True)
+        forgot = escape(f"/api/auth/{tenant}/password/forgot", quote=True)
         parts.append(
             f"<form method=post action='{action}'>"
             "<label for=email>Email</label>"
@@ -108,6 +109,11 @@ def login_page(
             "<input id=password name=password type=password "
             "autocomplete=current-password required>"
             "<button type=submit>Sign in</button></form>"
+            "<details><summary>Forgot password?</summary>"
+            f"<form method=post action='{forgot}'>"
+            "<label for=reset-email>Your account's email</label>"
+            "<input id=reset-email name=email type=email autocomplete=username required>"
+            "<button type=submit>Email me a reset link</button></form></details>"
         )
     if status.sso_enabled:
         if not status.enforce_sso:

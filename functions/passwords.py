@@ -77,6 +77,33 @@ def _password_sign_in_json(req: func.HttpRequest) -> func.HttpResponse:
     return _session_json(user, tokens)
 
 
+@bp.route(route="api/auth/{tenant}/password/forgot", methods=["POST"])
+def forgot_password(req: func.HttpRequest) -> func.HttpResponse:
+    """Always 202 (when the tenant takes passwords): nobody learns whether the email
+    has an account."""
+    if web.is_json(req):
+        return _forgot_json(req)
+    try:
+        tenant = web.tenant_of(req)
+        fields = _fields(req, "email")
+        _services().passwords.forgot(tenant, fields["email"], ip=web.client_ip(req))
+    except EntraBridgeError as error:
+        return _login_again(req, error)
+    body = (
+        "<h1>Check your email</h1><p>If a password account uses that address, a link to "
+        "choose a new password is on its way. It works once, for one hour.</p>"
+    )
+    return web.html_response(pages.page("Check your email", body), 202)
+
+
+@web.api
+def _forgot_json(req: func.HttpRequest) -> func.HttpResponse:
+    tenant = web.tenant_of(req)
+    fields = _fields(req, "email")
+    _services().passwords.forgot(tenant, fields["email"], ip=web.client_ip(req))
+    return web.json_response({"status": "accepted"}, 202)
+
+
 @bp.route(route="api/auth/{tenant}/set-password", methods=["GET", "POST"])
 def set_password(req: func.HttpRequest) -> func.HttpResponse:
     if req.method == "POST" and web.is_json(req):

@@ -266,6 +266,7 @@ class Services:
     @property
     def passwords(self) -> PasswordService:
         def build() -> PasswordService:
+            from shared.passwords.mail import mailer
             from shared.passwords.service import PasswordService
             from shared.passwords.throttle import IP_WINDOW
             from shared.store.password_throttle import PasswordFailures
@@ -282,6 +283,7 @@ class Services:
                 audit=self.audit,
                 failures=PasswordFailures(self.tables),
                 ip_counts=ThrottleCounts(self.tables, window=IP_WINDOW, prefix="throttle:pwip:"),
+                mailer=mailer(self.settings),
                 clock=self.clock,
             )
 
@@ -299,6 +301,7 @@ class Services:
                 passwords=PasswordStore(self.tables),
                 audit=self.audit,
                 link_url=self.passwords.link_url,
+                mail=self.passwords.mail,
                 clock=lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
             )
 

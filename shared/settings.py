@@ -60,6 +60,9 @@ class Settings:
     cookie_prefix: str = HOST_PREFIX
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     authorize_limit_per_minute: int = DEFAULT_AUTHORIZE_LIMIT
+    # smtp[s]://[user:password@]host[:port]; None: no mail (links go to the admin).
+    smtp_url: Secret | None = None
+    mail_from: str | None = None
 
     @property
     def cookie_names(self) -> CookieNames:
@@ -109,6 +112,14 @@ class Settings:
             high=MAX_AUTHORIZE_LIMIT,
             what="a whole number (0: no limit)",
         )
+        smtp_url = reader.optional("SMTP_URL")
+        mail_from = reader.optional("MAIL_FROM")
+        if smtp_url is not None:
+            parts = urlsplit(smtp_url)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise SettingsError("SMTP_URL", "must be smtp://host[:port] or smtps://host[:port]")
+            if mail_from is None or "@" not in mail_from:
+                raise SettingsError("MAIL_FROM", "must be an email address when SMTP_URL is set")
         return cls(
             public_base_url=public_base_url,
             key_vault_uri=key_vault_uri,
@@ -121,6 +132,8 @@ class Settings:
             cookie_prefix=cookie_prefix,
             audit_retention_days=audit_retention_days,
             authorize_limit_per_minute=authorize_limit,
+            smtp_url=Secret(smtp_url) if smtp_url else None,
+            mail_from=mail_from if smtp_url else None,
         )
 
 

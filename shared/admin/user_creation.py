@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from shared.admin.auth import AdminCaller
 from shared.errors import Forbidden, InvalidRequest, SsoRequired, UnknownTenant
+from shared.passwords.mail import invite_text
 from shared.store.configs import TenantRecord
 from shared.store.passwords import PasswordStore, new_link_token
 from shared.store.rows import Op
@@ -71,6 +72,8 @@ class UserCreation:
     passwords: PasswordStore
     audit: AuditEvents
     link_url: Callable[[str, str], str]  # (tenant, token) -> the set-password page
+    # Sends an invite (user, compose, link) by mail when mail is configured.
+    mail: Callable[[User, Callable[[str, str, str], tuple[str, str]], str], None] | None = None
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def create(
@@ -115,7 +118,12 @@ class UserCreation:
         if token is not None:
             rows.append(self.passwords.link_op(tenant, user.id, token, "invite", now))
         self.users.create(user, also=rows)
-        return user, self.link_url(tenant, token) if token is not None else None
+        if token is None:
+            return user, None
+        link = self.link_url(tenant, token)
+        if self.mail is not None:
+            self.mail(user, invite_text, link)
+        return user, link
 
 
 def parse_new_user(body: object) -> NewUser:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,13 +29,15 @@ from shared.errors import (
     describe_wait,
 )
 from shared.passwords.hashing import hash_password, needs_rehash, verify_password
+from shared.passwords.mail import Mailer, reset_text
 from shared.passwords.policy import password_problem
 from shared.passwords.throttle import IP_FAILURES, after_failure, ip_window, locked_for
 from shared.secret import Secret
 from shared.sessions.types import SessionTokens
 from shared.signin.throttle import client_key
+from shared.store.configs import TenantRecord
 from shared.store.password_throttle import PasswordFailures
-from shared.store.passwords import PasswordLink, PasswordStore
+from shared.store.passwords import PasswordLink, PasswordStore, new_link_token
 from shared.store.rows import Op, Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config, is_sso_ready
@@ -47,6 +50,8 @@ _NOBODY = "00000000-0000-0000-0000-000000000000"
 
 class Configs(Protocol):
     def get_config(self, tenant: str) -> OAuth2Config | None: ...
+
+    def get_tenant(self, tenant: str) -> TenantRecord | None: ...
 
 
 class Users(Protocol):
@@ -106,6 +111,7 @@ class PasswordService:
     audit: Audit
     failures: PasswordFailures
     ip_counts: IpCounts
+    mailer: Mailer | None = None
     clock: Callable[[], float] = field(default=time.time)
 
     def link_url(self, tenant: str, token: str) -> str:
@@ -145,6 +151,42 @@ class PasswordService:
         if link is None or user is None or user.provider != PROVIDER_PASSWORD:
             raise InvalidLink()
         return link, user
+
+    # --- forgot password ------------------------------------------------------------
+
+    def forgot(self, tenant: str, email: str, *, ip: str | None) -> None:
+        """Mail a reset link (1 h, single use) to the password user with this email, if
+        there is one; whoever asks learns nothing either way (the caller answers 202,
+        and the mail goes out from another thread, so the time says nothing either)."""
+        self._tenant(tenant)
+        user = self.users.by_email(tenant, email) if email else None
+        if user is None or user.provider != PROVIDER_PASSWORD or user.disabled:
+            return
+        now = self._now()
+        if not self.passwords.claim_reset_slot(tenant, user.id, now):
+            return
+        token = new_link_token()
+        link = self.passwords.link_op(tenant, user.id, token, "reset", now)
+        event = self.audit.event(
+            tenant, "password_reset_requested", actor="anonymous", ip=ip, user_id=user.id
+        )
+        self.tables.apply(TABLE, [link, event])
+        self.mail(user, reset_text, self.link_url(tenant, token))
+
+    def mail(
+        self, user: User, compose: Callable[[str, str, str], tuple[str, str]], link: str
+    ) -> None:
+        """Send `compose`'s message to `user` from another thread (no mail configured:
+        nothing; the admin has invite links in the API's answer)."""
+        mailer = self.mailer
+        if mailer is None:
+            return
+        record = self.configs.get_tenant(user.tenant)
+        organisation = record.display_name if record is not None else user.tenant
+        subject, text = compose(user.name, organisation, link)
+        threading.Thread(
+            target=mailer.send, args=(user.email, subject, text), name="mail", daemon=True
+        ).start()
 
     # --- sign-in --------------------------------------------------------------------
 

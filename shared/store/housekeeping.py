@@ -35,8 +35,9 @@ from shared.store.rows import (
 log = logging.getLogger("entrabridge.housekeeping")
 
 # RowKey ranges of the tenant partition whose rows carry `ExpiresAt`: sessions,
-# their Entra-sid index, used sign-in states, the sign-in throttle's counts.
-EXPIRING_RANGES = ("session:", "esid:", "stateused:", "throttle:")
+# their Entra-sid index, used sign-in states, the throttles' counts, password
+# invite and reset links and the reset mail's interval.
+EXPIRING_RANGES = ("session:", "esid:", "stateused:", "throttle:", "pwlink:", "pwreset:")
 
 
 def run(tables: Tables, configs: ConfigStore, *, retention_days: int) -> None:

@@ -2,6 +2,7 @@
 
 - `password:{user_id}`: the argon2id hash (never on the user row, so no read of
   users, the admin API's included, ever carries it);
+- `pwreset:{user_id}`: a reset mail went out lately (expires after 5 minutes);
 - `pwlink:{sha256 of the token}`: an invite or reset link, single use (its
   deletion, conditional on the etag read, is part of the transaction that sets
   the password) and expiring (72 h for an invite, 1 h for a reset). Only the
@@ -17,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.store.rows import EXPIRES_AT, Op, Tables
+from shared.store.rows import EXPIRES_AT, EntityExists, Op, Tables
 from shared.store.tenant_partition import TABLE
 
 Purpose = Literal["invite", "reset"]
@@ -26,6 +27,7 @@ LINK_TTL: dict[Purpose, dt.timedelta] = {
     "reset": dt.timedelta(hours=1),
 }
 _MAX_TOKEN = 128
+RESET_INTERVAL = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,22 @@ class PasswordStore:
             ),
             Op("delete", {"PartitionKey": tenant, "RowKey": link.row_key}, etag=link.etag),
         ]
+
+    def claim_reset_slot(self, tenant: str, user_id: str, now: dt.datetime) -> bool:
+        """At most one reset mail per user per RESET_INTERVAL (no mail bombing through
+        "forgot password"); False when one went out lately."""
+        try:
+            self.tables.insert(
+                TABLE,
+                {
+                    "PartitionKey": tenant,
+                    "RowKey": f"pwreset:{user_id}",
+                    EXPIRES_AT: now + RESET_INTERVAL,
+                },
+            )
+        except EntityExists:
+            return False
+        return True
 
     def rehash(self, tenant: str, user_id: str, encoded: str) -> None:
         """A stronger hash of the same password (its parameters changed)."""

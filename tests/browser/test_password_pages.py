@@ -43,16 +43,16 @@ def test_an_invited_person_chooses_a_password_and_later_signs_in_with_it(
     page.wait_for_url(f"**/api/auth/{TENANT}/login")
     assert system.cookie(SESSION) is None
 
-    page.get_by_label("Email").fill("grace@partner.example")
-    page.get_by_label("Password").fill("not her phrase at all")
+    page.get_by_label("Email", exact=True).fill("grace@partner.example")
+    page.get_by_label("Password", exact=True).fill("not her phrase at all")
     with page.expect_response(f"**/api/auth/{TENANT}/password") as answer:
         page.get_by_role("button", name="Sign in", exact=True).click()
     assert answer.value.status == 401
     assert "email or password is not correct" in page.locator("p.error").inner_text()
     assert_accessible(system, "login-invalid-credentials")
 
-    page.get_by_label("Email").fill("grace@partner.example")
-    page.get_by_label("Password").fill(PHRASE)
+    page.get_by_label("Email", exact=True).fill("grace@partner.example")
+    page.get_by_label("Password", exact=True).fill(PHRASE)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"**/api/auth/{TENANT}/login")
     assert page.get_by_role("heading", name="Signed in").is_visible()
