@@ -127,9 +127,10 @@ def login_page(
     return web.html_response(page("Sign in", "".join(parts)), http_status)
 
 
-def error_notice(code: str) -> str:
+def error_notice(code: str, retry_after: int | None = None) -> str:
     """The notice of a refusal (one of our messages; nothing of the request)."""
-    return f"<p class=error role=alert>{escape(MESSAGES.get(code, 'Sign-in failed.'))}</p>"
+    wait = f" Try again in {describe_wait(retry_after)}." if retry_after else ""
+    return f"<p class=error role=alert>{escape(MESSAGES.get(code, 'Sign-in failed.'))}{wait}</p>"
 
 
 def _retry_hint(req: func.HttpRequest) -> str:
