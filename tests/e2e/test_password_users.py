@@ -9,10 +9,17 @@ import statistics
 import time
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
+from devtools.azurite import Azurite
+from shared.container import Services
+from shared.errors import InvalidCredentials
+from shared.secret import Secret
+from shared.store.tables import TableStore
 from tests.support.admin import ADMIN_TENANT, AdminSystem
 from tests.support.signin import set_cookies
+from tests.support.system import tables_prefix_of
 
 PASSWORD = "a phrase only she knows well"
 
@@ -153,3 +160,34 @@ def test_creating_users_needs_an_admin_credential(admin_system: AdminSystem) -> 
     )
     assert refused.status_code == 401
     assert system.call("GET", f"{ADMIN_TENANT}/users").json()["users"] == []
+
+
+def test_another_instance_sees_the_same_failures(
+    admin_system: AdminSystem, azurite: Azurite, request: pytest.FixtureRequest
+) -> None:
+    # Another instance: its own Services (its own memory), the same Azurite tables.
+    system = admin_system
+    system.create_tenant()
+    invite = create(system).json()["invite_url"]
+    system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+    )
+    other = Services(system.services.settings)
+    other.override(
+        "tables",
+        TableStore.from_connection_string(
+            azurite.connection_string, prefix=tables_prefix_of(request)
+        ),
+    )
+    try:
+        for _ in range(5):
+            with pytest.raises(InvalidCredentials):
+                other.passwords.sign_in(
+                    ADMIN_TENANT, "grace@partner.example", Secret("a wrong long guess"), ip=None
+                )
+    finally:
+        other.tables.close()
+    locked = system.http.post(
+        url(system, "password"), json={"email": "grace@partner.example", "password": PASSWORD}
+    )
+    assert locked.status_code == 429 and locked.headers["Retry-After"] == "15"
