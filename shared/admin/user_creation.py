@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from shared.admin.auth import AdminCaller
 from shared.errors import Forbidden, InvalidRequest, SsoRequired, UnknownTenant
 from shared.passwords.mail import invite_text
+from shared.signin.ports import AuditLog
 from shared.store.configs import TenantRecord
 from shared.store.passwords import PasswordStore, new_link_token
 from shared.store.rows import Op
@@ -50,27 +51,12 @@ class Users(Protocol):
     def create(self, user: User, *, also: Sequence[Op] = ()) -> None: ...
 
 
-class AuditEvents(Protocol):
-    def event(
-        self,
-        tenant: str,
-        action: str,
-        *,
-        actor: str,
-        ip: str | None = None,
-        fields: tuple[str, ...] = (),
-        user_id: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> Op: ...
-
-
 @dataclass
 class UserCreation:
     tenants: Tenants
     users: Users
     passwords: PasswordStore
-    audit: AuditEvents
+    audit: AuditLog
     link_url: Callable[[str, str], str]  # (tenant, token) -> the set-password page
     # Sends an invite (user, compose, link) by mail when mail is configured.
     mail: Callable[[User, Callable[[str, str, str], tuple[str, str]], str], None] | None = None

@@ -34,11 +34,12 @@ from shared.passwords.policy import password_problem
 from shared.passwords.throttle import IP_FAILURES, after_failure, ip_window, locked_for
 from shared.secret import Secret
 from shared.sessions.types import SessionTokens
+from shared.signin.ports import AuditLog
 from shared.signin.throttle import client_key
 from shared.store.configs import TenantRecord
 from shared.store.password_throttle import PasswordFailures
 from shared.store.passwords import PasswordLink, PasswordStore, new_link_token
-from shared.store.rows import Op, Tables, TransactionFailed
+from shared.store.rows import Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config, is_sso_ready
 from shared.users import PROVIDER_PASSWORD, User
@@ -72,34 +73,6 @@ class IpCounts(Protocol):
     def add(self, tenant: str, client: str, window_start: int, count: int) -> int: ...
 
 
-class Audit(Protocol):
-    def record(
-        self,
-        tenant: str,
-        action: str,
-        *,
-        actor: str,
-        ip: str | None = None,
-        fields: tuple[str, ...] = (),
-        user_id: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> None: ...
-
-    def event(
-        self,
-        tenant: str,
-        action: str,
-        *,
-        actor: str,
-        ip: str | None = None,
-        fields: tuple[str, ...] = (),
-        user_id: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> Op: ...
-
-
 @dataclass
 class PasswordService:
     public_base_url: str
@@ -108,7 +81,7 @@ class PasswordService:
     passwords: PasswordStore
     tables: Tables
     sessions: Sessions
-    audit: Audit
+    audit: AuditLog
     failures: PasswordFailures
     ip_counts: IpCounts
     mailer: Mailer | None = None
