@@ -84,7 +84,7 @@ def main() -> None:
         f"  Azurite tables  http://127.0.0.1:{azurite.port}\n"
         f"  Key Vault       {vault.base_url}\n"
         f"  Entra ID        {entra.base_url}  (demo directory)\n"
-        f"  Mail            {mailbox.smtp_url}: messages land in {mail_folder}/ (.eml)\n"
+        f"  Mail            {mailbox.smtp_url}: open {mail_folder / 'index.html'}\n"
         f"  Sign in (demo)  {login}\n"
         f"{notice}"
         f"  Admin API       {host.url}/api/admin/tenants/{DEMO_TENANT}/oauth2  (header\n"

@@ -30,6 +30,9 @@ def test_a_message_arrives_with_its_sender_subject_and_link(mailbox: Mailbox) ->
     assert (message["From"], message["To"]) == ("entrabridge@example.com", "grace@partner.example")
     assert message["Subject"] == "Your account at Contoso"
     assert "https://auth.example.com/x?token=t" in message.get_content()
+    # The local mailbox's page links to it, so a person can follow an invite.
+    index = (mailbox.folder / "index.html").read_text()
+    assert "<a href='https://auth.example.com/x?token=t'>" in index
 
 
 def test_an_unreachable_server_fails_the_mail_only(caplog: pytest.LogCaptureFixture) -> None:
