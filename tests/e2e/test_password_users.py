@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from urllib.parse import urlsplit
@@ -13,11 +14,9 @@ import pytest
 import requests
 
 from devtools.azurite import Azurite
-from shared.container import Services
-from shared.errors import InvalidCredentials
-from shared.secret import Secret
-from shared.store.tables import TableStore
-from tests.support.admin import ADMIN_TENANT, AdminSystem
+from devtools.fake_keyvault import FakeKeyVault
+from tests.support.admin import ADMIN_TENANT, PLATFORM_KEY, AdminSystem
+from tests.support.funchost import command_line
 from tests.support.signin import set_cookies
 from tests.support.system import tables_prefix_of
 
@@ -162,31 +161,37 @@ def test_creating_users_needs_an_admin_credential(admin_system: AdminSystem) -> 
     assert system.call("GET", f"{ADMIN_TENANT}/users").json()["users"] == []
 
 
-def test_another_instance_sees_the_same_failures(
-    admin_system: AdminSystem, azurite: Azurite, request: pytest.FixtureRequest
+def test_another_host_process_sees_the_same_failures(
+    admin_system: AdminSystem,
+    azurite: Azurite,
+    fake_keyvault: FakeKeyVault,
+    request: pytest.FixtureRequest,
 ) -> None:
-    # Another instance: its own Services (its own memory), the same Azurite tables.
+    # Another instance: `python -m devtools.funchost` in its own process, same tables.
     system = admin_system
     system.create_tenant()
     invite = create(system).json()["invite_url"]
     system.http.post(
         url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
     )
-    other = Services(system.services.settings)
-    other.override(
-        "tables",
-        TableStore.from_connection_string(
-            azurite.connection_string, prefix=tables_prefix_of(request)
-        ),
-    )
-    try:
-        for _ in range(5):
-            with pytest.raises(InvalidCredentials):
-                other.passwords.sign_in(
-                    ADMIN_TENANT, "grace@partner.example", Secret("a wrong long guess"), ip=None
-                )
-    finally:
-        other.tables.close()
+    settings = system.services.settings
+    env = {
+        "PUBLIC_BASE_URL": settings.public_base_url,
+        "KEY_VAULT_URI": fake_keyvault.base_url,
+        "TABLES_CONNECTION_STRING": azurite.connection_string,
+        "AZURE_CREDENTIAL_MODE": "offline",
+        "PLATFORM_ADMIN_KEY": PLATFORM_KEY,
+        "REQUESTS_CA_BUNDLE": os.environ["REQUESTS_CA_BUNDLE"],
+    }
+    arguments = ("--settings", "/nonexistent/local.settings.json")
+    prefix = ("--tables-prefix", tables_prefix_of(request))
+    guess = {"email": "grace@partner.example", "password": "a wrong long guess"}
+    with command_line(*arguments, *prefix, env=env) as (other, _):
+        statuses = [
+            requests.post(f"{other}/api/auth/{ADMIN_TENANT}/password", json=guess, timeout=10)
+            for _ in range(5)
+        ]
+    assert [answer.status_code for answer in statuses] == [401] * 5
     locked = system.http.post(
         url(system, "password"), json={"email": "grace@partner.example", "password": PASSWORD}
     )
