@@ -33,7 +33,8 @@ _STYLE = (
     "main{max-width:420px;margin:64px auto;background:#fff;padding:32px;border-radius:8px;"
     "box-shadow:0 2px 8px #0002}a.button{display:block;text-align:center;padding:12px;"
     "background:#2f2f2f;color:#fff;text-decoration:none;border-radius:4px}"
-    ".error{color:#a4262c;margin-bottom:16px}.or{text-align:center;color:#484644;margin:20px 0}"
+    ".org{color:#484644;margin-top:-8px}.error{color:#a4262c;margin-bottom:16px}"
+    ".or{text-align:center;color:#484644;margin:20px 0}"
     "button{width:100%;padding:12px;border:1px solid #2f2f2f;background:#fff;"
     "border-radius:4px;font:inherit;cursor:pointer}code{font-size:.9em}"
     "label{display:block;margin-bottom:4px}input{display:block;width:100%;padding:10px;"
@@ -97,7 +98,8 @@ def login_page(
     """The sign-in page: the email and password form, then the tenant's Microsoft
     button; only the button while Enforce SSO is on. `notice` is our own markup."""
     tenant = status.tenant
-    parts = ["<h1>Sign in</h1>", notice]
+    organisation = f"<p class=org>{escape(status.display_name)}</p>" if status.display_name else ""
+    parts = ["<h1>Sign in</h1>", organisation, notice]
     if not status.enforce_sso:
         action = escape(f"/api/auth/{tenant}/password", quote=True)
         forgot = escape(f"/api/auth/{tenant}/password/forgot", quote=True)

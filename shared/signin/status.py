@@ -8,14 +8,17 @@ azure-identity (about 450 ms of a cold start).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.errors import UnknownTenant
-from shared.tenants.model import OAuth2Config, is_sso_ready
+from shared.tenants.model import is_sso_ready
+
+if TYPE_CHECKING:
+    from shared.store.configs import TenantRecord
 
 
 class ConfigReader(Protocol):
-    def get_config(self, tenant: str) -> OAuth2Config | None: ...
+    def cached_tenant(self, tenant: str) -> TenantRecord | None: ...
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class SignInStatus:
     authorize_url: str
     button_label: str
     enforce_sso: bool
+    display_name: str = ""  # for the page; not part of the status route's answer
 
     def to_body(self) -> dict[str, object]:
         return {
@@ -39,9 +43,10 @@ class SignInStatus:
 
 def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) -> SignInStatus:
     """The tenant's options; `UnknownTenant` when there is no such tenant."""
-    config = configs.get_config(tenant)
-    if config is None:
+    record = configs.cached_tenant(tenant)
+    if record is None:
         raise UnknownTenant()
+    config = record.config
     # A secret last found missing in Key Vault would only lead to an error page.
     ready = is_sso_ready(config) and not config.client_secret_unavailable
     return SignInStatus(
@@ -50,4 +55,5 @@ def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) 
         authorize_url=f"{public_base_url}/api/auth/{tenant}/authorize",
         button_label=config.button_label,
         enforce_sso=config.enforce_sso and ready,
+        display_name=record.display_name,
     )

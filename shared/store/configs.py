@@ -55,21 +55,22 @@ class TenantRecord:
         return self.config_etag is not None
 
 
-class _Expiring(OrderedDict[str, tuple[float, OAuth2Config | None]]):
-    """slug -> (expires at, config): least recently used first; the caller locks."""
+class _Expiring(OrderedDict[str, tuple[float, "TenantRecord | None"]]):
+    """slug -> (expires at, the tenant's row): least recently used first; the caller
+    locks."""
 
     def __init__(self, max_entries: int) -> None:
         super().__init__()
         self.max_entries = max_entries
 
-    def fresh(self, key: str, now: float) -> tuple[bool, OAuth2Config | None]:
+    def fresh(self, key: str, now: float) -> tuple[bool, TenantRecord | None]:
         hit = self.get(key)
         if hit is None or hit[0] <= now:
             return False, None
         self.move_to_end(key)
         return True, hit[1]
 
-    def keep(self, key: str, value: OAuth2Config | None, until: float) -> None:
+    def keep(self, key: str, value: TenantRecord | None, until: float) -> None:
         self[key] = (until, value)
         self.move_to_end(key)
         while len(self) > self.max_entries:
@@ -103,31 +104,37 @@ class ConfigStore:
 
     def get_config(self, tenant: str) -> OAuth2Config | None:
         """The tenant's configuration; None when the tenant does not exist."""
+        record = self.cached_tenant(tenant)
+        return record.config if record is not None else None
+
+    def cached_tenant(self, tenant: str) -> TenantRecord | None:
+        """The tenant's row through this instance's cache (30 s); None: no such tenant."""
         now = self.clock()
         with self._lock:
             for entries in (self._known, self._unknown):
-                found, config = entries.fresh(tenant, now)
+                found, record = entries.fresh(tenant, now)
                 if found:
-                    return config
+                    return record
         return self._remember(tenant, self.get_tenant(tenant), now)
 
     def read_now(self, tenant: str) -> OAuth2Config | None:
         """The configuration as the store holds it now, past this instance's cache
         (`forget` then `get_config` is not that: a concurrent read that started before
         a change may put the old one back in between). The cache is refreshed too."""
-        return self._remember(tenant, self.get_tenant(tenant), self.clock())
+        record = self._remember(tenant, self.get_tenant(tenant), self.clock())
+        return record.config if record is not None else None
 
     def _remember(
         self, tenant: str, record: TenantRecord | None, now: float
-    ) -> OAuth2Config | None:
+    ) -> TenantRecord | None:
         with self._lock:
             if record is None:
                 self._known.pop(tenant, None)
                 self._unknown.keep(tenant, None, now + self.unknown_ttl)
                 return None
             self._unknown.pop(tenant, None)
-            self._known.keep(tenant, record.config, now + self.ttl)
-        return record.config
+            self._known.keep(tenant, record, now + self.ttl)
+        return record
 
     def get_tenant(self, tenant: str) -> TenantRecord | None:
         row = self.tables.get(TABLE, PARTITION, tenant)

@@ -10,6 +10,7 @@ from tests.support.browser import BrowserSystem
 from tests.support.signin import TENANT
 
 PHRASE = "a phrase only she knows well"
+DISPLAY_NAME = "Contoso"
 
 
 def invite(system: BrowserSystem) -> str:
@@ -42,6 +43,7 @@ def test_an_invited_person_chooses_a_password_and_later_signs_in_with_it(
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"**/api/auth/{TENANT}/login")
     assert system.cookie(SESSION) is None
+    assert page.locator("p.org").inner_text() == DISPLAY_NAME  # whose sign-in this is
 
     page.get_by_label("Email", exact=True).fill("grace@partner.example")
     page.get_by_label("Password", exact=True).fill("not her phrase at all")
