@@ -283,7 +283,7 @@ def _api_logout(req: func.HttpRequest) -> func.HttpResponse:
     tenant = web.tenant_of(req)
     services = _services()
     names = services.settings.cookie_names
-    from_here = _is_from_this_origin(req, services.settings.public_base_url)
+    from_here = web.is_from_this_origin(req, services.settings.public_base_url)
     jar = web.cookies(req) if from_here else {}
     body = web.json_body(req) if web.is_json(req) else None
     refresh_token = body.get("refresh_token") if isinstance(body, dict) else None
@@ -318,7 +318,7 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
         return pages.error_page("unknown_tenant", status=404)
     services = _services()
     entra_sid = req.params.get("sid") or None
-    from_here = _is_from_this_origin(req, services.settings.public_base_url)
+    from_here = web.is_from_this_origin(req, services.settings.public_base_url)
     if entra_sid is None and not from_here:
         return pages.logout_confirmation(f"/api/auth/{tenant}/logout")
     # From elsewhere with `sid` (Entra's front-channel iframe, which carries no Lax
@@ -344,20 +344,3 @@ def _browser_logout(req: func.HttpRequest) -> func.HttpResponse:
         f"default-src 'none'; frame-ancestors {services.settings.entra_authority_host}"
     )
     return response
-
-
-def _is_from_this_origin(req: func.HttpRequest, public_base_url: str) -> bool:
-    """Fetch Metadata when the browser sends it: `same-origin`, or `none` (the person
-    typed the URL or used a bookmark). `same-site` is refused too: another port or a
-    sibling subdomain is another application. Without Fetch Metadata, a same-origin
-    Origin or Referer is required; a request with neither fails closed."""
-    site = req.headers.get("sec-fetch-site")
-    if site is not None:
-        return str(site).strip().lower() in ("same-origin", "none")
-    own = urlsplit(public_base_url)
-    for header in ("origin", "referer"):
-        value = str(req.headers.get(header) or "")
-        if value and value != "null":
-            seen = urlsplit(value)
-            return (seen.scheme, seen.netloc) == (own.scheme, own.netloc)
-    return False

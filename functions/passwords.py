@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from functions import pages, web
-from shared.errors import EntraBridgeError, InvalidRequest
+from shared.errors import EntraBridgeError, Forbidden, InvalidRequest
 from shared.secret import Secret
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
         return _password_sign_in_json(req)
     try:
         tenant = web.tenant_of(req)
+        _from_this_site(req)
         fields = _fields(req, "email", "password", "return_to")
         services = _services()
         _, tokens = services.passwords.sign_in(
@@ -85,6 +86,7 @@ def forgot_password(req: func.HttpRequest) -> func.HttpResponse:
         return _forgot_json(req)
     try:
         tenant = web.tenant_of(req)
+        _from_this_site(req)
         fields = _fields(req, "email")
         _services().passwords.forgot(tenant, fields["email"], ip=web.client_ip(req))
     except EntraBridgeError as error:
@@ -116,6 +118,7 @@ def set_password(req: func.HttpRequest) -> func.HttpResponse:
             token = str(req.params.get("token") or "")
             user = services.passwords.link_user(tenant, token)
             return _set_password_page(tenant, token, user, problem=None)
+        _from_this_site(req)
         fields = _fields(req, "token", "password")
         user = services.passwords.link_user(tenant, fields["token"])
         try:
@@ -144,6 +147,13 @@ def _set_password_json(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # --- rendering ---------------------------------------------------------------------------
+
+
+def _from_this_site(req: func.HttpRequest) -> None:
+    """A form that signs someone in or sends mail must come from this site's own pages
+    (login CSRF: another site's form would sign the person into its account)."""
+    if not web.is_from_this_origin(req, _services().settings.public_base_url):
+        raise Forbidden("This form must be sent from this site's own page.")
 
 
 def _fields(req: func.HttpRequest, *names: str) -> dict[str, str]:

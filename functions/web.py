@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
@@ -198,3 +198,20 @@ def client_ip(req: func.HttpRequest) -> str | None:
     forwarded = str(req.headers.get("X-Forwarded-For", ""))
     last = forwarded.rsplit(",", 1)[-1].strip()
     return last[:64] or None
+
+
+def is_from_this_origin(req: func.HttpRequest, public_base_url: str) -> bool:
+    """Fetch Metadata when the browser sends it: `same-origin`, or `none` (the person
+    typed the URL or used a bookmark). `same-site` is refused too: another port or a
+    sibling subdomain is another application. Without Fetch Metadata, a same-origin
+    Origin or Referer is required; a request with neither fails closed."""
+    site = req.headers.get("sec-fetch-site")
+    if site is not None:
+        return str(site).strip().lower() in ("same-origin", "none")
+    own = urlsplit(public_base_url)
+    for header in ("origin", "referer"):
+        value = str(req.headers.get(header) or "")
+        if value and value != "null":
+            seen = urlsplit(value)
+            return (seen.scheme, seen.netloc) == (own.scheme, own.netloc)
+    return False

@@ -52,16 +52,27 @@ def test_an_invited_person_sets_a_password_in_the_browser_then_signs_in(
     assert page.status_code == 200 and "grace@partner.example" in page.text
     assert "autocomplete=new-password" in page.text
 
+    # The form, sent from the page as a browser sends it (its own Origin).
+    own = {"Origin": system.services.settings.public_base_url}
     weak = system.http.post(
         url(system, "set-password"),
         data={"token": token_of(invite), "password": "Password1234"},
+        headers=own,
         allow_redirects=False,
     )
     assert weak.status_code == 400 and "too common" in weak.text  # the link still works
 
+    elsewhere = system.http.post(  # another site's form: refused, the link still works
+        url(system, "set-password"),
+        data={"token": token_of(invite), "password": PASSWORD},
+        headers={"Origin": "https://attacker.example"},
+        allow_redirects=False,
+    )
+    assert elsewhere.status_code == 403 and "Set-Cookie" not in elsewhere.headers
     chosen = system.http.post(
         url(system, "set-password"),
         data={"token": token_of(invite), "password": PASSWORD},
+        headers=own,
         allow_redirects=False,
     )
     assert chosen.status_code == 303
@@ -131,6 +142,30 @@ def test_guessing_is_throttled_with_a_retry_after(admin_system: AdminSystem) -> 
     events, _ = system.services.audit.list(ADMIN_TENANT, limit=20, cursor=None)
     refused = [e for e in events if e["action"] == "sign_in_refused"]
     assert len(refused) == 5 and {e["code"] for e in refused} == {"invalid_credentials"}
+
+
+def test_another_sites_form_cannot_sign_anyone_in(admin_system: AdminSystem) -> None:
+    # Login CSRF: a form on another site posting someone's credentials to us.
+    system = admin_system
+    system.create_tenant()
+    invite = create(system).json()["invite_url"]
+    system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+    )
+    form = {"email": "grace@partner.example", "password": PASSWORD}
+    for headers in ({"Origin": "https://attacker.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
+        refused = system.http.post(
+            url(system, "password"), data=form, headers=headers, allow_redirects=False
+        )
+        assert refused.status_code == 403, headers
+        assert "Set-Cookie" not in refused.headers
+    same = system.http.post(
+        url(system, "password"),
+        data=form,
+        headers={"Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    )
+    assert same.status_code == 303 and "__Host-eb_session" in set_cookies(same)
 
 
 def test_an_email_in_use_is_409_and_a_bad_body_names_its_fields(
