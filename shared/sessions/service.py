@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from shared.errors import AccountDisabled, SsoDisabled, Unauthorized
+from shared.errors import AccountDisabled, SsoDisabled, SsoRequired, Unauthorized
 from shared.sessions.access import (
     ACCESS_TOKEN_TTL,
     SessionClaims,
@@ -144,7 +144,7 @@ class SessionService:
         if claims.provider == PROVIDER_MICROSOFT:
             try:
                 self._sso_on_or_end(self.configs.get_config(claims.tenant), family)
-            except SsoDisabled as ended:  # no valid session is a 401 here
+            except (SsoDisabled, SsoRequired) as ended:  # no valid session is a 401 here
                 raise Unauthorized(ended.description) from None
         return claims
 
@@ -166,7 +166,7 @@ class SessionService:
             raise Unauthorized("The session's user no longer exists or is disabled.")
         try:
             return self._as_configured_now(user, family, may_grant=False)
-        except SsoDisabled as ended:  # no valid session is a 401 here
+        except (SsoDisabled, SsoRequired) as ended:  # no valid session is a 401 here
             raise Unauthorized(ended.description) from None
 
     def sign_out(
@@ -251,6 +251,11 @@ class SessionService:
         the configuration past this instance's cache, as a sign-in does; else it is
         left out."""
         if user.provider != PROVIDER_MICROSOFT:
+            config = self.configs.get_config(user.tenant)
+            if config is not None and config.enforce_sso and is_sso_ready(config):
+                # Enforce SSO ends password sessions too, not only new password sign-ins.
+                self._revoke(family)
+                raise SsoRequired()
             return user
         config = self._sso_on_or_end(self.configs.get_config(user.tenant), family)
         entitlements = current_entitlements(config, user)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
-from shared.errors import EnforceSsoUnsafe, SsoRequired
+from shared.errors import EnforceSsoUnsafe, SsoRequired, Unauthorized
 from shared.secret import Secret
 from tests.support.entra_double import Person
 from tests.support.unit_services import UnitWorld, random_id
@@ -83,3 +83,23 @@ def test_the_platform_operator_can_always_turn_it_off(unit: UnitWorld) -> None:
         ["enforce_sso"],
         ["enforce_sso"],
     ]
+
+
+def test_turning_it_on_ends_the_password_sessions_already_running(unit: UnitWorld) -> None:
+    with_sso_admin(unit)
+    body = {"email": "grace@partner.example", "name": "Grace", "provider": "password"}
+    _, url = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
+    assert url is not None
+    token = url.split("token=", 1)[1]
+    phrase = Secret("a phrase only she knows well")
+    _, tokens = unit.services.passwords.set_password("contoso", token, phrase, ip=None)
+    assert (
+        unit.services.sessions.current_user("contoso", tokens.access_token).provider == "password"
+    )
+
+    put(unit, enforce_sso=True)
+
+    with pytest.raises(SsoRequired):
+        unit.services.sessions.refresh("contoso", tokens.refresh_token, ip=None)
+    with pytest.raises(Unauthorized):  # the session has ended
+        unit.services.sessions.current_user("contoso", tokens.access_token)
