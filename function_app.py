@@ -7,7 +7,17 @@ with an empty environment.
 
 import azure.functions as func
 
-from functions import admin, auth, health, housekeeping, pages, passwords, status, wellknown
+from functions import (
+    admin,
+    auth,
+    health,
+    housekeeping,
+    pages,
+    passwords,
+    settings,
+    status,
+    wellknown,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -18,6 +28,7 @@ for blueprint in (
     housekeeping.bp,
     pages.bp,
     passwords.bp,
+    settings.bp,
     status.bp,
     wellknown.bp,
 ):

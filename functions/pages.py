@@ -39,7 +39,11 @@ _STYLE = (
     "border-radius:4px;font:inherit;cursor:pointer}code{font-size:.9em}"
     "label{display:block;margin-bottom:4px}input{display:block;width:100%;padding:10px;"
     "margin-bottom:16px;box-sizing:border-box;border:1px solid #605e5c;border-radius:4px;"
-    "font:inherit}details{margin-top:16px}summary{cursor:pointer;color:#0f5ca8}"
+    "font:inherit}table{width:100%;border-collapse:collapse}td{padding:2px}"
+    "td input{margin:0}.check{display:flex;gap:8px;align-items:center;margin:12px 0}"
+    ".check input{width:auto;margin:0}.saved{color:#0b6a0b}dd{margin:0 0 8px}"
+    "textarea{display:block;width:100%;box-sizing:border-box;margin-bottom:16px}"
+    "main:has(form[action$=settings]){max-width:720px}details{margin-top:16px}summary{cursor:pointer;color:#0f5ca8}"
 )
 
 

@@ -1,0 +1,266 @@
+"""The tenant admin's OAuth2 settings page: GET/POST /api/auth/{tenant}/settings.
+
+For a signed-in tenant admin (the session cookie of an SSO sign-in, checked by
+the admin API's own authenticator); anyone without a session goes to the login
+page, anyone else gets a 403 page. A save goes through AdminService.put_config
+with the ETag the page was rendered with, so the API's validation, audit and
+lost-update check all hold: a bad field is shown next to its input and nothing
+is saved; a save over someone else's newer one says so and keeps what was typed.
+POSTs must come from this site's own page and carry the session's CSRF token.
+Nothing secret is rendered: the client secret only in its masked form.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import azure.functions as func
+
+from functions import pages, web
+from shared.admin.settings_form import body_from_form, csrf_ok, csrf_token, mapping_rows
+from shared.errors import (
+    EntraBridgeError,
+    Forbidden,
+    InvalidRequest,
+    PreconditionFailed,
+    Unauthorized,
+)
+
+if TYPE_CHECKING:
+    from shared.admin.auth import AdminCaller
+    from shared.container import Services
+
+bp = func.Blueprint()
+
+
+def _services() -> Services:
+    from shared.container import get_services
+
+    return get_services()
+
+
+@bp.route(route="api/auth/{tenant}/settings", methods=["GET", "POST"])
+def settings(req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        tenant = web.tenant_of(req)
+        services = _services()
+        login = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
+        token = web.cookies(req).get(services.settings.cookie_names.session)
+        try:
+            caller = services.admin_auth.authenticate(tenant, platform_key=None, bearer=token)
+        except Unauthorized:
+            return web.redirect(login, status=303)
+        assert token is not None
+        session_id = services.sessions.verify(tenant, token).sid
+        if req.method == "POST":
+            return _save(req, services, tenant, caller, session_id)
+        document = services.admin.get_config(tenant)
+        notice = "<p class=saved role=status>Saved. It takes effect at once.</p>"
+        return _page(
+            tenant,
+            _values(document.body),
+            document.body,
+            etag=document.etag,
+            csrf=csrf_token(session_id),
+            notice=notice if req.params.get("saved") == "1" else "",
+        )
+    except Forbidden:
+        return _not_an_admin()
+    except EntraBridgeError as error:
+        return pages.error_page(error.code, status=error.status)
+
+
+def _save(
+    req: func.HttpRequest, services: Services, tenant: str, caller: AdminCaller, session_id: str
+) -> func.HttpResponse:
+    form = web.form_or_json(req)
+    if not web.is_from_this_origin(req, services.settings.public_base_url) or not csrf_ok(
+        form.get("csrf"), session_id
+    ):
+        return _refused_post()
+    current = services.admin.get_config(tenant)
+    extra_rows = 1 if "add_row" in form else 0
+    page_args: dict[str, Any] = {
+        "etag": form.get("etag") or None,
+        "csrf": csrf_token(session_id),
+        "extra_rows": extra_rows,
+    }
+    if extra_rows:
+        return _page(tenant, dict(form), current.body, **page_args)
+    try:
+        services.admin.put_config(
+            caller,
+            tenant,
+            body_from_form(form),
+            if_match=form.get("etag") or None,
+            ip=web.client_ip(req),
+        )
+    except InvalidRequest as bad:
+        notice = "<p class=error role=alert>Nothing was saved: see the fields below.</p>"
+        return _page(tenant, dict(form), current.body, errors=bad.fields, notice=notice,
+                     status=400, **page_args)  # fmt: skip
+    except PreconditionFailed:
+        notice = (
+            "<p class=error role=alert>Someone else saved these settings after you opened "
+            "this page. Nothing of yours was saved and nothing is lost: your changes are "
+            "below. <a href=''>Reload</a> to see theirs, then apply yours again.</p>"
+        )
+        return _page(tenant, dict(form), current.body, notice=notice, status=409, **page_args)
+    except Forbidden as refused:
+        notice = f"<p class=error role=alert>{escape(refused.description)}</p>"
+        return _page(tenant, dict(form), current.body, errors=refused.fields, notice=notice,
+                     status=403, **page_args)  # fmt: skip
+    except EntraBridgeError as refused:  # enforce_sso_unsafe and the like
+        notice = f"<p class=error role=alert>{escape(refused.description)}</p>"
+        return _page(tenant, dict(form), current.body, notice=notice,
+                     status=refused.status, **page_args)  # fmt: skip
+    return web.redirect(f"/api/auth/{tenant}/settings?saved=1", status=303)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _not_an_admin() -> func.HttpResponse:
+    body = (
+        "<h1>Tenant admins only</h1><p>These settings are for your organisation's "
+        "administrators (members of an admin group in Microsoft Entra ID). Ask one of them, "
+        "or sign in with an administrator account.</p>"
+    )
+    return web.html_response(pages.page("Tenant admins only", body), 403)
+
+
+def _refused_post() -> func.HttpResponse:
+    body = (
+        "<h1>Not saved</h1><p>This form must be sent from the settings page itself, in "
+        "the session that opened it. Open the settings page again and save from there.</p>"
+    )
+    return web.html_response(pages.page("Not saved", body), 403)
+
+
+def _values(document: dict[str, Any]) -> dict[str, str]:
+    """The form's values for a configuration document."""
+    values = {
+        name: str(document.get(name) or "")
+        for name in ("client_id", "tenant_id", "customer_id", "homepage_url", "login_page_url")
+    }
+    values["button_label"] = str(document.get("button_label") or "")
+    values["client_secret_expires_on"] = str(document.get("client_secret_expires_on") or "")
+    values["admin_group_ids"] = "\n".join(document.get("admin_group_ids") or [])
+    values["allowed_return_origins"] = "\n".join(document.get("allowed_return_origins") or [])
+    for flag in ("enabled", "enforce_sso", "jit_provisioning"):
+        if document.get(flag):
+            values[flag] = "on"
+    for index, row in enumerate(document.get("profile_mappings") or []):
+        values[f"profile_id_{index}"] = row["profile_id"]
+        values[f"group_id_{index}"] = row["group_id"]
+    return values
+
+
+def _page(
+    tenant: str,
+    values: dict[str, str],
+    document: dict[str, Any],
+    *,
+    etag: str | None,
+    csrf: str,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+    extra_rows: int = 0,
+) -> func.HttpResponse:
+    errors = errors or {}
+
+    def error_of(name: str) -> tuple[str, str]:
+        problem = errors.get(name)
+        if problem is None:
+            return "", ""
+        return (
+            f" aria-invalid=true aria-describedby=err-{name}",
+            f"<p class=error id=err-{name}>{escape(problem)}</p>",
+        )
+
+    def text(name: str, label: str, *, kind: str = "text", readonly: bool = False) -> str:
+        attributes, message = error_of(name)
+        lock = " readonly" if readonly else ""
+        value = escape(values.get(name, ""), quote=True)
+        return (
+            f"<label for={name}>{escape(label)}</label>{message}"
+            f"<input id={name} name={name} type={kind} value='{value}'{lock}{attributes}>"
+        )
+
+    def checkbox(name: str, label: str) -> str:
+        checked = " checked" if values.get(name) else ""
+        return (
+            f"<label class=check><input type=checkbox name={name}{checked}> {escape(label)}</label>"
+        )
+
+    def lines(name: str, label: str) -> str:
+        attributes, message = error_of(name)
+        return (
+            f"<label for={name}>{escape(label)} (one per line)</label>{message}"
+            f"<textarea id={name} name={name} rows=3{attributes}>"
+            f"{escape(values.get(name, ''))}</textarea>"
+        )
+
+    rows = mapping_rows(values)
+    rows += [{"profile_id": "", "group_id": ""}] * (1 + extra_rows)
+    mapping_error = error_of("profile_mappings")
+    table = "".join(
+        f"<tr><td><input aria-label='Profile ID, row {i + 1}' name=profile_id_{i} "
+        f"value='{escape(row['profile_id'], quote=True)}'></td>"
+        f"<td><input aria-label='Entra group ID, row {i + 1}' name=group_id_{i} "
+        f"value='{escape(row['group_id'], quote=True)}'></td></tr>"
+        for i, row in enumerate(rows)
+    )
+    endpoints = document.get("endpoints") or {}
+    derived = "".join(
+        f"<dt>{escape(str(name).replace('_', ' ').capitalize())}</dt>"
+        f"<dd><code>{escape(str(value))}</code></dd>"
+        for name, value in endpoints.items()
+        if value
+    )
+    scopes = escape(" ".join(document.get("scopes") or []))
+    fields = "".join(
+        f"<dt>{escape(str(k))}</dt><dd><code>{escape(str(v))}</code></dd>"
+        for k, v in (document.get("field_mappings") or {}).items()
+    )
+    masked = document.get("client_secret")
+    secret_hint = (
+        f"Stored: <code>{escape(str(masked))}</code>. Leave empty to keep it."
+        if masked
+        else "None stored yet."
+    )
+    body = (
+        "<h1>OAuth2 settings</h1>"
+        f"{notice}<form method=post action='{escape(f'/api/auth/{tenant}/settings', quote=True)}'>"
+        f"<input type=hidden name=csrf value='{escape(csrf, quote=True)}'>"
+        f"<input type=hidden name=etag value='{escape(etag or '', quote=True)}'>"
+        f"{checkbox('enabled', 'Enable OAuth2')}"
+        "<p>OAuth2 provider: <strong>Microsoft</strong></p>"
+        f"{text('client_id', 'Client ID')}{text('tenant_id', 'Tenant ID')}"
+        f"<label for=client_secret>Client secret</label>{error_of('client_secret')[1]}"
+        f"<p class=hint id=secret-hint>{secret_hint}</p>"
+        "<input id=client_secret name=client_secret type=password autocomplete=off "
+        f"aria-describedby=secret-hint{error_of('client_secret')[0]}>"
+        f"{text('client_secret_expires_on', 'Client secret expires on', kind='date')}"
+        f"<h2>Read-only values for Entra</h2><dl>{derived}<dt>Scopes</dt>"
+        f"<dd><code>{scopes}</code></dd></dl><h2>Field mappings</h2><dl>{fields}</dl>"
+        "<h2>Custom settings: mapping</h2>"
+        f"{text('customer_id', 'Customer ID', readonly=True)}"
+        f"{mapping_error[1]}<table><caption>Profile ID to Entra group ID</caption>"
+        f"<thead><tr><th scope=col>Profile ID</th><th scope=col>Entra group ID</th></tr></thead>"
+        f"<tbody>{table}</tbody></table>"
+        "<button type=submit name=add_row value=1 formnovalidate>+ Add profile</button>"
+        f"{lines('admin_group_ids', 'Admin group IDs')}"
+        f"{text('homepage_url', 'Homepage URL')}{text('login_page_url', 'Login page URL')}"
+        f"{lines('allowed_return_origins', 'Allowed return origins')}"
+        f"{text('button_label', 'Button label')}"
+        f"{checkbox('enforce_sso', 'Enforce SSO (only Microsoft sign-in)')}"
+        f"{checkbox('jit_provisioning', 'Create users on first sign-in (off: invite-only)')}"
+        "<button type=submit>Save</button></form>"
+        f"<p><a href='{escape(f'/api/auth/{tenant}/login', quote=True)}' target=_blank "
+        "rel=noopener>Test sign-in</a>: open it in a private window and check that the "
+        "button shows, the user is created and their profiles are assigned.</p>"
+    )
+    return web.html_response(pages.page("OAuth2 settings", body), status)

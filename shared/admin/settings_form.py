@@ -1,0 +1,70 @@
+"""The settings page's form as the admin API's configuration document, and back.
+
+Pure. The page (functions/settings.py) posts flat form fields; `body_from_form`
+makes the `PUT .../oauth2` body of them, so a save goes through the very same
+service, validation and ETag check as the API. Mapping rows are numbered
+fields (`profile_id_0`, `group_id_0`, ...); lists are one value per line; an
+empty client secret keeps the stored one.
+
+The CSRF token is derived from the session (its family id, which only the
+session's own HttpOnly cookies carry): another site can neither read nor guess
+it, and it changes with every sign-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+MAX_ROWS = 200
+_TEXT_FIELDS = ("client_id", "tenant_id", "customer_id", "homepage_url", "login_page_url")
+
+
+def csrf_token(session_id: str) -> str:
+    return hashlib.sha256(f"entrabridge-settings|{session_id}".encode()).hexdigest()[:32]
+
+
+def csrf_ok(given: str | None, session_id: str) -> bool:
+    return bool(given) and hmac.compare_digest(str(given), csrf_token(session_id))
+
+
+def body_from_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """The configuration document the form describes (to PUT as it is)."""
+    body: dict[str, Any] = {
+        "enabled": "enabled" in form,
+        "enforce_sso": "enforce_sso" in form,
+        "jit_provisioning": "jit_provisioning" in form,
+        "button_label": form.get("button_label", "").strip() or None,
+        "profile_mappings": mapping_rows(form),
+        "admin_group_ids": _lines(form.get("admin_group_ids", "")),
+        "allowed_return_origins": _lines(form.get("allowed_return_origins", "")),
+    }
+    if body["button_label"] is None:
+        del body["button_label"]  # the default label
+    for name in _TEXT_FIELDS:
+        value = form.get(name, "").strip()
+        body[name] = value or None
+    secret = form.get("client_secret", "")
+    if secret:
+        body["client_secret"] = secret
+    expires = form.get("client_secret_expires_on", "").strip()
+    if expires:
+        body["client_secret_expires_on"] = expires
+    return body
+
+
+def mapping_rows(form: Mapping[str, str]) -> list[dict[str, str]]:
+    """The filled rows of the profile -> group table, in order (empty rows dropped)."""
+    rows = []
+    for index in range(MAX_ROWS):
+        profile = form.get(f"profile_id_{index}", "").strip()
+        group = form.get(f"group_id_{index}", "").strip()
+        if profile or group:
+            rows.append({"profile_id": profile, "group_id": group})
+    return rows
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]

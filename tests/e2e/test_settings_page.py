@@ -1,0 +1,139 @@
+"""The tenant admin's settings page over HTTP: who may open it, a save that goes
+through the admin API's rules, a bad field, a lost update, and forged posts."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import requests
+
+from shared.users import ROLE_TENANT_ADMIN
+from tests.support.admin import (
+    ADMIN_TENANT,
+    GROUP_A,
+    PROFILE_A,
+    AdminSystem,
+    complete_config,
+)
+
+PROFILE_C = "e0000000-0000-4000-8000-00000000000c"
+GROUP_C = "f0000000-0000-4000-8000-00000000000c"
+
+
+def page_url(system: AdminSystem) -> str:
+    return f"{system.host.url}/api/auth/{ADMIN_TENANT}/settings"
+
+
+def as_admin(system: AdminSystem, *, roles: tuple[str, ...] = (ROLE_TENANT_ADMIN,)) -> str:
+    user = system.add_user(roles=roles, email=f"boss{len(roles)}@acme.example")
+    return f"__Host-eb_session={system.admin_token(user=user)}"
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf"name={name} value='([^']*)'", page)
+    assert found, name
+    return found.group(1)
+
+
+def form_of(page: str) -> dict[str, str]:
+    """What the browser would send back unchanged (inputs and textareas)."""
+    fields = dict(re.findall(r"<input[^>]*? name=(\w+) value='([^']*)'", page))
+    fields |= dict(re.findall(r"<input[^>]* name=(\w+)[^>]*? value='([^']*)'", page))
+    fields |= {
+        name: text for name, text in re.findall(r"<textarea id=\w+ name=(\w+)[^>]*>([^<]*)<", page)
+    }
+    for name in re.findall(r"<input type=checkbox name=(\w+) checked>", page):
+        fields[name] = "on"
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+def save(
+    system: AdminSystem, cookie: str, form: dict[str, str], **headers: str
+) -> requests.Response:
+    sent = {"Cookie": cookie, "Origin": system.services.settings.public_base_url} | headers
+    return system.http.post(page_url(system), data=form, headers=sent, allow_redirects=False)
+
+
+def configured(system: AdminSystem) -> None:
+    system.create_tenant()
+    assert system.configure(**complete_config()).status_code == 200
+
+
+def test_without_a_session_it_sends_you_to_sign_in_and_a_non_admin_gets_403(
+    admin_system: AdminSystem,
+) -> None:
+    configured(admin_system)
+    anonymous = admin_system.http.get(page_url(admin_system), allow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["Location"].endswith("/login")
+    member = admin_system.http.get(
+        page_url(admin_system), headers={"Cookie": as_admin(admin_system, roles=())}
+    )
+    assert member.status_code == 403 and "Tenant admins only" in member.text
+
+
+def test_an_admin_sees_the_settings_and_saves_a_new_mapping(admin_system: AdminSystem) -> None:
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    page = system.http.get(page_url(system), headers={"Cookie": cookie})
+    assert page.status_code == 200
+    assert "s3c*****" in page.text and "s3cr3t~value" not in page.text  # only masked
+    assert f"/api/auth/{ADMIN_TENANT}/callback" in page.text  # the redirect URI to copy
+    form = form_of(page.text) | {"profile_id_2": PROFILE_C, "group_id_2": GROUP_C}
+
+    saved = save(system, cookie, form)
+
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("?saved=1")
+    document = system.services.admin.get_config(ADMIN_TENANT).body
+    assert {"profile_id": PROFILE_C, "group_id": GROUP_C} in document["profile_mappings"]
+    assert {"profile_id": PROFILE_A, "group_id": GROUP_A} in document["profile_mappings"]
+    events, _ = system.services.audit.list(ADMIN_TENANT, limit=1, cursor=None)
+    assert events[0]["action"] == "config_updated" and events[0]["fields"] == ["profile_mappings"]
+    assert events[0]["actor"].startswith("user:")
+
+
+def test_a_bad_field_is_shown_next_to_it_and_nothing_is_saved(admin_system: AdminSystem) -> None:
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    before = system.services.admin.get_config(ADMIN_TENANT)
+    page = system.http.get(page_url(system), headers={"Cookie": cookie})
+    refused = save(system, cookie, form_of(page.text) | {"client_id": "not-a-uuid"})
+    assert refused.status_code == 400
+    assert "id=err-client_id" in refused.text and "value='not-a-uuid'" in refused.text
+    assert system.services.admin.get_config(ADMIN_TENANT) == before
+
+
+def test_a_save_over_someone_elses_newer_save_is_refused_and_loses_nothing(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    first_tab = form_of(system.http.get(page_url(system), headers={"Cookie": cookie}).text)
+    second_tab = dict(first_tab)
+    assert (
+        save(system, cookie, first_tab | {"button_label": "Sign in with Acme"}).status_code == 303
+    )
+    late = save(system, cookie, second_tab | {"homepage_url": "/portal"})
+    assert late.status_code == 409 and "Someone else saved" in late.text
+    assert "value='/portal'" in late.text  # what was typed is still there
+    document = system.services.admin.get_config(ADMIN_TENANT).body
+    assert (document["button_label"], document["homepage_url"]) == ("Sign in with Acme", None)
+
+
+def test_forged_posts_are_refused(admin_system: AdminSystem) -> None:
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    before = system.services.admin.get_config(ADMIN_TENANT)
+    form = form_of(system.http.get(page_url(system), headers={"Cookie": cookie}).text)
+    form["enabled"] = ""
+    for headers, changes in (
+        ({"Origin": "https://attacker.example"}, {}),  # another site's form
+        ({}, {"csrf": "0" * 32}),  # not this session's token
+    ):
+        refused = save(system, cookie, form | changes, **headers)
+        assert refused.status_code == 403
+    assert system.services.admin.get_config(ADMIN_TENANT) == before
