@@ -1,0 +1,43 @@
+"""The settings page as a tenant admin uses it, in Chromium: open it after signing in,
+add a profile row without JavaScript, save, see it saved; a member who is not an
+admin gets the 403 page. Each screen is checked with axe and kept as a screenshot."""
+
+from __future__ import annotations
+
+from tests.browser.test_hosted_pages import assert_accessible, sign_in_as
+from tests.support.browser import BrowserSystem
+from tests.support.signin import TENANT
+
+PROFILE = "e0000000-0000-4000-8000-00000000000c"
+GROUP = "f0000000-0000-4000-8000-00000000000c"
+
+
+def test_an_admin_adds_a_profile_mapping_and_saves(browser_system: BrowserSystem) -> None:
+    system = browser_system
+    page = system.page
+    sign_in_as(system, "Sam Several")  # in the tenant's admin group
+    page.goto(system.url(f"/api/auth/{TENANT}/settings"))
+    assert page.get_by_role("heading", name="OAuth2 settings").is_visible()
+    assert_accessible(system, "settings")
+
+    rows_before = page.locator("tbody tr").count()
+    page.get_by_role("button", name="+ Add profile").click()
+    assert page.locator("tbody tr").count() == rows_before + 1
+    page.get_by_label(f"Profile ID, row {rows_before + 1}").fill(PROFILE)
+    page.get_by_label(f"Entra group ID, row {rows_before + 1}").fill(GROUP)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/settings?saved=1")
+    assert page.get_by_role("status").inner_text().startswith("Saved.")
+    assert_accessible(system, "settings-saved")
+    mappings = system.services.admin.get_config(TENANT).body["profile_mappings"]
+    assert {"profile_id": PROFILE, "group_id": GROUP} in mappings
+
+
+def test_a_member_who_is_not_an_admin_gets_the_403_page(browser_system: BrowserSystem) -> None:
+    system = browser_system
+    page = system.page
+    sign_in_as(system, "Oscar One")
+    answer = page.goto(system.url(f"/api/auth/{TENANT}/settings"))
+    assert answer is not None and answer.status == 403
+    assert page.get_by_role("heading", name="Tenant admins only").is_visible()
+    assert_accessible(system, "settings-not-admin")
