@@ -15,6 +15,7 @@ from functions import (
     pages,
     passwords,
     settings,
+    settings_lists,
     status,
     wellknown,
 )
@@ -29,6 +30,7 @@ for blueprint in (
     pages.bp,
     passwords.bp,
     settings.bp,
+    settings_lists.bp,
     status.bp,
     wellknown.bp,
 ):

@@ -43,7 +43,10 @@ _STYLE = (
     "td input{margin:0}.check{display:flex;gap:8px;align-items:center;margin:12px 0}"
     ".check input{width:auto;margin:0}.saved{color:#0b6a0b}dd{margin:0 0 8px}"
     "textarea{display:block;width:100%;box-sizing:border-box;margin-bottom:16px}"
-    "main:has(form[action$=settings]){max-width:720px}details{margin-top:16px}summary{cursor:pointer;color:#0f5ca8}"
+    "main:has(form[action$=settings]),main:has(nav){max-width:720px}"
+    ".tabs{display:flex;gap:16px;list-style:none;padding:0}[aria-current=page]{font-weight:bold}"
+    "td form{display:inline}td button{width:auto;padding:4px 8px}th{text-align:left}"
+    "details{margin-top:16px}summary{cursor:pointer;color:#0f5ca8}"
 )
 
 

@@ -12,6 +12,7 @@ Nothing secret is rendered: the client secret only in its masked form.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +41,17 @@ def _services() -> Services:
     return get_services()
 
 
-@bp.route(route="api/auth/{tenant}/settings", methods=["GET", "POST"])
-def settings(req: func.HttpRequest) -> func.HttpResponse:
+@dataclass(frozen=True)
+class AdminSession:
+    tenant: str
+    services: Services
+    caller: AdminCaller
+    session_id: str  # the session's family id: what its CSRF token derives from
+
+
+def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
+    """The signed-in tenant admin of the request, or the answer for anyone else: 303
+    to the login page without a (live) session, the 403 page for a non-admin."""
     try:
         tenant = web.tenant_of(req)
         services = _services()
@@ -52,7 +62,38 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
         except Unauthorized:
             return web.redirect(login, status=303)
         assert token is not None
-        session_id = services.sessions.verify(tenant, token).sid
+        return AdminSession(tenant, services, caller, services.sessions.verify(tenant, token).sid)
+    except Forbidden:
+        return _not_an_admin()
+    except EntraBridgeError as error:
+        return pages.error_page(error.code, status=error.status)
+
+
+def refused_post(req: func.HttpRequest, session: AdminSession, form: dict[str, str]) -> bool:
+    """True when a POST is not from this site's own page in this session."""
+    own = web.is_from_this_origin(req, session.services.settings.public_base_url)
+    return not own or not csrf_ok(form.get("csrf"), session.session_id)
+
+
+def nav(tenant: str, current: str) -> str:
+    links = (("settings", "OAuth2"), ("settings/users", "Users"), ("settings/audit", "Audit"))
+    items = "".join(
+        f"<li><a href='/api/auth/{escape(tenant)}/{path}'"
+        + (" aria-current=page" if path == current else "")
+        + f">{label}</a></li>"
+        for path, label in links
+    )
+    return f"<nav aria-label='Settings'><ul class=tabs>{items}</ul></nav>"
+
+
+@bp.route(route="api/auth/{tenant}/settings", methods=["GET", "POST"])
+def settings(req: func.HttpRequest) -> func.HttpResponse:
+    session = admin_session(req)
+    if not isinstance(session, AdminSession):
+        return session
+    tenant, services = session.tenant, session.services
+    caller, session_id = session.caller, session.session_id
+    try:
         if req.method == "POST":
             return _save(req, services, tenant, caller, session_id)
         document = services.admin.get_config(tenant)
@@ -65,8 +106,6 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
             csrf=csrf_token(session_id),
             notice=notice if req.params.get("saved") == "1" else "",
         )
-    except Forbidden:
-        return _not_an_admin()
     except EntraBridgeError as error:
         return pages.error_page(error.code, status=error.status)
 
@@ -75,10 +114,8 @@ def _save(
     req: func.HttpRequest, services: Services, tenant: str, caller: AdminCaller, session_id: str
 ) -> func.HttpResponse:
     form = web.form_or_json(req)
-    if not web.is_from_this_origin(req, services.settings.public_base_url) or not csrf_ok(
-        form.get("csrf"), session_id
-    ):
-        return _refused_post()
+    if refused_post(req, AdminSession(tenant, services, caller, session_id), form):
+        return refused_post_page()
     current = services.admin.get_config(tenant)
     extra_rows = 1 if "add_row" in form else 0
     page_args: dict[str, Any] = {
@@ -130,7 +167,7 @@ def _not_an_admin() -> func.HttpResponse:
     return web.html_response(pages.page("Tenant admins only", body), 403)
 
 
-def _refused_post() -> func.HttpResponse:
+def refused_post_page() -> func.HttpResponse:
     body = (
         "<h1>Not saved</h1><p>This form must be sent from the settings page itself, in "
         "the session that opened it. Open the settings page again and save from there.</p>"
@@ -232,7 +269,7 @@ def _page(
         else "None stored yet."
     )
     body = (
-        "<h1>OAuth2 settings</h1>"
+        f"<h1>OAuth2 settings</h1>{nav(tenant, 'settings')}"
         f"{notice}<form method=post action='{escape(f'/api/auth/{tenant}/settings', quote=True)}'>"
         f"<input type=hidden name=csrf value='{escape(csrf, quote=True)}'>"
         f"<input type=hidden name=etag value='{escape(etag or '', quote=True)}'>"

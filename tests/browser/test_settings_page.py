@@ -32,6 +32,14 @@ def test_an_admin_adds_a_profile_mapping_and_saves(browser_system: BrowserSystem
     mappings = system.services.admin.get_config(TENANT).body["profile_mappings"]
     assert {"profile_id": PROFILE, "group_id": GROUP} in mappings
 
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Users").click()
+    assert page.get_by_role("heading", name="Users").is_visible()
+    assert page.get_by_role("cell", name="sam@contoso.example", exact=True).is_visible()
+    assert_accessible(system, "settings-users")
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Audit").click()
+    assert page.get_by_role("cell", name="config_updated").first.is_visible()
+    assert_accessible(system, "settings-audit")
+
 
 def test_a_member_who_is_not_an_admin_gets_the_403_page(browser_system: BrowserSystem) -> None:
     system = browser_system

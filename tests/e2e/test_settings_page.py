@@ -137,3 +137,45 @@ def test_forged_posts_are_refused(admin_system: AdminSystem) -> None:
         refused = save(system, cookie, form | changes, **headers)
         assert refused.status_code == 403
     assert system.services.admin.get_config(ADMIN_TENANT) == before
+
+
+def test_the_users_tab_finds_a_user_by_email_and_disables_them(admin_system: AdminSystem) -> None:
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    member = system.add_user(email="ada@acme.example")
+    session = system.services.sessions.start_session(member)
+    tab = f"{page_url(system)}/users"
+    found = system.http.get(tab, params={"email": "ADA@acme.example"}, headers={"Cookie": cookie})
+    assert found.status_code == 200 and "ada@acme.example" in found.text
+    form = {"csrf": hidden(found.text, "csrf"), "user_id": member.id, "disabled": "true"}
+    origin = {"Origin": system.services.settings.public_base_url}
+    switched = system.http.post(tab, data=form, headers={"Cookie": cookie} | origin)
+    assert switched.status_code == 200 and "is disabled" in switched.text
+    stored = system.services.users.get(ADMIN_TENANT, member.id)
+    assert stored is not None and stored.disabled
+    refresh = system.http.post(
+        f"{system.host.url}/api/auth/{ADMIN_TENANT}/token",
+        json={"grant_type": "refresh_token", "refresh_token": session.refresh_token},
+    )
+    assert refresh.status_code in (400, 403)  # their session has ended
+    forged = system.http.post(tab, data=form | {"disabled": "false"}, headers={"Cookie": cookie})
+    assert forged.status_code == 403  # no Origin: not from the page
+    stored = system.services.users.get(ADMIN_TENANT, member.id)
+    assert stored is not None and stored.disabled
+
+
+def test_the_audit_tab_lists_the_newest_events_and_filters_by_action(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    tab = f"{page_url(system)}/audit"
+    everything = system.http.get(tab, headers={"Cookie": cookie})
+    assert everything.status_code == 200
+    assert "config_created" in everything.text and "tenant_created" in everything.text
+    only = system.http.get(tab, params={"action": "tenant_created"}, headers={"Cookie": cookie})
+    assert "tenant_created" in only.text and "<td>config_created</td>" not in only.text
+    anonymous = system.http.get(tab, allow_redirects=False)
+    assert anonymous.status_code == 303
