@@ -4,12 +4,15 @@ admin gets the 403 page. Each screen is checked with axe and kept as a screensho
 
 from __future__ import annotations
 
+from playwright.sync_api import Browser
+
 from tests.browser.test_hosted_pages import assert_accessible, sign_in_as
 from tests.support.browser import BrowserSystem
-from tests.support.signin import TENANT
+from tests.support.signin import PROFILE_ENGINEERS, TENANT
 
 PROFILE = "e0000000-0000-4000-8000-00000000000c"
 GROUP = "f0000000-0000-4000-8000-00000000000c"
+NEW_ENGINEERS = "e0000000-0000-4000-8000-0000000000ee"
 
 
 def test_an_admin_adds_a_profile_mapping_and_saves(browser_system: BrowserSystem) -> None:
@@ -49,3 +52,29 @@ def test_a_member_who_is_not_an_admin_gets_the_403_page(browser_system: BrowserS
     assert answer is not None and answer.status == 403
     assert page.get_by_role("heading", name="Tenant admins only").is_visible()
     assert_accessible(system, "settings-not-admin")
+
+
+def test_a_mapping_saved_on_the_page_reaches_a_member_at_their_next_sign_in(
+    browser_system: BrowserSystem, chromium: Browser
+) -> None:
+    system = browser_system
+    page = system.page
+    sign_in_as(system, "Sam Several")
+    page.goto(system.url(f"/api/auth/{TENANT}/settings"))
+    row = page.locator(f"input[value='{PROFILE_ENGINEERS}']")
+    row.fill(NEW_ENGINEERS)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/settings?saved=1")
+
+    # Another person, in a browser of their own: a member of Engineering.
+    other = chromium.new_context(ignore_https_errors=True)
+    try:
+        member = other.new_page()
+        member.goto(system.url(f"/api/auth/{TENANT}/login"))
+        member.get_by_role("link", name="Login with Microsoft").click()
+        member.get_by_role("button", name="Oscar One").click()
+        member.wait_for_url(f"**/api/auth/{TENANT}/login")
+        assert member.get_by_text(NEW_ENGINEERS).is_visible()
+        assert not member.get_by_text(PROFILE_ENGINEERS).is_visible()
+    finally:
+        other.close()
