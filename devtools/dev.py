@@ -86,6 +86,8 @@ def main() -> None:
         f"  Entra ID        {entra.base_url}  (demo directory)\n"
         f"  Mail            {mailbox.smtp_url}: open {mail_folder / 'index.html'}\n"
         f"  Sign in (demo)  {login}\n"
+        f"  Settings (demo) {host.url}/api/auth/{DEMO_TENANT}/settings  (sign in as Alan\n"
+        "                  Turing, a tenant admin, first)\n"
         f"{notice}"
         f"  Admin API       {host.url}/api/admin/tenants/{DEMO_TENANT}/oauth2  (header\n"
         "                  X-Platform-Admin-Key: PLATFORM_ADMIN_KEY of local.settings.json;\n"
