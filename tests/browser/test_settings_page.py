@@ -78,3 +78,33 @@ def test_a_mapping_saved_on_the_page_reaches_a_member_at_their_next_sign_in(
         assert not member.get_by_text(PROFILE_ENGINEERS).is_visible()
     finally:
         other.close()
+
+
+def test_a_bad_field_and_a_save_from_a_stale_tab_change_nothing(
+    browser_system: BrowserSystem,
+) -> None:
+    system = browser_system
+    page = system.page
+    sign_in_as(system, "Sam Several")
+    settings = system.url(f"/api/auth/{TENANT}/settings")
+    before = system.services.admin.get_config(TENANT)
+    page.goto(settings)
+    page.get_by_label("Client ID").fill("not-a-uuid")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("#err-client_id").is_visible()
+    assert page.get_by_label("Client ID").get_attribute("aria-invalid") == "true"
+    assert_accessible(system, "settings-bad-field")
+    assert system.services.admin.get_config(TENANT) == before
+
+    stale = system.context.new_page()  # a second tab, opened before the first saves
+    stale.goto(settings)
+    page.goto(settings)
+    page.get_by_label("Button label").fill("Sign in with Contoso")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/settings?saved=1")
+    stale.get_by_label("Homepage URL").fill("/portal")
+    stale.get_by_role("button", name="Save").click()
+    assert "Someone else saved" in stale.locator("p.error").inner_text()
+    assert stale.get_by_label("Homepage URL").input_value() == "/portal"  # nothing lost
+    body = system.services.admin.get_config(TENANT).body
+    assert (body["button_label"], body["homepage_url"]) == ("Sign in with Contoso", None)
