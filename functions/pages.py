@@ -45,7 +45,8 @@ _STYLE = (
     "textarea{display:block;width:100%;box-sizing:border-box;margin-bottom:16px}"
     "main:has(form[action$=settings]),main:has(nav){max-width:720px}"
     ".tabs{display:flex;gap:16px;list-style:none;padding:0}[aria-current=page]{font-weight:bold}"
-    "td form{display:inline}td button{width:auto;padding:4px 8px}th{text-align:left}"
+    "td form{display:inline}td button,.copy{width:auto;padding:2px 8px;margin-left:8px}"
+    "th{text-align:left}"
     "details{margin-top:16px}summary{cursor:pointer;color:#0f5ca8}"
 )
 

@@ -12,6 +12,8 @@ Nothing secret is rendered: the client secret only in its masked form.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,20 @@ if TYPE_CHECKING:
     from shared.container import Services
 
 bp = func.Blueprint()
+
+# The one script: "Copy" buttons beside the read-only values (progressive: without
+# it the values are still there to select). Allowed by its hash only.
+_COPY_SCRIPT = (
+    "document.querySelectorAll('dd code').forEach(function(c){"
+    "var b=document.createElement('button');b.type='button';b.className='copy';"
+    "b.textContent='Copy';b.setAttribute('aria-label','Copy '+c.textContent);"
+    "b.addEventListener('click',function(){navigator.clipboard.writeText(c.textContent)"
+    ".then(function(){b.textContent='Copied';});});c.after(b);});"
+)
+_SCRIPT_HASH = base64.b64encode(hashlib.sha256(_COPY_SCRIPT.encode()).digest()).decode()
+_SETTINGS_CSP = web.PAGE_CSP.replace(
+    "default-src 'none';", f"default-src 'none'; script-src 'sha256-{_SCRIPT_HASH}';"
+)
 
 
 def _services() -> Services:
@@ -299,5 +315,6 @@ def _page(
         f"<p><a href='{escape(f'/api/auth/{tenant}/login', quote=True)}' target=_blank "
         "rel=noopener>Test sign-in</a>: open it in a private window and check that the "
         "button shows, the user is created and their profiles are assigned.</p>"
+        f"<script>{_COPY_SCRIPT}</script>"
     )
-    return web.html_response(pages.page("OAuth2 settings", body), status)
+    return web.html_response(pages.page("OAuth2 settings", body), status, csp=_SETTINGS_CSP)

@@ -4,7 +4,7 @@ admin gets the 403 page. Each screen is checked with axe and kept as a screensho
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.browser.test_hosted_pages import assert_accessible, sign_in_as
 from tests.support.browser import BrowserSystem
@@ -22,6 +22,13 @@ def test_an_admin_adds_a_profile_mapping_and_saves(browser_system: BrowserSystem
     page.goto(system.url(f"/api/auth/{TENANT}/settings"))
     assert page.get_by_role("heading", name="OAuth2 settings").is_visible()
     assert_accessible(system, "settings")
+    # The read-only values for Entra each have a Copy button (the page's one script).
+    system.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    redirect_uri = system.url(f"/api/auth/{TENANT}/callback")
+    copy = page.get_by_role("button", name=f"Copy {redirect_uri}")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == redirect_uri
 
     rows_before = page.locator("tbody tr").count()
     page.get_by_role("button", name="+ Add profile").click()
