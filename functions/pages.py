@@ -46,7 +46,8 @@ _STYLE = (
     "main:has(form[action$=settings]),main:has(nav){max-width:720px}"
     ".tabs{display:flex;gap:16px;list-style:none;padding:0}[aria-current=page]{font-weight:bold}"
     "td form{display:inline}td button,.copy{width:auto;padding:2px 8px;margin-left:8px}"
-    "th{text-align:left}"
+    "th{text-align:left}.visually-hidden{position:absolute;width:1px;height:1px;"
+    "overflow:hidden;clip:rect(0 0 0 0)}"
     "details{margin-top:16px}summary{cursor:pointer;color:#0f5ca8}"
 )
 

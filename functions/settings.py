@@ -141,6 +141,14 @@ def _save(
     }
     if extra_rows:
         return _page(tenant, dict(form), current.body, **page_args)
+    removed = form.get("remove_row", "")
+    if removed.isdigit():  # a row taken out of the table (saved with the next Save)
+        kept = {
+            k: v
+            for k, v in form.items()
+            if k not in (f"profile_id_{removed}", f"group_id_{removed}")
+        }
+        return _page(tenant, kept, current.body, **page_args)
     try:
         services.admin.put_config(
             caller,
@@ -263,7 +271,14 @@ def _page(
         f"<tr><td><input aria-label='Profile ID, row {i + 1}' name=profile_id_{i} "
         f"value='{escape(row['profile_id'], quote=True)}'></td>"
         f"<td><input aria-label='Entra group ID, row {i + 1}' name=group_id_{i} "
-        f"value='{escape(row['group_id'], quote=True)}'></td></tr>"
+        f"value='{escape(row['group_id'], quote=True)}'></td><td>"
+        + (
+            f"<button type=submit name=remove_row value={i} formnovalidate "
+            f"aria-label='Remove row {i + 1}'>Remove</button>"
+            if row["profile_id"] or row["group_id"]
+            else ""
+        )
+        + "</td></tr>"
         for i, row in enumerate(rows)
     )
     endpoints = document.get("endpoints") or {}
@@ -302,7 +317,8 @@ def _page(
         "<h2>Custom settings: mapping</h2>"
         f"{text('customer_id', 'Customer ID', readonly=True)}"
         f"{mapping_error[1]}<table><caption>Profile ID to Entra group ID</caption>"
-        f"<thead><tr><th scope=col>Profile ID</th><th scope=col>Entra group ID</th></tr></thead>"
+        "<thead><tr><th scope=col>Profile ID</th><th scope=col>Entra group ID</th>"
+        "<th scope=col><span class=visually-hidden>Remove</span></th></tr></thead>"
         f"<tbody>{table}</tbody></table>"
         "<button type=submit name=add_row value=1 formnovalidate>+ Add profile</button>"
         f"{lines('admin_group_ids', 'Admin group IDs')}"

@@ -42,6 +42,15 @@ def test_an_admin_adds_a_profile_mapping_and_saves(browser_system: BrowserSystem
     mappings = system.services.admin.get_config(TENANT).body["profile_mappings"]
     assert {"profile_id": PROFILE, "group_id": GROUP} in mappings
 
+    # Take the new row out again: gone from the table at once, from the store on Save.
+    last = len(mappings)
+    page.get_by_role("button", name=f"Remove row {last}").click()
+    assert page.locator(f"input[value='{PROFILE}']").count() == 0
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/settings?saved=1")
+    mappings = system.services.admin.get_config(TENANT).body["profile_mappings"]
+    assert {"profile_id": PROFILE, "group_id": GROUP} not in mappings and len(mappings) == last - 1
+
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Users").click()
     assert page.get_by_role("heading", name="Users").is_visible()
     assert page.get_by_role("cell", name="sam@contoso.example", exact=True).is_visible()
