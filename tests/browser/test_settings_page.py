@@ -124,3 +124,23 @@ def test_a_bad_field_and_a_save_from_a_stale_tab_change_nothing(
     assert stale.get_by_label("Homepage URL").input_value() == "/portal"  # nothing lost
     body = system.services.admin.get_config(TENANT).body
     assert (body["button_label"], body["homepage_url"]) == ("Sign in with Contoso", None)
+
+
+def test_a_form_on_another_site_cannot_save_settings(browser_system: BrowserSystem) -> None:
+    system = browser_system
+    page = system.page
+    sign_in_as(system, "Sam Several")
+    before = system.services.admin.get_config(TENANT)
+    target = system.url(f"/api/auth/{TENANT}/settings")
+    # Another origin (the Entra stand-in's: another port) with a form aimed at the page.
+    page.goto(f"{system.entra.base_url}/_control/faults")
+    page.set_content(
+        "<!doctype html><title>elsewhere</title>"
+        f"<form method=post action='{target}'><input name=enabled value=on>"
+        "<input name=client_id value=00000000-0000-4000-8000-000000000000>"
+        "<button>win a prize</button></form>"
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="win a prize").click()
+    assert page.get_by_role("heading", name="Not saved").is_visible()
+    assert system.services.admin.get_config(TENANT) == before
