@@ -11,12 +11,16 @@ PYTEST_ARGS ?=
 
 setup: $(VENV_STAMP) $(NODE_STAMP) browsers
 
-# The page tests drive Debian's Chromium (Playwright never downloads a browser here).
-# CI is a clean machine where we are root; elsewhere install the package yourself.
+# The page tests drive Debian's Chromium (Playwright never downloads a browser here) and
+# Debian's Firefox ESR (over WebDriver BiDi with puppeteer-core from npm: no download).
+# CI is a clean machine where we are root; elsewhere install the packages yourself.
 browsers:
 	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else echo "Chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@command -v firefox-esr >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null; \
+		else echo "Firefox ESR is missing: sudo apt-get install firefox-esr" >&2; exit 1; fi; }
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
