@@ -124,9 +124,9 @@ def azure_set_cookie(header_value: str) -> tuple[list[str], list[str]]:
         if name.startswith("__Host-"):
             warnings.append(
                 f"cookie {name!r} leaves with 'domain=' as Azure sends it"
-                " (azure-functions-python-worker#1902); Chromium ignores the empty Domain,"
-                " browsers that read it as the host (Firefox, Safari) may refuse the"
-                " __Host- cookie: see COOKIE_PREFIX in the README"
+                " (azure-functions-python-worker#1902); Chromium and Firefox ESR keep it"
+                " host-only (tests/browser/test_cookie_domain_engines.py); a host that"
+                " writes its own name there breaks __Host-: see COOKIE_PREFIX in the README"
             )
     return lines, warnings
 
