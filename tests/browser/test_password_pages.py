@@ -4,7 +4,17 @@ kept as a screenshot."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from devtools.mailbox import start_mailbox
+from functions.pages import MESSAGES
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
+from shared.passwords.mail import Mailer
+from shared.secret import Secret
 from tests.browser.test_hosted_pages import SESSION, assert_accessible
 from tests.support.browser import BrowserSystem
 from tests.support.signin import TENANT
@@ -21,12 +31,30 @@ def invite(system: BrowserSystem) -> str:
     return url
 
 
+def invited_by_mail(system: BrowserSystem, folder: Path) -> str:
+    """The invite as the person gets it: mailed through a real SMTP server (the local
+    mailbox `make dev` runs), the link read from the message."""
+    mailbox = start_mailbox(folder)
+    try:
+        system.services.passwords.mailer = Mailer(
+            Secret(mailbox.smtp_url), "entrabridge@contoso.example"
+        )
+        answered = invite(system)
+        [message] = mailbox.wait_for(1)
+    finally:
+        mailbox.stop()
+    assert message["To"] == "grace@partner.example"
+    [link] = re.findall(r"https://\S+", message.get_content())
+    assert link == answered  # the same link the admin got
+    return str(link)
+
+
 def test_an_invited_person_chooses_a_password_and_later_signs_in_with_it(
-    browser_system: BrowserSystem,
+    browser_system: BrowserSystem, tmp_path: Path
 ) -> None:
     system = browser_system
     page = system.page
-    page.goto(invite(system))
+    page.goto(invited_by_mail(system, tmp_path / "mail"))
     assert page.get_by_text("grace@partner.example").is_visible()
     assert_accessible(system, "set-password")
 
@@ -73,3 +101,24 @@ def test_a_used_invite_link_says_what_to_do(browser_system: BrowserSystem) -> No
     assert answer is not None and answer.status == 400
     assert "Ask your administrator for a new invitation" in page.locator("p.error").inner_text()
     assert_accessible(system, "invite-link-used")
+
+
+def test_enforce_sso_leaves_only_the_microsoft_button(browser_system: BrowserSystem) -> None:
+    system = browser_system
+    record = system.services.configs.get_tenant(TENANT)
+    assert record is not None
+    enforced = dataclasses.replace(record.config, enforce_sso=True)
+    system.services.configs.put_tenant(TENANT, record.display_name, enforced)
+    page = system.page
+    page.goto(system.url(f"/api/auth/{TENANT}/login"))
+    assert page.get_by_role("link", name="Login with Microsoft").is_visible()
+    assert page.get_by_label("Email", exact=True).count() == 0
+    assert page.get_by_text("Forgot password?").count() == 0
+    assert_accessible(system, "login-enforce-sso")
+
+
+@pytest.mark.parametrize("code", sorted(MESSAGES))
+def test_each_sign_in_error_shows_its_message(browser_system: BrowserSystem, code: str) -> None:
+    page = browser_system.page
+    page.goto(browser_system.url(f"/api/auth/{TENANT}/login?sso_error={code}"))
+    assert page.get_by_role("alert").inner_text() == MESSAGES[code]
