@@ -108,10 +108,10 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
     if not isinstance(session, AdminSession):
         return session
     tenant, services = session.tenant, session.services
-    caller, session_id = session.caller, session.session_id
+    session_id = session.session_id
     try:
         if req.method == "POST":
-            return _save(req, services, tenant, caller, session_id)
+            return _save(req, session)
         document = services.admin.get_config(tenant)
         notice = "<p class=saved role=status>Saved. It takes effect at once.</p>"
         return _page(
@@ -126,11 +126,11 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
         return pages.error_page(error.code, status=error.status)
 
 
-def _save(
-    req: func.HttpRequest, services: Services, tenant: str, caller: AdminCaller, session_id: str
-) -> func.HttpResponse:
+def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
+    tenant, services = session.tenant, session.services
+    caller, session_id = session.caller, session.session_id
     form = web.form_or_json(req)
-    if refused_post(req, AdminSession(tenant, services, caller, session_id), form):
+    if refused_post(req, session, form):
         return refused_post_page()
     current = services.admin.get_config(tenant)
     extra_rows = 1 if "add_row" in form else 0

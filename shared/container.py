@@ -57,6 +57,10 @@ class Services:
         self._built: dict[str, Any] = {}
         self._lock = threading.RLock()
 
+    def utc_now(self) -> dt.datetime:
+        """`clock` as an aware UTC datetime (for the services that take one)."""
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
     def override(self, name: str, value: object) -> None:
         """Use `value` as the dependency `name` (a property of this class) instead of
         building it: the local host's private tables, tests, the benchmark."""
@@ -302,7 +306,7 @@ class Services:
                 audit=self.audit,
                 link_url=self.passwords.link_url,
                 mail=self.passwords.mail,
-                clock=lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
+                clock=self.utc_now,
             )
 
         return self._once("user_creation", build)
@@ -320,7 +324,7 @@ class Services:
                 users=self.users,
                 refresh_tokens=RefreshTokenTable(self.tables),
                 audit=self.audit,
-                clock=lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
+                clock=self.utc_now,
             )
 
         return self._once("admin", build)

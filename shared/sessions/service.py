@@ -144,7 +144,7 @@ class SessionService:
         if claims.provider == PROVIDER_MICROSOFT:
             try:
                 self._sso_on_or_end(self.configs.get_config(claims.tenant), family)
-            except (SsoDisabled, SsoRequired) as ended:  # no valid session is a 401 here
+            except SsoDisabled as ended:  # no valid session is a 401 here
                 raise Unauthorized(ended.description) from None
         return claims
 

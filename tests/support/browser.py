@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,15 +76,17 @@ class BrowserSystem:
         return str(found[0].get("value")) if found else None
 
 
-@pytest.fixture
-def browser_system(
-    chromium: Browser,
+@contextmanager
+def contoso_served(
     azurite: Azurite,
     fake_keyvault: FakeKeyVault,
     fake_entra: FakeEntra,
     entra_directory: Any,
     request: pytest.FixtureRequest,
-) -> Iterator[BrowserSystem]:
+) -> Iterator[tuple[FuncHost, Services]]:
+    """The app served over HTTPS by the local host (which writes `domain=` on every
+    cookie, as Azure does), its redirect URI known to the Entra stand-in, and tenant
+    `contoso` seeded on this test's own tables: what every browser test starts from."""
     from tests.support.signin import TENANT, seed_contoso
     from tests.support.system import installed_services, make_settings
 
@@ -103,11 +106,27 @@ def browser_system(
     try:
         with installed_services(settings, azurite, request) as services:
             seed_contoso(services, entra_directory)
-            # The local CA is not in the browser's trust store: accept it here only.
-            context = chromium.new_context(ignore_https_errors=True)
-            try:
-                yield BrowserSystem(host, services, fake_entra, context, context.new_page())
-            finally:
-                context.close()
+            yield host, services
     finally:
         host.stop()
+
+
+@pytest.fixture
+def browser_system(
+    chromium: Browser,
+    azurite: Azurite,
+    fake_keyvault: FakeKeyVault,
+    fake_entra: FakeEntra,
+    entra_directory: Any,
+    request: pytest.FixtureRequest,
+) -> Iterator[BrowserSystem]:
+    with contoso_served(azurite, fake_keyvault, fake_entra, entra_directory, request) as (
+        host,
+        services,
+    ):
+        # The local CA is not in the browser's trust store: accept it here only.
+        context = chromium.new_context(ignore_https_errors=True)
+        try:
+            yield BrowserSystem(host, services, fake_entra, context, context.new_page())
+        finally:
+            context.close()

@@ -33,9 +33,10 @@ import pytest
 from devtools.azurite import Azurite
 from devtools.fake_entra import FakeEntra
 from devtools.fake_keyvault import FakeKeyVault
-from devtools.funchost import FuncHost, load_app
-from devtools.localca import PROJECT_ROOT, server_ssl_context
+from devtools.funchost import FuncHost
+from devtools.localca import PROJECT_ROOT
 from shared.container import Services
+from tests.support.browser import contoso_served
 
 DRIVER = PROJECT_ROOT / "tests" / "browser" / "firefox" / "driver.mjs"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
@@ -234,26 +235,8 @@ def firefox_system(
     entra_directory: Any,
     request: pytest.FixtureRequest,
 ) -> Iterator[FirefoxSystem]:
-    from tests.support.signin import TENANT, seed_contoso
-    from tests.support.system import installed_services, make_settings
-
-    # Cookies leave this host as Azure writes them: `domain=` on every one.
-    host = FuncHost(load_app("function_app:app"), ssl_context=server_ssl_context()).start()
-    fake_entra.add_redirect_uri(
-        entra_directory.tenant_id,
-        entra_directory.client_id,
-        f"{host.url}/api/auth/{TENANT}/callback",
-    )
-    settings = make_settings(
-        azurite,
-        fake_keyvault,
-        PUBLIC_BASE_URL=host.url,
-        ENTRA_AUTHORITY_HOST=fake_entra.base_url,
-        GRAPH_BASE_URL=fake_entra.graph_base_url,
-    )
-    try:
-        with installed_services(settings, azurite, request) as services:
-            seed_contoso(services, entra_directory)
-            yield FirefoxSystem(host, services, fake_entra, new_page(firefox))
-    finally:
-        host.stop()
+    with contoso_served(azurite, fake_keyvault, fake_entra, entra_directory, request) as (
+        host,
+        services,
+    ):
+        yield FirefoxSystem(host, services, fake_entra, new_page(firefox))
