@@ -8,6 +8,7 @@ import functools
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from email.policy import compat32
 from typing import Any
 
 from azure.core import MatchConditions
@@ -69,6 +70,30 @@ def in_line_parts(table_client: Any) -> bool:
         _log.warning("Table Storage: unexpected client shape; transactions keep their threads")
         return False
     pipeline._prepare_multipart_mixed_request = _prepare_parts  # type: ignore[method-assign]
+    return flat_multipart_bodies()
+
+
+# --- multipart bodies without header re-parsing --------------------------------------
+#
+# azure-core flattens a transaction's body with the stdlib `email` generator under
+# `email.policy.HTTP`, whose header registry parses every header again each time
+# the generator reads it: about a quarter of a 5-operation transaction's CPU. The
+# compat32 policy with the same line ending and no folding writes the same bytes
+# (a test compares both on our transactions' shapes, non-ASCII included) without
+# that parsing (3.7 -> 2.7 ms per 5-operation transaction, measured). azure-core
+# uses this policy for that one call only; absent, nothing is changed.
+FLAT_MULTIPART_POLICY = compat32.clone(linesep="\r\n", max_line_length=None)
+
+
+def flat_multipart_bodies() -> bool:
+    """Have azure-core flatten multipart bodies with FLAT_MULTIPART_POLICY; False
+    when azure-core no longer has the hook this expects."""
+    from azure.core.utils import _pipeline_transport_rest_shared as multipart
+
+    if not hasattr(multipart, "HTTP") or not hasattr(multipart, "_prepare_multipart_body_helper"):
+        _log.warning("Table Storage: unexpected azure-core shape; multipart bodies unchanged")
+        return False
+    multipart.HTTP = FLAT_MULTIPART_POLICY
     return True
 
 

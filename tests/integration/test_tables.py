@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -493,6 +494,44 @@ def test_a_transaction_starts_no_thread(
     table_store.transact("things", [Op("create", row("p", f"r{n}")) for n in range(4)])
     assert started == []
     assert len(list(table_store.scan_partition("things", partition_key="p"))) == 4
+
+
+def test_a_transaction_body_is_byte_for_byte_what_azure_core_writes(
+    table_store: TableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The adapter has azure-core flatten multipart bodies with a cheaper stdlib
+    # policy; the bytes on the wire must not change (non-ASCII values, an update
+    # with its etag, long values that the email policies could fold).
+    import email.policy
+
+    from azure.core.utils import _pipeline_transport_rest_shared as multipart
+
+    from shared.store import table_wire
+
+    sent: list[Any] = []
+    real_send = table_wire._InLinePartsTransport.send
+
+    def capturing(self: Any, request: Any, **kwargs: Any) -> Any:
+        sent.append(request)
+        return real_send(self, request, **kwargs)
+
+    existing = table_store.insert("things", row("p", "old", name="x"))
+    monkeypatch.setattr(table_wire._InLinePartsTransport, "send", capturing)
+    table_store.transact(
+        "things",
+        [
+            Op("create", row("p", "r1", name="Zoë Ångström \u2013 名前", note="x" * 300)),
+            Op("update", row("p", "old", name="Łukasz"), etag=existing.etag),
+            Op("create", row("p", "r2", header_like="Subject: =?utf-8?q?x?=\r\nX: y")),
+        ],
+    )
+    request = sent[-1]
+    ours = bytes(request.content)
+    monkeypatch.setattr(multipart, "HTTP", email.policy.HTTP)
+    request.prepare_multipart_body()
+    assert bytes(request.content) == ours
+    written = table_store.get("things", "p", "r1")
+    assert written is not None and written.data["name"] == "Zoë Ångström \u2013 名前"
 
 
 # --- unavailable storage --------------------------------------------------------------
