@@ -172,6 +172,17 @@ def user(req: func.HttpRequest) -> func.HttpResponse:
     return web.json_response(changed.to_public())
 
 
+@bp.route(route=f"{_BASE}/scim-token", methods=["POST", "DELETE"])
+@_admin_api
+def scim_token(req: func.HttpRequest) -> func.HttpResponse:
+    caller = _caller(req)
+    scim = _services().scim
+    if req.method.upper() == "DELETE":
+        scim.revoke_token(caller, _tenant(req), ip=web.client_ip(req))
+        return func.HttpResponse(status_code=204, headers=web.headers())
+    return web.json_response(scim.new_token(caller, _tenant(req), ip=web.client_ip(req)), 201)
+
+
 @bp.route(route=f"{_BASE}/audit", methods=["GET"])
 @_admin_api
 def audit(req: func.HttpRequest) -> func.HttpResponse:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shared.entra.client import EntraClient
     from shared.entra.keys import KeyCache
     from shared.passwords.service import PasswordService
+    from shared.scim.service import ScimService
     from shared.sessions.keys import SessionKeyRing
     from shared.sessions.service import SessionService
     from shared.signin.client_secrets import ClientSecrets
@@ -328,6 +329,48 @@ class Services:
             )
 
         return self._once("admin", build)
+
+    @property
+    def scim(self) -> ScimService:
+        def build() -> ScimService:
+            from shared.scim.groups import ScimGroups
+            from shared.scim.service import ScimService
+            from shared.scim.users import ScimUsers
+            from shared.store.refresh_tokens import RefreshTokenTable
+            from shared.store.scim import ScimStore
+            from shared.store.scim_tokens import ScimTokenStore
+
+            store = ScimStore(self.tables)
+
+            def base_url(tenant: str) -> str:
+                return f"{self.settings.public_base_url}/api/scim/v2/{tenant}"
+
+            return ScimService(
+                tables=self.tables,
+                configs=self.configs,
+                tokens=ScimTokenStore(self.tables),
+                audit=self.audit,
+                users=ScimUsers(
+                    tables=self.tables,
+                    users=self.users,
+                    scim=store,
+                    audit=self.audit,
+                    revoke_sessions=RefreshTokenTable(self.tables).revoke_user,
+                    base_url=base_url,
+                    clock=self.utc_now,
+                ),
+                groups=ScimGroups(
+                    tables=self.tables,
+                    users=self.users,
+                    scim=store,
+                    audit=self.audit,
+                    base_url=base_url,
+                    clock=self.utc_now,
+                ),
+                clock=self.utc_now,
+            )
+
+        return self._once("scim", build)
 
 
 _services: Services | None = None

@@ -201,6 +201,15 @@ class EmailInUse(EntraBridgeError):
     default_description = "Another user of this tenant already has this email."
 
 
+class ManagedByScim(EntraBridgeError):
+    code = "managed_by_scim"
+    status = 409
+    default_description = (
+        "This user is managed by SCIM provisioning from Microsoft Entra ID: change their "
+        "email, name or status in Entra."
+    )
+
+
 # --- API codes ----------------------------------------------------------------
 
 

@@ -40,6 +40,14 @@ class User:
     # The Entra security groups of the last sign-in (shared.tenants.entitlements); None for a
     # row written before they were kept. Never shown: not part of the user object.
     group_ids: tuple[str, ...] | None = None
+    # The SCIM User as Entra's provisioning service last wrote it (JSON, shared.scim),
+    # None when SCIM does not manage this user. While set, their email, name and
+    # disabled are read-only in the admin API. Never shown in the user object.
+    scim: str | None = None
+
+    @property
+    def managed_by_scim(self) -> bool:
+        return self.scim is not None
 
     def to_public(self) -> dict[str, object]:
         """The contract's user object."""

@@ -30,6 +30,7 @@ from shared.errors import (
     EnforceSsoUnsafe,
     Forbidden,
     InvalidRequest,
+    ManagedByScim,
     NotFound,
     PreconditionFailed,
     SsoUnavailable,
@@ -261,6 +262,8 @@ class AdminService:
         before = self.users.get(tenant, user_id)
         if before is None:
             raise NotFound("No such user in this tenant.")
+        if before.managed_by_scim:
+            raise ManagedByScim()
         user = (
             before
             if before.disabled == disabled

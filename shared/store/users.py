@@ -10,11 +10,12 @@ loser's transaction fails on the user row, it re-reads and decides again.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
@@ -41,7 +42,11 @@ def _email_key(email: str) -> str:
 def _entra_key(identity: SignInIdentity) -> str:
     """Index from an Entra identity to a user an admin created (whose id is not the
     one derived from it)."""
-    return f"entra:{key_part(identity.tenant_id.lower())}:{key_part(identity.object_id.lower())}"
+    return _entra_key_of(identity.tenant_id, identity.object_id)
+
+
+def _entra_key_of(tid: str, oid: str) -> str:
+    return f"entra:{key_part(tid.lower())}:{key_part(oid.lower())}"
 
 
 class CarriesRows(Protocol):
@@ -271,6 +276,65 @@ class UserStore:
         found = self._by_index(tenant, _email_key(email))
         return found[0] if found else None
 
+    # --- rows for a caller's transaction (SCIM provisioning) ---------------------------
+
+    def get_with_etag(self, tenant: str, user_id: str) -> tuple[User, str] | None:
+        return self._get_with_etag(tenant, user_id)
+
+    def by_email_with_etag(self, tenant: str, email: str) -> tuple[User, str] | None:
+        return self._by_index(tenant, _email_key(email))
+
+    def by_entra_identity(self, tenant: str, tid: str, oid: str) -> tuple[User, str] | None:
+        """The user of an Entra identity: the one keyed by it, else one an admin (or
+        SCIM) created and a sign-in or SCIM later tied to it."""
+        return self._get_with_etag(tenant, entra_user_id(tid, oid)) or self._by_index(
+            tenant, _entra_key_of(tid, oid)
+        )
+
+    def create_ops(self, user: User) -> builtins.list[Op]:
+        """A new user's rows (user, email index; with its Entra identity, that index)."""
+        ops = _create_ops(user)
+        if (
+            user.entra_object_id
+            and user.entra_tenant_id
+            and user.id != entra_user_id(user.entra_tenant_id, user.entra_object_id)
+        ):
+            ops.append(
+                Op(
+                    "create",
+                    _index(
+                        user.tenant,
+                        _entra_key_of(user.entra_tenant_id, user.entra_object_id),
+                        user.id,
+                    ),
+                )
+            )
+        return ops
+
+    def update_ops(self, before: User, after: User, *, etag: str) -> builtins.list[Op]:
+        """`after` replacing `before` if its row is still at `etag`, with the index
+        rows that change (email; the Entra identity when it is newly set)."""
+        self._recent.forget(after.tenant, after.id)
+        ops = _update_ops(before, after, etag=etag)
+        if (
+            before.entra_object_id is None
+            and after.entra_object_id
+            and after.entra_tenant_id
+            and after.id != entra_user_id(after.entra_tenant_id, after.entra_object_id)
+        ):
+            key = _entra_key_of(after.entra_tenant_id, after.entra_object_id)
+            ops.append(Op("create", _index(after.tenant, key, after.id)))
+        return ops
+
+    def scan_with_etags(self, tenant: str) -> Iterator[tuple[User, str]]:
+        """Every user of the tenant, page by page."""
+        for row in self.tables.scan_partition(TABLE, partition_key=tenant, row_key_prefix="user:"):
+            yield _user(row), row.etag
+
+    def forget(self, tenant: str, user_id: str) -> None:
+        """Drop what this instance remembers of the user (their row was written)."""
+        self._recent.forget(tenant, user_id)
+
     def insert_password_user(self, user: User) -> None:
         """Password users are the application's own; this seeds one (dev and tests)."""
         self.tables.transact(TABLE, _create_ops(user))
@@ -346,6 +410,7 @@ def _user_entity(user: User) -> dict[str, Any]:
         "entra_tenant_id": user.entra_tenant_id or "",
         "entra_object_id": user.entra_object_id or "",
         **({"group_ids": pack_group_ids(user.group_ids)} if user.group_ids is not None else {}),
+        **({"scim": user.scim} if user.scim is not None else {}),
     }
 
 
@@ -366,6 +431,7 @@ def _user(row: Row) -> User:
         entra_tenant_id=str(data.get("entra_tenant_id") or "") or None,
         entra_object_id=str(data.get("entra_object_id") or "") or None,
         group_ids=_group_ids(data.get("group_ids")),
+        scim=str(data["scim"]) if isinstance(data.get("scim"), str) else None,
     )
 
 

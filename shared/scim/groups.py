@@ -1,0 +1,389 @@
+"""SCIM Groups: Entra security groups and their members, pushed by Entra.
+
+A group's externalId is its Entra object id (Entra's default mapping). When a
+member joins or leaves a group, that member's stored groups change and their
+profiles and roles are recomputed from the tenant's mappings at once, in the same
+transaction as the membership rows, the group row and the audit event (actor
+`scim`): a leaver loses a profile before their next sign-in, and their next
+refresh carries the change. At sign-in, the token's groups still win.
+
+A request that changes more members than one transaction holds is written in
+several, in order; each is whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scim2_models import (
+    Context,
+    Group,
+    GroupMember,
+    ListResponse,
+    Meta,
+    PatchOp,
+    ResponseParameters,
+    SearchRequest,
+)
+
+from shared.errors import SsoUnavailable
+from shared.scim.mapping import entra_object_id, with_membership
+from shared.scim.protocol import ScimError, scim_error_of, speaking_scim
+from shared.scim.queries import check_filter, equality_of, matching, page_of
+from shared.scim.users import ACTOR, Answer, check_if_match, version_of
+from shared.signin.ports import AuditLog
+from shared.store.rows import Op, Tables, TransactionFailed
+from shared.store.scim import ScimGroupRow, ScimStore
+from shared.store.tenant_partition import TABLE
+from shared.store.users import UserStore
+from shared.tenants.model import OAuth2Config
+from shared.users import User
+
+# Each member changed costs 3 operations (2 membership rows, the user row): 30 of
+# them, the group row, its index changes and the audit event fit in 100.
+MEMBERS_PER_TRANSACTION = 30
+MAX_DISPLAY_NAME = 256
+_ATTEMPTS = 3
+
+
+@dataclass
+class ScimGroups:
+    tables: Tables
+    users: UserStore
+    scim: ScimStore
+    audit: AuditLog
+    base_url: Callable[[str], str]
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+
+    # --- reads -------------------------------------------------------------------------
+
+    @speaking_scim
+    def get(self, tenant: str, group_id: str, params: Mapping[str, str]) -> Answer:
+        parameters = _response_parameters(params)
+        row = self._group(tenant, group_id)
+        members = None if _members_excluded(parameters) else self.scim.member_ids(tenant, group_id)
+        resource = self._resource(row, members)
+        body = resource.model_dump(
+            scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
+        )
+        return Answer(body=body, version=version_of(row.etag), location=self._location(row))
+
+    @speaking_scim
+    def search(self, tenant: str, params: Mapping[str, str]) -> dict[str, Any]:
+        search = _search(params)
+        text = str(search.filter) if search.filter is not None else None
+        with_members = not _members_excluded(search) or "members" in (text or "").lower()
+        rows = self._find(tenant, text)
+        found = [
+            (row, self.scim.member_ids(tenant, row.group_id) if with_members else None)
+            for row in rows
+        ]
+        resources = [self._resource(row, members) for row, members in found]
+        matched = [r for r in resources if matching(Group, text, r)]
+        total, page = page_of(matched, search.start_index, search.count)
+        listed = ListResponse[Group](
+            total_results=total,
+            start_index=search.start_index or 1,
+            items_per_page=len(page),
+            resources=page,
+        )
+        body: dict[str, Any] = listed.model_dump(
+            scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
+        )
+        return body
+
+    def _find(self, tenant: str, text: str | None) -> list[ScimGroupRow]:
+        wanted = equality_of(Group, text)
+        if wanted is not None and wanted[0] in ("displayname", "id"):
+            attribute, value = wanted
+            group_id = (
+                self.scim.group_id_by_name(tenant, value) if attribute == "displayname" else value
+            )
+            row = self.scim.group(tenant, group_id) if group_id and _plausible(group_id) else None
+            return [row] if row is not None else []
+        return list(self.scim.groups(tenant))
+
+    # --- changes -----------------------------------------------------------------------
+
+    @speaking_scim
+    def create(self, tenant: str, config: OAuth2Config, body: object) -> Answer:
+        group = _read(body, Context.RESOURCE_CREATION_REQUEST)
+        now = self.clock()
+        row = ScimGroupRow(
+            tenant=tenant,
+            group_id=str(uuid.uuid4()),
+            display_name=_display_name(group),
+            external_id=group.external_id or None,
+            created=now,
+            modified=now,
+        )
+        wanted = _member_ids(group)
+        ops = self.scim.group_ops(row, None)
+        etag = self._apply_members(
+            tenant, config, row, ops, set(), wanted, action="scim_group_created"
+        )
+        return self.get_answer(tenant, row.group_id, etag)
+
+    @speaking_scim
+    def replace(
+        self, tenant: str, config: OAuth2Config, group_id: str, body: object, if_match: str | None
+    ) -> Answer:
+        group = _read(body, Context.RESOURCE_REPLACEMENT_REQUEST)
+        return self._change(tenant, config, group_id, if_match, lambda _: group)
+
+    @speaking_scim
+    def patch(
+        self, tenant: str, config: OAuth2Config, group_id: str, body: object, if_match: str | None
+    ) -> Answer:
+        try:
+            operations = PatchOp[Group].model_validate(
+                body, scim_ctx=Context.RESOURCE_PATCH_REQUEST
+            )
+        except Exception as exc:  # mapped to a SCIM error, or raised again
+            raise scim_error_of(exc) from exc
+
+        def patched(current: Group) -> Group:
+            try:
+                operations.patch(current)
+                return Group.model_validate(
+                    current.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST),
+                    scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
+                )
+            except Exception as exc:  # mapped to a SCIM error, or raised again
+                raise scim_error_of(exc) from exc
+
+        return self._change(tenant, config, group_id, if_match, patched)
+
+    @speaking_scim
+    def delete(
+        self, tenant: str, config: OAuth2Config, group_id: str, if_match: str | None
+    ) -> None:
+        for _ in range(_ATTEMPTS):
+            row = self._group(tenant, group_id)
+            check_if_match(if_match, row.etag)
+            members = set(self.scim.member_ids(tenant, group_id))
+            ops = self.scim.delete_group_ops(row)
+            try:
+                self._apply_members(
+                    tenant, config, row, ops, members, set(), action="scim_group_deleted"
+                )
+                return
+            except _Retry:
+                continue
+        raise ScimError(409, "The group kept changing; retry the request.")
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _change(
+        self,
+        tenant: str,
+        config: OAuth2Config,
+        group_id: str,
+        if_match: str | None,
+        change: Callable[[Group], Group],
+    ) -> Answer:
+        for _ in range(_ATTEMPTS):
+            before = self._group(tenant, group_id)
+            check_if_match(if_match, before.etag)
+            members = set(self.scim.member_ids(tenant, group_id))
+            group = change(self._resource(before, sorted(members)))
+            after = ScimGroupRow(
+                tenant=tenant,
+                group_id=group_id,
+                display_name=_display_name(group),
+                external_id=group.external_id or None,
+                created=before.created,
+                modified=self.clock(),
+            )
+            wanted = _member_ids(group)
+            if (after.display_name, after.external_id, wanted) == (
+                before.display_name,
+                before.external_id,
+                members,
+            ):
+                return self.get_answer(tenant, group_id, before.etag)
+            if after.external_id != before.external_id and members:
+                # Members keep the groups they were given; a new object id would leave
+                # their stored groups naming the old one.
+                raise ScimError(
+                    400, "externalId cannot change while the group has members.", "mutability"
+                )
+            ops = self.scim.group_ops(after, before)
+            try:
+                etag = self._apply_members(
+                    tenant, config, after, ops, members, wanted, action="scim_group_updated"
+                )
+            except _Retry:
+                continue
+            return self.get_answer(tenant, group_id, etag)
+        raise ScimError(409, "The group kept changing; retry the request.")
+
+    def _apply_members(
+        self,
+        tenant: str,
+        config: OAuth2Config,
+        row: ScimGroupRow,
+        group_ops: list[Op],
+        before: set[str],
+        after: set[str],
+        *,
+        action: str,
+    ) -> str:
+        """Write the group's rows with the membership changes from `before` to
+        `after` (and each member's recomputed entitlements); the group row's etag."""
+        added, removed = sorted(after - before), sorted(before - after)
+        changes = [(user_id, True) for user_id in added] + [(user_id, False) for user_id in removed]
+        object_id = entra_object_id(row.external_id)
+        chunks = [
+            changes[i : i + MEMBERS_PER_TRANSACTION]
+            for i in range(0, len(changes), MEMBERS_PER_TRANSACTION)
+        ] or [[]]
+        group_etag = ""
+        for number, chunk in enumerate(chunks):
+            ops = list(group_ops) if number == 0 else []
+            touched: list[User] = []
+            for user_id, joining in chunk:
+                found = self.users.get_with_etag(tenant, user_id) if _plausible(user_id) else None
+                if found is None or found[0].scim is None:
+                    if joining:
+                        raise ScimError(
+                            400, f"No SCIM user has the id {user_id[:64]!r}.", "invalidValue"
+                        )
+                else:
+                    user, etag = found
+                    if object_id is not None:
+                        changed = with_membership(user, object_id, member=joining, config=config)
+                        ops += self.users.update_ops(user, changed, etag=etag)
+                        touched.append(changed)
+                ops += self.scim.member_ops(tenant, row.group_id, user_id, add=joining)
+            if number == 0:
+                ops.append(
+                    self.audit.event(
+                        tenant,
+                        action,
+                        actor=ACTOR,
+                        detail=f"group {row.group_id}: +{len(added)} -{len(removed)} members",
+                    )
+                )
+            if not ops:
+                continue
+            try:
+                etags = self.tables.apply(TABLE, ops)
+            except TransactionFailed as failure:
+                for user in touched:
+                    self.users.forget(tenant, user.id)
+                raise _failure(ops, failure, first=number == 0) from failure
+            for user in touched:
+                self.users.forget(tenant, user.id)
+            if number == 0:
+                group_etag = str(etags[0] or "")
+        return group_etag
+
+    @speaking_scim
+    def get_answer(self, tenant: str, group_id: str, etag: str) -> Answer:
+        row = self._group(tenant, group_id)
+        resource = self._resource(row, self.scim.member_ids(tenant, group_id))
+        body = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        return Answer(body=body, version=version_of(row.etag), location=self._location(row))
+
+    def _group(self, tenant: str, group_id: str) -> ScimGroupRow:
+        row = self.scim.group(tenant, group_id) if _plausible(group_id) else None
+        if row is None:
+            raise ScimError(404, "No such group.")
+        return row
+
+    def _location(self, row: ScimGroupRow) -> str:
+        return f"{self.base_url(row.tenant)}/Groups/{row.group_id}"
+
+    def _resource(self, row: ScimGroupRow, members: list[str] | None) -> Group:
+        return Group(
+            id=row.group_id,
+            external_id=row.external_id,
+            display_name=row.display_name,
+            members=[GroupMember(value=m, type="User", ref=None) for m in members]
+            if members
+            else None,
+            meta=Meta(
+                resource_type="Group",
+                created=row.created,
+                last_modified=row.modified,
+                location=self._location(row),
+                version=version_of(row.etag),
+            ),
+        )
+
+
+class _Retry(Exception):
+    """The group or a member changed meanwhile: read again and retry."""
+
+
+def _failure(ops: list[Op], failure: TransactionFailed, *, first: bool) -> Exception:
+    key = str(ops[failure.index].entity.get("RowKey", ""))
+    if failure.reason == "exists" and key.startswith("scimgname:"):
+        return ScimError(409, "Another group of this tenant has this displayName.", "uniqueness")
+    if failure.reason in ("precondition", "missing") and first:
+        return _Retry()
+    return SsoUnavailable("The group change could not be stored in full; retry the request.")
+
+
+def _read(body: object, context: Context) -> Group:
+    try:
+        group = Group.model_validate(body, scim_ctx=context)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise scim_error_of(exc) from exc
+    _display_name(group)
+    return group
+
+
+def _display_name(group: Group) -> str:
+    name = str(group.display_name or "").strip()
+    if not name:
+        raise ScimError(400, "displayName is required.", "invalidValue")
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ScimError(400, "displayName is too long.", "invalidValue")
+    return name
+
+
+def _member_ids(group: Group) -> set[str]:
+    return {str(m.value) for m in group.members or () if m.value}
+
+
+def _plausible(identifier: str) -> bool:
+    return 0 < len(identifier) <= 64 and all(c.isalnum() or c == "-" for c in identifier)
+
+
+def _members_excluded(parameters: Any) -> bool:
+    excluded = getattr(parameters, "excluded_attributes", None) or ()
+    return any(str(path).lower().endswith("members") for path in excluded)
+
+
+def _response_parameters(params: Mapping[str, str]) -> ResponseParameters[Any] | None:
+    wanted = {k: v for k, v in params.items() if k in ("attributes", "excludedAttributes")}
+    if not wanted:
+        return None
+    try:
+        return ResponseParameters[Group].model_validate(wanted)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise scim_error_of(exc) from exc
+
+
+def _search(params: Mapping[str, str]) -> SearchRequest[Any]:
+    wanted = {
+        k: v
+        for k, v in params.items()
+        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes")
+    }
+    try:
+        search = SearchRequest[Group].model_validate(wanted)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise scim_error_of(exc) from exc
+    if search.filter is not None:
+        check_filter(Group, str(search.filter))
+    return search
+
+
+__all__ = ["ScimGroups"]

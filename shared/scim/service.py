@@ -1,0 +1,78 @@
+"""SCIM provisioning for one tenant at a time: who may call it, and its token.
+
+Every SCIM request carries the tenant's SCIM token (`Authorization: Bearer`);
+it is compared by hash in constant time (shared.store.scim_tokens) before
+anything else is read, so a token of one tenant is a 401 on every other, and an
+unknown tenant looks like a wrong token. Tenant admins (or operators) make the
+token through the admin API: it is answered once, and a new one replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared.admin.auth import AdminCaller
+from shared.errors import UnknownTenant
+from shared.scim.groups import ScimGroups
+from shared.scim.protocol import ScimError
+from shared.scim.users import ScimUsers
+from shared.signin.ports import AuditLog
+from shared.store.configs import ConfigStore
+from shared.store.rows import Tables
+from shared.store.scim_tokens import ScimTokenStore, new_scim_token
+from shared.store.tenant_partition import TABLE
+from shared.tenants.model import OAuth2Config, slug_or_unknown_tenant
+from shared.users import rfc3339
+
+
+@dataclass
+class ScimService:
+    tables: Tables
+    configs: ConfigStore
+    tokens: ScimTokenStore
+    audit: AuditLog
+    users: ScimUsers
+    groups: ScimGroups
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+
+    def authenticate(self, tenant: str, bearer: str | None) -> OAuth2Config:
+        """The tenant's configuration for a caller holding its SCIM token; 401 else."""
+        refused = ScimError(401, "A valid SCIM token of this tenant is required.")
+        try:
+            slug = slug_or_unknown_tenant(tenant)
+        except UnknownTenant:
+            raise refused from None
+        if not bearer or not self.tokens.matches(slug, bearer):
+            raise refused
+        config = self.configs.get_config(slug)
+        if config is None:
+            raise refused
+        return config
+
+    # --- the admin API's token routes --------------------------------------------------
+
+    def new_token(self, caller: AdminCaller, tenant: str, *, ip: str | None) -> dict[str, str]:
+        """A new SCIM token for the tenant, replacing any earlier one: shown once."""
+        slug = self._tenant(tenant)
+        token, now = new_scim_token(), self.clock()
+        self.tables.transact(
+            TABLE,
+            [
+                self.tokens.replace_op(slug, token, now=now, actor=caller.actor),
+                self.audit.event(slug, "scim_token_created", actor=caller.actor, ip=ip),
+            ],
+        )
+        return {"token": token, "created_at": rfc3339(now)}
+
+    def revoke_token(self, caller: AdminCaller, tenant: str, *, ip: str | None) -> None:
+        slug = self._tenant(tenant)
+        if self.tokens.revoke(slug):
+            self.audit.record(slug, "scim_token_revoked", actor=caller.actor, ip=ip)
+
+    def _tenant(self, tenant: str) -> str:
+        slug = slug_or_unknown_tenant(tenant)
+        if self.configs.get_tenant(slug) is None:
+            raise UnknownTenant()
+        return slug

@@ -1,0 +1,420 @@
+"""SCIM Users (RFC 7644 3.3-3.6) on entrabridge's users, as Entra provisions them.
+
+Each change is one entity group transaction in the tenant's partition: the user
+row (which carries the SCIM resource itself, `User.scim`), its index rows and
+the audit event (actor `scim`). Reads: one for the user (by id, or by the Entra
+identity or email a create may adopt), none for uniqueness (an index row that
+exists fails the transaction, answered 409 uniqueness).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from scim2_models import Context, ListResponse, Meta, PatchOp, ResponseParameters, SearchRequest
+
+from shared.errors import SsoUnavailable
+from shared.scim.mapping import UserFacts, user_facts
+from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
+from shared.scim.queries import check_filter, equality_of, matching, page_of
+from shared.signin.ports import AuditLog
+from shared.signin.provisioning import entra_user_id
+from shared.store.rows import Op, Tables, TransactionFailed
+from shared.store.scim import ScimStore, UserKeys
+from shared.store.tenant_partition import TABLE
+from shared.store.users import UserStore
+from shared.tenants.entitlements import entitlements_for
+from shared.tenants.model import OAuth2Config
+from shared.users import PROVIDER_MICROSOFT, User
+
+ACTOR = "scim"
+MAX_RESOURCE_CHARS = 30_000  # a Table Storage string property holds 32,768 UTF-16 units
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: dict[str, Any]
+    version: str  # the ETag (weak)
+    location: str
+
+
+def version_of(row_etag: str) -> str:
+    """A weak ETag for a SCIM resource, from its row's etag (opaque either way)."""
+    return 'W/"' + hashlib.sha256(row_etag.encode()).hexdigest()[:20] + '"'
+
+
+def check_if_match(if_match: str | None, row_etag: str) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if version_of(row_etag) not in wanted:
+        raise ScimError(412, "The resource changed since that version (If-Match).")
+
+
+@dataclass
+class ScimUsers:
+    tables: Tables
+    users: UserStore
+    scim: ScimStore
+    audit: AuditLog
+    revoke_sessions: Callable[[str, str], None]  # (tenant, user_id)
+    base_url: Callable[[str], str]  # tenant -> the SCIM base URL
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+
+    # --- reads -------------------------------------------------------------------------
+
+    @speaking_scim
+    def get(self, tenant: str, user_id: str, params: Mapping[str, str]) -> Answer:
+        user, etag = self._scim_user(tenant, user_id)
+        return self._answer(user, etag, _response_parameters(params))
+
+    @speaking_scim
+    def search(self, tenant: str, params: Mapping[str, str]) -> dict[str, Any]:
+        search = _search(params)
+        found = self._find(tenant, search.filter)
+        total, page = page_of(found, search.start_index, search.count)
+        # ListResponse[ScimUser].model_dump is untyped (pydantic generics): a dict.
+        resources = [self._resource(user, etag) for user, etag in page]
+        listed = ListResponse[ScimUser](
+            total_results=total,
+            start_index=search.start_index or 1,
+            items_per_page=len(resources),
+            resources=resources,
+        )
+        body: dict[str, Any] = listed.model_dump(
+            scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
+        )
+        return body
+
+    def _find(self, tenant: str, text: str | None) -> list[tuple[User, str]]:
+        """The SCIM users a filter selects: `userName eq`, `externalId eq` (what
+        Entra sends) and `id eq` by one point read, anything else by reading the
+        tenant's users."""
+        wanted = equality_of(ScimUser, text)
+        if wanted is not None and wanted[0] in ("username", "externalid", "id"):
+            attribute, value = wanted
+            user_id = (
+                self.scim.user_id_by_name(tenant, value)
+                if attribute == "username"
+                else self.scim.user_id_by_external_id(tenant, value)
+                if attribute == "externalid"
+                else value
+            )
+            found = (
+                self.users.get_with_etag(tenant, user_id)
+                if user_id and _plausible_id(user_id)
+                else None
+            )
+            if found is None or found[0].scim is None:
+                return []
+            return [found] if matching(ScimUser, text, self._resource(*found)) else []
+        return [
+            (user, etag)
+            for user, etag in self.users.scan_with_etags(tenant)
+            if user.scim is not None and matching(ScimUser, text, self._resource(user, etag))
+        ]
+
+    # --- changes -----------------------------------------------------------------------
+
+    @speaking_scim
+    def create(self, tenant: str, config: OAuth2Config, body: object) -> Answer:
+        resource = _read(body, Context.RESOURCE_CREATION_REQUEST)
+        facts = user_facts(resource)
+        now = self.clock()
+        existing = self._adoptable(tenant, config, facts)
+        if existing is not None and existing[0].scim is not None:
+            raise ScimError(409, "A user with this identity is provisioned already.", "uniqueness")
+        stored = _stored(resource, created=now, modified=now)
+        if existing is None:
+            user = _new_user(tenant, config, facts, stored, now)
+            ops = self.users.create_ops(user)
+            action = "scim_user_created"
+        else:
+            before, etag = existing
+            user = _with_facts(before, config, facts, stored)
+            ops = self.users.update_ops(before, user, etag=etag)
+            action = "scim_user_adopted"
+        ops += self.scim.user_index_ops(tenant, user.id, None, _keys(facts))
+        ops.append(self.audit.event(tenant, action, actor=ACTOR, user_id=user.id))
+        etag = self._write(ops, user)
+        if user.disabled:
+            self.revoke_sessions(tenant, user.id)
+        return self._answer(user, etag, None)
+
+    @speaking_scim
+    def replace(
+        self, tenant: str, config: OAuth2Config, user_id: str, body: object, if_match: str | None
+    ) -> Answer:
+        before, etag = self._scim_user(tenant, user_id)
+        check_if_match(if_match, etag)
+        resource = _read(body, Context.RESOURCE_REPLACEMENT_REQUEST)
+        return self._change(tenant, config, before, etag, resource)
+
+    @speaking_scim
+    def patch(
+        self, tenant: str, config: OAuth2Config, user_id: str, body: object, if_match: str | None
+    ) -> Answer:
+        before, etag = self._scim_user(tenant, user_id)
+        check_if_match(if_match, etag)
+        try:
+            operations = PatchOp[ScimUser].model_validate(
+                body, scim_ctx=Context.RESOURCE_PATCH_REQUEST
+            )
+            resource = ScimUser.model_validate(_stored_resource(before))
+            operations.patch(resource)
+            # The patched resource must still be a valid one (userName kept, ...).
+            resource = ScimUser.model_validate(
+                resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST),
+                scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
+            )
+        except Exception as exc:  # mapped to a SCIM error, or raised again
+            raise _scim_error_or_raise(exc) from exc
+        return self._change(tenant, config, before, etag, resource)
+
+    @speaking_scim
+    def delete(self, tenant: str, user_id: str, if_match: str | None) -> None:
+        """No longer a SCIM user: disabled at once, sessions revoked, and no longer
+        listed; the row stays (a later sign-in is refused as a disabled account,
+        never created afresh)."""
+        before, etag = self._scim_user(tenant, user_id)
+        check_if_match(if_match, etag)
+        after = replace(before, disabled=True, scim=None)
+        ops = self.users.update_ops(before, after, etag=etag)
+        ops += self.scim.user_index_ops(tenant, user_id, _stored_keys(before), None)
+        ops.append(self.audit.event(tenant, "scim_user_deleted", actor=ACTOR, user_id=user_id))
+        self._write(ops, after)
+        self.revoke_sessions(tenant, user_id)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _change(
+        self, tenant: str, config: OAuth2Config, before: User, etag: str, resource: Any
+    ) -> Answer:
+        facts = user_facts(resource)
+        created = _stored_created(before) or self.clock()
+        stored = _stored(resource, created=created, modified=self.clock())
+        after = _with_facts(before, config, facts, stored)
+        if after == before:
+            return self._answer(before, etag, None)
+        ops = self.users.update_ops(before, after, etag=etag)
+        ops += self.scim.user_index_ops(tenant, before.id, _stored_keys(before), _keys(facts))
+        action = (
+            "scim_user_deactivated"
+            if after.disabled and not before.disabled
+            else "scim_user_reactivated"
+            if before.disabled and not after.disabled
+            else "scim_user_updated"
+        )
+        ops.append(self.audit.event(tenant, action, actor=ACTOR, user_id=before.id))
+        new_etag = self._write(ops, after)
+        if after.disabled:
+            self.revoke_sessions(tenant, before.id)
+        return self._answer(after, new_etag, None)
+
+    def _adoptable(
+        self, tenant: str, config: OAuth2Config, facts: UserFacts
+    ) -> tuple[User, str] | None:
+        """The user a create takes over: the one of its Entra identity (a JIT user who
+        now arrives by SCIM), else a Microsoft user with its email that no sign-in
+        has tied to an identity yet (an admin created them ahead)."""
+        if facts.object_id and config.tenant_id:
+            found = self.users.by_entra_identity(tenant, config.tenant_id, facts.object_id)
+            if found is not None:
+                return found
+        by_email = self.users.by_email_with_etag(tenant, facts.email)
+        if by_email is None:
+            return None
+        user = by_email[0]
+        if user.provider != PROVIDER_MICROSOFT:
+            raise ScimError(409, "A password user of this tenant has this email.", "uniqueness")
+        if user.entra_object_id is not None and user.entra_object_id != facts.object_id:
+            raise ScimError(
+                409, "Another Microsoft user of this tenant has this email.", "uniqueness"
+            )
+        return by_email
+
+    def _scim_user(self, tenant: str, user_id: str) -> tuple[User, str]:
+        found = self.users.get_with_etag(tenant, user_id) if _plausible_id(user_id) else None
+        if found is None or found[0].scim is None:
+            raise ScimError(404, "No such user.")
+        return found
+
+    def _write(self, ops: list[Op], user: User) -> str:
+        try:
+            etags = self.tables.apply(TABLE, ops)
+        except TransactionFailed as failure:
+            self.users.forget(user.tenant, user.id)
+            raise _conflict(ops, failure) from failure
+        self.users.forget(user.tenant, user.id)
+        return str(etags[0] or "")
+
+    def _resource(self, user: User, etag: str) -> ScimUser:
+        resource = ScimUser.model_validate(_stored_resource(user))
+        stored = json.loads(user.scim or "{}")
+        resource.id = user.id
+        resource.meta = Meta(
+            resource_type="User",
+            created=_time(stored.get("created")),
+            last_modified=_time(stored.get("modified")),
+            location=f"{self.base_url(user.tenant)}/Users/{user.id}",
+            version=version_of(etag),
+        )
+        return resource
+
+    def _answer(self, user: User, etag: str, parameters: ResponseParameters[Any] | None) -> Answer:
+        resource = self._resource(user, etag)
+        body = resource.model_dump(
+            scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
+        )
+        return Answer(body=body, version=version_of(etag), location=str(resource.meta.location))  # type: ignore[union-attr]
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+def _read(body: object, context: Context) -> Any:
+    try:
+        resource = ScimUser.model_validate(body, scim_ctx=context)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise _scim_error_or_raise(exc) from exc
+    if not str(resource.user_name or "").strip():
+        raise ScimError(400, "userName is required.", "invalidValue")
+    return resource
+
+
+def _scim_error_or_raise(exc: Exception) -> ScimError:
+    return scim_error_of(exc)
+
+
+def _stored(resource: Any, *, created: dt.datetime, modified: dt.datetime) -> str:
+    body = resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    body.pop("id", None)
+    body.pop("meta", None)
+    text = json.dumps(
+        {"resource": body, "created": created.isoformat(), "modified": modified.isoformat()},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    if len(text) > MAX_RESOURCE_CHARS:
+        raise ScimError(413, "The user's attributes are too large to store.")
+    return text
+
+
+def _stored_resource(user: User) -> dict[str, Any]:
+    return dict(json.loads(user.scim or "{}").get("resource") or {})
+
+
+def _stored_created(user: User) -> dt.datetime | None:
+    created = json.loads(user.scim or "{}").get("created")
+    return _time(created) if created else None
+
+
+def _stored_keys(user: User) -> UserKeys | None:
+    resource = _stored_resource(user)
+    if not resource:
+        return None
+    return UserKeys(str(resource.get("userName") or ""), resource.get("externalId") or None)
+
+
+def _keys(facts: UserFacts) -> UserKeys:
+    return UserKeys(facts.user_name, facts.external_id)
+
+
+def _time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _new_user(
+    tenant: str, config: OAuth2Config, facts: UserFacts, stored: str, now: dt.datetime
+) -> User:
+    keyed = bool(facts.object_id and config.tenant_id)
+    entitlements = entitlements_for(config, ())
+    return User(
+        id=entra_user_id(config.tenant_id or "", facts.object_id or "")
+        if keyed
+        else str(uuid.uuid4()),
+        tenant=tenant,
+        email=facts.email,
+        name=facts.name,
+        provider=PROVIDER_MICROSOFT,
+        customer_id=config.customer_id,
+        profiles=entitlements.profiles,
+        roles=entitlements.roles,
+        disabled=not facts.active,
+        created_at=now,
+        last_login_at=None,
+        entra_tenant_id=config.tenant_id if keyed else None,
+        entra_object_id=facts.object_id if keyed else None,
+        group_ids=(),
+        scim=stored,
+    )
+
+
+def _with_facts(user: User, config: OAuth2Config, facts: UserFacts, stored: str) -> User:
+    changed = replace(
+        user, email=facts.email, name=facts.name, disabled=not facts.active, scim=stored
+    )
+    if user.entra_object_id is None and facts.object_id and config.tenant_id:
+        # A user waiting for their first sign-in learns their Entra identity from SCIM.
+        changed = replace(
+            changed, entra_tenant_id=config.tenant_id, entra_object_id=facts.object_id
+        )
+    return changed
+
+
+def _plausible_id(user_id: str) -> bool:
+    return 0 < len(user_id) <= 64 and all(c.isalnum() or c == "-" for c in user_id)
+
+
+def _conflict(ops: list[Op], failure: TransactionFailed) -> ScimError | SsoUnavailable:
+    if failure.reason == "exists":
+        key = str(ops[failure.index].entity.get("RowKey", ""))
+        what = (
+            "userName"
+            if key.startswith("scimname:")
+            else "externalId"
+            if key.startswith("scimext:")
+            else "email"
+            if key.startswith("email:")
+            else "identity"
+        )
+        return ScimError(409, f"Another user of this tenant has this {what}.", "uniqueness")
+    if failure.reason == "precondition":
+        return ScimError(409, "The user changed meanwhile; retry the request.")
+    return SsoUnavailable("The change could not be stored.")
+
+
+def _response_parameters(params: Mapping[str, str]) -> ResponseParameters[Any] | None:
+    wanted = {k: v for k, v in params.items() if k in ("attributes", "excludedAttributes")}
+    if not wanted:
+        return None
+    try:
+        return ResponseParameters[ScimUser].model_validate(wanted)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise _scim_error_or_raise(exc) from exc
+
+
+def _search(params: Mapping[str, str]) -> SearchRequest[Any]:
+    wanted = {
+        k: v
+        for k, v in params.items()
+        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes")
+    }
+    try:
+        search = SearchRequest[ScimUser].model_validate(wanted)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise _scim_error_or_raise(exc) from exc
+    if search.filter is not None:
+        check_filter(ScimUser, str(search.filter))
+    return search

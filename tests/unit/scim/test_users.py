@@ -1,0 +1,310 @@
+"""SCIM Users on in-memory stores, with the request bodies Microsoft Entra's
+provisioning service sends (shapes from Microsoft's SCIM documentation): a user
+created by SCIM is the user a later sign-in finds, a deactivated one cannot
+sign in or refresh, and every refusal is a SCIM error that changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
+from shared.errors import AccountDisabled, InvalidGrant, ManagedByScim
+from shared.scim.protocol import ScimError
+from shared.scim.service import ScimService
+from shared.signin.provisioning import entra_user_id
+from tests.support.entra_double import Person
+from tests.support.unit_services import ENTRA_TENANT_ID, UnitWorld, random_id
+
+TENANT = "contoso"
+PLATFORM = AdminCaller(actor=PLATFORM_ACTOR, platform=True)
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.fixture
+def scim(unit: UnitWorld) -> ScimService:
+    unit.tenant(TENANT)
+    return unit.services.scim
+
+
+def entra_user(
+    oid: str | None = None, upn: str = "ada@contoso.example", **extra: Any
+) -> dict[str, Any]:
+    """POST /Users as Entra sends it (mailNickname or objectId in externalId)."""
+    return {
+        "schemas": [CORE, ENTERPRISE],
+        "externalId": oid or "ada",
+        "userName": upn,
+        "active": True,
+        "displayName": "Ada Lovelace",
+        "emails": [{"primary": True, "type": "work", "value": upn}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "Ada Lovelace", "familyName": "Lovelace", "givenName": "Ada"},
+        "phoneNumbers": [{"type": "mobile", "value": "+44 20 7946 0000"}],
+        ENTERPRISE: {"department": "Analytical Engines", "employeeNumber": "1815"},
+        "roles": [],
+        "urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User": {"x": 1},
+        **extra,
+    }
+
+
+def patch(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH], "Operations": list(operations)}
+
+
+def refused(call: Any) -> ScimError:
+    with pytest.raises(ScimError) as caught:
+        call()
+    return caught.value
+
+
+def test_a_user_created_by_scim_is_the_user_their_first_sign_in_finds(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    oid = random_id()
+    config = scim.authenticate(TENANT, scim.new_token(PLATFORM, TENANT, ip=None)["token"])
+    created = scim.users.create(TENANT, config, entra_user(oid))
+
+    body = created.body
+    assert body["userName"] == "ada@contoso.example" and body["active"] is True
+    assert body["externalId"] == oid
+    assert body[ENTERPRISE]["department"] == "Analytical Engines"
+    assert body["meta"]["location"].endswith(f"/api/scim/v2/{TENANT}/Users/{body['id']}")
+    assert body["id"] == entra_user_id(ENTRA_TENANT_ID, oid)  # keyed by (tid, oid) at once
+    assert "urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User" not in body
+
+    done = unit.sign_in(Person(oid=oid, email="ada@contoso.example"))
+    assert done.user.id == body["id"]
+    assert len(unit.services.users.list(TENANT, limit=100, cursor=None)[0]) == 1
+    actions = [e["action"] for e in unit.services.audit.list(TENANT, limit=10, cursor=None)[0]]
+    assert "scim_user_created" in actions
+    created_event = next(
+        e
+        for e in unit.services.audit.list(TENANT, limit=10, cursor=None)[0]
+        if e["action"] == "scim_user_created"
+    )
+    assert created_event["actor"] == "scim"
+
+
+def test_without_an_object_id_the_first_sign_in_claims_the_user_by_email(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(None))  # externalId: mailNickname
+    oid = random_id()
+    done = unit.sign_in(Person(oid=oid, email="ada@contoso.example"))
+    assert done.user.id == created.body["id"]
+    again = unit.sign_in(Person(oid=oid, email="ada@contoso.example"))
+    assert again.user.id == created.body["id"]
+
+
+def test_a_jit_user_who_later_arrives_by_scim_is_adopted_not_duplicated(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    oid = random_id()
+    jit = unit.sign_in(Person(oid=oid, email="ada@contoso.example")).user
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(oid))
+    assert created.body["id"] == jit.id
+    assert len(unit.services.users.list(TENANT, limit=100, cursor=None)[0]) == 1
+
+
+def test_entra_filters_find_the_user_by_user_name_and_external_id(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    oid = random_id()
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(oid))
+    for text in ('userName eq "ADA@contoso.example"', f'externalId eq "{oid}"'):
+        listed = scim.users.search(TENANT, {"filter": text})
+        assert listed["totalResults"] == 1, text
+        assert listed["Resources"][0]["id"] == created.body["id"]
+    none = scim.users.search(TENANT, {"filter": 'userName eq "nobody@contoso.example"'})
+    assert none["totalResults"] == 0 and none.get("Resources", []) == []
+    assert none["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+    other = scim.users.search(TENANT, {"filter": 'displayName sw "Ada"'})
+    assert other["totalResults"] == 1
+
+
+def test_malformed_filters_and_bodies_are_scim_errors_that_change_nothing(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    bad_filter = refused(lambda: scim.users.search(TENANT, {"filter": 'userName eq "x'}))
+    assert (bad_filter.status, bad_filter.scim_type) == (400, "invalidFilter")
+    no_name = refused(
+        lambda: scim.users.create(TENANT, config, {"schemas": [CORE], "active": True})
+    )
+    assert no_name.status == 400 and "userName" in no_name.detail
+    wrong_type = refused(
+        lambda: scim.users.create(TENANT, config, entra_user(random_id(), active="maybe"))
+    )
+    assert wrong_type.status == 400 and "active" in wrong_type.detail
+    assert unit.services.users.list(TENANT, limit=100, cursor=None)[0] == []
+
+
+def test_a_second_user_with_the_same_user_name_is_a_uniqueness_conflict(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    scim.users.create(TENANT, config, entra_user(random_id()))
+    clash = refused(
+        lambda: scim.users.create(
+            TENANT,
+            config,
+            entra_user(random_id(), emails=[{"type": "work", "value": "o@c.example"}]),
+        )
+    )
+    assert (clash.status, clash.scim_type) == (409, "uniqueness")
+    assert len(unit.services.users.list(TENANT, limit=100, cursor=None)[0]) == 1
+
+
+def test_deactivation_as_entra_patches_it_ends_sessions_and_refuses_sign_in(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    oid = random_id()
+    person = Person(oid=oid, email="ada@contoso.example")
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(oid))
+    session = unit.sign_in(person).tokens
+
+    # Entra's shape: capitalised op, a path, and the boolean as the string "False".
+    answer = scim.users.patch(
+        TENANT,
+        config,
+        created.body["id"],
+        patch({"op": "Replace", "path": "active", "value": "False"}),
+        None,
+    )
+    assert answer.body["active"] is False
+    with pytest.raises(InvalidGrant):
+        unit.services.sessions.refresh(TENANT, session.refresh_token, ip=None)
+    with pytest.raises(AccountDisabled):
+        unit.sign_in(person)
+
+    back = scim.users.patch(
+        TENANT,
+        config,
+        created.body["id"],
+        patch({"op": "replace", "path": "active", "value": True}),
+        None,
+    )
+    assert back.body["active"] is True
+    assert unit.sign_in(person).user.id == created.body["id"]
+
+
+def test_patch_without_path_and_with_a_value_filter_as_entra_sends_them(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(random_id()))
+    user_id = created.body["id"]
+    answer = scim.users.patch(
+        TENANT,
+        config,
+        user_id,
+        patch(
+            {
+                "op": "Add",
+                "value": {"displayName": "Augusta Ada King", "name.givenName": "Augusta"},
+            },
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "ada.king@contoso.example",
+            },
+            {"op": "Remove", "path": 'phoneNumbers[type eq "mobile"]'},
+        ),
+        None,
+    )
+    assert answer.body["displayName"] == "Augusta Ada King"
+    assert answer.body["name"]["givenName"] == "Augusta"
+    assert answer.body["emails"][0]["value"] == "ada.king@contoso.example"
+    assert "phoneNumbers" not in answer.body
+    stored = unit.services.users.get(TENANT, user_id)
+    assert stored is not None
+    assert (stored.email, stored.name) == ("ada.king@contoso.example", "Augusta Ada King")
+    assert unit.services.users.by_email(TENANT, "ada.king@contoso.example") is not None
+    assert unit.services.users.by_email(TENANT, "ada@contoso.example") is None
+
+
+def test_put_replaces_and_a_stale_if_match_is_refused(unit: UnitWorld, scim: ScimService) -> None:
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(random_id()))
+    user_id = created.body["id"]
+    replaced = scim.users.replace(
+        TENANT,
+        config,
+        user_id,
+        entra_user(created.body["externalId"], displayName="A. L."),
+        created.version,
+    )
+    assert replaced.body["displayName"] == "A. L." and replaced.version != created.version
+    stale = refused(
+        lambda: scim.users.replace(TENANT, config, user_id, entra_user(None), created.version)
+    )
+    assert stale.status == 412
+    assert scim.users.get(TENANT, user_id, {}).body["displayName"] == "A. L."
+
+
+def test_delete_hides_the_user_from_scim_and_disables_them_for_good(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    oid = random_id()
+    person = Person(oid=oid, email="ada@contoso.example")
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(oid))
+    session = unit.sign_in(person).tokens
+    scim.users.delete(TENANT, created.body["id"], None)
+
+    assert refused(lambda: scim.users.get(TENANT, created.body["id"], {})).status == 404
+    assert (
+        scim.users.search(TENANT, {"filter": 'userName eq "ada@contoso.example"'})["totalResults"]
+        == 0
+    )
+    with pytest.raises(InvalidGrant):
+        unit.services.sessions.refresh(TENANT, session.refresh_token, ip=None)
+    with pytest.raises(AccountDisabled):
+        unit.sign_in(person)
+
+
+def test_scim_fields_are_read_only_in_the_admin_api(unit: UnitWorld, scim: ScimService) -> None:
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(random_id()))
+    with pytest.raises(ManagedByScim):
+        unit.services.admin.set_user_disabled(
+            PLATFORM, TENANT, created.body["id"], {"disabled": True}, ip=None
+        )
+    user = unit.services.users.get(TENANT, created.body["id"])
+    assert user is not None and not user.disabled
+
+
+def test_a_token_works_for_its_own_tenant_only_and_a_new_one_replaces_it(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    unit.tenant("fabrikam")
+    first = scim.new_token(PLATFORM, TENANT, ip=None)["token"]
+    other = scim.new_token(PLATFORM, "fabrikam", ip=None)["token"]
+    assert scim.authenticate(TENANT, first).tenant_id == ENTRA_TENANT_ID
+    for tenant, token in ((TENANT, other), ("fabrikam", first), (TENANT, ""), ("nope", first)):
+        assert refused(lambda: scim.authenticate(tenant, token)).status == 401
+    second = scim.new_token(PLATFORM, TENANT, ip=None)["token"]
+    assert refused(lambda: scim.authenticate(TENANT, first)).status == 401
+    scim.authenticate(TENANT, second)
+    scim.revoke_token(PLATFORM, TENANT, ip=None)
+    assert refused(lambda: scim.authenticate(TENANT, second)).status == 401
+    stored = str(unit.tables.get("users", TENANT, "scimtoken"))
+    assert second not in stored
