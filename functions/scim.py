@@ -131,7 +131,7 @@ def _resource(answer: Any, status: int = 200) -> tuple[int, Any, dict[str, str]]
 
 @bp.route(route=f"{_BASE}/ServiceProviderConfig", methods=["GET"])
 @scim_api
-def service_provider_config(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_service_provider_config(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     _authenticated(req)
     from shared.scim.discovery import service_provider_config as document
 
@@ -140,7 +140,7 @@ def service_provider_config(req: func.HttpRequest) -> tuple[int, Any, dict[str, 
 
 @bp.route(route=f"{_BASE}/Schemas", methods=["GET"])
 @scim_api
-def schemas(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_schemas(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     _authenticated(req)
     from shared.scim.discovery import schemas as listed
 
@@ -149,7 +149,7 @@ def schemas(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 
 @bp.route(route=f"{_BASE}/Schemas/{{id}}", methods=["GET"])
 @scim_api
-def schema(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_schema(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     _authenticated(req)
     from shared.scim.discovery import schema as one
 
@@ -158,7 +158,7 @@ def schema(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 
 @bp.route(route=f"{_BASE}/ResourceTypes", methods=["GET"])
 @scim_api
-def resource_types(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_resource_types(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     _authenticated(req)
     from shared.scim.discovery import resource_types as listed
 
@@ -167,7 +167,7 @@ def resource_types(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 
 @bp.route(route=f"{_BASE}/ResourceTypes/{{id}}", methods=["GET"])
 @scim_api
-def resource_type(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_resource_type(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     _authenticated(req)
     from shared.scim.discovery import resource_type as one
 
@@ -185,7 +185,7 @@ def _scim_base(req: func.HttpRequest) -> str:
 
 @bp.route(route=f"{_BASE}/Users", methods=["GET", "POST"])
 @scim_api
-def users(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_users(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     scim = _scim()
     if req.method.upper() == "GET":
@@ -195,7 +195,7 @@ def users(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 
 @bp.route(route=f"{_BASE}/Users/{{id}}", methods=["GET", "PUT", "PATCH", "DELETE"])
 @scim_api
-def user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     users_ = _scim().users
     tenant, user_id, method = _tenant(req), _id(req), req.method.upper()
@@ -214,7 +214,7 @@ def user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 
 @bp.route(route=f"{_BASE}/Groups", methods=["GET", "POST"])
 @scim_api
-def groups(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_groups(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     scim = _scim()
     if req.method.upper() == "GET":
@@ -224,7 +224,7 @@ def groups(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 
 @bp.route(route=f"{_BASE}/Groups/{{id}}", methods=["GET", "PUT", "PATCH", "DELETE"])
 @scim_api
-def group(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+def scim_group(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     groups_ = _scim().groups
     tenant, group_id, method = _tenant(req), _id(req), req.method.upper()

@@ -300,7 +300,7 @@ def test_a_token_works_for_its_own_tenant_only_and_a_new_one_replaces_it(
     other = scim.new_token(PLATFORM, "fabrikam", ip=None)["token"]
     assert scim.authenticate(TENANT, first).tenant_id == ENTRA_TENANT_ID
     for tenant, token in ((TENANT, other), ("fabrikam", first), (TENANT, ""), ("nope", first)):
-        assert refused(lambda: scim.authenticate(tenant, token)).status == 401
+        assert refused(lambda t=tenant, k=token: scim.authenticate(t, k)).status == 401
     second = scim.new_token(PLATFORM, TENANT, ip=None)["token"]
     assert refused(lambda: scim.authenticate(TENANT, first)).status == 401
     scim.authenticate(TENANT, second)

@@ -1,0 +1,164 @@
+"""SCIM Groups on in-memory stores, as Entra pushes them: a member added to a
+mapped group has the profile at once, a member removed loses it before any
+sign-in (and their next refresh carries that), and refusals change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+import pytest
+
+from shared.scim.protocol import ScimError
+from shared.scim.service import ScimService
+from shared.tenants.model import OAuth2Config
+from tests.support.entra_double import Person
+from tests.support.unit_services import UnitWorld, random_id
+from tests.unit.scim.test_users import PATCH, TENANT, entra_user
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENGINEERS, OTHER = random_id(), random_id()
+ENGINEER_PROFILE = random_id()
+
+
+@pytest.fixture
+def config(unit: UnitWorld) -> OAuth2Config:
+    return unit.tenant(TENANT, mappings={ENGINEERS: ENGINEER_PROFILE})
+
+
+@pytest.fixture
+def scim(unit: UnitWorld, config: OAuth2Config) -> ScimService:
+    return unit.services.scim
+
+
+def entra_group(object_id: str, name: str = "Engineers") -> dict[str, Any]:
+    """POST /Groups as Entra sends it (objectId -> externalId)."""
+    return {
+        "schemas": [GROUP],
+        "externalId": object_id,
+        "displayName": name,
+        "meta": {"resourceType": "Group"},
+    }
+
+
+def members(op: str, *user_ids: str) -> dict[str, Any]:
+    value = [{"value": user_id} for user_id in user_ids]
+    return {"schemas": [PATCH], "Operations": [{"op": op, "path": "members", "value": value}]}
+
+
+def profiles(unit: UnitWorld, user_id: str) -> tuple[str, ...]:
+    user = unit.services.users.get(TENANT, user_id)
+    assert user is not None
+    return user.profiles
+
+
+def test_membership_changes_reach_profiles_at_once(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    ada = scim.users.create(TENANT, config, entra_user(random_id())).body["id"]
+    grace = scim.users.create(
+        TENANT, config, entra_user(random_id(), upn="grace@contoso.example")
+    ).body["id"]
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
+    assert group["displayName"] == "Engineers" and "members" not in group
+
+    added = scim.groups.patch(TENANT, config, group["id"], members("Add", ada, grace), None)
+    assert sorted(m["value"] for m in added.body["members"]) == sorted([ada, grace])
+    assert profiles(unit, ada) == (ENGINEER_PROFILE,)
+    assert profiles(unit, grace) == (ENGINEER_PROFILE,)
+
+    # Entra's remove: the member in the value, not in a path filter.
+    scim.groups.patch(TENANT, config, group["id"], members("Remove", grace), None)
+    assert profiles(unit, grace) == ()
+    assert profiles(unit, ada) == (ENGINEER_PROFILE,)
+    # ... and the path-filter form too.
+    scim.groups.patch(
+        TENANT,
+        config,
+        group["id"],
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "remove", "path": f'members[value eq "{ada}"]'}],
+        },
+        None,
+    )
+    assert profiles(unit, ada) == ()
+    events = unit.services.audit.list(TENANT, limit=20, cursor=None)[0]
+    assert [e["actor"] for e in events if e["action"] == "scim_group_updated"] == ["scim"] * 3
+
+
+def test_a_removed_member_refreshes_without_the_profile(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    oid = random_id()
+    ada = scim.users.create(TENANT, config, entra_user(oid)).body["id"]
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
+    scim.groups.patch(TENANT, config, group["id"], members("Add", ada), None)
+    session = unit.sign_in(Person(oid=oid, email="ada@contoso.example", groups=(ENGINEERS,))).tokens
+    before = jwt.decode(session.access_token, options={"verify_signature": False})
+    assert before["profiles"] == [ENGINEER_PROFILE]
+
+    scim.groups.patch(TENANT, config, group["id"], members("Remove", ada), None)
+    refreshed = unit.services.sessions.refresh(TENANT, session.refresh_token, ip=None)
+    claims = jwt.decode(refreshed.access_token, options={"verify_signature": False})
+    assert claims["profiles"] == []
+
+
+def test_deleting_a_group_takes_its_profile_from_its_members(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    ada = scim.users.create(TENANT, config, entra_user(random_id())).body["id"]
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
+    scim.groups.patch(TENANT, config, group["id"], members("Add", ada), None)
+    scim.groups.delete(TENANT, config, group["id"], None)
+    assert profiles(unit, ada) == ()
+    with pytest.raises(ScimError) as gone:
+        scim.groups.get(TENANT, group["id"], {})
+    assert gone.value.status == 404
+
+
+def test_entra_finds_groups_by_display_name_without_members(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    ada = scim.users.create(TENANT, config, entra_user(random_id())).body["id"]
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
+    scim.groups.patch(TENANT, config, group["id"], members("Add", ada), None)
+    found = scim.groups.search(
+        TENANT, {"filter": 'displayName eq "Engineers"', "excludedAttributes": "members"}
+    )
+    assert found["totalResults"] == 1
+    assert found["Resources"][0]["id"] == group["id"] and "members" not in found["Resources"][0]
+    assert scim.groups.search(TENANT, {"filter": 'displayName eq "Nobody"'})["totalResults"] == 0
+    full = scim.groups.get(TENANT, group["id"], {})
+    assert [m["value"] for m in full.body["members"]] == [ada]
+
+
+def test_unknown_members_and_duplicate_names_change_nothing(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    ada = scim.users.create(TENANT, config, entra_user(random_id())).body["id"]
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
+    with pytest.raises(ScimError) as unknown:
+        scim.groups.patch(TENANT, config, group["id"], members("Add", ada, random_id()), None)
+    assert (unknown.value.status, unknown.value.scim_type) == (400, "invalidValue")
+    assert "members" not in scim.groups.get(TENANT, group["id"], {}).body
+    assert profiles(unit, ada) == ()
+    with pytest.raises(ScimError) as clash:
+        scim.groups.create(TENANT, config, entra_group(OTHER, name="engineers"))
+    assert (clash.value.status, clash.value.scim_type) == (409, "uniqueness")
+    assert scim.groups.search(TENANT, {})["totalResults"] == 1
+
+
+def test_many_members_in_one_request_are_all_written(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    people = [
+        scim.users.create(
+            TENANT, config, entra_user(random_id(), upn=f"p{n}@contoso.example")
+        ).body["id"]
+        for n in range(70)
+    ]
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
+    answer = scim.groups.patch(TENANT, config, group["id"], members("Add", *people), None)
+    assert len(answer.body["members"]) == 70
+    assert all(profiles(unit, p) == (ENGINEER_PROFILE,) for p in people)
