@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 bp = func.Blueprint()
 log = logging.getLogger("functions.scim")
 _BASE = "api/scim/v2/{tenant}"
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+SEARCH = ".search"  # POST {endpoint}/.search: a query in the body (RFC 7644 3.4.3)
 MAX_SCIM_BODY = 1024 * 1024  # Entra's largest: a group PATCH with many members
 ScimHandler = Callable[[func.HttpRequest], tuple[int, Any, dict[str, str]]]
 
@@ -55,6 +57,15 @@ def _authenticated(req: func.HttpRequest) -> OAuth2Config:
     return _scim().authenticate(_tenant(req), web.bearer_token(req))
 
 
+def _read_only(req: func.HttpRequest) -> None:
+    """Discovery endpoints answer GET only: anything else is 405 (RFC 7644 4)."""
+    from shared.scim.protocol import ScimError
+
+    _authenticated(req)
+    if req.method.upper() != "GET":
+        raise ScimError(405, "This endpoint is read-only: GET only.")
+
+
 def _body(req: func.HttpRequest) -> Any:
     from shared.scim.protocol import ScimError
 
@@ -67,6 +78,29 @@ def _body(req: func.HttpRequest) -> Any:
         raise ScimError(
             400, f"The body is not acceptable JSON: {refused}.", "invalidSyntax"
         ) from None
+
+
+def _only(method: str, *allowed: str) -> None:
+    from shared.scim.protocol import ScimError
+
+    if method not in allowed:
+        raise ScimError(405, f"Allowed here: {', '.join(allowed)}.")
+
+
+def _not(method: str, refused: str) -> None:
+    from shared.scim.protocol import ScimError
+
+    if method == refused:
+        raise ScimError(405, f"{refused} is not allowed on a resource.")
+
+
+def _search_body(req: func.HttpRequest) -> dict[str, Any]:
+    from shared.scim.protocol import ScimError
+
+    body = _body(req)
+    if not isinstance(body, dict):
+        raise ScimError(400, "The body must be a SearchRequest object.", "invalidSyntax")
+    return body
 
 
 def _if_match(req: func.HttpRequest) -> str | None:
@@ -129,46 +163,46 @@ def _resource(answer: Any, status: int = 200) -> tuple[int, Any, dict[str, str]]
 # --- discovery (RFC 7644 4) -----------------------------------------------------------
 
 
-@bp.route(route=f"{_BASE}/ServiceProviderConfig", methods=["GET"])
+@bp.route(route=f"{_BASE}/ServiceProviderConfig", methods=_ALL_METHODS)
 @scim_api
 def scim_service_provider_config(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _authenticated(req)
+    _read_only(req)
     from shared.scim.discovery import service_provider_config as document
 
     return 200, document(_scim_base(req)), {}
 
 
-@bp.route(route=f"{_BASE}/Schemas", methods=["GET"])
+@bp.route(route=f"{_BASE}/Schemas", methods=_ALL_METHODS)
 @scim_api
 def scim_schemas(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _authenticated(req)
+    _read_only(req)
     from shared.scim.discovery import schemas as listed
 
     return 200, listed(_scim_base(req)), {}
 
 
-@bp.route(route=f"{_BASE}/Schemas/{{id}}", methods=["GET"])
+@bp.route(route=f"{_BASE}/Schemas/{{id}}", methods=_ALL_METHODS)
 @scim_api
 def scim_schema(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _authenticated(req)
+    _read_only(req)
     from shared.scim.discovery import schema as one
 
     return 200, one(_scim_base(req), _id(req)), {}
 
 
-@bp.route(route=f"{_BASE}/ResourceTypes", methods=["GET"])
+@bp.route(route=f"{_BASE}/ResourceTypes", methods=_ALL_METHODS)
 @scim_api
 def scim_resource_types(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _authenticated(req)
+    _read_only(req)
     from shared.scim.discovery import resource_types as listed
 
     return 200, listed(_scim_base(req)), {}
 
 
-@bp.route(route=f"{_BASE}/ResourceTypes/{{id}}", methods=["GET"])
+@bp.route(route=f"{_BASE}/ResourceTypes/{{id}}", methods=_ALL_METHODS)
 @scim_api
 def scim_resource_type(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _authenticated(req)
+    _read_only(req)
     from shared.scim.discovery import resource_type as one
 
     return 200, one(_scim_base(req), _id(req)), {}
@@ -183,22 +217,27 @@ def _scim_base(req: func.HttpRequest) -> str:
 # --- Users ---------------------------------------------------------------------------
 
 
-@bp.route(route=f"{_BASE}/Users", methods=["GET", "POST"])
+@bp.route(route=f"{_BASE}/Users", methods=_ALL_METHODS)
 @scim_api
 def scim_users(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     scim = _scim()
+    _only(req.method.upper(), "GET", "POST")
     if req.method.upper() == "GET":
         return 200, scim.users.search(_tenant(req), _params(req)), {}
     return _resource(scim.users.create(_tenant(req), config, _body(req)), 201)
 
 
-@bp.route(route=f"{_BASE}/Users/{{id}}", methods=["GET", "PUT", "PATCH", "DELETE"])
+@bp.route(route=f"{_BASE}/Users/{{id}}", methods=_ALL_METHODS)
 @scim_api
 def scim_user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     users_ = _scim().users
     tenant, user_id, method = _tenant(req), _id(req), req.method.upper()
+    if user_id == SEARCH:
+        _only(method, "POST")
+        return 200, users_.search(tenant, _search_body(req)), {}
+    _not(method, "POST")
     if method == "GET":
         return _resource(users_.get(tenant, user_id, _params(req)))
     if method == "PUT":
@@ -212,22 +251,27 @@ def scim_user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 # --- Groups --------------------------------------------------------------------------
 
 
-@bp.route(route=f"{_BASE}/Groups", methods=["GET", "POST"])
+@bp.route(route=f"{_BASE}/Groups", methods=_ALL_METHODS)
 @scim_api
 def scim_groups(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     scim = _scim()
+    _only(req.method.upper(), "GET", "POST")
     if req.method.upper() == "GET":
         return 200, scim.groups.search(_tenant(req), _params(req)), {}
     return _resource(scim.groups.create(_tenant(req), config, _body(req)), 201)
 
 
-@bp.route(route=f"{_BASE}/Groups/{{id}}", methods=["GET", "PUT", "PATCH", "DELETE"])
+@bp.route(route=f"{_BASE}/Groups/{{id}}", methods=_ALL_METHODS)
 @scim_api
 def scim_group(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     groups_ = _scim().groups
     tenant, group_id, method = _tenant(req), _id(req), req.method.upper()
+    if group_id == SEARCH:
+        _only(method, "POST")
+        return 200, groups_.search(tenant, _search_body(req)), {}
+    _not(method, "POST")
     if method == "GET":
         return _resource(groups_.get(tenant, group_id, _params(req)))
     if method == "PUT":
@@ -236,3 +280,24 @@ def scim_group(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
         return _resource(groups_.patch(tenant, config, group_id, _body(req), _if_match(req)))
     groups_.delete(tenant, config, group_id, _if_match(req))
     return 204, None, {}
+
+
+@bp.route(route=f"{_BASE}/.search", methods=_ALL_METHODS)
+@scim_api
+def scim_search_everything(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+    """POST /.search across every resource type: not offered (RFC 7644 3.4.3 lets a
+    service answer 501); /Users/.search and /Groups/.search are."""
+    from shared.scim.protocol import ScimError
+
+    _authenticated(req)
+    raise ScimError(501, "Search one resource type: POST /Users/.search or /Groups/.search.")
+
+
+@bp.route(route=f"{_BASE}/{{*rest}}", methods=_ALL_METHODS)
+@scim_api
+def scim_unknown(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+    """Any other path under the Tenant URL: a SCIM 404, not the host's bare one."""
+    from shared.scim.protocol import ScimError
+
+    _authenticated(req)
+    raise ScimError(404, "No such SCIM endpoint.")

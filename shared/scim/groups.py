@@ -41,7 +41,6 @@ from shared.store.scim import ScimGroupRow, ScimStore
 from shared.store.tenant_partition import TABLE
 from shared.store.users import UserStore
 from shared.tenants.model import OAuth2Config
-from shared.users import User
 
 # Each member changed costs 3 operations (2 membership rows, the user row): 30 of
 # them, the group row, its index changes and the audit event fit in 100.
@@ -65,7 +64,7 @@ class ScimGroups:
     def get(self, tenant: str, group_id: str, params: Mapping[str, str]) -> Answer:
         parameters = _response_parameters(params)
         row = self._group(tenant, group_id)
-        members = None if _members_excluded(parameters) else self.scim.member_ids(tenant, group_id)
+        members = None if _members_excluded(parameters) else self.scim.members(tenant, group_id)
         resource = self._resource(row, members)
         body = resource.model_dump(
             scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
@@ -73,14 +72,13 @@ class ScimGroups:
         return Answer(body=body, version=version_of(row.etag), location=self._location(row))
 
     @speaking_scim
-    def search(self, tenant: str, params: Mapping[str, str]) -> dict[str, Any]:
+    def search(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
         search = _search(params)
         text = str(search.filter) if search.filter is not None else None
         with_members = not _members_excluded(search) or "members" in (text or "").lower()
         rows = self._find(tenant, text)
         found = [
-            (row, self.scim.member_ids(tenant, row.group_id) if with_members else None)
-            for row in rows
+            (row, self.scim.members(tenant, row.group_id) if with_members else None) for row in rows
         ]
         resources = [self._resource(row, members) for row, members in found]
         matched = [r for r in resources if matching(Group, text, r)]
@@ -124,7 +122,7 @@ class ScimGroups:
         wanted = _member_ids(group)
         ops = self.scim.group_ops(row, None)
         etag = self._apply_members(
-            tenant, config, row, ops, set(), wanted, action="scim_group_created"
+            tenant, config, None, row, ops, {}, wanted, action="scim_group_created"
         )
         return self.get_answer(tenant, row.group_id, etag)
 
@@ -165,11 +163,11 @@ class ScimGroups:
         for _ in range(_ATTEMPTS):
             row = self._group(tenant, group_id)
             check_if_match(if_match, row.etag)
-            members = set(self.scim.member_ids(tenant, group_id))
+            members = self.scim.members(tenant, group_id)
             ops = self.scim.delete_group_ops(row)
             try:
                 self._apply_members(
-                    tenant, config, row, ops, members, set(), action="scim_group_deleted"
+                    tenant, config, row, row, ops, members, {}, action="scim_group_deleted"
                 )
                 return
             except _Retry:
@@ -189,8 +187,8 @@ class ScimGroups:
         for _ in range(_ATTEMPTS):
             before = self._group(tenant, group_id)
             check_if_match(if_match, before.etag)
-            members = set(self.scim.member_ids(tenant, group_id))
-            group = change(self._resource(before, sorted(members)))
+            members = self.scim.members(tenant, group_id)
+            group = change(self._resource(before, members))
             after = ScimGroupRow(
                 tenant=tenant,
                 group_id=group_id,
@@ -206,16 +204,10 @@ class ScimGroups:
                 members,
             ):
                 return self.get_answer(tenant, group_id, before.etag)
-            if after.external_id != before.external_id and members:
-                # Members keep the groups they were given; a new object id would leave
-                # their stored groups naming the old one.
-                raise ScimError(
-                    400, "externalId cannot change while the group has members.", "mutability"
-                )
             ops = self.scim.group_ops(after, before)
             try:
                 etag = self._apply_members(
-                    tenant, config, after, ops, members, wanted, action="scim_group_updated"
+                    tenant, config, before, after, ops, members, wanted, action="scim_group_updated"
                 )
             except _Retry:
                 continue
@@ -226,67 +218,81 @@ class ScimGroups:
         self,
         tenant: str,
         config: OAuth2Config,
+        old: ScimGroupRow | None,
         row: ScimGroupRow,
         group_ops: list[Op],
-        before: set[str],
-        after: set[str],
+        before: dict[str, str],
+        after: dict[str, str],
         *,
         action: str,
     ) -> str:
-        """Write the group's rows with the membership changes from `before` to
-        `after` (and each member's recomputed entitlements); the group row's etag."""
-        added, removed = sorted(after - before), sorted(before - after)
-        changes = [(user_id, True) for user_id in added] + [(user_id, False) for user_id in removed]
-        object_id = entra_object_id(row.external_id)
+        """Write the group's rows with the membership going from `before` to `after`
+        (user id -> display), and the recomputed entitlements of every member whose
+        groups change (joined, left, or the group's object id changed); the group
+        row's etag."""
+        old_oid = entra_object_id(old.external_id) if old else None
+        new_oid = entra_object_id(row.external_id)
+        changes = [
+            (user_id, user_id in before, user_id in after, after.get(user_id, ""))
+            for user_id in sorted(before.keys() | after.keys())
+            if (user_id in before) != (user_id in after)
+            or before.get(user_id) != after.get(user_id)
+            or (old_oid != new_oid and user_id in after)
+        ]
         chunks = [
             changes[i : i + MEMBERS_PER_TRANSACTION]
             for i in range(0, len(changes), MEMBERS_PER_TRANSACTION)
         ] or [[]]
+        joined = sum(1 for _, was, now, _ in changes if now and not was)
+        left = sum(1 for _, was, now, _ in changes if was and not now)
         group_etag = ""
         for number, chunk in enumerate(chunks):
             ops = list(group_ops) if number == 0 else []
-            touched: list[User] = []
-            for user_id, joining in chunk:
+            touched: list[str] = []
+            for user_id, was, now, display in chunk:
                 found = self.users.get_with_etag(tenant, user_id) if _plausible(user_id) else None
                 if found is None or found[0].scim is None:
-                    if joining:
+                    if now and not was:
                         raise ScimError(
                             400, f"No SCIM user has the id {user_id[:64]!r}.", "invalidValue"
                         )
                 else:
                     user, etag = found
-                    if object_id is not None:
-                        changed = with_membership(user, object_id, member=joining, config=config)
+                    changed = user
+                    if was and old_oid:
+                        changed = with_membership(changed, old_oid, member=False, config=config)
+                    if now and new_oid:
+                        changed = with_membership(changed, new_oid, member=True, config=config)
+                    if changed != user:
                         ops += self.users.update_ops(user, changed, etag=etag)
-                        touched.append(changed)
-                ops += self.scim.member_ops(tenant, row.group_id, user_id, add=joining)
+                        touched.append(user_id)
+                if was != now or now:
+                    ops += self.scim.member_ops(
+                        tenant, row.group_id, user_id, add=now, display=display
+                    )
             if number == 0:
                 ops.append(
                     self.audit.event(
                         tenant,
                         action,
                         actor=ACTOR,
-                        detail=f"group {row.group_id}: +{len(added)} -{len(removed)} members",
+                        detail=f"group {row.group_id}: +{joined} -{left} members",
                     )
                 )
-            if not ops:
-                continue
             try:
                 etags = self.tables.apply(TABLE, ops)
             except TransactionFailed as failure:
-                for user in touched:
-                    self.users.forget(tenant, user.id)
                 raise _failure(ops, failure, first=number == 0) from failure
-            for user in touched:
-                self.users.forget(tenant, user.id)
+            finally:
+                for user_id in touched:
+                    self.users.forget(tenant, user_id)
             if number == 0:
                 group_etag = str(etags[0] or "")
         return group_etag
 
-    @speaking_scim
     def get_answer(self, tenant: str, group_id: str, etag: str) -> Answer:
         row = self._group(tenant, group_id)
-        resource = self._resource(row, self.scim.member_ids(tenant, group_id))
+        resource = self._resource(row, self.scim.members(tenant, group_id))
         body = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
         return Answer(body=body, version=version_of(row.etag), location=self._location(row))
 
@@ -299,12 +305,18 @@ class ScimGroups:
     def _location(self, row: ScimGroupRow) -> str:
         return f"{self.base_url(row.tenant)}/Groups/{row.group_id}"
 
-    def _resource(self, row: ScimGroupRow, members: list[str] | None) -> Group:
+    def _resource(self, row: ScimGroupRow, members: Mapping[str, str] | None) -> Group:
+        users = f"{self.base_url(row.tenant)}/Users"
         return Group(
             id=row.group_id,
             external_id=row.external_id,
             display_name=row.display_name,
-            members=[GroupMember(value=m, type="User", ref=None) for m in members]
+            members=[
+                GroupMember.model_validate(
+                    {"value": m, "type": "User", "$ref": f"{users}/{m}", "display": display or None}
+                )
+                for m, display in sorted(members.items())
+            ]
             if members
             else None,
             meta=Meta(
@@ -348,8 +360,9 @@ def _display_name(group: Group) -> str:
     return name
 
 
-def _member_ids(group: Group) -> set[str]:
-    return {str(m.value) for m in group.members or () if m.value}
+def _member_ids(group: Group) -> dict[str, str]:
+    """user id -> display, as the request gave them."""
+    return {str(m.value): str(m.display or "")[:256] for m in group.members or () if m.value}
 
 
 def _plausible(identifier: str) -> bool:
@@ -371,11 +384,11 @@ def _response_parameters(params: Mapping[str, str]) -> ResponseParameters[Any] |
         raise scim_error_of(exc) from exc
 
 
-def _search(params: Mapping[str, str]) -> SearchRequest[Any]:
+def _search(params: Mapping[str, Any]) -> SearchRequest[Any]:
     wanted = {
         k: v
         for k, v in params.items()
-        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes")
+        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes", "schemas")
     }
     try:
         search = SearchRequest[Group].model_validate(wanted)

@@ -75,7 +75,7 @@ class ScimUsers:
         return self._answer(user, etag, _response_parameters(params))
 
     @speaking_scim
-    def search(self, tenant: str, params: Mapping[str, str]) -> dict[str, Any]:
+    def search(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
         search = _search(params)
         found = self._find(tenant, search.filter)
         total, page = page_of(found, search.start_index, search.count)
@@ -405,11 +405,11 @@ def _response_parameters(params: Mapping[str, str]) -> ResponseParameters[Any] |
         raise _scim_error_or_raise(exc) from exc
 
 
-def _search(params: Mapping[str, str]) -> SearchRequest[Any]:
+def _search(params: Mapping[str, Any]) -> SearchRequest[Any]:
     wanted = {
         k: v
         for k, v in params.items()
-        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes")
+        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes", "schemas")
     }
     try:
         search = SearchRequest[ScimUser].model_validate(wanted)

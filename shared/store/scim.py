@@ -147,14 +147,15 @@ class ScimStore:
             Op("delete", _index(before.tenant, _group_name_key(before.display_name), "")),
         ]
 
-    def member_ids(self, tenant: str, group_id: str) -> list[str]:
+    def members(self, tenant: str, group_id: str) -> dict[str, str]:
+        """The group's members: user id -> the display text SCIM gave them."""
         prefix = _member_prefix(group_id)
-        return [
-            row.row_key.removeprefix(prefix)
+        return {
+            row.row_key.removeprefix(prefix): str(row.data.get("display") or "")
             for row in self.tables.scan_partition(
                 TABLE, partition_key=tenant, row_key_prefix=prefix
             )
-        ]
+        }
 
     def groups_of(self, tenant: str, user_id: str) -> list[str]:
         prefix = f"{_MEMBER_OF}{user_id}:"
@@ -165,13 +166,15 @@ class ScimStore:
             )
         ]
 
-    def member_ops(self, tenant: str, group_id: str, user_id: str, *, add: bool) -> list[Op]:
+    def member_ops(
+        self, tenant: str, group_id: str, user_id: str, *, add: bool, display: str = ""
+    ) -> list[Op]:
         """A membership's two rows (by group, and by user for the user's groups)."""
-        keys = (_member_prefix(group_id) + user_id, f"{_MEMBER_OF}{user_id}:{group_id}")
-        return [
-            Op("upsert" if add else "delete", {"PartitionKey": tenant, "RowKey": key})
-            for key in keys
-        ]
+        by_group = {"PartitionKey": tenant, "RowKey": _member_prefix(group_id) + user_id}
+        by_user = {"PartitionKey": tenant, "RowKey": f"{_MEMBER_OF}{user_id}:{group_id}"}
+        if not add:
+            return [Op("delete", by_group), Op("delete", by_user)]
+        return [Op("upsert", by_group | {"display": display[:256]}), Op("upsert", by_user)]
 
     # --- internals -----------------------------------------------------------------------
 
