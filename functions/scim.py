@@ -31,6 +31,7 @@ log = logging.getLogger("functions.scim")
 _BASE = "api/scim/v2/{tenant}"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 SEARCH = ".search"  # POST {endpoint}/.search: a query in the body (RFC 7644 3.4.3)
+_ENDPOINTS = ("ServiceProviderConfig", "Schemas", "ResourceTypes", "Users", "Groups")
 MAX_SCIM_BODY = 1024 * 1024  # Entra's largest: a group PATCH with many members
 ScimHandler = Callable[[func.HttpRequest], tuple[int, Any, dict[str, str]]]
 
@@ -57,15 +58,6 @@ def _authenticated(req: func.HttpRequest) -> OAuth2Config:
     return _scim().authenticate(_tenant(req), web.bearer_token(req))
 
 
-def _read_only(req: func.HttpRequest) -> None:
-    """Discovery endpoints answer GET only: anything else is 405 (RFC 7644 4)."""
-    from shared.scim.protocol import ScimError
-
-    _authenticated(req)
-    if req.method.upper() != "GET":
-        raise ScimError(405, "This endpoint is read-only: GET only.")
-
-
 def _body(req: func.HttpRequest) -> Any:
     from shared.scim.protocol import ScimError
 
@@ -78,20 +70,6 @@ def _body(req: func.HttpRequest) -> Any:
         raise ScimError(
             400, f"The body is not acceptable JSON: {refused}.", "invalidSyntax"
         ) from None
-
-
-def _only(method: str, *allowed: str) -> None:
-    from shared.scim.protocol import ScimError
-
-    if method not in allowed:
-        raise ScimError(405, f"Allowed here: {', '.join(allowed)}.")
-
-
-def _not(method: str, refused: str) -> None:
-    from shared.scim.protocol import ScimError
-
-    if method == refused:
-        raise ScimError(405, f"{refused} is not allowed on a resource.")
 
 
 def _search_body(req: func.HttpRequest) -> dict[str, Any]:
@@ -163,46 +141,46 @@ def _resource(answer: Any, status: int = 200) -> tuple[int, Any, dict[str, str]]
 # --- discovery (RFC 7644 4) -----------------------------------------------------------
 
 
-@bp.route(route=f"{_BASE}/ServiceProviderConfig", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/ServiceProviderConfig", methods=["GET"])
 @scim_api
 def scim_service_provider_config(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _read_only(req)
+    _authenticated(req)
     from shared.scim.discovery import service_provider_config as document
 
     return 200, document(_scim_base(req)), {}
 
 
-@bp.route(route=f"{_BASE}/Schemas", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/Schemas", methods=["GET"])
 @scim_api
 def scim_schemas(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _read_only(req)
+    _authenticated(req)
     from shared.scim.discovery import schemas as listed
 
     return 200, listed(_scim_base(req)), {}
 
 
-@bp.route(route=f"{_BASE}/Schemas/{{id}}", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/Schemas/{{id}}", methods=["GET"])
 @scim_api
 def scim_schema(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _read_only(req)
+    _authenticated(req)
     from shared.scim.discovery import schema as one
 
     return 200, one(_scim_base(req), _id(req)), {}
 
 
-@bp.route(route=f"{_BASE}/ResourceTypes", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/ResourceTypes", methods=["GET"])
 @scim_api
 def scim_resource_types(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _read_only(req)
+    _authenticated(req)
     from shared.scim.discovery import resource_types as listed
 
     return 200, listed(_scim_base(req)), {}
 
 
-@bp.route(route=f"{_BASE}/ResourceTypes/{{id}}", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/ResourceTypes/{{id}}", methods=["GET"])
 @scim_api
 def scim_resource_type(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    _read_only(req)
+    _authenticated(req)
     from shared.scim.discovery import resource_type as one
 
     return 200, one(_scim_base(req), _id(req)), {}
@@ -217,27 +195,29 @@ def _scim_base(req: func.HttpRequest) -> str:
 # --- Users ---------------------------------------------------------------------------
 
 
-@bp.route(route=f"{_BASE}/Users", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/Users", methods=["GET", "POST"])
 @scim_api
 def scim_users(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     scim = _scim()
-    _only(req.method.upper(), "GET", "POST")
     if req.method.upper() == "GET":
         return 200, scim.users.search(_tenant(req), _params(req)), {}
     return _resource(scim.users.create(_tenant(req), config, _body(req)), 201)
 
 
-@bp.route(route=f"{_BASE}/Users/{{id}}", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/Users/.search", methods=["POST"])
+@scim_api
+def scim_users_search(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+    _authenticated(req)
+    return 200, _scim().users.search(_tenant(req), _search_body(req)), {}
+
+
+@bp.route(route=f"{_BASE}/Users/{{id}}", methods=["GET", "PUT", "PATCH", "DELETE"])
 @scim_api
 def scim_user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     users_ = _scim().users
     tenant, user_id, method = _tenant(req), _id(req), req.method.upper()
-    if user_id == SEARCH:
-        _only(method, "POST")
-        return 200, users_.search(tenant, _search_body(req)), {}
-    _not(method, "POST")
     if method == "GET":
         return _resource(users_.get(tenant, user_id, _params(req)))
     if method == "PUT":
@@ -251,27 +231,29 @@ def scim_user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 # --- Groups --------------------------------------------------------------------------
 
 
-@bp.route(route=f"{_BASE}/Groups", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/Groups", methods=["GET", "POST"])
 @scim_api
 def scim_groups(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     scim = _scim()
-    _only(req.method.upper(), "GET", "POST")
     if req.method.upper() == "GET":
         return 200, scim.groups.search(_tenant(req), _params(req)), {}
     return _resource(scim.groups.create(_tenant(req), config, _body(req)), 201)
 
 
-@bp.route(route=f"{_BASE}/Groups/{{id}}", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/Groups/.search", methods=["POST"])
+@scim_api
+def scim_groups_search(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
+    _authenticated(req)
+    return 200, _scim().groups.search(_tenant(req), _search_body(req)), {}
+
+
+@bp.route(route=f"{_BASE}/Groups/{{id}}", methods=["GET", "PUT", "PATCH", "DELETE"])
 @scim_api
 def scim_group(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     config = _authenticated(req)
     groups_ = _scim().groups
     tenant, group_id, method = _tenant(req), _id(req), req.method.upper()
-    if group_id == SEARCH:
-        _only(method, "POST")
-        return 200, groups_.search(tenant, _search_body(req)), {}
-    _not(method, "POST")
     if method == "GET":
         return _resource(groups_.get(tenant, group_id, _params(req)))
     if method == "PUT":
@@ -282,22 +264,25 @@ def scim_group(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
     return 204, None, {}
 
 
-@bp.route(route=f"{_BASE}/.search", methods=_ALL_METHODS)
+@bp.route(route=f"{_BASE}/.search", methods=["POST"])
 @scim_api
 def scim_search_everything(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    """POST /.search across every resource type: not offered (RFC 7644 3.4.3 lets a
-    service answer 501); /Users/.search and /Groups/.search are."""
-    from shared.scim.protocol import ScimError
-
+    """POST /.search: Users and Groups in one list (RFC 7644 3.4.3)."""
     _authenticated(req)
-    raise ScimError(501, "Search one resource type: POST /Users/.search or /Groups/.search.")
+    return 200, _scim().search_everything(_tenant(req), _search_body(req)), {}
 
 
 @bp.route(route=f"{_BASE}/{{*rest}}", methods=_ALL_METHODS)
 @scim_api
 def scim_unknown(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
-    """Any other path under the Tenant URL: a SCIM 404, not the host's bare one."""
+    """Any other path or method under the Tenant URL (the host tries the routes above
+    first): 405 for an endpoint this service has, with a method it does not take
+    there; a SCIM 404 for anything else, never the host's bare one."""
     from shared.scim.protocol import ScimError
 
     _authenticated(req)
+    path = str(req.route_params.get("rest", "")).strip("/")
+    first = path.split("/", 1)[0]
+    if first in _ENDPOINTS or path == SEARCH:
+        raise ScimError(405, f"{req.method.upper()} is not allowed on this endpoint.")
     raise ScimError(404, "No such SCIM endpoint.")

@@ -76,12 +76,7 @@ class ScimGroups:
         search = _search(params)
         text = str(search.filter) if search.filter is not None else None
         with_members = not _members_excluded(search) or "members" in (text or "").lower()
-        rows = self._find(tenant, text)
-        found = [
-            (row, self.scim.members(tenant, row.group_id) if with_members else None) for row in rows
-        ]
-        resources = [self._resource(row, members) for row, members in found]
-        matched = [r for r in resources if matching(Group, text, r)]
+        matched = self.matches(tenant, text, with_members=with_members)
         total, page = page_of(matched, search.start_index, search.count)
         listed = ListResponse[Group](
             total_results=total,
@@ -93,6 +88,16 @@ class ScimGroups:
             scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
         )
         return body
+
+    @speaking_scim
+    def matches(self, tenant: str, text: str | None, *, with_members: bool) -> list[Group]:
+        """Every group a (valid) filter selects, in id order."""
+        found = [
+            (row, self.scim.members(tenant, row.group_id) if with_members else None)
+            for row in self._find(tenant, text)
+        ]
+        resources = [self._resource(row, members) for row, members in found]
+        return [r for r in resources if matching(Group, text, r)]
 
     def _find(self, tenant: str, text: str | None) -> list[ScimGroupRow]:
         wanted = equality_of(Group, text)

@@ -10,13 +10,17 @@ token through the admin API: it is answered once, and a new one replaces it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from scim2_models import Context, Group, ListResponse, SearchRequest
 
 from shared.admin.auth import AdminCaller
 from shared.errors import UnknownTenant
 from shared.scim.groups import ScimGroups
-from shared.scim.protocol import ScimError
+from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
+from shared.scim.queries import check_filter, page_of
 from shared.scim.users import ScimUsers
 from shared.signin.ports import AuditLog
 from shared.store.configs import ConfigStore
@@ -25,6 +29,8 @@ from shared.store.scim_tokens import ScimTokenStore, new_scim_token
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config, slug_or_unknown_tenant
 from shared.users import rfc3339
+
+_SEARCH_FIELDS = ("schemas", "filter", "startIndex", "count", "attributes", "excludedAttributes")
 
 
 @dataclass
@@ -50,6 +56,44 @@ class ScimService:
         if config is None:
             raise refused
         return config
+
+    @speaking_scim
+    def search_everything(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /.search: Users and Groups at once (RFC 7644 3.4.3). A filter that names
+        what only one of them has selects nothing of the other (3.4.2.1)."""
+        wanted = {k: v for k, v in params.items() if k in _SEARCH_FIELDS}
+        try:
+            search = SearchRequest[ScimUser | Group].model_validate(wanted)
+        except Exception as exc:  # mapped to a SCIM error, or raised again
+            raise scim_error_of(exc) from exc
+        text = str(search.filter) if search.filter is not None else None
+        found: list[Any] = []
+        understood = text is None
+        for model, matches in (
+            (ScimUser, lambda: self.users.matches(tenant, text)),
+            (Group, lambda: self.groups.matches(tenant, text, with_members=True)),
+        ):
+            if text is not None:
+                try:
+                    check_filter(model, text)
+                except ScimError:
+                    continue
+                understood = True
+            found += matches()
+        if not understood:
+            refusal = "The filter names no attribute of a User or a Group."
+            raise ScimError(400, refusal, "invalidFilter")
+        total, page = page_of(found, search.start_index, search.count)
+        listed = ListResponse[ScimUser | Group](
+            total_results=total,
+            start_index=search.start_index or 1,
+            items_per_page=len(page),
+            resources=page,
+        )
+        body: dict[str, Any] = listed.model_dump(
+            scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
+        )
+        return body
 
     # --- the admin API's token routes --------------------------------------------------
 

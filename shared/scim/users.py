@@ -77,10 +77,9 @@ class ScimUsers:
     @speaking_scim
     def search(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
         search = _search(params)
-        found = self._find(tenant, search.filter)
-        total, page = page_of(found, search.start_index, search.count)
-        # ListResponse[ScimUser].model_dump is untyped (pydantic generics): a dict.
-        resources = [self._resource(user, etag) for user, etag in page]
+        total, resources = page_of(
+            self.matches(tenant, search.filter), search.start_index, search.count
+        )
         listed = ListResponse[ScimUser](
             total_results=total,
             start_index=search.start_index or 1,
@@ -91,6 +90,11 @@ class ScimUsers:
             scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
         )
         return body
+
+    @speaking_scim
+    def matches(self, tenant: str, text: str | None) -> list[ScimUser]:
+        """Every SCIM user a (valid) filter selects."""
+        return [self._resource(user, etag) for user, etag in self._find(tenant, text)]
 
     def _find(self, tenant: str, text: str | None) -> list[tuple[User, str]]:
         """The SCIM users a filter selects: `userName eq`, `externalId eq` (what

@@ -168,7 +168,7 @@ def test_every_admin_operation_takes_a_bearer_token_or_the_platform_key_and_list
     None
 ):
     admin = [(m, p, op) for m, p, op in operations() if p.startswith("/api/admin/")]
-    assert len(admin) == 8
+    assert len(admin) == 10
     for method, path, op in admin:
         assert op["security"] == ADMIN_SECURITY, f"{method} {path}"
         assert {"401", "403", "500", "503"} <= set(op["responses"]), f"{method} {path}"
@@ -178,6 +178,17 @@ def test_every_admin_operation_takes_a_bearer_token_or_the_platform_key_and_list
             assert {"400", "413"} <= set(op["responses"]), f"{method} {path}"
         if "{tenant}" in path and (method, path) != ("PUT", "/api/admin/tenants/{tenant}"):
             assert "404" in op["responses"], f"{method} {path}"
+
+
+def test_every_scim_operation_takes_the_scim_token_and_lists_401_500_and_503() -> None:
+    scim = [(m, p, op) for m, p, op in operations() if p.startswith("/api/scim/")]
+    assert len(scim) >= 20
+    for method, path, op in scim:
+        assert op["security"] == [{"scimToken": []}], f"{method} {path}"
+        assert {"401", "500", "503"} <= set(op["responses"]), f"{method} {path}"
+        assert "WWW-Authenticate" in resolved(op["responses"]["401"])["headers"]
+        if "requestBody" in op:
+            assert {"400", "413"} <= set(op["responses"]), f"{method} {path}"
 
 
 def test_the_platform_only_tenant_route_says_a_tenant_admin_gets_403() -> None:
@@ -203,6 +214,12 @@ def test_every_json_error_response_is_the_error_schema() -> None:
             if int(status) < 400:
                 continue
             content = resolved(response).get("content", {})
+            if path.startswith("/api/scim/"):
+                scim_schema = content.get("application/scim+json", {}).get("schema")
+                assert scim_schema == {"$ref": "#/components/schemas/ScimError"}, (
+                    f"{method} {path} {status}: a SCIM Error"
+                )
+                continue
             json_schema = content.get("application/json", {}).get("schema")
             if json_schema is None:
                 assert "text/html" in content, f"{method} {path} {status}: no body documented"
