@@ -224,7 +224,7 @@ def scim_user(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
         return _resource(users_.replace(tenant, config, user_id, _body(req), _if_match(req)))
     if method == "PATCH":
         return _resource(users_.patch(tenant, config, user_id, _body(req), _if_match(req)))
-    users_.delete(tenant, user_id, _if_match(req))
+    users_.delete(tenant, config, user_id, _if_match(req))
     return 204, None, {}
 
 

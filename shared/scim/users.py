@@ -20,12 +20,12 @@ from typing import Any
 from scim2_models import Context, ListResponse, Meta, PatchOp, ResponseParameters, SearchRequest
 
 from shared.errors import SsoUnavailable
-from shared.scim.mapping import UserFacts, user_facts
+from shared.scim.mapping import UserFacts, entra_object_id, user_facts, with_membership
 from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
 from shared.scim.queries import check_filter, equality_of, matching, page_of
 from shared.signin.ports import AuditLog
 from shared.signin.provisioning import entra_user_id
-from shared.store.rows import Op, Tables, TransactionFailed
+from shared.store.rows import MAX_TRANSACTION_OPERATIONS, Op, Tables, TransactionFailed
 from shared.store.scim import ScimStore, UserKeys
 from shared.store.tenant_partition import TABLE
 from shared.store.users import UserStore
@@ -182,18 +182,32 @@ class ScimUsers:
         return self._change(tenant, config, before, etag, resource)
 
     @speaking_scim
-    def delete(self, tenant: str, user_id: str, if_match: str | None) -> None:
-        """No longer a SCIM user: disabled at once, sessions revoked, and no longer
-        listed; the row stays (a later sign-in is refused as a disabled account,
-        never created afresh)."""
+    def delete(self, tenant: str, config: OAuth2Config, user_id: str, if_match: str | None) -> None:
+        """No longer a SCIM user: disabled at once, sessions revoked, out of every SCIM
+        group (and what those gave), no longer listed. The row stays: a later
+        sign-in is refused as a disabled account, never created afresh."""
         before, etag = self._scim_user(tenant, user_id)
         check_if_match(if_match, etag)
         after = replace(before, disabled=True, scim=None)
+        memberships: list[Op] = []
+        for group_id in self.scim.groups_of(tenant, user_id):
+            group = self.scim.group(tenant, group_id)
+            object_id = entra_object_id(group.external_id) if group else None
+            if object_id:
+                after = with_membership(after, object_id, member=False, config=config)
+            memberships += self.scim.member_ops(tenant, group_id, user_id, add=False)
         ops = self.users.update_ops(before, after, etag=etag)
         ops += self.scim.user_index_ops(tenant, user_id, _stored_keys(before), None)
         ops.append(self.audit.event(tenant, "scim_user_deleted", actor=ACTOR, user_id=user_id))
-        self._write(ops, after)
+        room = MAX_TRANSACTION_OPERATIONS - len(ops)
+        self._write([*ops, *memberships[:room]], after)
         self.revoke_sessions(tenant, user_id)
+        rest = memberships[room:]
+        for start in range(0, len(rest), MAX_TRANSACTION_OPERATIONS):
+            # A user in more groups than one transaction holds: the rest after, in
+            # order (each whole; a retry of the DELETE is a 404, so none is lost
+            # unless storage fails here, when the next group change tidies it).
+            self.tables.apply(TABLE, rest[start : start + MAX_TRANSACTION_OPERATIONS])
 
     # --- internals -----------------------------------------------------------------------
 

@@ -119,6 +119,7 @@ class TokenExchange:
             email=email,
             name=claims.name or email,
             group_ids=groups,
+            username=claims.preferred_username,
         )
 
 

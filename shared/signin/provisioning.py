@@ -37,6 +37,8 @@ class SignInIdentity:
     email: str
     name: str
     group_ids: tuple[str, ...]
+    # The token's preferred_username (the UPN): finds a user SCIM created under it.
+    username: str | None = None
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ class ScimGroupRow:
     etag: str = ""
 
 
-def _user_name_key(user_name: str) -> str:
+def user_name_key(user_name: str) -> str:
     return _USER_NAME + key_part(user_name.lower())
 
 
@@ -76,7 +76,7 @@ class ScimStore:
     # --- users -------------------------------------------------------------------------
 
     def user_id_by_name(self, tenant: str, user_name: str) -> str | None:
-        return self._target(tenant, _user_name_key(user_name))
+        return self._target(tenant, user_name_key(user_name))
 
     def user_id_by_external_id(self, tenant: str, external_id: str) -> str | None:
         return self._target(tenant, _external_id_key(external_id))
@@ -92,9 +92,9 @@ class ScimStore:
         new_name = after.user_name.lower() if after else None
         if old_name != new_name:
             if before:
-                ops.append(Op("delete", _index(tenant, _user_name_key(before.user_name), "")))
+                ops.append(Op("delete", _index(tenant, user_name_key(before.user_name), "")))
             if after:
-                ops.append(Op("create", _index(tenant, _user_name_key(after.user_name), user_id)))
+                ops.append(Op("create", _index(tenant, user_name_key(after.user_name), user_id)))
         old_external = before.external_id if before else None
         new_external = after.external_id if after else None
         if old_external != new_external:

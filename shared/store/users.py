@@ -20,9 +20,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from shared.errors import EmailInUse, EntraBridgeError, NotFound, SsoUnavailable
-from shared.signin.provisioning import CreateUser, SignInIdentity, decide_sign_in, entra_user_id
+from shared.signin.provisioning import (
+    CreateUser,
+    SignInIdentity,
+    decide_sign_in,
+    entra_user_id,
+    is_pending,
+)
 from shared.store.recent_users import RecentUsers
 from shared.store.rows import EtagMismatch, Op, Row, Tables, TransactionFailed, key_part
+from shared.store.scim import user_name_key
 from shared.store.tenant_partition import TABLE
 from shared.tenants.entitlements import pack_group_ids, unpack_group_ids
 from shared.users import Entitlements, User, email_key
@@ -128,6 +135,11 @@ class UserStore:
                 found = by_email[0] if by_email else None
                 if by_oid is None and found is not None and _same_identity(found, identity):
                     by_oid = by_email  # created by a concurrent sign-in between our reads
+                if by_oid is None and by_email is None and identity.username:
+                    # A user SCIM created without an object id, under this UPN: claimed
+                    # like one an admin created by email (the token's email may be
+                    # their mail, not their UPN).
+                    by_email = self._pending_by_scim_user_name(tenant, identity.username)
             try:
                 decision = decide_sign_in(
                     identity,
@@ -344,6 +356,14 @@ class UserStore:
         if index is None:
             return None
         return self._get_with_etag(tenant, str(index.data["user_id"]))
+
+    def _pending_by_scim_user_name(self, tenant: str, user_name: str) -> tuple[User, str] | None:
+        index = self.tables.get(TABLE, tenant, user_name_key(user_name))
+        target = str(index.data.get("target") or "") if index is not None else ""
+        found = self._get_with_etag(tenant, target) if target else None
+        if found is None or found[0].scim is None or not is_pending(found[0]):
+            return None
+        return found
 
     def _get_with_etag(self, tenant: str, user_id: str) -> tuple[User, str] | None:
         row = self.tables.get(TABLE, tenant, _user_key(user_id))

@@ -117,6 +117,17 @@ def test_deleting_a_group_takes_its_profile_from_its_members(
     assert gone.value.status == 404
 
 
+def test_a_deleted_user_leaves_their_groups_and_what_they_gave(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    ada = scim.users.create(TENANT, config, entra_user(random_id())).body["id"]
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
+    scim.groups.patch(TENANT, config, group["id"], members("Add", ada), None)
+    scim.users.delete(TENANT, config, ada, None)
+    assert "members" not in scim.groups.get(TENANT, group["id"], {}).body
+    assert profiles(unit, ada) == ()
+
+
 def test_entra_finds_groups_by_display_name_without_members(
     unit: UnitWorld, scim: ScimService, config: OAuth2Config
 ) -> None:

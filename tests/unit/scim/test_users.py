@@ -102,6 +102,28 @@ def test_without_an_object_id_the_first_sign_in_claims_the_user_by_email(
     assert again.user.id == created.body["id"]
 
 
+def test_without_an_object_id_a_sign_in_under_the_user_name_claims_the_user(
+    unit: UnitWorld, scim: ScimService
+) -> None:
+    # SCIM's userName is the UPN, its work email another address; the token says
+    # preferred_username = the UPN and carries no email claim.
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(
+        TENANT,
+        config,
+        entra_user(None, emails=[{"type": "work", "value": "ada.lovelace@mail.example"}]),
+    )
+    oid = random_id()
+    person = Person(oid=oid, email=None, extra_claims={"preferred_username": "ada@contoso.example"})
+    done = unit.sign_in(person)
+    assert done.user.id == created.body["id"]
+    assert done.user.entra_object_id == oid
+    assert len(unit.services.users.list(TENANT, limit=100, cursor=None)[0]) == 1
+    # Claimed for good: the next sign-in finds them by (tid, oid).
+    assert unit.sign_in(person).user.id == created.body["id"]
+
+
 def test_a_jit_user_who_later_arrives_by_scim_is_adopted_not_duplicated(
     unit: UnitWorld, scim: ScimService
 ) -> None:
@@ -267,7 +289,7 @@ def test_delete_hides_the_user_from_scim_and_disables_them_for_good(
     assert config is not None
     created = scim.users.create(TENANT, config, entra_user(oid))
     session = unit.sign_in(person).tokens
-    scim.users.delete(TENANT, created.body["id"], None)
+    scim.users.delete(TENANT, config, created.body["id"], None)
 
     assert refused(lambda: scim.users.get(TENANT, created.body["id"], {})).status == 404
     assert (
