@@ -32,14 +32,14 @@ from scim2_models import (
 
 from shared.errors import SsoUnavailable
 from shared.scim.mapping import entra_object_id, with_membership
+from shared.scim.ports import ScimRows, UserRows
 from shared.scim.protocol import ScimError, scim_error_of, speaking_scim
 from shared.scim.queries import check_filter, equality_of, matching, page_of
 from shared.scim.users import ACTOR, Answer, check_if_match, version_of
 from shared.signin.ports import AuditLog
 from shared.store.rows import Op, Tables, TransactionFailed
-from shared.store.scim import ScimGroupRow, ScimStore
+from shared.store.scim import ScimGroupRow
 from shared.store.tenant_partition import TABLE
-from shared.store.users import UserStore
 from shared.tenants.model import OAuth2Config
 
 # Each member changed costs 3 operations (2 membership rows, the user row): 30 of
@@ -52,8 +52,8 @@ _ATTEMPTS = 3
 @dataclass
 class ScimGroups:
     tables: Tables
-    users: UserStore
-    scim: ScimStore
+    users: UserRows
+    scim: ScimRows
     audit: AuditLog
     base_url: Callable[[str], str]
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from scim2_models import Context, Group, ListResponse, SearchRequest
 
@@ -23,12 +23,26 @@ from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_sc
 from shared.scim.queries import check_filter, page_of
 from shared.scim.users import ScimUsers
 from shared.signin.ports import AuditLog
-from shared.store.configs import ConfigStore
-from shared.store.rows import Tables
-from shared.store.scim_tokens import ScimTokenStore, new_scim_token
+from shared.store.rows import Op, Tables
+from shared.store.scim_tokens import new_scim_token
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config, slug_or_unknown_tenant
 from shared.users import rfc3339
+
+
+class TenantConfigs(Protocol):
+    def get_config(self, tenant: str) -> OAuth2Config | None: ...
+
+    def get_tenant(self, tenant: str) -> object | None: ...
+
+
+class ScimTokens(Protocol):
+    def replace_op(self, tenant: str, token: str, *, now: dt.datetime, actor: str) -> Op: ...
+
+    def revoke(self, tenant: str) -> bool: ...
+
+    def matches(self, tenant: str, token: str) -> bool: ...
+
 
 _SEARCH_FIELDS = ("schemas", "filter", "startIndex", "count", "attributes", "excludedAttributes")
 
@@ -36,8 +50,8 @@ _SEARCH_FIELDS = ("schemas", "filter", "startIndex", "count", "attributes", "exc
 @dataclass
 class ScimService:
     tables: Tables
-    configs: ConfigStore
-    tokens: ScimTokenStore
+    configs: TenantConfigs
+    tokens: ScimTokens
     audit: AuditLog
     users: ScimUsers
     groups: ScimGroups

@@ -21,14 +21,14 @@ from scim2_models import Context, ListResponse, Meta, PatchOp, ResponseParameter
 
 from shared.errors import SsoUnavailable
 from shared.scim.mapping import UserFacts, entra_object_id, user_facts, with_membership
+from shared.scim.ports import ScimRows, UserRows
 from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
 from shared.scim.queries import check_filter, equality_of, matching, page_of
 from shared.signin.ports import AuditLog
 from shared.signin.provisioning import entra_user_id
 from shared.store.rows import MAX_TRANSACTION_OPERATIONS, Op, Tables, TransactionFailed
-from shared.store.scim import ScimStore, UserKeys
+from shared.store.scim import UserKeys
 from shared.store.tenant_partition import TABLE
-from shared.store.users import UserStore
 from shared.tenants.entitlements import entitlements_for
 from shared.tenants.model import OAuth2Config
 from shared.users import PROVIDER_MICROSOFT, User
@@ -60,8 +60,8 @@ def check_if_match(if_match: str | None, row_etag: str) -> None:
 @dataclass
 class ScimUsers:
     tables: Tables
-    users: UserStore
-    scim: ScimStore
+    users: UserRows
+    scim: ScimRows
     audit: AuditLog
     revoke_sessions: Callable[[str, str], None]  # (tenant, user_id)
     base_url: Callable[[str], str]  # tenant -> the SCIM base URL

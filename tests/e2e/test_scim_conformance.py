@@ -30,10 +30,12 @@ def test_scim2_tester_finds_nothing_wrong(scim: Scim) -> None:  # noqa: F811
         if r.status not in PASSING and r.status is not Status.SKIPPED
     ]
     skipped = sorted({f"{r.title}: {r.reason}" for r in results if r.status is Status.SKIPPED})
-    print("\n".join(["skipped:", *skipped]))
-    assert failed == [], "\n".join(failed)
     passed = [r for r in results if r.status in PASSING]
-    assert len(passed) >= 20, f"only {len(passed)} checks passed"
+    print("\n".join([f"passed: {len(passed)}", "skipped:", *skipped]))
+    assert failed == [], "\n".join(failed)
+    # 135 checks pass and none is skipped today (docs/scim.md); a new scim2-tester may add some.
+    assert skipped == [], "skipped checks belong in docs/scim.md with their reason"
+    assert len(passed) >= 100, f"only {len(passed)} checks passed"
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
