@@ -10,7 +10,8 @@
    the session revocation check per `/me` and per admin request next to the
    request's own (`bench/sessions.py`); what the sign-in start throttle adds per
    `authorize`, for each way of sharing its count, and what a refused start costs
-   (`bench/throttle.py`).
+   (`bench/throttle.py`); SCIM user creates and group member patches per second
+   and their Table round trips (`bench/scim.py`).
 Benchmarks, not tests: they print figures and assert nothing.
 """
 

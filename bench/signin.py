@@ -432,6 +432,9 @@ def main() -> None:
             f"  host CPU per status request (the local host's own cost, cached config): "
             f"{status_request_cpu(stack):.2f} ms; a sign-in is 2 requests"
         )
+        from bench import scim
+
+        scim.main(stack)
         from bench import compare
 
         compare.main(stack)

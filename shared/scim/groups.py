@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim2_models import (
@@ -63,8 +63,10 @@ class ScimGroups:
     @speaking_scim
     def get(self, tenant: str, group_id: str, params: Mapping[str, str]) -> Answer:
         parameters = _response_parameters(params)
-        row = self._group(tenant, group_id)
-        members = None if _members_excluded(parameters) else self.scim.members(tenant, group_id)
+        if _members_excluded(parameters):
+            row, members = self._group(tenant, group_id), None
+        else:
+            row, members = self._group_with_members(tenant, group_id)
         resource = self._resource(row, members)
         body = resource.model_dump(
             scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
@@ -129,7 +131,7 @@ class ScimGroups:
         etag = self._apply_members(
             tenant, config, None, row, ops, {}, wanted, action="scim_group_created"
         )
-        return self.get_answer(tenant, row.group_id, etag)
+        return self._answer(replace(row, etag=etag), wanted)
 
     @speaking_scim
     def replace(
@@ -166,9 +168,8 @@ class ScimGroups:
         self, tenant: str, config: OAuth2Config, group_id: str, if_match: str | None
     ) -> None:
         for _ in range(_ATTEMPTS):
-            row = self._group(tenant, group_id)
+            row, members = self._group_with_members(tenant, group_id)
             check_if_match(if_match, row.etag)
-            members = self.scim.members(tenant, group_id)
             ops = self.scim.delete_group_ops(row)
             try:
                 self._apply_members(
@@ -190,9 +191,8 @@ class ScimGroups:
         change: Callable[[Group], Group],
     ) -> Answer:
         for _ in range(_ATTEMPTS):
-            before = self._group(tenant, group_id)
+            before, members = self._group_with_members(tenant, group_id)
             check_if_match(if_match, before.etag)
-            members = self.scim.members(tenant, group_id)
             group = change(self._resource(before, members))
             after = ScimGroupRow(
                 tenant=tenant,
@@ -208,7 +208,7 @@ class ScimGroups:
                 before.external_id,
                 members,
             ):
-                return self.get_answer(tenant, group_id, before.etag)
+                return self._answer(before, members)
             ops = self.scim.group_ops(after, before)
             try:
                 etag = self._apply_members(
@@ -216,7 +216,7 @@ class ScimGroups:
                 )
             except _Retry:
                 continue
-            return self.get_answer(tenant, group_id, etag)
+            return self._answer(replace(after, etag=etag), wanted)
         raise ScimError(409, "The group kept changing; retry the request.")
 
     def _apply_members(
@@ -295,11 +295,21 @@ class ScimGroups:
                 group_etag = str(etags[0] or "")
         return group_etag
 
-    def get_answer(self, tenant: str, group_id: str, etag: str) -> Answer:
-        row = self._group(tenant, group_id)
-        resource = self._resource(row, self.scim.members(tenant, group_id))
+    def _answer(self, row: ScimGroupRow, members: Mapping[str, str]) -> Answer:
+        """The group as written (no read: its rows and etag are known)."""
+        resource = self._resource(row, members)
         body = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
         return Answer(body=body, version=version_of(row.etag), location=self._location(row))
+
+    def _group_with_members(
+        self, tenant: str, group_id: str
+    ) -> tuple[ScimGroupRow, dict[str, str]]:
+        found, members = (
+            self.scim.group_with_members(tenant, group_id) if _plausible(group_id) else (None, {})
+        )
+        if found is None:
+            raise ScimError(404, "No such group.")
+        return found, members
 
     def _group(self, tenant: str, group_id: str) -> ScimGroupRow:
         row = self.scim.group(tenant, group_id) if _plausible(group_id) else None

@@ -128,28 +128,41 @@ class ScimUsers:
 
     @speaking_scim
     def create(self, tenant: str, config: OAuth2Config, body: object) -> Answer:
+        """A new user in one write when nobody has their identity or email (the common
+        case: no read); else the user who has them is taken over (a JIT user, one
+        created ahead) or the request is a 409."""
         resource = _read(body, Context.RESOURCE_CREATION_REQUEST)
         facts = user_facts(resource)
         now = self.clock()
-        existing = self._adoptable(tenant, config, facts)
-        if existing is not None and existing[0].scim is not None:
-            raise ScimError(409, "A user with this identity is provisioned already.", "uniqueness")
         stored = _stored(resource, created=now, modified=now)
-        if existing is None:
-            user = _new_user(tenant, config, facts, stored, now)
-            ops = self.users.create_ops(user)
-            action = "scim_user_created"
-        else:
-            before, etag = existing
-            user = _with_facts(before, config, facts, stored)
-            ops = self.users.update_ops(before, user, etag=etag)
-            action = "scim_user_adopted"
+        user = _new_user(tenant, config, facts, stored, now)
+        ops = self.users.create_ops(user, index_identity=True)
         ops += self.scim.user_index_ops(tenant, user.id, None, _keys(facts))
-        ops.append(self.audit.event(tenant, action, actor=ACTOR, user_id=user.id))
-        etag = self._write(ops, user)
+        ops.append(self.audit.event(tenant, "scim_user_created", actor=ACTOR, user_id=user.id))
+        try:
+            etag = self._apply(ops, user)
+        except TransactionFailed as failure:
+            key = str(ops[failure.index].entity.get("RowKey", ""))
+            if failure.reason != "exists" or not key.startswith(("user:", "email:", "entra:")):
+                raise _conflict(ops, failure) from failure
+            user, etag = self._adopt(tenant, config, facts, stored)
         if user.disabled:
             self.revoke_sessions(tenant, user.id)
         return self._answer(user, etag, None)
+
+    def _adopt(
+        self, tenant: str, config: OAuth2Config, facts: UserFacts, stored: str
+    ) -> tuple[User, str]:
+        """Take over the user who has this identity or email (see `_adoptable`)."""
+        existing = self._adoptable(tenant, config, facts)
+        if existing is None or existing[0].scim is not None:
+            raise ScimError(409, "A user with this identity is provisioned already.", "uniqueness")
+        before, etag = existing
+        user = _with_facts(before, config, facts, stored)
+        ops = self.users.update_ops(before, user, etag=etag)
+        ops += self.scim.user_index_ops(tenant, user.id, None, _keys(facts))
+        ops.append(self.audit.event(tenant, "scim_user_adopted", actor=ACTOR, user_id=user.id))
+        return user, self._write(ops, user)
 
     @speaking_scim
     def replace(
@@ -264,12 +277,18 @@ class ScimUsers:
         return found
 
     def _write(self, ops: list[Op], user: User) -> str:
+        """`_apply`, a refusal answered as the SCIM error it means."""
+        try:
+            return self._apply(ops, user)
+        except TransactionFailed as failure:
+            raise _conflict(ops, failure) from failure
+
+    def _apply(self, ops: list[Op], user: User) -> str:
+        """One transaction; the user row's new etag (it is the first operation)."""
         try:
             etags = self.tables.apply(TABLE, ops)
-        except TransactionFailed as failure:
+        finally:
             self.users.forget(user.tenant, user.id)
-            raise _conflict(ops, failure) from failure
-        self.users.forget(user.tenant, user.id)
         return str(etags[0] or "")
 
     def _resource(self, user: User, etag: str) -> ScimUser:

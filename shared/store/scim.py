@@ -8,8 +8,9 @@ are one entity group transaction:
   user id (uniqueness of userName, and Entra's `eq` filters in one point read);
 - `scimgroup:{group_id}`: a SCIM Group (displayName, externalId: the Entra
   object id), `scimgname:{displayName, lower case}` its index;
-- `scimmember:{group_id}:{user_id}` and `scimmemberof:{user_id}:{group_id}`: one
-  membership, listed from either side.
+- `scimgroup:{group_id}:{user_id}` and `scimmemberof:{user_id}:{group_id}`: one
+  membership, listed from either side. Under the group's own key, so that one
+  range read gives a group with all its members.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ GROUP = "scimgroup:"
 _USER_NAME = "scimname:"
 _EXTERNAL_ID = "scimext:"
 _GROUP_NAME = "scimgname:"
-_MEMBER = "scimmember:"
 _MEMBER_OF = "scimmemberof:"
 
 
@@ -62,7 +62,7 @@ def _group_name_key(display_name: str) -> str:
 
 
 def _member_prefix(group_id: str) -> str:
-    return f"{_MEMBER}{group_id}:"
+    return f"{GROUP}{group_id}:"
 
 
 def _index(tenant: str, row_key: str, target: str) -> dict[str, Any]:
@@ -113,9 +113,26 @@ class ScimStore:
     def group_id_by_name(self, tenant: str, display_name: str) -> str | None:
         return self._target(tenant, _group_name_key(display_name))
 
+    def group_with_members(
+        self, tenant: str, group_id: str
+    ) -> tuple[ScimGroupRow | None, dict[str, str]]:
+        """The group and its members (user id -> display), in one range read."""
+        group: ScimGroupRow | None = None
+        members: dict[str, str] = {}
+        prefix = _member_prefix(group_id)
+        for row in self.tables.scan_partition(
+            TABLE, partition_key=tenant, row_key_prefix=GROUP + group_id
+        ):
+            if row.row_key == GROUP + group_id:
+                group = _scim_group(row)
+            elif row.row_key.startswith(prefix):
+                members[row.row_key.removeprefix(prefix)] = str(row.data.get("display") or "")
+        return group, members
+
     def groups(self, tenant: str) -> Iterator[ScimGroupRow]:
         for row in self.tables.scan_partition(TABLE, partition_key=tenant, row_key_prefix=GROUP):
-            yield _scim_group(row)
+            if ":" not in row.row_key.removeprefix(GROUP):  # not a membership
+                yield _scim_group(row)
 
     def group_ops(self, new: ScimGroupRow, before: ScimGroupRow | None) -> list[Op]:
         entity = {

@@ -5,6 +5,11 @@ token stops working at once; revoking deletes it.
 
 The token is 256 random bits, so a plain hash is enough (no salt or slow hash:
 nothing can be guessed), and a leaked table gives no working token.
+
+A token found good is remembered for 30 seconds by this instance (as tenant
+configurations are, shared.store.configs), so Entra's bursts cost no read for
+it: a new or revoked token takes effect at once on the instance that made the
+change, and within 30 s on every other. A wrong token is always read for.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from shared.store.rows import Op, Tables
 from shared.store.tenant_partition import TABLE
@@ -21,6 +29,7 @@ from shared.store.tenant_partition import TABLE
 _ROW_KEY = "scimtoken"
 TOKEN_PREFIX = "ebscim_"  # noqa: S105 (a prefix that lets secret scanners spot a leaked token)
 _MAX_TOKEN = 256
+REMEMBER_SECONDS = 30.0
 
 
 def new_scim_token() -> str:
@@ -40,9 +49,13 @@ class ScimTokenInfo:
 @dataclass
 class ScimTokenStore:
     tables: Tables
+    monotonic: Callable[[], float] = time.monotonic
+    _good: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def replace_op(self, tenant: str, token: str, *, now: dt.datetime, actor: str) -> Op:
         """The row of a new token (replacing any earlier one), for a transaction."""
+        self._forget(tenant)
         return Op(
             "upsert",
             {
@@ -56,6 +69,7 @@ class ScimTokenStore:
 
     def revoke(self, tenant: str) -> bool:
         """Delete the tenant's token; False when it had none."""
+        self._forget(tenant)
         return self.tables.delete(TABLE, tenant, _ROW_KEY)
 
     def info(self, tenant: str) -> ScimTokenInfo | None:
@@ -72,7 +86,23 @@ class ScimTokenStore:
         """Whether `token` is the tenant's current SCIM token (constant time)."""
         if not token or len(token) > _MAX_TOKEN:
             return False
+        digest, now = _digest(token), self.monotonic()
+        with self._lock:
+            remembered = self._good.get(tenant)
+        fresh = remembered is not None and remembered[1] > now
+        if fresh and remembered is not None and hmac.compare_digest(digest, remembered[0]):
+            return True
         row = self.tables.get(TABLE, tenant, _ROW_KEY)
         stored = str(row.data.get("sha256") or "") if row is not None else ""
         # Compared even without a row, so that the answer's timing says nothing.
-        return hmac.compare_digest(_digest(token), stored or "0" * 64) and bool(stored)
+        good = hmac.compare_digest(digest, stored or "0" * 64) and bool(stored)
+        with self._lock:
+            if good:
+                self._good[tenant] = (digest, now + REMEMBER_SECONDS)
+            elif remembered is not None and remembered[0] != stored:
+                self._good.pop(tenant, None)  # the token changed elsewhere
+        return good
+
+    def _forget(self, tenant: str) -> None:
+        with self._lock:
+            self._good.pop(tenant, None)

@@ -303,24 +303,16 @@ class UserStore:
             tenant, _entra_key_of(tid, oid)
         )
 
-    def create_ops(self, user: User) -> builtins.list[Op]:
-        """A new user's rows (user, email index; with its Entra identity, that index)."""
+    def create_ops(self, user: User, *, index_identity: bool = False) -> builtins.list[Op]:
+        """A new user's rows (user, email index; with an Entra identity not derived
+        into the id, or with `index_identity`, that identity's index: whoever holds
+        the identity already then fails the transaction on it)."""
         ops = _create_ops(user)
-        if (
-            user.entra_object_id
-            and user.entra_tenant_id
-            and user.id != entra_user_id(user.entra_tenant_id, user.entra_object_id)
-        ):
-            ops.append(
-                Op(
-                    "create",
-                    _index(
-                        user.tenant,
-                        _entra_key_of(user.entra_tenant_id, user.entra_object_id),
-                        user.id,
-                    ),
-                )
-            )
+        if user.entra_object_id and user.entra_tenant_id:
+            derived = user.id == entra_user_id(user.entra_tenant_id, user.entra_object_id)
+            if index_identity or not derived:
+                key = _entra_key_of(user.entra_tenant_id, user.entra_object_id)
+                ops.append(Op("create", _index(user.tenant, key, user.id)))
         return ops
 
     def update_ops(self, before: User, after: User, *, etag: str) -> builtins.list[Op]:
