@@ -87,6 +87,9 @@ def _user_row(session: AdminSession, user: User) -> str:
         "</button></form>"
     )
     status = "Disabled" if user.disabled else "Active"
+    if user.managed_by_scim:
+        # Entra's provisioning decides (a button would only meet managed_by_scim).
+        switch = "<span class=managed>(managed by provisioning from Microsoft Entra ID)</span>"
     return (
         f"<tr><td>{escape(user.name)}</td><td>{escape(user.email)}</td>"
         f"<td>{escape(user.provider)}</td><td>{status} {switch}</td></tr>"

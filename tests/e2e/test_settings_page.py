@@ -165,6 +165,40 @@ def test_the_users_tab_finds_a_user_by_email_and_disables_them(admin_system: Adm
     assert stored is not None and stored.disabled
 
 
+def test_a_user_scim_manages_shows_so_and_cannot_be_switched_here(
+    admin_system: AdminSystem,
+) -> None:
+    from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
+
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    scim = system.services.scim
+    scim.new_token(AdminCaller(actor=PLATFORM_ACTOR, platform=True), ADMIN_TENANT, ip=None)
+    config = system.services.configs.get_config(ADMIN_TENANT)
+    assert config is not None
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "grace@acme.example",
+        "active": True,
+        "displayName": "Grace Hopper",
+    }
+    user_id = scim.users.create(ADMIN_TENANT, config, body).body["id"]
+    tab = f"{page_url(system)}/users"
+    found = system.http.get(tab, params={"email": "grace@acme.example"}, headers={"Cookie": cookie})
+    assert "managed by provisioning from Microsoft Entra ID" in found.text
+    assert "aria-label='Disable grace@acme.example'" not in found.text
+    # A crafted post (the page's token, from another row's form) is refused by the
+    # admin API's rule, and the page says why.
+    listed = system.http.get(tab, headers={"Cookie": cookie}).text
+    form = {"csrf": hidden(listed, "csrf"), "user_id": user_id, "disabled": "true"}
+    origin = {"Origin": system.services.settings.public_base_url}
+    switched = system.http.post(tab, data=form, headers={"Cookie": cookie} | origin)
+    assert "managed by SCIM provisioning" in switched.text
+    stored = system.services.users.get(ADMIN_TENANT, user_id)
+    assert stored is not None and not stored.disabled
+
+
 def test_the_audit_tab_lists_the_newest_events_and_filters_by_action(
     admin_system: AdminSystem,
 ) -> None:
