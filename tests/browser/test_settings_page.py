@@ -144,3 +144,31 @@ def test_a_form_on_another_site_cannot_save_settings(browser_system: BrowserSyst
         page.get_by_role("button", name="win a prize").click()
     assert page.get_by_role("heading", name="Not saved").is_visible()
     assert system.services.admin.get_config(TENANT) == before
+
+
+def test_a_user_provisioning_manages_has_no_switch_on_the_users_tab(
+    browser_system: BrowserSystem,
+) -> None:
+    from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
+
+    system = browser_system
+    page = system.page
+    scim = system.services.scim
+    scim.new_token(AdminCaller(actor=PLATFORM_ACTOR, platform=True), TENANT, ip=None)
+    config = system.services.configs.get_config(TENANT)
+    assert config is not None
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "grace@contoso.example",
+        "active": True,
+        "displayName": "Grace Provisioned",
+    }
+    scim.users.create(TENANT, config, body)
+    sign_in_as(system, "Sam Several")
+    page.goto(system.url(f"/api/auth/{TENANT}/settings/users"))
+    row = page.get_by_role("row").filter(has_text="grace@contoso.example")
+    expect(row).to_contain_text("managed by provisioning from Microsoft Entra ID")
+    expect(row.get_by_role("button")).to_have_count(0)
+    sam = page.get_by_role("row").filter(has_text="sam@contoso.example")
+    expect(sam.get_by_role("button", name="Disable sam@contoso.example")).to_be_visible()
+    assert_accessible(system, "settings-users-scim")
