@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shared.admin.user_creation import UserCreation
     from shared.entra.client import EntraClient
     from shared.entra.keys import KeyCache
+    from shared.onboarding.service import OnboardingService
     from shared.passwords.service import PasswordService
     from shared.scim.service import ScimService
     from shared.sessions.keys import SessionKeyRing
@@ -329,6 +330,45 @@ class Services:
             )
 
         return self._once("admin", build)
+
+    @property
+    def onboarding(self) -> OnboardingService:
+        def build() -> OnboardingService:
+            from shared.http import TimeoutSession
+            from shared.onboarding.graph import GraphSteps
+            from shared.onboarding.service import OnboardingService
+            from shared.secret import Secret
+            from shared.store.onboarding import OnboardingRequests
+
+            http = TimeoutSession()
+
+            def app_token(directory: str, credential: Secret) -> str:
+                from shared.onboarding.app_token import app_only_token
+
+                return app_only_token(
+                    authority_host=self.settings.entra_authority_host,
+                    directory=directory,
+                    client_id=self.settings.onboarding_client_id or "",
+                    credential=credential,
+                    http=http,
+                )
+
+            def graph(token: str) -> GraphSteps:
+                return GraphSteps(http, self.settings.graph_base_url, token)
+
+            return OnboardingService(
+                settings=self.settings,
+                tenants=self.configs,
+                requests=OnboardingRequests(self.tables),
+                vault=self.secrets,
+                connector=self.admin,
+                audit=self.audit,
+                app_token=app_token,
+                graph=graph,
+                clock=self.utc_now,
+            )
+
+        return self._once("onboarding", build)
 
     @property
     def scim(self) -> ScimService:

@@ -210,6 +210,15 @@ class ManagedByScim(EntraBridgeError):
     )
 
 
+class OnboardingNotConfigured(EntraBridgeError):
+    code = "onboarding_not_configured"
+    status = 503
+    default_description = (
+        "One-click onboarding is not set up on this service (ONBOARDING_CLIENT_ID); "
+        "configure the tenant's app registration by hand."
+    )
+
+
 # --- API codes ----------------------------------------------------------------
 
 

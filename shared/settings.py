@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -35,6 +36,9 @@ class SettingsError(ConfigurationError):
     def __init__(self, name: str, problem: str) -> None:
         self.setting = name
         super().__init__(f"Setting '{name}' {problem}.")
+
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_loopback_url(url: str) -> bool:
@@ -63,6 +67,9 @@ class Settings:
     # smtp[s]://[user:password@]host[:port]; None: no mail (links go to the admin).
     smtp_url: Secret | None = None
     mail_from: str | None = None
+    # The operator's multitenant app for one-click onboarding (its credential is in
+    # Key Vault as `onboarding-client-credential`); None: onboarding is off.
+    onboarding_client_id: str | None = None
 
     @property
     def cookie_names(self) -> CookieNames:
@@ -120,6 +127,11 @@ class Settings:
                 raise SettingsError("SMTP_URL", "must be smtp://host[:port] or smtps://host[:port]")
             if mail_from is None or "@" not in mail_from:
                 raise SettingsError("MAIL_FROM", "must be an email address when SMTP_URL is set")
+        onboarding_client_id = reader.optional("ONBOARDING_CLIENT_ID")
+        if onboarding_client_id is not None and not _GUID.fullmatch(onboarding_client_id.lower()):
+            raise SettingsError(
+                "ONBOARDING_CLIENT_ID", "must be an application (client) id, a GUID"
+            )
         return cls(
             public_base_url=public_base_url,
             key_vault_uri=key_vault_uri,
@@ -134,6 +146,7 @@ class Settings:
             authorize_limit_per_minute=authorize_limit,
             smtp_url=Secret(smtp_url) if smtp_url else None,
             mail_from=mail_from if smtp_url else None,
+            onboarding_client_id=onboarding_client_id.lower() if onboarding_client_id else None,
         )
 
 

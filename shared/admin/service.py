@@ -47,6 +47,7 @@ from shared.tenants.model import (
     OAuth2Config,
     format_expiry,
     is_sso_ready,
+    missing_for_enable,
     parse_tenant_put,
     slug_or_unknown_tenant,
     stamp,
@@ -213,6 +214,42 @@ class AdminService:
         masked = mask_secret(secret)
         assert masked is not None
         return render_client_secret_answer(masked, expires, today=now.date())
+
+    def connect_app(
+        self,
+        tenant: str,
+        *,
+        client_id: str,
+        directory_id: str,
+        secret: Secret,
+        expires: dt.date,
+        actor: str,
+    ) -> tuple[str, ...]:
+        """One-click onboarding's result: the app it made (or found) becomes the
+        tenant's, with its new secret (stored in Key Vault first; the secret of any
+        earlier app is not kept: it belongs to another app). Enabled when nothing
+        else is missing; what is still missing, otherwise."""
+        record = self._tenant(tenant)
+        now = self.clock()
+        version = self._store_secret(tenant, secret, expires)
+        for _ in range(_ATTEMPTS):
+            connected = dataclasses.replace(
+                record.config,
+                client_id=client_id,
+                tenant_id=directory_id,
+                client_secret_set=True,
+                client_secret_version=version,
+                client_secret_previous_version=None,
+                client_secret_expires_on=expires,
+            )
+            missing = missing_for_enable(connected)
+            connected = dataclasses.replace(connected, enabled=not missing)
+            try:
+                self.configs.replace_config(record, stamp(connected, at=now, by=actor))
+                return missing
+            except EtagMismatch:
+                record = self._tenant(tenant)
+        raise SsoUnavailable("The configuration kept changing; please retry.")
 
     def _mark_secret_set(
         self,

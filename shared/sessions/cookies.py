@@ -22,6 +22,7 @@ class CookieNames:
     session: str
     refresh: str
     browser: str
+    onboarding: str = f"{HOST_PREFIX}eb_onboarding"
 
     @classmethod
     def with_prefix(cls, prefix: str) -> CookieNames:
@@ -31,6 +32,7 @@ class CookieNames:
             session=f"{prefix}eb_session",
             refresh=f"{prefix}eb_refresh",
             browser=f"{prefix}eb_browser",
+            onboarding=f"{prefix}eb_onboarding",
         )
 
 
