@@ -113,14 +113,19 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
         if req.method == "POST":
             return _save(req, session)
         document = services.admin.get_config(tenant)
-        notice = "<p class=saved role=status>Saved. It takes effect at once.</p>"
+        notice = (
+            "<p class=saved role=status>Saved. It takes effect at once.</p>"
+            if req.params.get("saved") == "1"
+            else _onboarding_notice(req)
+        )
         return _page(
             tenant,
             _values(document.body),
             document.body,
             etag=document.etag,
             csrf=csrf_token(session_id),
-            notice=notice if req.params.get("saved") == "1" else "",
+            notice=notice,
+            connect=services.settings.onboarding_client_id is not None,
         )
     except EntraBridgeError as error:
         return pages.error_page(error.code, status=error.status)
@@ -138,6 +143,7 @@ def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
         "etag": form.get("etag") or None,
         "csrf": csrf_token(session_id),
         "extra_rows": extra_rows,
+        "connect": services.settings.onboarding_client_id is not None,
     }
     if extra_rows:
         return _page(tenant, dict(form), current.body, **page_args)
@@ -177,6 +183,64 @@ def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
         return _page(tenant, dict(form), current.body, notice=notice,
                      status=refused.status, **page_args)  # fmt: skip
     return web.redirect(f"/api/auth/{tenant}/settings?saved=1", status=303)
+
+
+@bp.route(route="api/auth/{tenant}/settings/connect", methods=["POST"])
+def settings_connect(req: func.HttpRequest) -> func.HttpResponse:
+    """The "Connect Microsoft" button: start one-click onboarding, on to Entra."""
+    from functions.onboarding import binding_cookie
+    from shared.store.onboarding import LIFETIME
+
+    session = admin_session(req)
+    if not isinstance(session, AdminSession):
+        return session
+    form = web.form_or_json(req)
+    if refused_post(req, session, form):
+        return refused_post_page()
+    services = session.services
+    try:
+        started = services.onboarding.start(
+            session.caller,
+            session.tenant,
+            {"return_to": f"/api/auth/{session.tenant}/settings"},
+            ip=web.client_ip(req),
+        )
+    except EntraBridgeError as error:
+        return pages.error_page(error.code, status=error.status)
+    cookie = binding_cookie(
+        services.settings.cookie_names.onboarding,
+        started.binding_cookie,
+        max_age=int(LIFETIME.total_seconds()),
+    )
+    return web.redirect(started.consent_url, cookies=[cookie], status=303)
+
+
+_ONBOARDING_ERRORS = {
+    "consent_denied": "The consent was declined in Microsoft Entra ID; nothing was changed.",
+    "consent_failed": "Microsoft Entra ID did not give the consent; nothing was changed.",
+    "invalid_state": "That consent answer did not belong to this request; nothing was changed.",
+    "consumer_tenant": "A personal Microsoft account cannot connect an organisation; sign in "
+    "to the consent screen with an administrator of your organisation's directory.",
+    "graph_failed": "Microsoft Entra ID could not set up the app registration; nothing was "
+    "left behind and nothing was changed. Please try again in a few minutes.",
+}
+
+
+def _onboarding_notice(req: func.HttpRequest) -> str:
+    """What one-click onboarding's return (`onboarding=...` on this page) says."""
+    if req.params.get("onboarding") == "connected":
+        missing = str(req.params.get("onboarding_missing") or "")
+        if missing:
+            return (
+                "<p class=saved role=status>Microsoft is connected. Before sign-in can be "
+                f"enabled, fill in: {escape(missing.replace(',', ', '))}.</p>"
+            )
+        return "<p class=saved role=status>Microsoft is connected and sign-in is enabled.</p>"
+    code = str(req.params.get("onboarding_error") or "")
+    if code:
+        message = _ONBOARDING_ERRORS.get(code, "Connecting Microsoft did not work.")
+        return f"<p class=error role=alert>{escape(message)} (code: {escape(code)})</p>"
+    return ""
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -229,6 +293,7 @@ def _page(
     notice: str = "",
     status: int = 200,
     extra_rows: int = 0,
+    connect: bool = False,
 ) -> func.HttpResponse:
     errors = errors or {}
 
@@ -299,9 +364,20 @@ def _page(
         if masked
         else "None stored yet."
     )
+    connect_form = (
+        "<h2>Connect Microsoft in one click</h2><p>An administrator of your Microsoft "
+        "Entra ID approves one consent screen; the app registration, its redirect URI, "
+        "secret, group claims and consent are then made for you and filled in below.</p>"
+        f"<form method=post action='{escape(f'/api/auth/{tenant}/settings/connect', quote=True)}'>"
+        f"<input type=hidden name=csrf value='{escape(csrf, quote=True)}'>"
+        "<button type=submit>Connect Microsoft</button></form>"
+        if connect
+        else ""
+    )
     body = (
         f"<h1>OAuth2 settings</h1>{nav(tenant, 'settings')}"
-        f"{notice}<form method=post action='{escape(f'/api/auth/{tenant}/settings', quote=True)}'>"
+        f"{notice}{connect_form}"
+        f"<form method=post action='{escape(f'/api/auth/{tenant}/settings', quote=True)}'>"
         f"<input type=hidden name=csrf value='{escape(csrf, quote=True)}'>"
         f"<input type=hidden name=etag value='{escape(etag or '', quote=True)}'>"
         f"{checkbox('enabled', 'Enable OAuth2')}"

@@ -168,7 +168,7 @@ def test_every_admin_operation_takes_a_bearer_token_or_the_platform_key_and_list
     None
 ):
     admin = [(m, p, op) for m, p, op in operations() if p.startswith("/api/admin/")]
-    assert len(admin) == 10
+    assert len(admin) == 11
     for method, path, op in admin:
         assert op["security"] == ADMIN_SECURITY, f"{method} {path}"
         assert {"401", "403", "500", "503"} <= set(op["responses"]), f"{method} {path}"
@@ -243,7 +243,8 @@ def test_redirects_document_their_location() -> None:
         for m, p, op in operations()
         if "302" in op["responses"]
     ]
-    assert len(redirects) == 4  # authorize, callback GET and POST, logout GET
+    # authorize, callback GET and POST, logout GET, onboarding's callback
+    assert len(redirects) == 5
     for method, path, response in redirects:
         assert "Location" in response["headers"], f"{method} {path}"
         assert "Set-Cookie" in response["headers"], f"{method} {path}"
