@@ -32,12 +32,18 @@ def onboarding_start(req: func.HttpRequest) -> func.HttpResponse:
     services = _services()
     body = web.json_body(req)
     started = services.onboarding.start(caller, _tenant(req), body, ip=web.client_ip(req))
-    cookie = binding_cookie(
-        services.settings.cookie_names.onboarding,
-        started.binding_cookie,
-        max_age=int(LIFETIME.total_seconds()),
+    cookies = (
+        [
+            binding_cookie(
+                services.settings.cookie_names.onboarding,
+                started.binding_cookie,
+                max_age=int(LIFETIME.total_seconds()),
+            )
+        ]
+        if started.binding_cookie
+        else []
     )
-    return web.json_response({"consent_url": started.consent_url}, cookies=[cookie])
+    return web.json_response({"consent_url": started.consent_url}, cookies=cookies)
 
 
 @bp.route(route="api/onboarding/microsoft/callback", methods=["GET"])

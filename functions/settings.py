@@ -207,6 +207,7 @@ def settings_connect(req: func.HttpRequest) -> func.HttpResponse:
         )
     except EntraBridgeError as error:
         return pages.error_page(error.code, status=error.status)
+    assert started.binding_cookie is not None  # a tenant admin's session, never the key
     cookie = binding_cookie(
         services.settings.cookie_names.onboarding,
         started.binding_cookie,

@@ -2,8 +2,10 @@
 consent screen, and the tenant's app registration is made and configured in
 their directory, its secret stored, the configuration written.
 
-1. `start` (a tenant admin or the operator): a single-use request (10 min, bound
-   to the starting browser by a cookie) and Entra's admin-consent URL.
+1. `start` (a tenant admin or the operator): a single-use request (10 min) and
+   Entra's admin-consent URL. A tenant admin's request is bound to their browser
+   by a cookie (the consent must come back to it); an operator's (platform key)
+   is a link they hand to the customer's admin, so it is not.
 2. `finish` (Entra's redirect back): the request is taken once; a refusal, an
    expired or replayed state, a consumer account or a directory other than the
    tenant's configured one end here. Then, app-only in that directory
@@ -85,7 +87,9 @@ class Audit(Protocol):
 @dataclass(frozen=True)
 class Started:
     consent_url: str
-    binding_cookie: str  # the value of the browser-binding cookie to set
+    # The browser-binding cookie's value to set; None for an operator's link, which
+    # the operator hands to the customer's admin (single use, 10 minutes, unbound).
+    binding_cookie: str | None
 
 
 @dataclass
@@ -121,13 +125,14 @@ class OnboardingService:
             raise UnknownTenant()
         config: OAuth2Config = record.config
         return_to = self._return_to(slug, config, body)
-        state, binding = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        state = secrets.token_urlsafe(32)
+        binding = None if caller.platform else secrets.token_urlsafe(32)
         self.requests.create(
             state,
             OnboardingRequest(
                 tenant=slug,
                 return_to=return_to,
-                binding_sha256=digest(binding),
+                binding_sha256=digest(binding) if binding else "",
                 actor=caller.actor,
                 expected_directory=config.tenant_id,
             ),
