@@ -15,6 +15,7 @@ from typing import Any
 
 from devtools.localca import PROJECT_ROOT
 from shared.container import Services
+from shared.onboarding.service import CREDENTIAL_SECRET
 from shared.store.secrets import client_secret_name
 from shared.tenants.model import OAuth2Config, ProfileMapping
 
@@ -35,6 +36,9 @@ def seed_demo_tenant(services: Services) -> dict[str, Any]:
     app = directory["apps"][0]
     groups = {g["name"]: g["id"] for g in directory["groups"]}
     services.secrets.set_secret(client_secret_name(DEMO_TENANT), app["secrets"][0]["value"])
+    onboarding = json.loads(DEMO_DIRECTORY.read_text()).get("multitenant_apps") or []
+    if onboarding:  # one-click "Connect Microsoft" works in make dev (ONBOARDING_CLIENT_ID)
+        services.secrets.set_secret(CREDENTIAL_SECRET, onboarding[0]["secrets"][0]["value"])
     config = OAuth2Config(
         enabled=True,
         client_id=app["client_id"],

@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from devtools.fake_entra import authorize, control, graph, metadata, token_endpoint
+from devtools.fake_entra import authorize, control, graph, metadata, onboarding, token_endpoint
 from devtools.fake_entra.directory import (
     AppRegistration,
     ClientSecret,
@@ -70,6 +70,7 @@ class FakeEntra:
         self._request_log: list[tuple[str, str]] = []
         self.keys = KeyRing(signing_keys)
         self.grants = Grants()
+        self.onboarding = onboarding.OnboardingState.from_source(self._source)
         self.clock: Callable[[], float] = time.time
         self.base_url = ""
         self._server: BackgroundTlsServer | None = None
@@ -104,6 +105,7 @@ class FakeEntra:
         """Back to the start: directory, keys, settings, no faults, no grants, empty log."""
         with self._lock:
             self._directories = load_directories(self._source)
+            self.onboarding = onboarding.OnboardingState.from_source(self._source)
             self._faults = Faults()
             self._groups_limit, self._code_lifetime = self._initial_settings
             self._request_log.clear()
@@ -289,6 +291,44 @@ class FakeEntra:
     def expire_access_tokens(self) -> None:
         self.grants.expire_access()
 
+    # --- one-click onboarding (devtools.fake_entra.onboarding) ------------------------
+
+    def put_app(self, tenant_id: str, app: AppRegistration) -> None:
+        with self._lock:
+            self._require(tenant_id).apps[app.client_id] = app
+
+    def drop_app(self, tenant_id: str, client_id: str) -> None:
+        with self._lock:
+            self._require(tenant_id).apps.pop(client_id, None)
+
+    def change_app(
+        self, tenant_id: str, client_id: str, change: Callable[[AppRegistration], dict[str, Any]]
+    ) -> None:
+        self._update_app(tenant_id, client_id, change)
+
+    def set_onboarding_faults(
+        self,
+        *,
+        consent_error: tuple[str, str] | None = None,
+        replication_404s: int = 0,
+        step_faults: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        state = self.onboarding
+        with state.lock:
+            state.consent_error = consent_error
+            state.replication_404s = replication_404s
+            state.step_faults = {k: dict(v) for k, v in (step_faults or {}).items()}
+
+    def onboarded_apps(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The applications Graph made in a directory, as Graph shows them."""
+        with self.onboarding.lock:
+            made = list(self.onboarding.apps.get(tenant_id.lower(), {}).values())
+        return [onboarding._application(a, self, tenant_id.lower()) for a in made]
+
+    def permission_grants(self, tenant_id: str) -> list[dict[str, str]]:
+        with self.onboarding.lock:
+            return [dict(g) for g in self.onboarding.grants.get(tenant_id.lower(), [])]
+
     def _update_app(
         self,
         tenant_id: str,
@@ -372,6 +412,8 @@ class FakeEntra:
         parts = [p for p in request.path.split("/") if p]
         if parts[:1] == ["_control"]:
             return control.handle(self, request, parts[1:])
+        if parts[:1] == ["v1.0"] and onboarding.is_app_route(parts[1:]):
+            return onboarding.graph(self, request, parts[1:])
         if parts[:1] == ["v1.0"]:
             return graph.handle(self, request, parts[1:])
         if parts == ["oidc", "userinfo"]:
@@ -379,6 +421,8 @@ class FakeEntra:
         if len(parts) < 2:
             return _not_found()
         tenant, rest = parts[0].lower(), parts[1:]
+        if rest == ["v2.0", "adminconsent"]:
+            return onboarding.admin_consent(self, request)
         if rest == ["v2.0", ".well-known", "openid-configuration"]:
             return metadata.discovery(self, request, tenant)
         if rest == ["discovery", "v2.0", "keys"]:

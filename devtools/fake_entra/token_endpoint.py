@@ -53,6 +53,10 @@ def handle(entra: FakeEntra, request: Request, tenant_id: str) -> Response:
     grant_type = request.form.get("grant_type", "")
     if not grant_type:
         return error_json(errors.missing("grant_type"), request)
+    if grant_type == "client_credentials":  # one-click onboarding's app-only token
+        from devtools.fake_entra.onboarding import client_credentials
+
+        return client_credentials(entra, request, directory.tenant_id)
     if grant_type not in GRANT_TYPES:
         failure = errors.AadError(
             "unsupported_grant_type",

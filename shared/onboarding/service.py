@@ -186,10 +186,9 @@ class OnboardingService:
         trust (unknown, used, expired, or another browser's): there is nowhere safe
         to send them, the caller shows an error page."""
         request = self.requests.take(str(params.get("state") or ""))
-        if (
-            request is None
-            or not binding_cookie
-            or digest(binding_cookie) != request.binding_sha256
+        bound = request is not None and bool(request.binding_sha256)  # not an operator's link
+        if request is None or (
+            bound and (not binding_cookie or digest(binding_cookie) != request.binding_sha256)
         ):
             log.warning("onboarding callback refused: unknown, used or unbound state (ip %s)", ip)
             return None

@@ -65,6 +65,13 @@ class EntraTestDirectory:
     global_reader: str = stable_id("role:global-reader")
     bulk_groups: tuple[str, ...] = tuple(stable_id(f"group:bulk-{n:03d}") for n in range(250))
     users: Mapping[str, EntraUser] = field(default_factory=dict)
+    # One-click onboarding: the operator's multitenant app, and Northwind, a directory
+    # with no app of ours yet (the onboarding makes one).
+    onboarding_client_id: str = stable_id("app:onboarding")
+    onboarding_client_secret: str = "onboarding-test-secret-value"
+    onboarding_redirect_uri: str = "https://127.0.0.1:7071/api/onboarding/microsoft/callback"
+    northwind_tenant_id: str = stable_id("tenant:northwind")
+    northwind_staff: str = stable_id("group:northwind-staff")
 
     def __post_init__(self) -> None:
         def user(key: str, name: str, groups: set[str], *, email: bool = True) -> EntraUser:
@@ -86,6 +93,16 @@ class EntraTestDirectory:
                 "disabled": user("dora", "Dora Disabled", {eng}),
                 "unassigned": user("una", "Una Unassigned", {eng}),
             },
+        )
+
+    @property
+    def northwind_user(self) -> EntraUser:
+        return EntraUser(
+            stable_id("user:nina"),
+            "nina@northwind.example",
+            "Nina Northwind",
+            "nina@northwind.example",
+            frozenset({self.northwind_staff}),
         )
 
     @property
@@ -203,7 +220,29 @@ class EntraTestDirectory:
                         }
                     ],
                 },
-            ]
+                {
+                    "tenant_id": self.northwind_tenant_id,
+                    "name": "Northwind",
+                    "groups": [{"id": self.northwind_staff, "name": "Staff"}],
+                    "users": [
+                        {
+                            "oid": self.northwind_user.oid,
+                            "upn": self.northwind_user.upn,
+                            "name": self.northwind_user.name,
+                            "email": self.northwind_user.email,
+                            "groups": [self.northwind_staff],
+                        }
+                    ],
+                },
+            ],
+            "multitenant_apps": [
+                {
+                    "client_id": self.onboarding_client_id,
+                    "name": "entrabridge onboarding (tests)",
+                    "redirect_uris": [self.onboarding_redirect_uri],
+                    "secrets": [{"value": self.onboarding_client_secret}],
+                }
+            ],
         }
 
 
