@@ -137,6 +137,9 @@ param entraAuthorityHost string = 'https://login.microsoftonline.com'
 @description('Microsoft Graph origin (change for sovereign clouds).')
 param graphBaseUrl string = 'https://graph.microsoft.com'
 
+@description('Application (client) id of the operator\'s multitenant onboarding app (one-click "Connect Microsoft", README); its credential goes into the app vault as onboarding-client-credential. Empty: onboarding is off.')
+param onboardingClientId string = ''
+
 // Lowercase letters and digits only, so one prefix fits every naming rule (storage
 // accounts take nothing else); 'eb' when namePrefix has none of them.
 var prefixChars = 'abcdefghijklmnopqrstuvwxyz0123456789'
@@ -298,6 +301,7 @@ module appSettings 'modules/appsettings.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     entraAuthorityHost: entraAuthorityHost
     graphBaseUrl: graphBaseUrl
+    onboardingClientId: onboardingClientId
     pythonThreadCount: httpPerInstanceConcurrency
   }
 }

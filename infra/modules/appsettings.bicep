@@ -37,6 +37,9 @@ param entraAuthorityHost string
 @description('Microsoft Graph origin (sovereign clouds change it).')
 param graphBaseUrl string
 
+@description('The operator\'s onboarding app (ONBOARDING_CLIENT_ID); empty: onboarding off.')
+param onboardingClientId string
+
 @description('Worker threads of the Python worker: one per concurrent HTTP request.')
 param pythonThreadCount int
 
@@ -81,6 +84,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PLATFORM_ADMIN_KEY: '@Microsoft.KeyVault(SecretUri=${platformAdminKeySecretUri})'
     ENTRA_AUTHORITY_HOST: entraAuthorityHost
     GRAPH_BASE_URL: graphBaseUrl
+    // An empty value reads as unset: no onboarding (503 onboarding_not_configured).
+    ONBOARDING_CLIENT_ID: onboardingClientId
     AZURE_CREDENTIAL_MODE: 'managed'
   }
 }

@@ -58,6 +58,7 @@ def test_missing_both_table_settings_names_them() -> None:
         ("PLATFORM_ADMIN_KEY", "short"),
         ("COOKIE_PREFIX", "__host-"),
         ("COOKIE_PREFIX", "eb_"),
+        ("ONBOARDING_CLIENT_ID", "my-onboarding-app"),
     ],
 )
 def test_malformed_setting_is_named(name: str, value: str) -> None:
@@ -121,3 +122,10 @@ def test_the_cookie_prefix_can_be_secure_for_platforms_that_add_a_domain() -> No
         "__Secure-eb_refresh",
         "__Secure-eb_browser",
     )
+
+
+def test_the_onboarding_app_is_optional_and_read_in_lower_case() -> None:
+    assert settings_with().onboarding_client_id is None
+    assert settings_with(ONBOARDING_CLIENT_ID="").onboarding_client_id is None  # Bicep's empty
+    given = "4AD9371E-1697-507A-A22B-20902B8B0F96"
+    assert settings_with(ONBOARDING_CLIENT_ID=given).onboarding_client_id == given.lower()
