@@ -125,7 +125,7 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
             etag=document.etag,
             csrf=csrf_token(session_id),
             notice=notice,
-            connect=services.settings.onboarding_client_id is not None,
+            connect_to=_consent_origin(services),
         )
     except EntraBridgeError as error:
         return pages.error_page(error.code, status=error.status)
@@ -143,7 +143,7 @@ def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
         "etag": form.get("etag") or None,
         "csrf": csrf_token(session_id),
         "extra_rows": extra_rows,
-        "connect": services.settings.onboarding_client_id is not None,
+        "connect_to": _consent_origin(services),
     }
     if extra_rows:
         return _page(tenant, dict(form), current.body, **page_args)
@@ -214,6 +214,13 @@ def settings_connect(req: func.HttpRequest) -> func.HttpResponse:
         max_age=int(LIFETIME.total_seconds()),
     )
     return web.redirect(started.consent_url, cookies=[cookie], status=303)
+
+
+def _consent_origin(services: Services) -> str | None:
+    """Entra's origin when one-click onboarding is offered here, else None."""
+    if services.settings.onboarding_client_id is None:
+        return None
+    return services.settings.entra_authority_host
 
 
 _ONBOARDING_ERRORS = {
@@ -294,7 +301,7 @@ def _page(
     notice: str = "",
     status: int = 200,
     extra_rows: int = 0,
-    connect: bool = False,
+    connect_to: str | None = None,
 ) -> func.HttpResponse:
     errors = errors or {}
 
@@ -372,7 +379,7 @@ def _page(
         f"<form method=post action='{escape(f'/api/auth/{tenant}/settings/connect', quote=True)}'>"
         f"<input type=hidden name=csrf value='{escape(csrf, quote=True)}'>"
         "<button type=submit>Connect Microsoft</button></form>"
-        if connect
+        if connect_to
         else ""
     )
     body = (
@@ -410,4 +417,11 @@ def _page(
         "button shows, the user is created and their profiles are assigned.</p>"
         f"<script>{_COPY_SCRIPT}</script>"
     )
-    return web.html_response(pages.page("OAuth2 settings", body), status, csp=_SETTINGS_CSP)
+    # The button's form is answered with a redirect to Entra's consent screen, which
+    # browsers check against form-action: Entra's origin is allowed then, and only then.
+    csp = (
+        _SETTINGS_CSP.replace("form-action 'self'", f"form-action 'self' {connect_to}")
+        if connect_to
+        else _SETTINGS_CSP
+    )
+    return web.html_response(pages.page("OAuth2 settings", body), status, csp=csp)

@@ -319,6 +319,15 @@ class FakeEntra:
             state.replication_404s = replication_404s
             state.step_faults = {k: dict(v) for k, v in (step_faults or {}).items()}
 
+    def add_onboarding_redirect_uri(self, client_id: str, uri: str) -> None:
+        """Register one more redirect URI on a multitenant app (a host on a test port)."""
+        state = self.onboarding
+        with state.lock:
+            app = state.multitenant[client_id.lower()]
+            state.multitenant[app.client_id] = dataclasses.replace(
+                app, redirect_uris=(*app.redirect_uris, uri)
+            )
+
     def onboarded_apps(self, tenant_id: str) -> list[dict[str, Any]]:
         """The applications Graph made in a directory, as Graph shows them."""
         with self.onboarding.lock:

@@ -172,3 +172,50 @@ def test_a_user_provisioning_manages_has_no_switch_on_the_users_tab(
     sam = page.get_by_role("row").filter(has_text="sam@contoso.example")
     expect(sam.get_by_role("button", name="Disable sam@contoso.example")).to_be_visible()
     assert_accessible(system, "settings-users-scim")
+
+
+def test_an_admin_connects_microsoft_with_the_button(browser_system: BrowserSystem) -> None:
+    """One-click onboarding in Chromium: the settings page's button, Entra's consent
+    screen (the stand-in's), back to the page connected; the next sign-in goes
+    through the app the onboarding made."""
+    import dataclasses
+
+    from shared.onboarding.service import CREDENTIAL_SECRET
+    from tests.support.entra import ENTRA_TEST_DIRECTORY as directory
+
+    system = browser_system
+    services = system.services
+    services.settings = dataclasses.replace(
+        services.settings, onboarding_client_id=directory.onboarding_client_id
+    )
+    services.rebuild("onboarding")
+    services.secrets.set_secret(CREDENTIAL_SECRET, directory.onboarding_client_secret)
+    system.entra.add_onboarding_redirect_uri(
+        directory.onboarding_client_id, system.url("/api/onboarding/microsoft/callback")
+    )
+    before = services.admin.get_config(TENANT).body["client_id"]
+    page = system.page
+    sign_in_as(system, "Sam Several")
+    page.goto(system.url(f"/api/auth/{TENANT}/settings"))
+    connect = page.get_by_role("button", name="Connect Microsoft")
+    expect(connect).to_be_visible()
+    assert_accessible(system, "settings-connect")
+    connect.click()
+    expect(page.get_by_role("heading", name="Permissions requested")).to_be_visible()
+    system.shoot("onboarding-consent")
+    page.get_by_label("Organization").select_option(label="Contoso")
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/settings?onboarding=connected")
+    expect(page.get_by_role("status")).to_have_text(
+        "Microsoft is connected and sign-in is enabled."
+    )
+    assert_accessible(system, "settings-connected")
+    after = services.admin.get_config(TENANT).body["client_id"]
+    assert after != before
+    (app,) = system.entra.onboarded_apps(directory.tenant_id)
+    assert app["appId"] == after
+
+    # A new sign-in goes through the new app registration.
+    system.context.clear_cookies()
+    sign_in_as(system, "Oscar One")
+    expect(page.get_by_text("oscar@contoso.example")).to_be_visible()
