@@ -199,6 +199,38 @@ def test_a_user_scim_manages_shows_so_and_cannot_be_switched_here(
     assert stored is not None and not stored.disabled
 
 
+def test_connect_microsoft_is_offered_only_when_set_up_and_its_outcome_is_shown(
+    admin_system: AdminSystem,
+) -> None:
+    import dataclasses
+
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    plain = system.http.get(page_url(system), headers={"Cookie": cookie})
+    assert "Connect Microsoft" not in plain.text  # no ONBOARDING_CLIENT_ID
+    system.services.settings = dataclasses.replace(
+        system.services.settings, onboarding_client_id="4ad9371e-1697-507a-a22b-20902b8b0f96"
+    )
+    offered = system.http.get(page_url(system), headers={"Cookie": cookie})
+    assert "<button type=submit>Connect Microsoft</button>" in offered.text
+    assert (
+        "form-action 'self' https://login.microsoftonline.com"
+        in offered.headers["Content-Security-Policy"]
+    )
+    failed = system.http.get(
+        page_url(system), params={"onboarding_error": "graph_failed"}, headers={"Cookie": cookie}
+    )
+    assert "could not set up the app registration" in failed.text
+    assert "code: graph_failed" in failed.text
+    missing = system.http.get(
+        page_url(system),
+        params={"onboarding": "connected", "onboarding_missing": "customer_id"},
+        headers={"Cookie": cookie},
+    )
+    assert "fill in: customer_id" in missing.text
+
+
 def test_the_audit_tab_lists_the_newest_events_and_filters_by_action(
     admin_system: AdminSystem,
 ) -> None:
