@@ -10,6 +10,7 @@ import azure.functions as func
 from functions import (
     admin,
     auth,
+    credential_watch,
     health,
     housekeeping,
     onboarding,
@@ -27,6 +28,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint in (
     admin.bp,
     auth.bp,
+    credential_watch.bp,
     health.bp,
     housekeeping.bp,
     onboarding.bp,

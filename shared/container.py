@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shared.admin.user_creation import UserCreation
     from shared.entra.client import EntraClient
     from shared.entra.keys import KeyCache
+    from shared.expiry.watch import CredentialWatch
     from shared.onboarding.service import OnboardingService
     from shared.passwords.service import PasswordService
     from shared.scim.service import ScimService
@@ -330,6 +331,17 @@ class Services:
             )
 
         return self._once("admin", build)
+
+    @property
+    def credential_watch(self) -> CredentialWatch:
+        def build() -> CredentialWatch:
+            from shared.expiry.watch import CredentialWatch
+
+            return CredentialWatch(
+                tenants=self.configs, tables=self.tables, audit=self.audit, clock=self.utc_now
+            )
+
+        return self._once("credential_watch", build)
 
     @property
     def onboarding(self) -> OnboardingService:

@@ -14,6 +14,7 @@ login page (which load no Key Vault SDK) read it; the report then says
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.errors import EntraBridgeError
+from shared.expiry.assess import assess
 from shared.tenants.model import OAuth2Config, is_sso_ready
 
 MAX_AGE = 30.0
@@ -46,6 +48,17 @@ class HealthReport:
         if name_tenants and self.degraded_tenants:
             body["degraded_tenants"] = list(self.degraded_tenants)
         return body
+
+
+def _expiry_check(tenants: Sequence[tuple[str, OAuth2Config]], *, today: dt.date) -> str:
+    """How many tenants' client secrets expire within 30 days or have expired (counts
+    only: the route is public); `ok` when none."""
+    found = [assess(slug, config, today=today) for slug, config in tenants]
+    expiring = sum(1 for s in found if s is not None and s.standing == "expiring")
+    expired = sum(1 for s in found if s is not None and s.standing == "expired")
+    if not expiring and not expired:
+        return "ok"
+    return f"{expiring} tenant(s) expiring within 30 days, {expired} expired"
 
 
 class TenantConfigs(Protocol):
@@ -119,7 +132,14 @@ class HealthProbe:
         checks["tenant_secrets"] = (
             f"missing or unreadable for {len(unavailable)} tenant(s)" if unavailable else "ok"
         )
-        return HealthReport(checks=checks, degraded_tenants=tuple(sorted(unavailable)))
+        checks["credential_expiry"] = _expiry_check(tenants, today=dt.datetime.now(dt.UTC).date())
+        expired = {
+            slug
+            for slug, config in tenants
+            if (found := assess(slug, config, today=dt.datetime.now(dt.UTC).date())) is not None
+            and found.standing == "expired"
+        }
+        return HealthReport(checks=checks, degraded_tenants=tuple(sorted(unavailable | expired)))
 
     def _due(self, tenants: list[tuple[str, OAuth2Config]]) -> list[tuple[str, OAuth2Config]]:
         """The next `per_probe` tenants, round robin, so every one is checked in turn."""

@@ -51,6 +51,16 @@ def secret_status(
     }
 
 
+def credential_status(config: OAuth2Config, *, today: dt.date) -> dict[str, Any]:
+    """`credential_expires_in_days` of the credential sign-in uses (the client secret)."""
+    days = secret_status(
+        client_secret_set=config.client_secret_set,
+        expires_on=config.client_secret_expires_on,
+        today=today,
+    )["client_secret_days_left"]
+    return {"credential_expires_in_days": days}
+
+
 def render_config_document(
     config: OAuth2Config,
     *,
@@ -73,6 +83,7 @@ def render_config_document(
             expires_on=config.client_secret_expires_on,
             today=today,
         ),
+        **credential_status(config, today=today),
         "tenant_id": config.tenant_id,
         "customer_id": config.customer_id,
         "profile_mappings": [

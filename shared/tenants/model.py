@@ -51,6 +51,7 @@ READ_ONLY_FIELDS = (
     "client_secret_set",
     "client_secret_days_left",
     "client_secret_expiring_soon",
+    "credential_expires_in_days",
     "updated_at",
     "updated_by",
 )

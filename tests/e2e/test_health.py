@@ -27,6 +27,7 @@ def test_health_is_ok_when_storage_and_key_vault_answer(system: FuncHost) -> Non
             "table_storage": "ok",
             "key_vault": "ok",
             "tenant_secrets": "ok",
+            "credential_expiry": "ok",
         },
     }
 

@@ -119,6 +119,7 @@ def test_the_timer_function_is_registered_every_15_minutes_and_purges(
         function
         for function in registered_functions(app)
         if getattr(function.get_trigger(), "get_binding_name", lambda: None)() == "timerTrigger"
+        and function.get_function_name() == "purge_expired_rows"
     ]
     binding = timer.get_trigger()
     assert binding is not None

@@ -1,0 +1,22 @@
+"""Timer: every day at 06:00 UTC, assess every tenant's Entra credential
+(shared.expiry.watch): expiring (under 30 days) or expired ones are written to
+the tenant's audit log once per day and counted in /api/health.
+
+Not an HTTP route: the local host serves HTTP only, so dev and tests call
+`shared.expiry.watch` directly.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+bp = func.Blueprint()
+
+SCHEDULE = "0 0 6 * * *"  # NCRONTAB: 06:00:00 UTC every day
+
+
+@bp.timer_trigger(schedule=SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
+def watch_credential_expiry(timer: func.TimerRequest) -> None:
+    from shared.container import get_services
+
+    get_services().credential_watch.run()

@@ -1,0 +1,41 @@
+"""How a tenant's Entra credential stands today (pure): healthy, expiring (under 30
+days left), expired, or unknown (no expiry recorded). Only tenants whose sign-in
+needs the credential (SSO enabled, a secret set) are assessed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.tenants.model import OAuth2Config
+
+EXPIRING_DAYS = 30
+Standing = Literal["healthy", "expiring", "expired", "unknown"]
+
+
+@dataclass(frozen=True)
+class CredentialStanding:
+    tenant: str
+    standing: Standing
+    days_left: int | None  # negative once expired; None when unknown
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.standing in ("expiring", "expired")
+
+
+def assess(tenant: str, config: OAuth2Config, *, today: dt.date) -> CredentialStanding | None:
+    """None when the tenant's sign-in does not use a credential of ours."""
+    if not config.enabled or not config.client_secret_set:
+        return None
+    expires = config.client_secret_expires_on
+    if expires is None:
+        return CredentialStanding(tenant, "unknown", None)
+    day = expires.date() if isinstance(expires, dt.datetime) else expires
+    days_left = (day - today).days
+    if days_left < 0:
+        return CredentialStanding(tenant, "expired", days_left)
+    if days_left < EXPIRING_DAYS:
+        return CredentialStanding(tenant, "expiring", days_left)
+    return CredentialStanding(tenant, "healthy", days_left)

@@ -1,0 +1,76 @@
+"""The credential watch's decisions (pure, an injected clock) and its once-a-day
+audit events, on the unit world's in-memory tables; one run against Azurite is in
+tests/integration/test_credential_watch.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shared.expiry.assess import assess
+from shared.expiry.watch import counts
+from shared.tenants.model import OAuth2Config
+from tests.support.unit_services import UnitWorld
+
+TODAY = dt.date(2026, 12, 5)
+
+
+def secret_until(day: dt.date | None, **changes: object) -> OAuth2Config:
+    fields: dict[str, object] = {"enabled": True, "client_secret_set": True}
+    fields |= {"client_secret_expires_on": day, **changes}
+    return OAuth2Config(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("days", "standing"),
+    [(400, "healthy"), (30, "healthy"), (29, "expiring"), (1, "expiring"), (0, "expiring"),
+     (-1, "expired"), (-90, "expired")],
+)  # fmt: skip
+def test_standing_by_days_left(days: int, standing: str) -> None:
+    found = assess("contoso", secret_until(TODAY + dt.timedelta(days=days)), today=TODAY)
+    assert found is not None
+    assert (found.standing, found.days_left) == (standing, days)
+
+
+def test_tenants_that_use_no_secret_are_not_assessed_and_no_expiry_is_unknown() -> None:
+    assert assess("t", secret_until(TODAY, enabled=False), today=TODAY) is None
+    assert assess("t", secret_until(TODAY, client_secret_set=False), today=TODAY) is None
+    unknown = assess("t", secret_until(None), today=TODAY)
+    assert unknown is not None and (unknown.standing, unknown.needs_attention) == ("unknown", False)
+
+
+def test_the_watch_audits_once_per_day_and_again_the_next_day(unit: UnitWorld) -> None:
+    today = unit.clock.utc().date()
+    unit.tenant("contoso", client_secret_expires_on=today + dt.timedelta(days=10))
+    unit.tenant("fabrikam", client_secret_expires_on=today - dt.timedelta(days=2))
+    unit.tenant("healthy", client_secret_expires_on=today + dt.timedelta(days=200))
+    watch = unit.services.credential_watch
+    for _ in range(3):  # three instances, or three runs, on the same day
+        attention = watch.run()
+    assert counts(attention) == {"expiring": 1, "expired": 1}
+
+    def actions(tenant: str) -> list[str]:
+        events, _ = unit.services.audit.list(tenant, limit=50, cursor=None)
+        return [e["action"] for e in events]
+
+    assert actions("contoso") == ["credential_expiring"]
+    assert actions("fabrikam") == ["credential_expired"]
+    assert actions("healthy") == []
+    unit.advance(dt.timedelta(days=1))
+    watch.run()
+    assert actions("contoso") == ["credential_expiring", "credential_expiring"]
+    events, _ = unit.services.audit.list("contoso", limit=1, cursor=None)
+    assert events[0]["actor"] == "credential_watch" and "days left" in events[0]["detail"]
+
+
+def test_health_counts_them_without_names_and_an_expired_one_degrades(unit: UnitWorld) -> None:
+    today = unit.clock.utc().date()
+    unit.tenant("contoso", client_secret_expires_on=today + dt.timedelta(days=10))
+    unit.tenant("fabrikam", client_secret_expires_on=today - dt.timedelta(days=2))
+    report = unit.services.health.report()
+    assert report.checks["credential_expiry"] == "1 tenant(s) expiring within 30 days, 1 expired"
+    assert report.status == "degraded"
+    public = report.to_body(name_tenants=False)
+    assert "fabrikam" not in str(public) and "contoso" not in str(public)
+    assert report.to_body(name_tenants=True)["degraded_tenants"] == ["fabrikam"]
