@@ -7,10 +7,13 @@ azure-identity (about 450 ms of a cold start).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from shared.errors import UnknownTenant
+from shared.expiry.assess import assess
 from shared.tenants.model import is_sso_ready
 
 if TYPE_CHECKING:
@@ -29,9 +32,12 @@ class SignInStatus:
     button_label: str
     enforce_sso: bool
     display_name: str = ""  # for the page; not part of the status route's answer
+    # Why SSO is off although the configuration enables it (the credential expired,
+    # or its secret is missing in Key Vault); None otherwise.
+    unavailable_reason: str | None = None
 
     def to_body(self) -> dict[str, object]:
-        return {
+        body: dict[str, object] = {
             "tenant": self.tenant,
             "sso_enabled": self.sso_enabled,
             "provider": "microsoft",
@@ -39,6 +45,9 @@ class SignInStatus:
             "button_label": self.button_label,
             "enforce_sso": self.enforce_sso,
         }
+        if self.unavailable_reason:
+            body["unavailable_reason"] = self.unavailable_reason
+        return body
 
 
 def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) -> SignInStatus:
@@ -47,8 +56,16 @@ def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) 
     if record is None:
         raise UnknownTenant()
     config = record.config
-    # A secret last found missing in Key Vault would only lead to an error page.
-    ready = is_sso_ready(config) and not config.client_secret_unavailable
+    # A secret last found missing in Key Vault, or past its expiry, would only lead
+    # to an error page.
+    reason = None
+    if is_sso_ready(config):
+        standing = assess(tenant, config, today=dt.datetime.now(dt.UTC).date())
+        if config.client_secret_unavailable:
+            reason = "client_secret_unavailable"
+        elif standing is not None and standing.standing == "expired":
+            reason = "credential_expired"
+    ready = is_sso_ready(config) and reason is None
     return SignInStatus(
         tenant=tenant,
         sso_enabled=ready,
@@ -56,4 +73,5 @@ def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) 
         button_label=config.button_label,
         enforce_sso=config.enforce_sso and ready,
         display_name=record.display_name,
+        unavailable_reason=reason,
     )

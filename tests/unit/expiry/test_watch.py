@@ -74,3 +74,17 @@ def test_health_counts_them_without_names_and_an_expired_one_degrades(unit: Unit
     public = report.to_body(name_tenants=False)
     assert "fabrikam" not in str(public) and "contoso" not in str(public)
     assert report.to_body(name_tenants=True)["degraded_tenants"] == ["fabrikam"]
+
+
+def test_the_status_route_says_why_sso_is_off_when_the_secret_expired(unit: UnitWorld) -> None:
+    from shared.signin.status import sign_in_status
+
+    today = unit.clock.utc().date()
+    unit.tenant("contoso", client_secret_expires_on=today - dt.timedelta(days=1))
+    unit.tenant("fabrikam", client_secret_expires_on=today + dt.timedelta(days=5))
+    base = unit.services.settings.public_base_url
+    expired = sign_in_status(unit.services.configs, "contoso", public_base_url=base).to_body()
+    assert expired["sso_enabled"] is False
+    assert expired["unavailable_reason"] == "credential_expired"
+    expiring = sign_in_status(unit.services.configs, "fabrikam", public_base_url=base).to_body()
+    assert expiring["sso_enabled"] is True and "unavailable_reason" not in expiring
