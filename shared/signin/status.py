@@ -8,7 +8,6 @@ azure-identity (about 450 ms of a cold start).
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
