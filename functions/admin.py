@@ -128,6 +128,14 @@ def client_secret(req: func.HttpRequest) -> func.HttpResponse:
     return web.json_response(answer)
 
 
+@bp.route(route=f"{_BASE}/oauth2/client-certificate", methods=["POST"])
+@_admin_api
+def client_certificate(req: func.HttpRequest) -> func.HttpResponse:
+    caller = _caller(req)
+    answer = _admin().create_client_certificate(caller, _tenant(req), ip=web.client_ip(req))
+    return web.json_response(answer, 201)
+
+
 def _paging(req: func.HttpRequest) -> dict[str, Any]:
     """`limit` (1-1000, default 100) and `cursor` (a previous `next`) of a list route."""
     from shared.admin.input import parse_limit

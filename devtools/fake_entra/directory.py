@@ -96,6 +96,7 @@ class AppRegistration:
     secrets: tuple[ClientSecret, ...]
     group_membership_claims: str = "SecurityGroup"
     front_channel_logout_url: str | None = None
+    certificates: tuple[str, ...] = ()  # PEM: uploaded for certificate credentials
 
 
 @dataclass

@@ -277,6 +277,14 @@ class FakeEntra:
         secret = ClientSecret(value, parse_time(expires) if expires else None)
         self._update_app(tenant_id, client_id, lambda app: {"secrets": (*app.secrets, secret)})
 
+    def add_certificate(self, tenant_id: str, client_id: str, certificate_pem: str) -> None:
+        """Upload a certificate to the app (its credential for client assertions)."""
+        self._update_app(
+            tenant_id,
+            client_id,
+            lambda app: {"certificates": (*app.certificates, certificate_pem)},
+        )
+
     def remove_client_secret(self, tenant_id: str, client_id: str, value: str) -> None:
         self._update_app(
             tenant_id,

@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 from werkzeug.wrappers import Request, Response
 
 from devtools.fake_entra import errors
+from devtools.fake_entra.assertions import ASSERTION_TYPE, verify_assertion
 from devtools.fake_entra.directory import AppRegistration, Directory, User
 from devtools.fake_entra.faults import TRUNCATED_TOKEN_BODY, Faults
 from devtools.fake_entra.grants import AccessGrant, RefreshGrant
@@ -114,6 +115,14 @@ def _authenticate(
     app = directory.apps.get(client_id.strip().lower())
     if app is None:
         return errors.app_not_found(client_id, directory.name)
+    if form.get("client_assertion_type") == ASSERTION_TYPE and not secret:
+        failure = verify_assertion(
+            form.get("client_assertion", ""),
+            client_id=app.client_id,
+            certificates=app.certificates,
+            token_endpoint=entra.token_endpoint(directory.tenant_id),
+        )
+        return failure if failure is not None else app
     if not secret:
         return errors.secret_missing()
     matching = [s for s in app.secrets if hmac.compare_digest(s.value.encode(), secret.encode())]

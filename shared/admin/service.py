@@ -26,6 +26,7 @@ from shared.admin.auth import AdminCaller
 from shared.admin.etags import check_if_match, quoted
 from shared.admin.input import check_user_id, parse_disabled_patch
 from shared.admin.ports import AuditLog, Sessions, Tenants, Users, Vault
+from shared.entra.certificates import new_certificate
 from shared.errors import (
     EnforceSsoUnsafe,
     Forbidden,
@@ -54,7 +55,7 @@ from shared.tenants.model import (
     validate_slug,
 )
 from shared.tenants.validation import parse_client_secret_put, parse_config_put
-from shared.users import PROVIDER_MICROSOFT, ROLE_TENANT_ADMIN, User
+from shared.users import PROVIDER_MICROSOFT, ROLE_TENANT_ADMIN, User, rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,46 @@ class AdminService:
         assert masked is not None
         return render_client_secret_answer(masked, expires, today=now.date())
 
+    def create_client_certificate(
+        self, caller: AdminCaller, tenant: str, *, ip: str | None
+    ) -> dict[str, Any]:
+        """A key pair and self-signed certificate for the tenant's app registration: the
+        private key goes to Key Vault with the certificate (as the tenant's credential,
+        the version in use until now kept as the previous one, so sign-in goes on
+        with it until Entra has the new certificate); the answer is the public
+        certificate for the admin to upload, never the key."""
+        record = self._tenant(tenant)
+        now = self.clock()
+        made = new_certificate(subject=f"entrabridge {tenant}", now=now)
+        previous = self._current_secret(record)
+        version = self._store_secret(tenant, Secret(made.bundle_pem), made.expires_on)
+        try:
+            self._mark_secret_set(
+                record,
+                made.expires_on,
+                version,
+                previous,
+                at=now,
+                by=caller.actor,
+                credential_type="certificate",
+            )
+        except Exception:
+            self._undo_new_secret(record, previous)
+            raise
+        self.audit.record(
+            tenant,
+            "client_certificate_created",
+            actor=caller.actor,
+            ip=ip,
+            fields=("client_certificate",),
+            detail=f"thumbprint {made.thumbprint}",
+        )
+        return {
+            "certificate_pem": made.certificate_pem,
+            "thumbprint": made.thumbprint,
+            "expires_on": rfc3339(made.expires_on),
+        }
+
     def connect_app(
         self,
         tenant: str,
@@ -260,12 +301,17 @@ class AdminService:
         *,
         at: dt.datetime,
         by: str,
+        credential_type: str = "secret",
     ) -> None:
         """Make `version` the config's secret, whatever else changed meanwhile (the
         version it replaces, read afresh on each attempt, becomes the previous one)."""
         for _ in range(_ATTEMPTS):
             config = _pinned(
-                dataclasses.replace(record.config, client_secret_expires_on=expires),
+                dataclasses.replace(
+                    record.config,
+                    client_secret_expires_on=expires,
+                    credential_type=credential_type,
+                ),
                 version,
                 before=record.config,
                 current=current,

@@ -33,6 +33,7 @@ import msal
 import requests
 
 from shared.entra.answers import AnswerRecorder, KeepNothing
+from shared.entra.certificates import msal_credential
 from shared.errors import (
     IdpError,
     InvalidIdToken,
@@ -47,7 +48,9 @@ from shared.secret import Secret
 SIGN_IN_SCOPES = ("email", "User.Read")
 _AADSTS = re.compile(r"AADSTS[0-9]{4,8}(?![0-9])")  # ASCII digits only
 # invalid_client answers that a rotated secret can explain: a wrong or expired secret.
-SECRET_REJECTED_CODES = frozenset({"AADSTS7000215", "AADSTS7000222"})
+# (and for a certificate: its assertion not verified by the certificates Entra has,
+# or a certificate Entra has not been given yet)
+SECRET_REJECTED_CODES = frozenset({"AADSTS7000215", "AADSTS7000222", "AADSTS700027"})
 _UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 # Statuses whose Retry-After is passed on to the person (RFC 9110 10.2.3).
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -297,7 +300,8 @@ class EntraClient:
         try:
             app = msal.ConfidentialClientApplication(
                 creds.client_id,
-                client_credential=creds.secret.reveal(),
+                # A client secret, or a certificate's key and certificate (shape decides).
+                client_credential=msal_credential(creds.secret.reveal()),
                 authority=authority_url(self._authority_host, creds.tenant_id),
                 instance_discovery=False,
                 http_client=self._msal_http,

@@ -49,6 +49,7 @@ def config_to_entity(config: OAuth2Config) -> dict[str, Any]:
         "updated_by": config.updated_by or "",
         "client_secret_version": config.client_secret_version or "",
         "client_secret_previous_version": config.client_secret_previous_version or "",
+        "credential_type": config.credential_type,
     }
     lists: dict[str, list[Any]] = {
         "profile_mappings": [
@@ -95,6 +96,7 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         updated_by=text("updated_by"),
         client_secret_version=text("client_secret_version"),
         client_secret_previous_version=text("client_secret_previous_version"),
+        credential_type="certificate" if data.get("credential_type") == "certificate" else "secret",
         client_secret_unavailable=data.get(SECRET_UNAVAILABLE) is True,
     )
 

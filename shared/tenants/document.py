@@ -83,6 +83,7 @@ def render_config_document(
             expires_on=config.client_secret_expires_on,
             today=today,
         ),
+        "credential_type": config.credential_type,
         **credential_status(config, today=today),
         "tenant_id": config.tenant_id,
         "customer_id": config.customer_id,

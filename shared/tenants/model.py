@@ -52,6 +52,7 @@ READ_ONLY_FIELDS = (
     "client_secret_days_left",
     "client_secret_expiring_soon",
     "credential_expires_in_days",
+    "credential_type",
     "updated_at",
     "updated_by",
 )
@@ -184,6 +185,9 @@ class OAuth2Config:
     # None on rows written without them (seeding): sign-in then reads the newest.
     client_secret_version: str | None = None
     client_secret_previous_version: str | None = None
+    # "secret" or "certificate": which kind of credential the current version is
+    # (shown in the document; set by the credential routes, not by a PUT).
+    credential_type: str = "secret"
     # Operational state, not configuration: the secret the config names was last
     # found missing or unreadable in Key Vault (by a sign-in or the health probe).
     # The status route and login page, which cannot ask Key Vault, read it here.

@@ -168,7 +168,7 @@ def test_every_admin_operation_takes_a_bearer_token_or_the_platform_key_and_list
     None
 ):
     admin = [(m, p, op) for m, p, op in operations() if p.startswith("/api/admin/")]
-    assert len(admin) == 11
+    assert len(admin) == 12
     for method, path, op in admin:
         assert op["security"] == ADMIN_SECURITY, f"{method} {path}"
         assert {"401", "403", "500", "503"} <= set(op["responses"]), f"{method} {path}"
