@@ -7,6 +7,7 @@ from __future__ import annotations
 import msal
 import requests
 
+from shared.entra.certificates import msal_credential
 from shared.secret import Secret
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -30,7 +31,8 @@ def app_only_token(
 ) -> str:
     app = msal.ConfidentialClientApplication(
         client_id,
-        client_credential=credential.reveal(),
+        # A secret, or a certificate's key and certificate in one PEM (its shape decides).
+        client_credential=msal_credential(credential.reveal()),
         authority=f"{authority_host}/{directory}",
         instance_discovery=False,
         http_client=http,
