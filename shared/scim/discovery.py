@@ -37,13 +37,16 @@ def _resource_type(base: str, resource_type: ResourceType) -> ResourceType:
     )
 
 
-def schemas(base: str) -> dict[str, Any]:
-    found = [_schema(base, s) for s in provider().schemas]
-    listed = ListResponse[Schema](
+def _listed(model: Any, found: list[Any]) -> dict[str, Any]:
+    listed = ListResponse[model](
         total_results=len(found), start_index=1, items_per_page=len(found), resources=found
     )
     body: dict[str, Any] = listed.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
     return body
+
+
+def schemas(base: str) -> dict[str, Any]:
+    return _listed(Schema, [_schema(base, s) for s in provider().schemas])
 
 
 def schema(base: str, schema_id: str) -> dict[str, Any]:
@@ -57,12 +60,7 @@ def schema(base: str, schema_id: str) -> dict[str, Any]:
 
 
 def resource_types(base: str) -> dict[str, Any]:
-    found = [_resource_type(base, r) for r in provider().resource_types]
-    listed = ListResponse[ResourceType](
-        total_results=len(found), start_index=1, items_per_page=len(found), resources=found
-    )
-    body: dict[str, Any] = listed.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-    return body
+    return _listed(ResourceType, [_resource_type(base, r) for r in provider().resource_types])
 
 
 def resource_type(base: str, type_id: str) -> dict[str, Any]:

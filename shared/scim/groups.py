@@ -26,15 +26,19 @@ from scim2_models import (
     ListResponse,
     Meta,
     PatchOp,
-    ResponseParameters,
-    SearchRequest,
 )
 
 from shared.errors import SsoUnavailable
 from shared.scim.mapping import entra_object_id, with_membership
 from shared.scim.ports import ScimRows, UserRows
 from shared.scim.protocol import ScimError, scim_error_of, speaking_scim
-from shared.scim.queries import check_filter, equality_of, matching, page_of
+from shared.scim.queries import (
+    equality_of,
+    matching,
+    page_of,
+    response_parameters,
+    search_request,
+)
 from shared.scim.users import ACTOR, Answer, check_if_match, version_of
 from shared.signin.ports import AuditLog
 from shared.store.rows import Op, Tables, TransactionFailed
@@ -62,7 +66,7 @@ class ScimGroups:
 
     @speaking_scim
     def get(self, tenant: str, group_id: str, params: Mapping[str, str]) -> Answer:
-        parameters = _response_parameters(params)
+        parameters = response_parameters(Group, params)
         if _members_excluded(parameters):
             row, members = self._group(tenant, group_id), None
         else:
@@ -75,7 +79,7 @@ class ScimGroups:
 
     @speaking_scim
     def search(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        search = _search(params)
+        search = search_request(Group, params)
         text = str(search.filter) if search.filter is not None else None
         with_members = not _members_excluded(search) or "members" in (text or "").lower()
         matched = self.matches(tenant, text, with_members=with_members)
@@ -387,31 +391,6 @@ def _plausible(identifier: str) -> bool:
 def _members_excluded(parameters: Any) -> bool:
     excluded = getattr(parameters, "excluded_attributes", None) or ()
     return any(str(path).lower().endswith("members") for path in excluded)
-
-
-def _response_parameters(params: Mapping[str, str]) -> ResponseParameters[Any] | None:
-    wanted = {k: v for k, v in params.items() if k in ("attributes", "excludedAttributes")}
-    if not wanted:
-        return None
-    try:
-        return ResponseParameters[Group].model_validate(wanted)
-    except Exception as exc:  # mapped to a SCIM error, or raised again
-        raise scim_error_of(exc) from exc
-
-
-def _search(params: Mapping[str, Any]) -> SearchRequest[Any]:
-    wanted = {
-        k: v
-        for k, v in params.items()
-        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes", "schemas")
-    }
-    try:
-        search = SearchRequest[Group].model_validate(wanted)
-    except Exception as exc:  # mapped to a SCIM error, or raised again
-        raise scim_error_of(exc) from exc
-    if search.filter is not None:
-        check_filter(Group, str(search.filter))
-    return search
 
 
 __all__ = ["ScimGroups"]

@@ -3,13 +3,13 @@ the `eq` filters an index answers, and startIndex/count paging (RFC 7644 3.4.2).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from scim2_models import InvalidFilterException, ScimFilter
+from scim2_models import InvalidFilterException, ResponseParameters, ScimFilter, SearchRequest
 from scim2_models.path.expressions import CompareOperator, Comparison
 
-from shared.scim.protocol import MAX_RESULTS, ScimError
+from shared.scim.protocol import MAX_RESULTS, ScimError, scim_error_of
 
 T = TypeVar("T")
 MAX_FILTER_CHARS = 2048
@@ -51,3 +51,29 @@ def page_of(items: Sequence[T], start_index: int | None, count: int | None) -> t
     start = max(start_index or 1, 1)
     size = MAX_RESULTS if count is None else min(max(count, 0), MAX_RESULTS)
     return len(items), list(items[start - 1 : start - 1 + size])
+
+
+SEARCH_FIELDS = ("filter", "startIndex", "count", "attributes", "excludedAttributes", "schemas")
+
+
+def response_parameters(model: Any, params: Mapping[str, str]) -> ResponseParameters[Any] | None:
+    """`attributes` / `excludedAttributes` of a GET, checked against `model`."""
+    wanted = {k: v for k, v in params.items() if k in ("attributes", "excludedAttributes")}
+    if not wanted:
+        return None
+    try:
+        return ResponseParameters[model].model_validate(wanted)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise scim_error_of(exc) from exc
+
+
+def search_request(model: Any, params: Mapping[str, Any]) -> SearchRequest[Any]:
+    """A list request (query parameters or a .search body), its filter checked."""
+    wanted = {k: v for k, v in params.items() if k in SEARCH_FIELDS}
+    try:
+        search = SearchRequest[model].model_validate(wanted)
+    except Exception as exc:  # mapped to a SCIM error, or raised again
+        raise scim_error_of(exc) from exc
+    if search.filter is not None:
+        check_filter(model, str(search.filter))
+    return search

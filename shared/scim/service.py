@@ -20,7 +20,7 @@ from shared.admin.auth import AdminCaller
 from shared.errors import UnknownTenant
 from shared.scim.groups import ScimGroups
 from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
-from shared.scim.queries import check_filter, page_of
+from shared.scim.queries import SEARCH_FIELDS, check_filter, page_of
 from shared.scim.users import ScimUsers
 from shared.signin.ports import AuditLog
 from shared.store.rows import Op, Tables
@@ -42,9 +42,6 @@ class ScimTokens(Protocol):
     def revoke(self, tenant: str) -> bool: ...
 
     def matches(self, tenant: str, token: str) -> bool: ...
-
-
-_SEARCH_FIELDS = ("schemas", "filter", "startIndex", "count", "attributes", "excludedAttributes")
 
 
 @dataclass
@@ -75,7 +72,7 @@ class ScimService:
     def search_everything(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """POST /.search: Users and Groups at once (RFC 7644 3.4.3). A filter that names
         what only one of them has selects nothing of the other (3.4.2.1)."""
-        wanted = {k: v for k, v in params.items() if k in _SEARCH_FIELDS}
+        wanted = {k: v for k, v in params.items() if k in SEARCH_FIELDS}
         try:
             search = SearchRequest[ScimUser | Group].model_validate(wanted)
         except Exception as exc:  # mapped to a SCIM error, or raised again

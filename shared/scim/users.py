@@ -17,13 +17,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scim2_models import Context, ListResponse, Meta, PatchOp, ResponseParameters, SearchRequest
+from scim2_models import Context, ListResponse, Meta, PatchOp, ResponseParameters
 
 from shared.errors import SsoUnavailable
 from shared.scim.mapping import UserFacts, entra_object_id, user_facts, with_membership
 from shared.scim.ports import ScimRows, UserRows
 from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
-from shared.scim.queries import check_filter, equality_of, matching, page_of
+from shared.scim.queries import (
+    equality_of,
+    matching,
+    page_of,
+    response_parameters,
+    search_request,
+)
 from shared.signin.ports import AuditLog
 from shared.signin.provisioning import entra_user_id
 from shared.store.rows import MAX_TRANSACTION_OPERATIONS, Op, Tables, TransactionFailed
@@ -72,11 +78,11 @@ class ScimUsers:
     @speaking_scim
     def get(self, tenant: str, user_id: str, params: Mapping[str, str]) -> Answer:
         user, etag = self._scim_user(tenant, user_id)
-        return self._answer(user, etag, _response_parameters(params))
+        return self._answer(user, etag, response_parameters(ScimUser, params))
 
     @speaking_scim
     def search(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        search = _search(params)
+        search = search_request(ScimUser, params)
         total, resources = page_of(
             self.matches(tenant, search.filter), search.start_index, search.count
         )
@@ -430,28 +436,3 @@ def _conflict(ops: list[Op], failure: TransactionFailed) -> ScimError | SsoUnava
     if failure.reason == "precondition":
         return ScimError(409, "The user changed meanwhile; retry the request.")
     return SsoUnavailable("The change could not be stored.")
-
-
-def _response_parameters(params: Mapping[str, str]) -> ResponseParameters[Any] | None:
-    wanted = {k: v for k, v in params.items() if k in ("attributes", "excludedAttributes")}
-    if not wanted:
-        return None
-    try:
-        return ResponseParameters[ScimUser].model_validate(wanted)
-    except Exception as exc:  # mapped to a SCIM error, or raised again
-        raise _scim_error_or_raise(exc) from exc
-
-
-def _search(params: Mapping[str, Any]) -> SearchRequest[Any]:
-    wanted = {
-        k: v
-        for k, v in params.items()
-        if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes", "schemas")
-    }
-    try:
-        search = SearchRequest[ScimUser].model_validate(wanted)
-    except Exception as exc:  # mapped to a SCIM error, or raised again
-        raise _scim_error_or_raise(exc) from exc
-    if search.filter is not None:
-        check_filter(ScimUser, str(search.filter))
-    return search

@@ -6,37 +6,20 @@ new customer."""
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from tests.e2e.test_onboarding import PLATFORM_KEY, PUBLIC, Onboarding, onboarding  # noqa: F401
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def walkthrough() -> str:
-    section = README.read_text().split("## Connect Microsoft in one click", 1)[1]
-    blocks = re.findall(r"```sh\n(.*?)```", section.split("\n## ", 1)[0], flags=re.DOTALL)
-    assert blocks, "the README's onboarding section has no sh block"
-    return str(blocks[0])
+from tests.support.readme import run_walkthrough
 
 
 def test_the_readme_onboarding_walkthrough_works(onboarding: Onboarding) -> None:  # noqa: F811
-    script = walkthrough()
-    script = re.sub(r"^API=.*$", f"API={onboarding.host.url}/api", script, flags=re.M)
-    script = re.sub(r"^KEY=.*$", f'KEY="X-Platform-Admin-Key: {PLATFORM_KEY}"', script, flags=re.M)
-    script = script.replace("curl -s ", "curl -sSf ")
-    run = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    output = run_walkthrough(
+        "Connect Microsoft in one click",
+        api=f"{onboarding.host.url}/api",
+        key=PLATFORM_KEY,
     )
-    assert run.returncode == 0, run.stderr + run.stdout
-    found = re.findall(r'"consent_url":\s*"([^"]+)"', run.stdout)
-    assert found, run.stdout
+    found = re.findall(r'"consent_url":\s*"([^"]+)"', output)
+    assert found, output
     consent_url = found[-1]
     # "open consent_url in a browser, choose Demo Corp, Accept" (here: Northwind)
     done = onboarding.callback(onboarding.consent(consent_url))

@@ -161,8 +161,11 @@ def test_the_platform_admin_key_is_written_once_from_a_secure_parameter() -> Non
     assert azd["platformAdminKeyExists"]["value"] == "${PLATFORM_ADMIN_KEY_EXISTS=false}"
     assert main().outputs["PLATFORM_ADMIN_KEY_EXISTS"]["value"] is True
     for written in (False, True):
-        secrets = [d for d in deployment(platformAdminKeyExists=written)
-                   if d.type == "Microsoft.KeyVault/vaults/secrets"]
+        secrets = [
+            d
+            for d in deployment(platformAdminKeyExists=written)
+            if d.type == "Microsoft.KeyVault/vaults/secrets"
+        ]
         assert len(secrets) == (0 if written else 1)
 
 
@@ -190,7 +193,7 @@ def test_the_app_runs_python_3_11_as_a_user_assigned_identity() -> None:
         "name": "python",
         "version": "3.11",
     }
-    assert json.dumps(site["identity"]["userAssignedIdentities"]) == '{"\'${identityId}\'": {}}'
+    assert json.dumps(site["identity"]["userAssignedIdentities"]) == "{\"'${identityId}'\": {}}"
 
 
 def test_the_app_serves_only_https_with_tls_1_2_and_no_basic_auth() -> None:
@@ -269,8 +272,11 @@ def test_the_platform_admin_key_setting_is_a_key_vault_reference_into_the_admin_
     reference = app_settings()["PLATFORM_ADMIN_KEY"]
     assert reference == "@Microsoft.KeyVault(SecretUri=${platformAdminKeySecretUri})"
     [config] = [d for d in deployment() if d.type == "Microsoft.Web/sites/config"]
-    [admin_vault] = [d for d in deployment() if d.type == "Microsoft.KeyVault/vaults"
-                     and str(d.body["name"]).startswith("kva-")]
+    [admin_vault] = [
+        d
+        for d in deployment()
+        if d.type == "Microsoft.KeyVault/vaults" and str(d.body["name"]).startswith("kva-")
+    ]
     # Versionless (no version segment): the reference follows rotation.
     assert main().modules["appSettings"]["config"]["params"]["platformAdminKeySecretUri"] == (
         "${adminVault.outputs.uri}secrets/${platformAdminKeySecretName}"
@@ -413,8 +419,9 @@ def test_the_operator_may_read_the_platform_admin_key_and_nothing_else() -> None
     assert _assignment_roles(roles, operator[0]) == [KEY_VAULT_SECRETS_USER]
     assert operator[0].condition is not None  # only when an operator id is given
     assert main().parameters["operatorPrincipalId"]["default"] == ""
-    names = {str(d.body["name"]) for d in deployment()
-             if d.type == "Microsoft.KeyVault/vaults/secrets"}
+    names = {
+        str(d.body["name"]) for d in deployment() if d.type == "Microsoft.KeyVault/vaults/secrets"
+    }
     assert names == {"platform-admin-key"}  # the only secret a deployment writes
 
 
@@ -422,10 +429,19 @@ def test_the_roles_go_to_the_function_app_identity() -> None:
     principal = main().modules["roles"]["config"]["params"]["principalId"]
     assert accessor_path(principal) == ["identity", "outputs", "principalId"]
     assert main().modules["functionApp"]["config"]["params"]["identityId"] == {
-        "operator": {"type": "property_accessor", "operands": {
-            "operand_1": "identity",
-            "operand_2": {"operator": {"type": "property_accessor", "operands": {
-                "operand_1": "outputs", "operand_2": "id"}}}}}}
+        "operator": {
+            "type": "property_accessor",
+            "operands": {
+                "operand_1": "identity",
+                "operand_2": {
+                    "operator": {
+                        "type": "property_accessor",
+                        "operands": {"operand_1": "outputs", "operand_2": "id"},
+                    }
+                },
+            },
+        }
+    }
 
 
 # --- monitoring ------------------------------------------------------------------
@@ -542,10 +558,16 @@ def test_location_is_limited_to_the_flex_consumption_regions() -> None:
 def test_zone_redundancy_brings_zone_redundant_storage() -> None:
     for zones in (False, True):
         for geo in (False, True):
-            [account] = [d for d in deployment(zoneRedundant=zones, storageGeoRedundant=geo)
-                         if d.type == "Microsoft.Storage/storageAccounts"]
-            [plan] = [d for d in deployment(zoneRedundant=zones, storageGeoRedundant=geo)
-                      if d.type == "Microsoft.Web/serverfarms"]
+            [account] = [
+                d
+                for d in deployment(zoneRedundant=zones, storageGeoRedundant=geo)
+                if d.type == "Microsoft.Storage/storageAccounts"
+            ]
+            [plan] = [
+                d
+                for d in deployment(zoneRedundant=zones, storageGeoRedundant=geo)
+                if d.type == "Microsoft.Web/serverfarms"
+            ]
             sku = account.body["sku"]["name"]
             assert plan.body["properties"]["zoneRedundant"] is zones
             assert ("ZRS" in sku) is zones, sku

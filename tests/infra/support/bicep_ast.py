@@ -479,10 +479,22 @@ def _expr(node: Any) -> Node:
 
 
 _BINARY = {
-    "greater_than_or_equals": ">=", "greater_than": ">", "less_than_or_equals": "<=",
-    "less_than": "<", "equals": "==", "not_equals": "!=", "equals_case_insens": "=~",
-    "not_equals_case_insens": "!~", "and_op": "&&", "or_op": "||", "coalesce": "??",
-    "add": "+", "divide": "/", "modulo": "%", "multiply": "*", "substract": "-",
+    "greater_than_or_equals": ">=",
+    "greater_than": ">",
+    "less_than_or_equals": "<=",
+    "less_than": "<",
+    "equals": "==",
+    "not_equals": "!=",
+    "equals_case_insens": "=~",
+    "not_equals_case_insens": "!~",
+    "and_op": "&&",
+    "or_op": "||",
+    "coalesce": "??",
+    "add": "+",
+    "divide": "/",
+    "modulo": "%",
+    "multiply": "*",
+    "substract": "-",
 }
 
 

@@ -288,8 +288,11 @@ class Evaluator:
                 return target[name]
             if safe:
                 return None
-            raise EvalError(line, f"the object has no property '{name}' (it has: "
-                            f"{', '.join(sorted(target)) or 'none'})")
+            raise EvalError(
+                line,
+                f"the object has no property '{name}' (it has: "
+                f"{', '.join(sorted(target)) or 'none'})",
+            )
         raise EvalError(line, f"'.{name}' on a {type_of(target)}")
 
     def index(self, target: Value, index: Value, line: int) -> Value:
@@ -339,13 +342,20 @@ class Evaluator:
             same = left.lower() == right.lower()
             return same if op == "=~" else not same
         if not (_is_int(left) and _is_int(right)):
-            raise EvalError(node.line, f"'{op}' needs ints, not {type_of(left)} and "
-                            f"{type_of(right)}")
+            raise EvalError(
+                node.line, f"'{op}' needs ints, not {type_of(left)} and {type_of(right)}"
+            )
         a, b = int(left), int(right)
         result: dict[str, Callable[[], Value]] = {
-            ">": lambda: a > b, ">=": lambda: a >= b, "<": lambda: a < b,
-            "<=": lambda: a <= b, "+": lambda: a + b, "-": lambda: a - b,
-            "*": lambda: a * b, "/": lambda: int(a / b), "%": lambda: a % b,
+            ">": lambda: a > b,
+            ">=": lambda: a >= b,
+            "<": lambda: a < b,
+            "<=": lambda: a <= b,
+            "+": lambda: a + b,
+            "-": lambda: a - b,
+            "*": lambda: a * b,
+            "/": lambda: int(a / b),
+            "%": lambda: a % b,
         }
         return result[op]()
 
@@ -364,8 +374,7 @@ class Evaluator:
         low, high = arity
         if not low <= len(args) <= high:
             expected = str(low) if low == high else f"{low} to {high}"
-            raise EvalError(node.line, f"{name}() takes {expected} arguments, "
-                            f"not {len(args)}")
+            raise EvalError(node.line, f"{name}() takes {expected} arguments, not {len(args)}")
         if not all(known(a) for a in args) and name not in _PARTIAL:
             return Unknown(returns)
         try:
@@ -411,8 +420,19 @@ class Evaluator:
 
 
 _COMPARISONS = {">", ">=", "<", "<=", "==", "!=", "=~", "!~"}
-_PARTIAL = {"empty", "length", "union", "concat", "coalesce", "contains", "resourceId",
-            "subscriptionResourceId", "extensionResourceId", "tenantResourceId", "string"}
+_PARTIAL = {
+    "empty",
+    "length",
+    "union",
+    "concat",
+    "coalesce",
+    "contains",
+    "resourceId",
+    "subscriptionResourceId",
+    "extensionResourceId",
+    "tenantResourceId",
+    "string",
+}
 
 
 def _is_int(value: Value) -> bool:
@@ -482,8 +502,9 @@ def _substring(text: Value, start: Value, length: Value = None) -> Value:
         return text[start:]
     length = _need(length, int, "the length")
     if start + length > len(text) or start < 0:
-        raise ValueError(f"substring({start}, {length}) is past the end of a "
-                         f"{len(text)}-character string")
+        raise ValueError(
+            f"substring({start}, {length}) is past the end of a {len(text)}-character string"
+        )
     return text[start : start + length]
 
 
@@ -555,8 +576,7 @@ def _resource_id(*parts: Value) -> Value:
     names = strings[type_index + 1 :]
     segments = resource_type.split("/")
     if len(names) != len(segments) - 1:
-        raise ValueError(f"{resource_type} takes {len(segments) - 1} name(s), "
-                         f"not {len(names)}")
+        raise ValueError(f"{resource_type} takes {len(segments) - 1} name(s), not {len(names)}")
     path = segments[0]
     for segment, name in zip(segments[1:], names, strict=True):
         path += f"/{segment}/{name}"
@@ -674,18 +694,33 @@ FUNCTIONS: dict[str, Fn] = {
     "toLower": ((1, 1), "string", lambda s: _need(s, str, "the string").lower()),
     "toUpper": ((1, 1), "string", lambda s: _need(s, str, "the string").upper()),
     "trim": ((1, 1), "string", lambda s: _need(s, str, "the string").strip()),
-    "replace": ((3, 3), "string", lambda s, a, b: _need(s, str, "the string").replace(
-        _need(a, str, "the old string"), _need(b, str, "the new string"))),
+    "replace": (
+        (3, 3),
+        "string",
+        lambda s, a, b: _need(s, str, "the string").replace(
+            _need(a, str, "the old string"), _need(b, str, "the new string")
+        ),
+    ),
     "take": ((2, 2), "any", _take),
     "skip": ((2, 2), "any", _skip),
     "substring": ((2, 3), "string", _substring),
     "length": ((1, 1), "int", _length),
     "empty": ((1, 1), "bool", _empty),
     "contains": ((2, 2), "bool", _contains),
-    "startsWith": ((2, 2), "bool", lambda s, p: _need(s, str, "the string").lower().startswith(
-        _need(p, str, "the prefix").lower())),
-    "endsWith": ((2, 2), "bool", lambda s, p: _need(s, str, "the string").lower().endswith(
-        _need(p, str, "the suffix").lower())),
+    "startsWith": (
+        (2, 2),
+        "bool",
+        lambda s, p: (
+            _need(s, str, "the string").lower().startswith(_need(p, str, "the prefix").lower())
+        ),
+    ),
+    "endsWith": (
+        (2, 2),
+        "bool",
+        lambda s, p: (
+            _need(s, str, "the string").lower().endswith(_need(p, str, "the suffix").lower())
+        ),
+    ),
     "indexOf": ((2, 2), "int", _index_of),
     "string": ((1, 1), "string", _string),
     "int": ((1, 1), "int", _int),

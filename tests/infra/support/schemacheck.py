@@ -124,13 +124,19 @@ class Schemas:
         namespace = type_.split("/")[0]
         sdk_known = self.types["providers"].get(namespace, [])
         if vendored and api not in sdk_known:
-            return (f"{type_}@{api}: no such API version ({namespace} has "
-                    f"{', '.join(sdk_known[-6:])}, ...; vendored: {', '.join(vendored)})")
+            return (
+                f"{type_}@{api}: no such API version ({namespace} has "
+                f"{', '.join(sdk_known[-6:])}, ...; vendored: {', '.join(vendored)})"
+            )
         if vendored:
-            return (f"{type_}@{api}: API version not vendored (vendored: {', '.join(vendored)}; "
-                    "add it in infra/schemas/refresh.py and rerun it)")
-        return (f"{type_}@{api}: resource type not vendored (add it in infra/schemas/refresh.py "
-                "and rerun it)")
+            return (
+                f"{type_}@{api}: API version not vendored (vendored: {', '.join(vendored)}; "
+                "add it in infra/schemas/refresh.py and rerun it)"
+            )
+        return (
+            f"{type_}@{api}: resource type not vendored (add it in infra/schemas/refresh.py "
+            "and rerun it)"
+        )
 
 
 def kind_of(typeref: Any) -> str:
@@ -157,25 +163,26 @@ class SchemaRef(Ref):
 
     def access(self, name: str, line: int) -> Value:
         if isinstance(self.typeref, dict) and "dict" in self.typeref:
-            return read_through(self.schemas, self.typeref["dict"], f"{self.path}.{name}",
-                                self.owner)
+            return read_through(
+                self.schemas, self.typeref["dict"], f"{self.path}.{name}", self.owner
+            )
         model = self.schemas.model(self.typeref)
         if model is None:
             if self.typeref == "any":
                 return Unknown("any")
-            raise EvalError(line, f"{self.owner}: '{self.path}' is a {self.kind}; it has no "
-                            f"property '{name}'")
+            raise EvalError(
+                line, f"{self.owner}: '{self.path}' is a {self.kind}; it has no property '{name}'"
+            )
         props = model["props"]
         if name not in props:
-            raise EvalError(line, f"{self.owner} has no property '{self.path}.{name}'"
-                            f"{suggest(name, props)}")
-        return read_through(self.schemas, props[name]["type"], f"{self.path}.{name}",
-                            self.owner)
+            raise EvalError(
+                line, f"{self.owner} has no property '{self.path}.{name}'{suggest(name, props)}"
+            )
+        return read_through(self.schemas, props[name]["type"], f"{self.path}.{name}", self.owner)
 
     def index(self, value: Value, line: int) -> Value:
         if isinstance(self.typeref, dict) and "array" in self.typeref:
-            return read_through(self.schemas, self.typeref["array"], f"{self.path}[]",
-                                self.owner)
+            return read_through(self.schemas, self.typeref["array"], f"{self.path}[]", self.owner)
         raise EvalError(line, f"{self.owner}: '{self.path}' is not an array")
 
 
@@ -261,21 +268,27 @@ def check_declarations(project: Project, template: Template) -> None:
         project.report(template.path, line, f"'{name}' is declared twice")
     for param in template.params.values():
         if param.type not in PARAM_TYPES:
-            project.report(template.path, param.line,
-                           f"parameter '{param.name}' has type '{param.type}', not one of "
-                           f"{', '.join(sorted(PARAM_TYPES))}")
+            project.report(
+                template.path,
+                param.line,
+                f"parameter '{param.name}' has type '{param.type}', not one of "
+                f"{', '.join(sorted(PARAM_TYPES))}",
+            )
     for output in template.outputs.values():
         if output.type not in PARAM_TYPES:
-            project.report(template.path, output.line,
-                           f"output '{output.name}' has type '{output.type}'")
+            project.report(
+                template.path, output.line, f"output '{output.name}' has type '{output.type}'"
+            )
     for module in template.modules.values():
         target = (template.path.parent / module.path).resolve()
         if target not in project.templates:
-            project.report(template.path, module.line,
-                           f"module '{module.name}': no template at {module.path}")
+            project.report(
+                template.path, module.line, f"module '{module.name}': no template at {module.path}"
+            )
     for cycle in dependency_cycles(template):
-        project.report(template.path, _decl(template, cycle[0]).line,
-                       "dependency cycle: " + " -> ".join(cycle))
+        project.report(
+            template.path, _decl(template, cycle[0]).line, "dependency cycle: " + " -> ".join(cycle)
+        )
 
 
 def _decl(template: Template, name: str) -> Decl:
@@ -348,8 +361,7 @@ def dependency_cycles(template: Template) -> list[list[str]]:
 
 
 EVALUATOR = Evaluator()
-EMPTY = Scope(lambda name, line: (_ for _ in ()).throw(EvalError(line, f"'{name}' in a "
-                                                                     "decorator")))
+EMPTY = Scope(lambda name, line: (_ for _ in ()).throw(EvalError(line, f"'{name}' in a decorator")))
 
 
 def decorator(param: Param, name: str) -> Value:
@@ -452,8 +464,11 @@ class ModuleRef(Ref):
             return _Outputs(self.instance, self.module)
         if name == "name":
             return self.instance.module_deployment_name(self.module)
-        raise EvalError(line, f"module '{self.module.name}' has no property '{name}' "
-                        "(its outputs are under '.outputs')")
+        raise EvalError(
+            line,
+            f"module '{self.module.name}' has no property '{name}' "
+            "(its outputs are under '.outputs')",
+        )
 
 
 class _Outputs(Ref):
@@ -467,8 +482,11 @@ class _Outputs(Ref):
             return Unknown("any")
         output = child.template.outputs.get(name)
         if output is None:
-            raise EvalError(line, f"module '{self.module.name}' ({self.module.path}) has no "
-                            f"output '{name}'{suggest(name, child.template.outputs)}")
+            raise EvalError(
+                line,
+                f"module '{self.module.name}' ({self.module.path}) has no "
+                f"output '{name}'{suggest(name, child.template.outputs)}",
+            )
         return child.output(name)
 
 
@@ -541,8 +559,7 @@ class Instance:
             return ResourceRef(self, template.resources[name])
         if name in template.modules:
             return ModuleRef(self, template.modules[name])
-        declared = [*template.params, *template.variables, *template.resources,
-                    *template.modules]
+        declared = [*template.params, *template.variables, *template.resources, *template.modules]
         raise EvalError(line, f"'{name}' is not declared{suggest(name, declared)}")
 
     def variable(self, name: str, line: int) -> Value:
@@ -653,16 +670,18 @@ class Instance:
             return True
         if actual == "null":
             return True
-        self.report(line, f"{what} is declared {declared} but is given a {actual}"
-                    + (f" ({value!r})" if known(value) and not isinstance(value, Ref) else ""))
+        self.report(
+            line,
+            f"{what} is declared {declared} but is given a {actual}"
+            + (f" ({value!r})" if known(value) and not isinstance(value, Ref) else ""),
+        )
         return False
 
     def check_param(self, param: Param) -> None:
         if param.default is not None:
             value = self.default(param)
             self.check_type(param.line, f"parameter '{param.name}''s default", param.type, value)
-            self.check_param_value(param.line, f"parameter '{param.name}''s default", param,
-                                   value)
+            self.check_param_value(param.line, f"parameter '{param.name}''s default", param, value)
         for name in ("minLength", "maxLength", "minValue", "maxValue"):
             bound = decorator(param, name)
             if bound is not None and not isinstance(bound, int):
@@ -673,8 +692,11 @@ class Instance:
             return
         allowed = decorator(param, "allowed")
         if isinstance(allowed, list) and value not in allowed:
-            self.report(line, f"{what}: {value!r} is not an allowed value of '{param.name}' "
-                        f"({', '.join(map(repr, allowed))})")
+            self.report(
+                line,
+                f"{what}: {value!r} is not an allowed value of '{param.name}' "
+                f"({', '.join(map(repr, allowed))})",
+            )
         low, high = decorator(param, "minValue"), decorator(param, "maxValue")
         if isinstance(value, int) and not isinstance(value, bool):
             if isinstance(low, int) and value < low:
@@ -684,19 +706,22 @@ class Instance:
         low, high = decorator(param, "minLength"), decorator(param, "maxLength")
         if isinstance(value, (str, list)):
             if isinstance(low, int) and len(value) < low:
-                self.report(line, f"{what}: {len(value)} long, below '{param.name}''s "
-                            f"@minLength({low})")
+                self.report(
+                    line, f"{what}: {len(value)} long, below '{param.name}''s @minLength({low})"
+                )
             if isinstance(high, int) and len(value) > high:
-                self.report(line, f"{what}: {len(value)} long, above '{param.name}''s "
-                            f"@maxLength({high})")
+                self.report(
+                    line, f"{what}: {len(value)} long, above '{param.name}''s @maxLength({high})"
+                )
 
     def check_module(self, module: Module) -> None:
         body = body_of(module.value)
         where = f"module '{module.name}' ({module.path})"
         for key, node in body.pairs:
             if key not in MODULE_KEYS:
-                self.report(node.line, f"{where}: unknown property '{key}'"
-                            f"{suggest(key, MODULE_KEYS)}")
+                self.report(
+                    node.line, f"{where}: unknown property '{key}'{suggest(key, MODULE_KEYS)}"
+                )
         self.check_depends_on(body)
         test = self.condition(module.value)
         name = body.get("name")
@@ -715,12 +740,14 @@ class Instance:
             self.report(params.line, f"{where}: 'params' is not an object")
         for key, node in passed.items():
             if key not in template.params:
-                self.report(node.line, f"{where}: no parameter '{key}'"
-                            f"{suggest(key, template.params)}")
+                self.report(
+                    node.line, f"{where}: no parameter '{key}'{suggest(key, template.params)}"
+                )
         for param in template.params.values():
             if param.default is None and param.name not in passed:
-                self.report(module.line, f"{where}: required parameter '{param.name}' is "
-                            "not passed")
+                self.report(
+                    module.line, f"{where}: required parameter '{param.name}' is not passed"
+                )
         child = self.child(module, module.line)
         if child is None or test is False:
             return
@@ -739,8 +766,7 @@ class Instance:
         if isinstance(value, If):
             test = self.evaluate(value.test)
             if not isinstance(test, (bool, Unknown)):
-                self.report(value.line, f"a deployment condition is a {type_of(test)}, not a "
-                            "bool")
+                self.report(value.line, f"a deployment condition is a {type_of(test)}, not a bool")
             return test
         return True
 
@@ -757,8 +783,10 @@ class Instance:
                 target.name not in self.template.resources
                 and target.name not in self.template.modules
             ):
-                self.report(item.line, "dependsOn lists something that is not a resource or "
-                            "module of this template")
+                self.report(
+                    item.line,
+                    "dependsOn lists something that is not a resource or module of this template",
+                )
 
     # --- resources -----------------------------------------------------------------
 
@@ -776,8 +804,9 @@ class Instance:
                 for _, node in body.pairs:
                     self.evaluate(node, scope)
                 continue
-            self.check_resource_body(resource, schema, body, scope, where,
-                                     deployed=test is not False)
+            self.check_resource_body(
+                resource, schema, body, scope, where, deployed=test is not False
+            )
 
     def loop_scopes(self, value: Node) -> Iterator[Scope]:
         from tests.infra.support.bicep_ast import For
@@ -829,17 +858,23 @@ class Instance:
         parent = body.get("parent")
         if parent is not None:
             self.check_parent(resource, parent, where)
-        elif resource.type.count("/") > 1 and not resource.existing and (
-            isinstance(name_node, Lit) and "/" not in str(name_node.value)
+        elif (
+            resource.type.count("/") > 1
+            and not resource.existing
+            and (isinstance(name_node, Lit) and "/" not in str(name_node.value))
         ):
-            self.report(body.line, f"{where}: a child resource needs 'parent' (or a full "
-                        "'a/b' name)")
+            self.report(
+                body.line, f"{where}: a child resource needs 'parent' (or a full 'a/b' name)"
+            )
         self.check_depends_on(body)
         if resource.existing:
             for key, node in body.pairs:
                 if key not in ("name", "parent", "scope"):
-                    self.report(node.line, f"{where}: an existing resource takes only name, "
-                                f"parent and scope, not '{key}'")
+                    self.report(
+                        node.line,
+                        f"{where}: an existing resource takes only name, "
+                        f"parent and scope, not '{key}'",
+                    )
             return
         props = model["props"]
         names = schema.get("names")
@@ -907,11 +942,17 @@ class Instance:
         expected = resource.type.rsplit("/", 1)[0]
         actual = self.template.resources[parent.name].type
         if actual.lower() != expected.lower():
-            self.report(parent.line, f"{where}: parent '{parent.name}' is a {actual}, not a "
-                        f"{expected}")
+            self.report(
+                parent.line, f"{where}: parent '{parent.name}' is a {actual}, not a {expected}"
+            )
 
     def check_property(
-        self, node: Node, scope: Scope, spec: dict[str, Any], path: str, where: str,
+        self,
+        node: Node,
+        scope: Scope,
+        spec: dict[str, Any],
+        path: str,
+        where: str,
         deployed: bool,
     ) -> None:
         if spec.get("readonly"):
@@ -933,7 +974,13 @@ class Instance:
         return [node]
 
     def check_value(
-        self, node: Node, scope: Scope, value: Value, typeref: Any, path: str, where: str,
+        self,
+        node: Node,
+        scope: Scope,
+        value: Value,
+        typeref: Any,
+        path: str,
+        where: str,
         deployed: bool,
     ) -> None:
         schemas = self.project.schemas
@@ -949,13 +996,14 @@ class Instance:
             expected = "object"
         if actual != expected:
             shown = f" ({value!r})" if known(value) and not isinstance(value, Ref) else ""
-            self.report(node.line, f"{where}: '{path}' must be a {expected}, not a "
-                        f"{actual}{shown}")
+            self.report(node.line, f"{where}: '{path}' must be a {expected}, not a {actual}{shown}")
             return
         if isinstance(typeref, dict) and "enum" in typeref:
             if isinstance(value, str) and deployed and value not in typeref["enum"]:
-                self.report(node.line, f"{where}: '{path}' is '{value}', not one of "
-                            f"{', '.join(typeref['enum'])}")
+                self.report(
+                    node.line,
+                    f"{where}: '{path}' is '{value}', not one of {', '.join(typeref['enum'])}",
+                )
             return
         if isinstance(typeref, dict) and "array" in typeref:
             if not isinstance(value, list):
@@ -963,15 +1011,17 @@ class Instance:
             items = node.items if isinstance(node, Arr) and len(node.items) == len(value) else None
             for i, item in enumerate(value):
                 item_node = items[i] if items is not None else node
-                self.check_value(item_node, scope, item, typeref["array"], f"{path}[{i}]", where,
-                                 deployed)
+                self.check_value(
+                    item_node, scope, item, typeref["array"], f"{path}[{i}]", where, deployed
+                )
             return
         if isinstance(typeref, dict) and "dict" in typeref:
             if isinstance(value, dict):
                 for key, item in value.items():
                     sub = node.get(key) if isinstance(node, Obj) else None
-                    self.check_value(sub or node, scope, item, typeref["dict"], f"{path}.{key}",
-                                     where, deployed)
+                    self.check_value(
+                        sub or node, scope, item, typeref["dict"], f"{path}.{key}", where, deployed
+                    )
             return
         model = schemas.model(typeref)
         if model is None or not isinstance(value, dict):
@@ -980,19 +1030,22 @@ class Instance:
         if isinstance(node, Obj):
             for key, sub in node.pairs:
                 if key not in props:
-                    self.report(sub.line, f"{where}: unknown property '{path}.{key}'"
-                                f"{suggest(key, props)}")
+                    self.report(
+                        sub.line, f"{where}: unknown property '{path}.{key}'{suggest(key, props)}"
+                    )
                     continue
                 self.check_property(sub, scope, props[key], f"{path}.{key}", where, deployed)
             present = {k for k, _ in node.pairs}
         else:
             for key, item in value.items():
                 if key not in props:
-                    self.report(node.line, f"{where}: unknown property '{path}.{key}'"
-                                f"{suggest(key, props)}")
+                    self.report(
+                        node.line, f"{where}: unknown property '{path}.{key}'{suggest(key, props)}"
+                    )
                     continue
-                self.check_value(node, scope, item, props[key]["type"], f"{path}.{key}", where,
-                                 deployed)
+                self.check_value(
+                    node, scope, item, props[key]["type"], f"{path}.{key}", where, deployed
+                )
             present = set(value)
         for key, spec in props.items():
             if spec.get("required") and not spec.get("readonly") and key not in present:
@@ -1006,8 +1059,11 @@ class Instance:
                 continue
             body = body_of(resource.value)
             for scope in self.loop_scopes(resource.value):
-                value = {key: EVALUATOR.evaluate(node, scope) for key, node in body.pairs
-                         if key not in ("parent", "dependsOn")}
+                value = {
+                    key: EVALUATOR.evaluate(node, scope)
+                    for key, node in body.pairs
+                    if key not in ("parent", "dependsOn")
+                }
                 yield Deployed(relative, resource.name, resource.type, value)
         for module in self.template.modules.values():
             if self.condition(module.value) is False:
@@ -1020,8 +1076,9 @@ class Instance:
 
     def check_flex(self, resource: Resource, body: Obj, scope: Scope, where: str) -> None:
         flex = self.project.schemas.flex
-        value = {key: self.evaluate(node, scope) for key, node in body.pairs
-                 if key not in BICEP_KEYS}
+        value = {
+            key: self.evaluate(node, scope) for key, node in body.pairs if key not in BICEP_KEYS
+        }
         properties = value.get("properties")
         properties = properties if isinstance(properties, dict) else {}
         node_properties = body.get("properties")
@@ -1032,8 +1089,11 @@ class Instance:
                 if sku.get("tier") not in ("FlexConsumption", None):
                     self.report(body.line, f"{where}: an FC1 plan's tier is FlexConsumption")
                 if properties.get("reserved") is not True:
-                    self.report(body.line, f"{where}: a Flex Consumption plan is Linux only: "
-                                "'properties.reserved' must be true")
+                    self.report(
+                        body.line,
+                        f"{where}: a Flex Consumption plan is Linux only: "
+                        "'properties.reserved' must be true",
+                    )
                 self.check_region(body, value, where)
             return
         is_flex_site = resource.type == "Microsoft.Web/sites" and (
@@ -1043,11 +1103,15 @@ class Instance:
             self.check_region(body, value, where)
             for key in properties:
                 if key in flex["sitePropertiesDenied"]:
-                    self.report(line_of(key), f"{where}: 'properties.{key}' on a Flex "
-                                f"Consumption app: {flex['sitePropertiesDenied'][key]}")
+                    self.report(
+                        line_of(key),
+                        f"{where}: 'properties.{key}' on a Flex "
+                        f"Consumption app: {flex['sitePropertiesDenied'][key]}",
+                    )
             self.check_site_config(properties.get("siteConfig"), line_of("siteConfig"), where)
-            self.check_function_app_config(properties.get("functionAppConfig"),
-                                           line_of("functionAppConfig"), where)
+            self.check_function_app_config(
+                properties.get("functionAppConfig"), line_of("functionAppConfig"), where
+            )
         if resource.type == "Microsoft.Web/sites/config" and self.project.flex:
             name = value.get("name") or self.evaluate(body.get("name") or Lit(0, None), scope)
             if name == "appsettings" and isinstance(properties, dict):
@@ -1060,8 +1124,10 @@ class Instance:
         regions = self.project.schemas.flex["regions"]
         if isinstance(location, str) and location not in regions:
             node = body.get("location")
-            self.report(node.line if node else body.line,
-                        f"{where}: Flex Consumption is not offered in '{location}'")
+            self.report(
+                node.line if node else body.line,
+                f"{where}: Flex Consumption is not offered in '{location}'",
+            )
 
     def check_site_config(self, site_config: Value, line: int, where: str) -> None:
         denied = self.project.schemas.flex["siteConfigDenied"]
@@ -1069,21 +1135,25 @@ class Instance:
             return
         for key in site_config:
             if key in denied:
-                self.report(line, f"{where}: 'siteConfig.{key}' on a Flex Consumption app: "
-                            f"{denied[key]}")
+                self.report(
+                    line, f"{where}: 'siteConfig.{key}' on a Flex Consumption app: {denied[key]}"
+                )
         settings = site_config.get("appSettings")
         if isinstance(settings, list):
             named = {str(s.get("name")): s.get("value") for s in settings if isinstance(s, dict)}
             self.check_app_settings(named, lambda key: line, where)
 
     def check_app_settings(self, settings: dict[str, Value], line_of: Any, where: str) -> None:
-        denied = {k.upper(): (k, v) for k, v in
-                  self.project.schemas.flex["appSettingsDenied"].items()}
+        denied = {
+            k.upper(): (k, v) for k, v in self.project.schemas.flex["appSettingsDenied"].items()
+        }
         for key in settings:
             if isinstance(key, str) and key.upper() in denied:
                 name, reason = denied[key.upper()]
-                self.report(line_of(key), f"{where}: app setting '{name}' on a Flex "
-                            f"Consumption app: {reason}")
+                self.report(
+                    line_of(key),
+                    f"{where}: app setting '{name}' on a Flex Consumption app: {reason}",
+                )
 
     def check_function_app_config(self, config: Value, line: int, where: str) -> None:
         flex = self.project.schemas.flex
@@ -1093,37 +1163,62 @@ class Instance:
         if isinstance(scale, dict):
             memory = scale.get("instanceMemoryMB")
             if isinstance(memory, int) and memory not in flex["instanceMemoryMB"]:
-                self.report(line, f"{where}: instanceMemoryMB {memory} is not a Flex Consumption "
-                            f"instance size ({', '.join(map(str, flex['instanceMemoryMB']))})")
-            self.check_range(line, where, "maximumInstanceCount",
-                             scale.get("maximumInstanceCount"), flex["maximumInstanceCount"])
+                self.report(
+                    line,
+                    f"{where}: instanceMemoryMB {memory} is not a Flex Consumption "
+                    f"instance size ({', '.join(map(str, flex['instanceMemoryMB']))})",
+                )
+            self.check_range(
+                line,
+                where,
+                "maximumInstanceCount",
+                scale.get("maximumInstanceCount"),
+                flex["maximumInstanceCount"],
+            )
             ready = scale.get("alwaysReady")
             if isinstance(ready, list):
                 for item in ready:
                     if isinstance(item, dict):
-                        self.check_range(line, where, "alwaysReady instanceCount",
-                                         item.get("instanceCount"),
-                                         flex["alwaysReadyInstanceCount"])
+                        self.check_range(
+                            line,
+                            where,
+                            "alwaysReady instanceCount",
+                            item.get("instanceCount"),
+                            flex["alwaysReadyInstanceCount"],
+                        )
             triggers = scale.get("triggers")
             if isinstance(triggers, dict) and isinstance(triggers.get("http"), dict):
-                self.check_range(line, where, "http perInstanceConcurrency",
-                                 triggers["http"].get("perInstanceConcurrency"),
-                                 flex["perInstanceConcurrency"])
+                self.check_range(
+                    line,
+                    where,
+                    "http perInstanceConcurrency",
+                    triggers["http"].get("perInstanceConcurrency"),
+                    flex["perInstanceConcurrency"],
+                )
         runtime = config.get("runtime")
         if isinstance(runtime, dict) and isinstance(runtime.get("name"), str):
             versions = flex["runtimes"].get(runtime["name"])
             version = runtime.get("version")
             if versions is not None and isinstance(version, str) and version not in versions:
-                self.report(line, f"{where}: {runtime['name']} {version} is not a Flex "
-                            f"Consumption runtime ({', '.join(versions)})")
+                self.report(
+                    line,
+                    f"{where}: {runtime['name']} {version} is not a Flex "
+                    f"Consumption runtime ({', '.join(versions)})",
+                )
 
-    def check_range(self, line: int, where: str, what: str, value: Value,
-                    bounds: dict[str, int]) -> None:
-        if isinstance(value, int) and not isinstance(value, bool) and not (
-            bounds["min"] <= value <= bounds["max"]
+    def check_range(
+        self, line: int, where: str, what: str, value: Value, bounds: dict[str, int]
+    ) -> None:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not (bounds["min"] <= value <= bounds["max"])
         ):
-            self.report(line, f"{where}: {what} {value} is outside "
-                        f"{bounds['min']}-{bounds['max']} on Flex Consumption")
+            self.report(
+                line,
+                f"{where}: {what} {value} is outside "
+                f"{bounds['min']}-{bounds['max']} on Flex Consumption",
+            )
 
 
 def _loop_names(value: Node) -> list[str]:
@@ -1165,8 +1260,6 @@ def deployed(infra: Path, arguments: dict[str, Value], root: str = "main.bicep")
     template = project.templates[(project.infra / root).resolve()]
     instance = Instance(project, template, dict(arguments), 0)
     return list(instance.deployed())
-
-
 
 
 def main(argv: list[str] | None = None) -> int:
