@@ -7,6 +7,7 @@ and Nina signs in through it right after."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import re
 from collections.abc import Iterator
@@ -223,6 +224,16 @@ def test_a_state_replayed_unknown_or_from_another_browser_is_refused(
         f"&tenant={onboarding.directory.northwind_tenant_id}"
     )
     assert unknown.status_code == 400
+    assert onboarding.entra.onboarded_apps(onboarding.directory.northwind_tenant_id) == []
+
+
+def test_a_consent_that_comes_back_after_ten_minutes_is_refused(onboarding: Onboarding) -> None:
+    callback = onboarding.consent(onboarding.start().json()["consent_url"])
+    tables = onboarding.services.tables
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
+    tables.clock = lambda: later
+    expired = onboarding.callback(callback)
+    assert expired.status_code == 400 and "expired" in expired.text
     assert onboarding.entra.onboarded_apps(onboarding.directory.northwind_tenant_id) == []
 
 
