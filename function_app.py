@@ -22,7 +22,9 @@ from functions import (
     status,
     wellknown,
 )
+from shared.correlation import install_log_records
 
+install_log_records()  # each log line of a request ends with its correlation id (no I/O)
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 for blueprint in (

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shared.admin.service import AdminService
     from shared.container import Services
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 
 PLATFORM_KEY_HEADER = "X-Platform-Admin-Key"
 # The literal "api/" is in every route and host.json's routePrefix is "": the Functions

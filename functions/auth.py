@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import azure.functions as func
 
 from functions import pages, web
+from shared import correlation
 from shared.errors import EntraBridgeError, InvalidRequest, InvalidState, UnknownTenant
 from shared.sessions.cookies import browser_cookie
 from shared.signin.transaction import FLOW_TTL, binding_hash, new_browser_binding
@@ -21,7 +22,7 @@ from shared.tenants.model import is_valid_slug
 if TYPE_CHECKING:
     from shared.container import Services
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 
 _PASS_THROUGH = ("prompt", "login_hint", "domain_hint")
 FLOW_SECONDS = int(FLOW_TTL.total_seconds())  # the binding cookie lives as long as the attempt
@@ -212,6 +213,9 @@ def _failure_page(
         extra["sso_error_ref"] = error.reference
     if error is not None and error.retry_after:
         extra["sso_retry_after"] = str(error.retry_after)  # Entra's "come back in N s"
+    found = correlation.current()
+    if found:
+        extra["sso_correlation"] = found  # the failed request's id, for support
     parts = urlsplit(login_page)  # keeps a #fragment of the tenant's page last
     query = f"{parts.query}&{urlencode(extra)}" if parts.query else urlencode(extra)
     return web.redirect(urlunsplit(parts._replace(query=query)))

@@ -9,7 +9,7 @@ import azure.functions as func
 from functions import web
 from shared.errors import EntraBridgeError
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 
 
 @bp.route(route="api/health", methods=["GET"])

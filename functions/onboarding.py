@@ -17,7 +17,7 @@ from functions import pages, web
 from functions.admin import _admin_api, _caller, _services, _tenant
 from shared.store.onboarding import LIFETIME
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 
 
 def binding_cookie(name: str, value: str, *, max_age: int) -> str:

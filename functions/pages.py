@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from functions import web
+from shared import correlation
 from shared.errors import EntraBridgeError, describe_wait, person_messages
 
 if TYPE_CHECKING:
     from shared.signin.status import SignInStatus
     from shared.users import User
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 
 _AADSTS_REFERENCE = re.compile(r"AADSTS[0-9]{4,8}")
 
@@ -65,7 +66,12 @@ def error_page(code: str, *, status: int, framed_by: str | None = None) -> func.
     """`framed_by`: the one origin allowed to frame the page (Entra's front-channel
     logout frames the logout route); nobody otherwise."""
     message = MESSAGES.get(code, "Sign-in failed.")
-    body = f"<h1>Sign-in failed</h1><p class=error>{escape(message)}</p><p>Code: {escape(code)}</p>"
+    found = correlation.current()
+    support = f"<p>Support reference: <code>{found}</code></p>" if found else ""
+    body = (
+        f"<h1>Sign-in failed</h1><p class=error>{escape(message)}</p>"
+        f"<p>Code: {escape(code)}</p>{support}"
+    )
     csp = web.PAGE_CSP
     if framed_by is not None:
         csp = csp.replace("frame-ancestors 'none'", f"frame-ancestors {framed_by}")
@@ -160,9 +166,13 @@ def _reference(req: func.HttpRequest) -> str:
     """Entra's error number for the admin to look up; anything else in the parameter
     is ignored (the URL is anyone's to write)."""
     reference = req.params.get("sso_error_ref") or ""
-    if not _AADSTS_REFERENCE.fullmatch(reference):
-        return ""
-    return f" <span class=ref>Reference for your administrator: {reference}</span>"
+    shown = ""
+    if _AADSTS_REFERENCE.fullmatch(reference):
+        shown = f" <span class=ref>Reference for your administrator: {reference}</span>"
+    request_id = req.params.get("sso_correlation") or ""
+    if correlation.SHAPE.fullmatch(request_id):  # our hex ids only: the URL is anyone's
+        shown += f" <span class=ref>Support reference: {request_id}</span>"
+    return shown
 
 
 def _signed_in_user(req: func.HttpRequest, tenant: str) -> User | None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shared.sessions.types import SessionTokens
     from shared.users import User
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 _MAX_FIELD = 1024  # an email, a password, a token: far below it
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from shared.scim.service import ScimService
     from shared.tenants.model import OAuth2Config
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 log = logging.getLogger("functions.scim")
 _BASE = "api/scim/v2/{tenant}"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

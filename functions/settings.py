@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from shared.admin.auth import AdminCaller
     from shared.container import Services
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 
 # The one script: "Copy" buttons beside the read-only values (progressive: without
 # it the values are still there to select). Allowed by its hash only.

@@ -19,7 +19,7 @@ from shared.admin.settings_form import csrf_token
 from shared.errors import EntraBridgeError
 from shared.users import User
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 PAGE = 50
 
 

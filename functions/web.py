@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from shared import correlation
 from shared.errors import EntraBridgeError, InvalidRequest, PayloadTooLarge
 from shared.json_input import JsonRefused, parse_json
 
@@ -91,7 +92,31 @@ def redirect(location: str, *, cookies: Iterable[str] = (), status: int = 302) -
 
 def error_response(error: EntraBridgeError) -> func.HttpResponse:
     extra = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
-    return json_response(error.to_body(), error.status, extra_headers=extra)
+    body = error.to_body()
+    found = correlation.current()
+    if found:
+        body["correlation_id"] = found  # what support asks for
+    return json_response(body, error.status, extra_headers=extra)
+
+
+class Blueprint(func.Blueprint):
+    """`func.Blueprint` whose HTTP functions each run under a new correlation id
+    (shared.correlation), answered in `X-Correlation-Id`."""
+
+    def route(self, *args: Any, **kwargs: Any) -> Callable[[Handler], Any]:
+        register = super().route(*args, **kwargs)
+
+        def decorator(handler: Handler) -> Any:
+            @wraps(handler)
+            def correlated(req: func.HttpRequest) -> func.HttpResponse:
+                with correlation.correlated() as found:
+                    response = handler(req)
+                    response.headers["X-Correlation-Id"] = found
+                    return response
+
+            return register(correlated)
+
+        return decorator
 
 
 def api(handler: Handler) -> Handler:

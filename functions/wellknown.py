@@ -6,7 +6,7 @@ import azure.functions as func
 
 from functions import web
 
-bp = func.Blueprint()
+bp = web.Blueprint()
 
 
 @bp.route(route="api/.well-known/jwks.json", methods=["GET"])

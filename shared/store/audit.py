@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import correlation
 from shared.store.rows import Op, Tables
 from shared.store.tenant_partition import TABLE
 from shared.users import rfc3339
@@ -82,6 +83,8 @@ class AuditStore:
                 "user_id": user_id or "",
                 "code": code or "",
                 "detail": (detail or "")[:128],
+                # The request's id (shared.correlation), also in its answer and logs.
+                "correlation_id": correlation.current() or "",
             },
         )
 
@@ -102,7 +105,7 @@ def _event(data: dict[str, Any]) -> dict[str, Any]:
         "ip": data.get("ip") or None,
         "fields": json.loads(str(data.get("fields") or "[]")),
     }
-    for optional in ("user_id", "code", "detail"):
+    for optional in ("user_id", "code", "detail", "correlation_id"):
         if data.get(optional):
             event[optional] = data[optional]
     return event
