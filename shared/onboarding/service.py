@@ -36,6 +36,7 @@ from shared.admin.auth import AdminCaller
 from shared.errors import InvalidRequest, OnboardingNotConfigured, UnknownTenant
 from shared.onboarding.graph import CreatedApp, GraphFailed, GraphSteps
 from shared.secret import Secret
+from shared.sessions.ports import AuditLog
 from shared.settings import Settings
 from shared.signin.redirects import safe_return_to
 from shared.store.onboarding import OnboardingRequest, OnboardingRequests, digest
@@ -69,21 +70,6 @@ class Connector(Protocol):
     ) -> tuple[str, ...]: ...
 
 
-class Audit(Protocol):
-    def record(
-        self,
-        tenant: str,
-        action: str,
-        *,
-        actor: str,
-        ip: str | None = None,
-        fields: tuple[str, ...] = (),
-        user_id: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-    ) -> None: ...
-
-
 @dataclass(frozen=True)
 class Started:
     consent_url: str
@@ -99,7 +85,7 @@ class OnboardingService:
     requests: OnboardingRequests
     vault: Vault
     connector: Connector
-    audit: Audit
+    audit: AuditLog  # records only (shared.sessions.ports)
     # (directory, credential) -> an app-only Graph token; raises on refusal.
     app_token: Callable[[str, Secret], str]
     graph: Callable[[str], GraphSteps]  # access token -> the steps
