@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-from shared import correlation
+from shared import correlation, telemetry
 from shared.errors import EntraBridgeError, InvalidRequest, PayloadTooLarge
 from shared.json_input import JsonRefused, parse_json
 
@@ -109,7 +109,8 @@ class Blueprint(func.Blueprint):
         def decorator(handler: Handler) -> Any:
             @wraps(handler)
             def correlated(req: func.HttpRequest) -> func.HttpResponse:
-                with correlation.correlated() as found:
+                telemetry.configure_from_environment()  # once; imports nothing unless set
+                with correlation.correlated() as found, telemetry.counting_calls(handler.__name__):
                     response = handler(req)
                     response.headers["X-Correlation-Id"] = found
                     return response

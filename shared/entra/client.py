@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
+from shared import telemetry
 from shared.entra.answers import AnswerRecorder, KeepNothing
 from shared.entra.certificates import msal_credential
 from shared.errors import (
@@ -184,7 +185,8 @@ class EntraClient:
         app = self._client(creds)
         self._msal_http.clear()
         try:
-            result = app.acquire_token_by_auth_code_flow(dict(flow), dict(auth_response))
+            with telemetry.timed_entra("token"):
+                result = app.acquire_token_by_auth_code_flow(dict(flow), dict(auth_response))
         except RuntimeError as exc:  # MSAL: nonce mismatch in the ID token
             raise InvalidIdToken("The ID token's nonce does not match this sign-in.") from exc
         except msal.exceptions.MsalServiceError as exc:  # MSAL 1.39: a 5xx answer
@@ -259,7 +261,8 @@ class EntraClient:
             if pages > _GRAPH_PAGE_LIMIT or not self._is_graph_url(url):
                 raise SsoUnavailable("Microsoft Graph returned an unexpected page link.")
             try:
-                response = self._http.get(url, headers=headers)
+                with telemetry.timed_entra("graph"):
+                    response = self._http.get(url, headers=headers)
                 response.raise_for_status()
                 page = response.json()
             except (requests.RequestException, ValueError) as exc:

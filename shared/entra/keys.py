@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from shared import telemetry
 from shared.errors import SsoUnavailable
 
 DAY = 24 * 3600.0
@@ -181,7 +182,9 @@ class KeyCache:
         """Fetch and replace the key set; the caller holds the directory's lock."""
         stale = directory.snapshot
         try:
-            keys = parse_jwks(self._fetch(jwks_uri))
+            with telemetry.timed_entra("jwks"):
+                document = self._fetch(jwks_uri)
+            keys = parse_jwks(document)
             if not keys:
                 raise SsoUnavailable("Microsoft Entra ID published no usable signing key.")
         except Exception as error:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from shared import telemetry
 from shared.entra.client import idp_error_from_redirect
 from shared.errors import (
     EntraBridgeError,
@@ -211,10 +212,17 @@ class SignInService:
         ours (unknown state, unknown tenant) writes nothing: anyone can send one."""
         attempt = _Attempt()
         try:
-            return self._complete(
+            done = self._complete(
                 tenant, params, spa=spa, browser_cookie=browser_cookie, ip=ip, attempt=attempt
             )
+            if isinstance(done, Completed):
+                telemetry.sign_in_outcome(tenant, "success")
+            return done
         except EntraBridgeError as error:
+            # A tenant that does not exist is counted as `unknown`: anyone can name one.
+            telemetry.sign_in_outcome(
+                "unknown" if isinstance(error, UnknownTenant) else tenant, error.code
+            )
             cause = type(error.__cause__ or error).__name__
             if attempt.transaction is not None and self._burn(attempt.transaction, error, ip):
                 log.warning(

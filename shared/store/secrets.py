@@ -28,6 +28,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
+from shared import telemetry
 from shared.errors import SsoUnavailable
 from shared.http import AZURE_REQUEST_LOGGER  # noqa: F401 (importing it quiets request logs)
 from shared.secret import Secret
@@ -224,6 +225,7 @@ class SecretStore:
         """Every version's properties, newest first (uncached: rotation decisions need now)."""
         with _vault_errors():
             try:
+                _vault_call()
                 listed = [
                     _version(p)
                     for p in self.client.list_properties_of_secret_versions(checked_name(name))
@@ -240,6 +242,7 @@ class SecretStore:
         """Health check: the vault answers. Uncached; lists properties, so no value travels."""
         with _vault_errors():
             try:
+                _vault_call()
                 pages = self.client.list_properties_of_secret_versions(
                     SESSION_KEY_NAME, max_page_size=1
                 )
@@ -261,6 +264,7 @@ class SecretStore:
         """Store a new version (the previous ones stay readable); this process sees it at once."""
         text = value.reveal() if isinstance(value, Secret) else value
         with _vault_errors():
+            _vault_call()
             stored = self.client.set_secret(
                 checked_name(name),
                 text,
@@ -305,6 +309,7 @@ class SecretStore:
     def _fetch(self, name: str, version: str | None) -> SecretValue | None:
         with _vault_errors():
             try:
+                _vault_call()
                 stored = self.client.get_secret(checked_name(name), version)
             except ResourceNotFoundError:
                 return None
@@ -357,3 +362,8 @@ def _vault_errors() -> Iterator[None]:
         status = getattr(error, "status_code", None)
         log.warning("Key Vault unavailable: %s (status %s)", type(error).__name__, status)
         raise SsoUnavailable("Key Vault could not be reached.") from error
+
+
+def _vault_call() -> None:
+    """Count one Key Vault request for the request's telemetry (shared.telemetry)."""
+    telemetry.count_call("vault")

@@ -17,6 +17,7 @@ from azure.core.pipeline import Pipeline, PipelineContext, PipelineRequest, Pipe
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import EdmType, EntityProperty, TableTransactionError, UpdateMode
 
+from shared import telemetry
 from shared.errors import SsoUnavailable
 from shared.http import EnvCachedSession
 from shared.store.rows import Op, Row, TransactionReason, checked_keys, prefix_upper_bound
@@ -126,6 +127,7 @@ def _parts(response: Any) -> list[Any]:
 
 class _InLinePartsTransport(RequestsTransport):  # type: ignore[misc]
     def send(self, request: Any, **kwargs: Any) -> Any:
+        telemetry.count_call("table")  # one Table Storage round trip (retries included)
         response = super().send(request, **kwargs)
         if getattr(request, "multipart_mixed_info", None):
             response.parts = functools.partial(_parts, response)
