@@ -17,6 +17,8 @@ SCHEDULE = "0 0 6 * * *"  # NCRONTAB: 06:00:00 UTC every day
 
 @bp.timer_trigger(schedule=SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
 def watch_credential_expiry(timer: func.TimerRequest) -> None:
+    from shared import telemetry
     from shared.container import get_services
 
+    telemetry.configure_from_environment()  # a timer is no HTTP request: configure here
     get_services().credential_watch.run()

@@ -10,7 +10,9 @@ module is loaded otherwise, and every function here is a no-op). Instruments:
   Graph calls by `call`;
 - `entrabridge.request.table_calls` / `entrabridge.request.vault_calls`
   (histograms): Table Storage and Key Vault requests made by one HTTP request,
-  by `route` (the function's name).
+  by `route` (the function's name);
+- `entrabridge.credentials` (histogram): the daily credential watch's counts of
+  tenants by `standing` (`expiring`, `expired`).
 
 No attribute carries a person's data, a token or a secret: tenant slugs, error
 codes, call kinds and function names only.
@@ -38,6 +40,7 @@ class _Instruments:
     entra_duration: Any
     table_calls: Any
     vault_calls: Any
+    credentials: Any
 
 
 _instruments: _Instruments | None = None
@@ -90,7 +93,17 @@ def _use(provider: Any) -> None:
         vault_calls=meter.create_histogram(
             "entrabridge.request.vault_calls", description="Key Vault requests per request"
         ),
+        credentials=meter.create_histogram(
+            "entrabridge.credentials", description="Tenants' credentials by standing, per watch"
+        ),
     )
+
+
+def credential_standings(counts: dict[str, int]) -> None:
+    """The credential watch's counts (`expiring`, `expired`), one point per run."""
+    if _instruments is not None:
+        for standing, count in counts.items():
+            _instruments.credentials.record(count, {"standing": standing})
 
 
 def sign_in_outcome(tenant: str, outcome: str) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from shared import telemetry
 from shared.expiry.assess import CredentialStanding, assess
 from shared.store.rows import EXPIRES_AT, Op, Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
@@ -50,6 +51,7 @@ class CredentialWatch:
         attention = [s for s in self.standings() if s.needs_attention]
         for standing in attention:
             self._record_once_today(standing)
+        telemetry.credential_standings(counts(attention))
         if attention:
             log.warning(
                 "credential watch: %d expiring, %d expired",

@@ -64,6 +64,23 @@ def test_sign_ins_entra_calls_and_storage_requests_are_measured_without_pii(
                 assert not any(f in str(value) for f in forbidden), (name, attributes)
 
 
+def test_the_credential_watch_reports_its_counts(
+    signin_system: SignInSystem, reader: InMemoryMetricReader
+) -> None:
+    import dataclasses
+    import datetime as dt
+
+    config = signin_system.services.configs.read_now(TENANT)
+    assert config is not None
+    soon = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=5)
+    signin_system.services.configs.put_tenant(
+        TENANT, "Contoso", dataclasses.replace(config, client_secret_expires_on=soon)
+    )
+    signin_system.services.credential_watch.run()
+    counts = {a["standing"]: p.sum for a, p in points(reader)["entrabridge.credentials"]}
+    assert counts == {"expiring": 1, "expired": 0}
+
+
 def test_without_the_setting_no_opentelemetry_module_is_loaded() -> None:
     probe = (
         "import sys, function_app, functions.status;"
