@@ -117,6 +117,8 @@ RESOURCES: tuple[Spec, ...] = (
     Spec("Microsoft.Insights/components", "2020-02-02", "azure-mgmt-applicationinsights",
          "ApplicationInsightsComponent", "components_operations",
          "build_create_or_update_request", "resource_name"),
+    Spec("Microsoft.Insights/workbooks", "2022-04-01", "azure-mgmt-applicationinsights",
+         "Workbook", "workbooks_operations", "build_create_or_update_request", "resource_name"),
     Spec("Microsoft.OperationalInsights/workspaces", "2025-07-01", "azure-mgmt-loganalytics",
          "Workspace", "workspaces_operations", "build_create_or_update_request",
          "workspace_name"),
