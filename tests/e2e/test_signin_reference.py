@@ -19,7 +19,12 @@ def test_the_aadsts_number_of_a_refusal_is_shown_and_audited(
     answer = signin_system.browser_sign_in("one_group")
     landing = urlsplit(answer.headers["Location"])
     query = parse_qs(landing.query)
-    assert query == {"sso_error": ["idp_error"], "sso_error_ref": ["AADSTS50105"]}
+    correlation = answer.headers["X-Correlation-Id"]  # for support (test_correlation.py)
+    assert query == {
+        "sso_error": ["idp_error"],
+        "sso_error_ref": ["AADSTS50105"],
+        "sso_correlation": [correlation],
+    }
     page = signin_system.http.get(signin_system.url(f"{landing.path}?{landing.query}"))
     assert "Reference for your administrator: AADSTS50105" in page.text
     assert "555" not in page.text and "<b>" not in page.text
@@ -77,6 +82,8 @@ def test_the_error_goes_into_the_query_of_a_login_page_with_a_fragment(
     signin_system.services.configs.forget(TENANT)
     signin_system.entra.set_faults(authorize_error=["access_denied", "AADSTS50105: no"])
     answer = signin_system.browser_sign_in("one_group")
+    correlation = answer.headers["X-Correlation-Id"]
     assert answer.headers["Location"] == (
-        "https://app.example/login?lang=en&sso_error=idp_error&sso_error_ref=AADSTS50105#sign-in"
+        "https://app.example/login?lang=en&sso_error=idp_error&sso_error_ref=AADSTS50105"
+        f"&sso_correlation={correlation}#sign-in"
     )

@@ -243,6 +243,7 @@ def test_me_without_a_session_is_unauthorized(signin_system: SignInSystem) -> No
     assert answer.status_code == 401 and answer.json() == {
         "error": "unauthorized",
         "error_description": "A valid credential is required.",
+        "correlation_id": answer.headers["X-Correlation-Id"],
     }
 
 
