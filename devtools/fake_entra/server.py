@@ -285,6 +285,15 @@ class FakeEntra:
             lambda app: {"certificates": (*app.certificates, certificate_pem)},
         )
 
+    def remove_certificate(self, tenant_id: str, client_id: str, certificate_pem: str) -> None:
+        self._update_app(
+            tenant_id,
+            client_id,
+            lambda app: {
+                "certificates": tuple(c for c in app.certificates if c != certificate_pem)
+            },
+        )
+
     def remove_client_secret(self, tenant_id: str, client_id: str, value: str) -> None:
         self._update_app(
             tenant_id,

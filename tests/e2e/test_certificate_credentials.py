@@ -74,3 +74,30 @@ def test_a_certificate_entra_does_not_have_fails_once_nothing_else_works(
     # the reference is the last answer's.
     reference = parse_qs(urlsplit(refused.headers["Location"]).query).get("sso_error_ref")
     assert reference == ["AADSTS7000215"]
+
+
+def test_one_certificate_replaces_another_without_a_failed_sign_in(
+    signin_system: SignInSystem,
+) -> None:
+    system = signin_system
+    directory = system.directory
+    admin = signed_in(system, "several_groups")["__Host-eb_session"]
+    first = admin_call(system, "POST", "oauth2/client-certificate", admin).json()
+    system.entra.add_certificate(directory.tenant_id, directory.client_id, first["certificate_pem"])
+    system.entra.remove_client_secret(
+        directory.tenant_id, directory.client_id, directory.client_secret
+    )
+    assert sso_error(system.browser_sign_in("one_group")) is None  # by the first certificate
+
+    # Rotation: the second certificate is made before Entra has it; sign-in goes on
+    # with the first, then, once uploaded and the first removed, with the second alone.
+    second = admin_call(system, "POST", "oauth2/client-certificate", admin).json()
+    assert second["thumbprint"] != first["thumbprint"]
+    assert sso_error(system.browser_sign_in("one_group")) is None
+    system.entra.add_certificate(
+        directory.tenant_id, directory.client_id, second["certificate_pem"]
+    )
+    system.entra.remove_certificate(
+        directory.tenant_id, directory.client_id, first["certificate_pem"]
+    )
+    assert sso_error(system.browser_sign_in("one_group")) is None
