@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.errors import EntraBridgeError
-from shared.expiry.assess import assess
+from shared.expiry.assess import assess, counts
 from shared.tenants.model import OAuth2Config, is_sso_ready
 
 MAX_AGE = 30.0
@@ -50,15 +50,12 @@ class HealthReport:
         return body
 
 
-def _expiry_check(tenants: Sequence[tuple[str, OAuth2Config]], *, today: dt.date) -> str:
+def _expiry_check(counted: Mapping[str, int]) -> str:
     """How many tenants' client secrets expire within 30 days or have expired (counts
     only: the route is public); `ok` when none."""
-    found = [assess(slug, config, today=today) for slug, config in tenants]
-    expiring = sum(1 for s in found if s is not None and s.standing == "expiring")
-    expired = sum(1 for s in found if s is not None and s.standing == "expired")
-    if not expiring and not expired:
+    if not counted["expiring"] and not counted["expired"]:
         return "ok"
-    return f"{expiring} tenant(s) expiring within 30 days, {expired} expired"
+    return f"{counted['expiring']} tenant(s) expiring within 30 days, {counted['expired']} expired"
 
 
 class TenantConfigs(Protocol):
@@ -132,13 +129,10 @@ class HealthProbe:
         checks["tenant_secrets"] = (
             f"missing or unreadable for {len(unavailable)} tenant(s)" if unavailable else "ok"
         )
-        checks["credential_expiry"] = _expiry_check(tenants, today=dt.datetime.now(dt.UTC).date())
-        expired = {
-            slug
-            for slug, config in tenants
-            if (found := assess(slug, config, today=dt.datetime.now(dt.UTC).date())) is not None
-            and found.standing == "expired"
-        }
+        today = dt.datetime.now(dt.UTC).date()
+        standings = [s for slug, c in tenants if (s := assess(slug, c, today=today)) is not None]
+        checks["credential_expiry"] = _expiry_check(counts(standings))
+        expired = {s.tenant for s in standings if s.standing == "expired"}
         return HealthReport(checks=checks, degraded_tenants=tuple(sorted(unavailable | expired)))
 
     def _due(self, tenants: list[tuple[str, OAuth2Config]]) -> list[tuple[str, OAuth2Config]]:

@@ -5,6 +5,7 @@ needs the credential (SSO enabled, a secret set) are assessed."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,3 +40,12 @@ def assess(tenant: str, config: OAuth2Config, *, today: dt.date) -> CredentialSt
     if days_left < EXPIRING_DAYS:
         return CredentialStanding(tenant, "expiring", days_left)
     return CredentialStanding(tenant, "healthy", days_left)
+
+
+def counts(standings: Iterable[CredentialStanding]) -> dict[str, int]:
+    """Expiring and expired, counted (what /api/health shows: no tenant names)."""
+    found = list(standings)
+    return {
+        "expiring": sum(s.standing == "expiring" for s in found),
+        "expired": sum(s.standing == "expired" for s in found),
+    }

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared import telemetry
-from shared.expiry.assess import CredentialStanding, assess
+from shared.expiry.assess import CredentialStanding, assess, counts
 from shared.store.rows import EXPIRES_AT, Op, Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config
@@ -51,12 +51,13 @@ class CredentialWatch:
         attention = [s for s in self.standings() if s.needs_attention]
         for standing in attention:
             self._record_once_today(standing)
-        telemetry.credential_standings(counts(attention))
+        counted = counts(attention)
+        telemetry.credential_standings(counted)
         if attention:
             log.warning(
                 "credential watch: %d expiring, %d expired",
-                sum(s.standing == "expiring" for s in attention),
-                sum(s.standing == "expired" for s in attention),
+                counted["expiring"],
+                counted["expired"],
             )
         return attention
 
@@ -80,12 +81,3 @@ class CredentialWatch:
         except TransactionFailed as failure:
             if failure.reason != "exists":
                 raise  # storage refused something else: the timer's run fails, loudly
-
-
-def counts(standings: Iterable[CredentialStanding]) -> dict[str, int]:
-    """Expiring and expired, counted (what /api/health shows: no tenant names)."""
-    found = list(standings)
-    return {
-        "expiring": sum(s.standing == "expiring" for s in found),
-        "expired": sum(s.standing == "expired" for s in found),
-    }

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,13 +39,13 @@ from shared.sessions.ports import AuditLog
 from shared.settings import Settings
 from shared.signin.redirects import safe_return_to
 from shared.store.onboarding import OnboardingRequest, OnboardingRequests, digest
+from shared.tenants.fields import uuid_or_none
 from shared.tenants.model import OAuth2Config, slug_or_unknown_tenant
 
 log = logging.getLogger("shared.onboarding")
 
 CREDENTIAL_SECRET = "onboarding-client-credential"  # noqa: S105 (a Key Vault name)
 CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
-_DIRECTORY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class Tenants(Protocol):
@@ -183,7 +182,7 @@ class OnboardingService:
             code = "consent_denied" if params.get("error") == "access_denied" else "consent_failed"
             return self._refused(request, code, ip=ip, detail=str(params.get("error"))[:64])
         directory = str(params.get("tenant") or "").lower()
-        if params.get("admin_consent") != "True" or not _DIRECTORY.fullmatch(directory):
+        if params.get("admin_consent") != "True" or uuid_or_none(directory) is None:
             return self._refused(request, "invalid_state", ip=ip, detail="no consent in the answer")
         if directory == CONSUMER_TENANT:
             return self._refused(request, "consumer_tenant", ip=ip)

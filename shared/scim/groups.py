@@ -23,7 +23,6 @@ from scim2_models import (
     Context,
     Group,
     GroupMember,
-    ListResponse,
     Meta,
     PatchOp,
 )
@@ -34,8 +33,9 @@ from shared.scim.ports import ScimRows, UserRows
 from shared.scim.protocol import ScimError, scim_error_of, speaking_scim
 from shared.scim.queries import (
     equality_of,
+    list_response,
     matching,
-    page_of,
+    plausible_id,
     response_parameters,
     search_request,
 )
@@ -82,18 +82,7 @@ class ScimGroups:
         search = search_request(Group, params)
         text = str(search.filter) if search.filter is not None else None
         with_members = not _members_excluded(search) or "members" in (text or "").lower()
-        matched = self.matches(tenant, text, with_members=with_members)
-        total, page = page_of(matched, search.start_index, search.count)
-        listed = ListResponse[Group](
-            total_results=total,
-            start_index=search.start_index or 1,
-            items_per_page=len(page),
-            resources=page,
-        )
-        body: dict[str, Any] = listed.model_dump(
-            scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
-        )
-        return body
+        return list_response(Group, search, self.matches(tenant, text, with_members=with_members))
 
     @speaking_scim
     def matches(self, tenant: str, text: str | None, *, with_members: bool) -> list[Group]:
@@ -112,7 +101,7 @@ class ScimGroups:
             group_id = (
                 self.scim.group_id_by_name(tenant, value) if attribute == "displayname" else value
             )
-            row = self.scim.group(tenant, group_id) if group_id and _plausible(group_id) else None
+            row = self.scim.group(tenant, group_id) if group_id and plausible_id(group_id) else None
             return [row] if row is not None else []
         return list(self.scim.groups(tenant))
 
@@ -259,7 +248,7 @@ class ScimGroups:
             ops = list(group_ops) if number == 0 else []
             touched: list[str] = []
             for user_id, was, now, display in chunk:
-                found = self.users.get_with_etag(tenant, user_id) if _plausible(user_id) else None
+                found = self.users.get_with_etag(tenant, user_id) if plausible_id(user_id) else None
                 if found is None or found[0].scim is None:
                     if now and not was:
                         raise ScimError(
@@ -309,14 +298,14 @@ class ScimGroups:
         self, tenant: str, group_id: str
     ) -> tuple[ScimGroupRow, dict[str, str]]:
         found, members = (
-            self.scim.group_with_members(tenant, group_id) if _plausible(group_id) else (None, {})
+            self.scim.group_with_members(tenant, group_id) if plausible_id(group_id) else (None, {})
         )
         if found is None:
             raise ScimError(404, "No such group.")
         return found, members
 
     def _group(self, tenant: str, group_id: str) -> ScimGroupRow:
-        row = self.scim.group(tenant, group_id) if _plausible(group_id) else None
+        row = self.scim.group(tenant, group_id) if plausible_id(group_id) else None
         if row is None:
             raise ScimError(404, "No such group.")
         return row
@@ -382,10 +371,6 @@ def _display_name(group: Group) -> str:
 def _member_ids(group: Group) -> dict[str, str]:
     """user id -> display, as the request gave them."""
     return {str(m.value): str(m.display or "")[:256] for m in group.members or () if m.value}
-
-
-def _plausible(identifier: str) -> bool:
-    return 0 < len(identifier) <= 64 and all(c.isalnum() or c == "-" for c in identifier)
 
 
 def _members_excluded(parameters: Any) -> bool:

@@ -14,15 +14,14 @@ tenant's mappings name.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.tenants.entitlements import entitlements_for
+from shared.tenants.fields import uuid_or_none
 from shared.tenants.model import OAuth2Config
 from shared.users import User
 
-_OBJECT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_TEXT = 256  # email and name lengths the user row keeps
 
 
@@ -39,8 +38,7 @@ class UserFacts:
 
 
 def entra_object_id(external_id: str | None) -> str | None:
-    value = (external_id or "").strip().lower()
-    return value if _OBJECT_ID.fullmatch(value) else None
+    return uuid_or_none(external_id)
 
 
 def user_facts(resource: Any) -> UserFacts:

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from scim2_models import InvalidFilterException, ResponseParameters, ScimFilter, SearchRequest
+from scim2_models import (
+    Context,
+    InvalidFilterException,
+    ListResponse,
+    ResponseParameters,
+    ScimFilter,
+    SearchRequest,
+)
 from scim2_models.path.expressions import CompareOperator, Comparison
 
 from shared.scim.protocol import MAX_RESULTS, ScimError, scim_error_of
@@ -77,3 +84,24 @@ def search_request(model: Any, params: Mapping[str, Any]) -> SearchRequest[Any]:
     if search.filter is not None:
         check_filter(model, str(search.filter))
     return search
+
+
+def list_response(model: Any, search: SearchRequest[Any], matched: Sequence[Any]) -> dict[str, Any]:
+    """The ListResponse of one page of `matched`, as `search` asked for it."""
+    total, page = page_of(matched, search.start_index, search.count)
+    listed = ListResponse[model](
+        total_results=total,
+        start_index=search.start_index or 1,
+        items_per_page=len(page),
+        resources=page,
+    )
+    body: dict[str, Any] = listed.model_dump(
+        scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
+    )
+    return body
+
+
+def plausible_id(identifier: str) -> bool:
+    """An id this service could have made (a UUID's characters): anything else is
+    looked up nowhere and answered as absent."""
+    return 0 < len(identifier) <= 64 and all(c.isalnum() or c == "-" for c in identifier)

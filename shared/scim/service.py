@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from scim2_models import Context, Group, ListResponse, SearchRequest
+from scim2_models import Group, SearchRequest
 
 from shared.admin.auth import AdminCaller
 from shared.errors import UnknownTenant
 from shared.scim.groups import ScimGroups
 from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
-from shared.scim.queries import SEARCH_FIELDS, check_filter, page_of
+from shared.scim.queries import SEARCH_FIELDS, check_filter, list_response
 from shared.scim.users import ScimUsers
 from shared.signin.ports import AuditLog
 from shared.store.rows import Op, Tables
@@ -94,17 +94,7 @@ class ScimService:
         if not understood:
             refusal = "The filter names no attribute of a User or a Group."
             raise ScimError(400, refusal, "invalidFilter")
-        total, page = page_of(found, search.start_index, search.count)
-        listed = ListResponse[ScimUser | Group](
-            total_results=total,
-            start_index=search.start_index or 1,
-            items_per_page=len(page),
-            resources=page,
-        )
-        body: dict[str, Any] = listed.model_dump(
-            scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
-        )
-        return body
+        return list_response(ScimUser | Group, search, found)
 
     # --- the admin API's token routes --------------------------------------------------
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scim2_models import Context, ListResponse, Meta, PatchOp, ResponseParameters
+from scim2_models import Context, Meta, PatchOp, ResponseParameters
 
 from shared.errors import SsoUnavailable
 from shared.scim.mapping import UserFacts, entra_object_id, user_facts, with_membership
@@ -25,8 +25,9 @@ from shared.scim.ports import ScimRows, UserRows
 from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
 from shared.scim.queries import (
     equality_of,
+    list_response,
     matching,
-    page_of,
+    plausible_id,
     response_parameters,
     search_request,
 )
@@ -83,29 +84,18 @@ class ScimUsers:
     @speaking_scim
     def search(self, tenant: str, params: Mapping[str, Any]) -> dict[str, Any]:
         search = search_request(ScimUser, params)
-        total, resources = page_of(
-            self.matches(tenant, search.filter), search.start_index, search.count
-        )
-        listed = ListResponse[ScimUser](
-            total_results=total,
-            start_index=search.start_index or 1,
-            items_per_page=len(resources),
-            resources=resources,
-        )
-        body: dict[str, Any] = listed.model_dump(
-            scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search
-        )
-        return body
+        return list_response(ScimUser, search, self.matches(tenant, search.filter))
 
     @speaking_scim
     def matches(self, tenant: str, text: str | None) -> list[ScimUser]:
         """Every SCIM user a (valid) filter selects."""
-        return [self._resource(user, etag) for user, etag in self._find(tenant, text)]
+        resources = [self._resource(user, etag) for user, etag in self._candidates(tenant, text)]
+        return [r for r in resources if matching(ScimUser, text, r)]
 
-    def _find(self, tenant: str, text: str | None) -> list[tuple[User, str]]:
-        """The SCIM users a filter selects: `userName eq`, `externalId eq` (what
-        Entra sends) and `id eq` by one point read, anything else by reading the
-        tenant's users."""
+    def _candidates(self, tenant: str, text: str | None) -> list[tuple[User, str]]:
+        """The SCIM users a filter may select: for `userName eq`, `externalId eq` (what
+        Entra sends) and `id eq` the one an index names (a point read), for anything
+        else every SCIM user of the tenant."""
         wanted = equality_of(ScimUser, text)
         if wanted is not None and wanted[0] in ("username", "externalid", "id"):
             attribute, value = wanted
@@ -118,17 +108,11 @@ class ScimUsers:
             )
             found = (
                 self.users.get_with_etag(tenant, user_id)
-                if user_id and _plausible_id(user_id)
+                if user_id and plausible_id(user_id)
                 else None
             )
-            if found is None or found[0].scim is None:
-                return []
-            return [found] if matching(ScimUser, text, self._resource(*found)) else []
-        return [
-            (user, etag)
-            for user, etag in self.users.scan_with_etags(tenant)
-            if user.scim is not None and matching(ScimUser, text, self._resource(user, etag))
-        ]
+            return [found] if found is not None and found[0].scim is not None else []
+        return [(user, etag) for user, etag in self.users.scan_with_etags(tenant) if user.scim]
 
     # --- changes -----------------------------------------------------------------------
 
@@ -197,7 +181,7 @@ class ScimUsers:
                 scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
             )
         except Exception as exc:  # mapped to a SCIM error, or raised again
-            raise _scim_error_or_raise(exc) from exc
+            raise scim_error_of(exc) from exc
         return self._change(tenant, config, before, etag, resource)
 
     @speaking_scim
@@ -277,7 +261,7 @@ class ScimUsers:
         return by_email
 
     def _scim_user(self, tenant: str, user_id: str) -> tuple[User, str]:
-        found = self.users.get_with_etag(tenant, user_id) if _plausible_id(user_id) else None
+        found = self.users.get_with_etag(tenant, user_id) if plausible_id(user_id) else None
         if found is None or found[0].scim is None:
             raise ScimError(404, "No such user.")
         return found
@@ -298,8 +282,8 @@ class ScimUsers:
         return str(etags[0] or "")
 
     def _resource(self, user: User, etag: str) -> ScimUser:
-        resource = ScimUser.model_validate(_stored_resource(user))
         stored = json.loads(user.scim or "{}")
+        resource = ScimUser.model_validate(dict(stored.get("resource") or {}))
         resource.id = user.id
         resource.meta = Meta(
             resource_type="User",
@@ -325,14 +309,10 @@ def _read(body: object, context: Context) -> Any:
     try:
         resource = ScimUser.model_validate(body, scim_ctx=context)
     except Exception as exc:  # mapped to a SCIM error, or raised again
-        raise _scim_error_or_raise(exc) from exc
+        raise scim_error_of(exc) from exc
     if not str(resource.user_name or "").strip():
         raise ScimError(400, "userName is required.", "invalidValue")
     return resource
-
-
-def _scim_error_or_raise(exc: Exception) -> ScimError:
-    return scim_error_of(exc)
 
 
 def _stored(resource: Any, *, created: dt.datetime, modified: dt.datetime) -> str:
@@ -414,10 +394,6 @@ def _with_facts(user: User, config: OAuth2Config, facts: UserFacts, stored: str)
             changed, entra_tenant_id=config.tenant_id, entra_object_id=facts.object_id
         )
     return changed
-
-
-def _plausible_id(user_id: str) -> bool:
-    return 0 < len(user_id) <= 64 and all(c.isalnum() or c == "-" for c in user_id)
 
 
 def _conflict(ops: list[Op], failure: TransactionFailed) -> ScimError | SsoUnavailable:

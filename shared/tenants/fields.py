@@ -60,6 +60,14 @@ def parse_uuid(value: object) -> str:
     return value.lower()
 
 
+def uuid_or_none(value: object) -> str | None:
+    """`parse_uuid` for a value that may simply not be one (surrounding spaces ignored)."""
+    try:
+        return parse_uuid(value.strip() if isinstance(value, str) else value)
+    except FieldProblem:
+        return None
+
+
 def parse_tenant_id(value: object) -> str:
     if isinstance(value, str) and value.strip().lower() in _MULTI_TENANT:
         raise FieldProblem(
