@@ -20,6 +20,7 @@ from typing import Any
 from scim2_models import Context, Meta, PatchOp, ResponseParameters
 
 from shared.errors import SsoUnavailable
+from shared.scim.manager import patch_with_manager_reference, with_manager_reference
 from shared.scim.mapping import UserFacts, entra_object_id, user_facts, with_membership
 from shared.scim.ports import ScimRows, UserRows
 from shared.scim.protocol import ScimError, ScimUser, scim_error_of, speaking_scim
@@ -121,7 +122,7 @@ class ScimUsers:
         """A new user in one write when nobody has their identity or email (the common
         case: no read); else the user who has them is taken over (a JIT user, one
         created ahead) or the request is a 409."""
-        resource = _read(body, Context.RESOURCE_CREATION_REQUEST)
+        resource = _read(self._with_manager(tenant, body), Context.RESOURCE_CREATION_REQUEST)
         facts = user_facts(resource)
         now = self.clock()
         stored = _stored(resource, created=now, modified=now)
@@ -160,7 +161,7 @@ class ScimUsers:
     ) -> Answer:
         before, etag = self._scim_user(tenant, user_id)
         check_if_match(if_match, etag)
-        resource = _read(body, Context.RESOURCE_REPLACEMENT_REQUEST)
+        resource = _read(self._with_manager(tenant, body), Context.RESOURCE_REPLACEMENT_REQUEST)
         return self._change(tenant, config, before, etag, resource)
 
     @speaking_scim
@@ -171,7 +172,8 @@ class ScimUsers:
         check_if_match(if_match, etag)
         try:
             operations = PatchOp[ScimUser].model_validate(
-                body, scim_ctx=Context.RESOURCE_PATCH_REQUEST
+                patch_with_manager_reference(body, self._users_url(tenant)),
+                scim_ctx=Context.RESOURCE_PATCH_REQUEST,
             )
             resource = ScimUser.model_validate(_stored_resource(before))
             operations.patch(resource)
@@ -280,6 +282,12 @@ class ScimUsers:
         finally:
             self.users.forget(user.tenant, user.id)
         return str(etags[0] or "")
+
+    def _users_url(self, tenant: str) -> str:
+        return f"{self.base_url(tenant)}/Users"
+
+    def _with_manager(self, tenant: str, body: object) -> object:
+        return with_manager_reference(body, self._users_url(tenant))
 
     def _resource(self, user: User, etag: str) -> ScimUser:
         stored = json.loads(user.scim or "{}")

@@ -115,3 +115,57 @@ def test_many_members_rename_and_delete_of_a_group(scim: Scim) -> None:  # noqa:
     assert scim("DELETE", f"/Groups/{group['id']}").status_code == 204
     assert scim("GET", f"/Groups/{group['id']}").status_code == 404
     assert all(users.get("contoso", p).profiles == () for p in people)  # type: ignore[union-attr]
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def test_a_manager_as_entra_sends_it(scim: Scim) -> None:  # noqa: F811
+    """Entra sends the manager's id without the `$ref` RFC 7643 requires: `{"value"}` in
+    a POST, the bare id in a PATCH. The service fills `$ref` in; a manager set to
+    nothing, or removed, is gone."""
+    boss = new_user(scim, 1)
+    body = {
+        "schemas": [CORE, ENTERPRISE],
+        "externalId": str(uuid.uuid4()),
+        "userName": "ada@contoso.example",
+        "active": True,
+        ENTERPRISE: {"department": "Engines", "manager": {"value": boss["id"]}},
+    }
+    created = scim("POST", "/Users", json=body)
+    assert created.status_code == 201, created.text
+    manager = created.json()[ENTERPRISE]["manager"]
+    assert manager["value"] == boss["id"]
+    assert manager["$ref"] == boss["meta"]["location"]
+
+    other = new_user(scim, 2)
+    user_url = f"/Users/{created.json()['id']}"
+    path = f"{ENTERPRISE}:manager"
+    patched = scim("PATCH", user_url, json=ops({"op": "Add", "path": path, "value": other["id"]}))
+    assert patched.status_code == 200, patched.text
+    assert patched.json()[ENTERPRISE]["manager"]["$ref"] == other["meta"]["location"]
+    read = scim("GET", user_url).json()
+    assert read[ENTERPRISE]["manager"]["value"] == other["id"]
+
+    cleared = scim("PATCH", user_url, json=ops({"op": "Replace", "path": path, "value": ""}))
+    assert cleared.status_code == 200, cleared.text
+    assert "manager" not in cleared.json()[ENTERPRISE]
+    assert cleared.json()[ENTERPRISE]["department"] == "Engines"
+
+    scim("PATCH", user_url, json=ops({"op": "Replace", "path": path, "value": boss["id"]}))
+    removed = scim("PATCH", user_url, json=ops({"op": "Remove", "path": path}))
+    assert removed.status_code == 200, removed.text
+    assert "manager" not in removed.json()[ENTERPRISE]
+
+
+def test_a_manager_that_is_not_an_id_is_refused_and_changes_nothing(
+    scim: Scim,  # noqa: F811
+) -> None:
+    user = new_user(scim, 1)
+    path = f"{ENTERPRISE}:manager"
+    refused = scim(
+        "PATCH", f"/Users/{user['id']}", json=ops({"op": "Add", "path": path, "value": [1, 2]})
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert scim("GET", f"/Users/{user['id']}").json() == user

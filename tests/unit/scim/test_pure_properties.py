@@ -1,5 +1,5 @@
-"""Properties of the pure parts of SCIM: paging (RFC 7644 3.4.2.4) and reading an
-Entra object id out of externalId."""
+"""Properties of the pure parts of SCIM: paging (RFC 7644 3.4.2.4), reading an
+Entra object id out of externalId, and filling in the manager's `$ref`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.scim.manager import ENTERPRISE, patch_with_manager_reference, with_manager_reference
 from shared.scim.mapping import entra_object_id
 from shared.scim.protocol import MAX_RESULTS
 from shared.scim.queries import page_of
@@ -56,3 +57,50 @@ def test_an_object_id_is_read_in_any_case(value: uuid.UUID) -> None:
 def test_anything_else_is_no_object_id(text: str) -> None:
     found = entra_object_id(text)
     assert found is None or (uuid.UUID(found) and found == text.strip().lower())
+
+
+USERS_URL = "https://auth.example.com/api/scim/v2/contoso/Users"
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+manager_values = (
+    json_values
+    | st.text(max_size=40)
+    | st.fixed_dictionaries(
+        {"value": json_values | st.text(max_size=40)}, optional={"$ref": st.text(max_size=20)}
+    )
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=4), manager_values)
+def test_only_the_manager_of_a_body_changes_and_an_id_gets_its_ref(
+    other: dict[str, object], manager: object
+) -> None:
+    body = {**other, ENTERPRISE: {"department": "Engines", "manager": manager}}
+    changed = with_manager_reference(body, USERS_URL)
+    assert isinstance(changed, dict)
+    assert {k: v for k, v in changed.items() if k != ENTERPRISE} == {
+        k: v for k, v in body.items() if k != ENTERPRISE
+    }
+    extension = changed[ENTERPRISE]
+    assert extension["department"] == "Engines"
+    manager_id = manager.get("value") if isinstance(manager, dict) else manager
+    if isinstance(manager_id, str) and manager_id.strip():
+        assert extension["manager"]["value"] == manager_id.strip()
+        assert str(extension["manager"]["$ref"])  # kept when sent, else ours
+        if not (isinstance(manager, dict) and manager.get("$ref")):
+            assert extension["manager"]["$ref"].startswith(f"{USERS_URL}/")
+            assert "/" not in extension["manager"]["$ref"][len(USERS_URL) + 1 :]
+    elif manager_id is None or isinstance(manager_id, str):
+        assert "manager" not in extension  # an empty id is no manager
+
+
+@given(json_values)
+def test_any_patch_body_is_read_without_an_exception(body: object) -> None:
+    patch_with_manager_reference(body, USERS_URL)
+    patch_with_manager_reference({"Operations": [body]}, USERS_URL)
+    with_manager_reference({ENTERPRISE: body}, USERS_URL)

@@ -330,3 +330,35 @@ def test_a_token_works_for_its_own_tenant_only_and_a_new_one_replaces_it(
     assert refused(lambda: scim.authenticate(TENANT, second)).status == 401
     stored = str(unit.tables.get("users", TENANT, "scimtoken"))
     assert second not in stored
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "Replace", "value": {f"{ENTERPRISE}:manager": "BOSS"}},
+        {"op": "Replace", "value": {ENTERPRISE: {"manager": {"value": "BOSS"}}}},
+        {"op": "add", "path": f"{ENTERPRISE}:manager.value", "value": "BOSS"},
+        {"op": "replace", "path": ENTERPRISE, "value": {"manager": "BOSS"}},
+    ],
+    ids=["pathless-attribute", "pathless-extension", "sub-attribute", "extension-path"],
+)
+def test_every_patch_form_of_a_manager_id_sets_the_manager_with_its_ref(
+    scim: ScimService, operation: dict[str, Any]
+) -> None:
+    config = scim.authenticate(TENANT, scim.new_token(PLATFORM, TENANT, ip=None)["token"])
+    boss = scim.users.create(TENANT, config, entra_user(random_id(), upn="b@contoso.example"))
+    ada = scim.users.create(TENANT, config, entra_user(random_id()))
+    wanted = json_replace(operation, "BOSS", boss.body["id"])
+
+    patched = scim.users.patch(TENANT, config, ada.body["id"], patch(wanted), None)
+
+    assert patched.body[ENTERPRISE]["manager"] == {
+        "value": boss.body["id"],
+        "$ref": boss.body["meta"]["location"],
+    }
+
+
+def json_replace(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, dict):
+        return {k: json_replace(v, old, new) for k, v in value.items()}
+    return new if value == old else value
