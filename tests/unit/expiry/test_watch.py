@@ -8,8 +8,7 @@ import datetime as dt
 
 import pytest
 
-from shared.expiry.assess import assess
-from shared.expiry.watch import counts
+from shared.expiry.assess import assess, counts
 from shared.tenants.model import OAuth2Config
 from tests.support.unit_services import UnitWorld
 
