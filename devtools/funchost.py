@@ -41,8 +41,8 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -127,6 +127,38 @@ def routes_of(app: func.FunctionRegister, prefix: str) -> list[Route]:
         )
     routes.sort(key=lambda route: (route.template.precedence, route.template.text.lower()))
     return routes
+
+
+@dataclass
+class _RouteNode:
+    routes: list[tuple[int, Route]] = field(default_factory=list)
+    children: dict[str, _RouteNode] = field(default_factory=dict)
+
+
+class RouteIndex:
+    """The routes that may match a path, in the order given (precedence), found by
+    walking the templates' leading literal segments: a request tries the handful of
+    templates that share its path's start, not every one."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self._root = _RouteNode()
+        for order, route in enumerate(routes):
+            node = self._root
+            for literal in route.template.literal_prefix:
+                node = node.children.setdefault(literal, _RouteNode())
+            node.routes.append((order, route))
+
+    def candidates(self, path: Sequence[str]) -> list[Route]:
+        node: _RouteNode | None = self._root
+        found: list[tuple[int, Route]] = []
+        for segment in (*path, None):
+            assert node is not None
+            found += node.routes
+            node = node.children.get(segment.casefold()) if segment is not None else None
+            if node is None:
+                break
+        found.sort(key=lambda entry: entry[0])
+        return [route for _, route in found]
 
 
 RESERVED_ROUTE_ERROR = "The specified route conflicts with one or more built in routes."
@@ -257,6 +289,7 @@ class FunctionsWsgiApp:
 
     def __init__(self, routes: list[Route], *, rewrite_cookies: bool = True) -> None:
         self.routes = routes
+        self._index = RouteIndex(routes)
         self.rewrite_cookies = rewrite_cookies
         self._warned: set[str] = set()
         self._warned_lock = threading.Lock()
@@ -296,7 +329,7 @@ class FunctionsWsgiApp:
         path = split_path(_raw_path(request.environ))
         method = request.method.upper()
         refused: Route | None = None
-        for route in self.routes:
+        for route in self._index.candidates(path):
             route_params = route.template.match(path)
             if route_params is None:
                 continue

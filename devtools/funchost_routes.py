@@ -11,6 +11,7 @@ catch-all, segment by segment) whatever the registration order, as in the host.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import uuid
@@ -49,11 +50,20 @@ Part = str | Parameter  # literal text or a parameter
 class Segment:
     parts: tuple[Part, ...]
 
-    @property
+    # Computed once per template (frozen), not per request: a request is matched
+    # against many templates.
+    @functools.cached_property
     def parameter(self) -> Parameter | None:
         """The parameter when the segment is exactly one parameter."""
         if len(self.parts) == 1 and isinstance(self.parts[0], Parameter):
             return self.parts[0]
+        return None
+
+    @functools.cached_property
+    def literal(self) -> str | None:
+        """The segment's text, casefolded, when it has no parameter."""
+        if all(isinstance(part, str) for part in self.parts):
+            return "".join(part for part in self.parts if isinstance(part, str)).casefold()
         return None
 
     @property
@@ -74,9 +84,9 @@ class Segment:
         parameter = self.parameter
         if parameter is not None:
             return {parameter.name: text} if parameter.accepts(text) else None
-        if all(isinstance(part, str) for part in self.parts):
-            literal = "".join(part for part in self.parts if isinstance(part, str))
-            return {} if text.casefold() == literal.casefold() else None
+        literal = self.literal
+        if literal is not None:
+            return {} if text.casefold() == literal else None
         return self._match_complex(text)
 
     def _match_complex(self, text: str) -> dict[str, str] | None:
@@ -105,6 +115,17 @@ class RouteTemplate:
     @property
     def precedence(self) -> tuple[int, ...]:
         return tuple(segment.precedence for segment in self.segments)
+
+    @property
+    def literal_prefix(self) -> tuple[str, ...]:
+        """The leading literal segments (casefolded): only paths that start with them
+        can match."""
+        prefix: list[str] = []
+        for segment in self.segments:
+            if segment.literal is None:
+                break
+            prefix.append(segment.literal)
+        return tuple(prefix)
 
     def match(self, path: Sequence[str]) -> dict[str, str] | None:
         """Route values for `path` (decoded segments, see split_path), or None."""
