@@ -1,10 +1,11 @@
 """entrabridge against its peer (bench/peer_flask.py), in the same run, on the same
 stand-ins and Azurite, driven by the same client.
 
-For each system, served by werkzeug in its own process: 200 complete sign-ins
-of one user at concurrency 1 (server-process CPU from /proc, callback latency
-p50/p95 as the client sees it), then sign-ins per second at concurrency 8;
-three repeats, the median of each figure. Ratios are entrabridge / peer.
+For each system, served by werkzeug in its own process (both up at once): 200
+complete sign-ins of one user at concurrency 1 (server-process CPU from /proc,
+callback latency p50/p95 as the client sees it), then sign-ins per second at
+concurrency 8; three repeats, interleaved between the systems, the median of
+each figure. Ratios are entrabridge / peer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -84,50 +86,42 @@ def _check(done: requests.Response) -> None:
         raise RuntimeError(f"a sign-in failed: {done.status_code} {location}")
 
 
-def measure(stack: Stack, command: list[str] | None) -> Figures:
-    runs: list[Figures] = []
-    with host_process(stack, command) as (process, base):
-        with requests.Session() as http:
-            for _ in range(WARM_UP):
-                timed_sign_in(http, base, stack.user_upn)
-        for _ in range(REPEATS):
-            with requests.Session() as http:
-                cpu = process_cpu_seconds(process.pid)
-                latencies = [timed_sign_in(http, base, stack.user_upn) for _ in range(SIGN_INS)]
-                cpu = process_cpu_seconds(process.pid) - cpu
-            sessions = [requests.Session() for _ in range(8)]
-            wall = time.perf_counter()
-            with ThreadPoolExecutor(8) as pool:
-                list(
-                    pool.map(
-                        lambda http: timed_sign_in(http, base, stack.user_upn),
-                        [sessions[i % 8] for i in range(CONCURRENT_SIGN_INS)],
-                    )
-                )
-            wall = time.perf_counter() - wall
-            for session in sessions:
-                session.close()
-            cuts = statistics.quantiles(latencies, n=20)
-            runs.append(
-                Figures(
-                    cpu_ms=cpu / SIGN_INS * 1000,
-                    callback_p50_ms=statistics.median(latencies) * 1000,
-                    callback_p95_ms=cuts[18] * 1000,
-                    rate_c8=CONCURRENT_SIGN_INS / wall,
-                )
+def one_repeat(process_pid: int, base: str, upn: str) -> Figures:
+    """One repeat: SIGN_INS sign-ins at concurrency 1, then CONCURRENT_SIGN_INS at 8."""
+    with requests.Session() as http:
+        cpu = process_cpu_seconds(process_pid)
+        latencies = [timed_sign_in(http, base, upn) for _ in range(SIGN_INS)]
+        cpu = process_cpu_seconds(process_pid) - cpu
+    sessions = [requests.Session() for _ in range(8)]
+    wall = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda http: timed_sign_in(http, base, upn),
+                [sessions[i % 8] for i in range(CONCURRENT_SIGN_INS)],
             )
-        trivial_path = f"/api/auth/{TENANT}/status" if command is None else "/api/health"
-        with requests.Session() as http:
-            cpu = process_cpu_seconds(process.pid)
-            for _ in range(SIGN_INS):
-                http.get(f"{base}{trivial_path}")
-            trivial_ms = (process_cpu_seconds(process.pid) - cpu) / SIGN_INS * 1000
-        refresh_ms = None
-        if command is None:  # the peer has no refresh tokens
-            with requests.Session() as http:
-                token = refresh_token_of(sign_in_once(http, base, stack.user_upn)[1])
-                assert token is not None, "the callback set no refresh cookie"
-                refresh_ms = refresh_cpu(process.pid, base, http, token)
+        )
+    wall = time.perf_counter() - wall
+    for session in sessions:
+        session.close()
+    cuts = statistics.quantiles(latencies, n=20)
+    return Figures(
+        cpu_ms=cpu / SIGN_INS * 1000,
+        callback_p50_ms=statistics.median(latencies) * 1000,
+        callback_p95_ms=cuts[18] * 1000,
+        rate_c8=CONCURRENT_SIGN_INS / wall,
+    )
+
+
+def trivial_cpu(process_pid: int, base: str, path: str) -> float:
+    with requests.Session() as http:
+        cpu = process_cpu_seconds(process_pid)
+        for _ in range(SIGN_INS):
+            http.get(f"{base}{path}")
+        return (process_cpu_seconds(process_pid) - cpu) / SIGN_INS * 1000
+
+
+def median_figures(runs: list[Figures], *, trivial_ms: float, refresh_ms: float | None) -> Figures:
     return Figures(
         refresh_cpu_ms=refresh_ms,
         trivial_cpu_ms=trivial_ms,
@@ -138,9 +132,45 @@ def measure(stack: Stack, command: list[str] | None) -> Figures:
     )
 
 
+def measure_both(stack: Stack) -> tuple[Figures, Figures]:
+    """Both systems up at once, their repeats interleaved (ours, peer; then peer,
+    ours; ...): a machine's drift during the run falls on both alike."""
+    with ExitStack() as up:
+        servers = {
+            "ours": up.enter_context(host_process(stack, None)),
+            "peer": up.enter_context(host_process(stack, PEER_COMMAND)),
+        }
+        for _, base in servers.values():
+            with requests.Session() as http:
+                for _ in range(WARM_UP):
+                    timed_sign_in(http, base, stack.user_upn)
+        runs: dict[str, list[Figures]] = {"ours": [], "peer": []}
+        for repeat in range(REPEATS):
+            order = ("ours", "peer") if repeat % 2 == 0 else ("peer", "ours")
+            for name in order:
+                process, base = servers[name]
+                runs[name].append(one_repeat(process.pid, base, stack.user_upn))
+        ours_process, ours_base = servers["ours"]
+        peer_process, peer_base = servers["peer"]
+        with requests.Session() as http:
+            token = refresh_token_of(sign_in_once(http, ours_base, stack.user_upn)[1])
+            assert token is not None, "the callback set no refresh cookie"
+            refresh_ms = refresh_cpu(ours_process.pid, ours_base, http, token)
+        ours = median_figures(
+            runs["ours"],
+            trivial_ms=trivial_cpu(ours_process.pid, ours_base, f"/api/auth/{TENANT}/status"),
+            refresh_ms=refresh_ms,
+        )
+        peer = median_figures(
+            runs["peer"],
+            trivial_ms=trivial_cpu(peer_process.pid, peer_base, "/api/health"),
+            refresh_ms=None,  # the peer has no refresh tokens
+        )
+    return ours, peer
+
+
 def main(stack: Stack) -> tuple[Figures, Figures]:
-    ours = measure(stack, None)
-    peer = measure(stack, PEER_COMMAND)
+    ours, peer = measure_both(stack)
     print(
         f"  against the peer (bench/peer_flask.py: Flask + Authlib, tuned), {SIGN_INS} sign-ins "
         f"at concurrency 1 and {CONCURRENT_SIGN_INS} at 8, median of {REPEATS}:"
