@@ -149,14 +149,14 @@ class RouteIndex:
             node.routes.append((order, route))
 
     def candidates(self, path: Sequence[str]) -> list[Route]:
-        node: _RouteNode | None = self._root
-        found: list[tuple[int, Route]] = []
-        for segment in (*path, None):
-            assert node is not None
-            found += node.routes
-            node = node.children.get(segment.casefold()) if segment is not None else None
-            if node is None:
+        node = self._root
+        found = list(node.routes)
+        for segment in path:
+            child = node.children.get(segment.casefold())
+            if child is None:
                 break
+            node = child
+            found += node.routes
         found.sort(key=lambda entry: entry[0])
         return [route for _, route in found]
 

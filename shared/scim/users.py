@@ -297,7 +297,7 @@ class ScimUsers:
             resource_type="User",
             created=_time(stored.get("created")),
             last_modified=_time(stored.get("modified")),
-            location=f"{self.base_url(user.tenant)}/Users/{user.id}",
+            location=f"{self._users_url(user.tenant)}/{user.id}",
             version=version_of(etag),
         )
         return resource
