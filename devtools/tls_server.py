@@ -1,43 +1,59 @@
-"""A WSGI app served over HTTPS (the local CA's certificate) in a background thread:
-what the Entra and Key Vault stand-ins share."""
+"""A WSGI app served over HTTPS (the local CA's certificate) in background threads:
+what the Entra and Key Vault stand-ins share.
+
+cheroot serves it, not werkzeug: werkzeug's server closes every connection after
+one response, while Entra and Key Vault keep them open. Over a closing stand-in
+every token POST paid a new TLS handshake that production never pays, and the
+service's connection reuse could not be seen at all (tests/integration
+test_entra_keep_alive counts the connections)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from devtools.localca import server_ssl_context
+from devtools.localca import ensure_local_ca, server_ssl_context
 
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+log = logging.getLogger("devtools.tls_server")
 
 
-class QuietHandler(WSGIRequestHandler):
-    """No access log: query strings carry codes and tokens."""
+class _QuietServer(wsgi.Server):
+    """No access log (cheroot writes none); errors without tracebacks of clients
+    that hung up, which tests do on purpose."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        log.log(level, "%s", msg, exc_info=traceback and level >= logging.ERROR)
+
+
+def drain(stream: Any, *, limit: int) -> None:
+    """Read and drop up to `limit` bytes of a request body the app will not use."""
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(left, 64 * 1024))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 class BackgroundTlsServer:
     """Listening once constructed (port 0 picks a free one) until `stop()`."""
 
     def __init__(self, app: Any, *, host: str, port: int, name: str) -> None:
-        self._server: BaseWSGIServer | None = make_server(
-            host,
-            port,
-            app,
-            threaded=True,
-            request_handler=QuietHandler,
-            ssl_context=server_ssl_context(),
-        )
-        self.port = self._server.server_port
-        server = self._server
+        paths = ensure_local_ca()
+        server = _QuietServer((host, port), app, numthreads=16, server_name=name)
+        adapter = BuiltinSSLAdapter(str(paths.server_cert), str(paths.server_key))
+        adapter.context = server_ssl_context(paths)  # TLS 1.2 at least, as Azure
+        server.ssl_adapter = adapter
+        server.prepare()  # bound and listening before the constructor returns
+        self.port = int(server.bind_addr[1])
+        self._server: wsgi.Server | None = server
         self._thread: threading.Thread | None = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.1),
-            name=f"{name}:{self.port}",
-            daemon=True,
+            target=server.serve, name=f"{name}:{self.port}", daemon=True
         )
         self._thread.start()
 
@@ -52,8 +68,7 @@ class BackgroundTlsServer:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -34,11 +34,12 @@ from devtools.fake_entra.faults import Faults
 from devtools.fake_entra.grants import Grants
 from devtools.fake_entra.keys import KeyRing
 from devtools.fake_entra.tokens import DEFAULT_GROUPS_LIMIT, Subject, id_token_claims, sign_id_token
-from devtools.tls_server import BackgroundTlsServer
+from devtools.tls_server import BackgroundTlsServer, drain
 
 DEMO_DIRECTORY = Path(__file__).with_name("demo_directory.json")
 DEFAULT_CODE_LIFETIME = 600.0  # Entra documents ~10 minutes
 MAX_BODY = 1024 * 1024
+DRAIN_LIMIT = 16 * MAX_BODY
 
 
 class FakeEntra:
@@ -68,6 +69,7 @@ class FakeEntra:
         self._faults = Faults()
         self._wake = threading.Event()
         self._request_log: list[tuple[str, str]] = []
+        self._request_peers: list[str] = []  # the client end of each request's connection
         self.keys = KeyRing(signing_keys)
         self.grants = Grants()
         self.onboarding = onboarding.OnboardingState.from_source(self._source)
@@ -109,6 +111,7 @@ class FakeEntra:
             self._faults = Faults()
             self._groups_limit, self._code_lifetime = self._initial_settings
             self._request_log.clear()
+            self._request_peers.clear()
             wake, self._wake = self._wake, threading.Event()
         wake.set()  # a request sleeping in token_delay answers now
         self.keys.restore()
@@ -419,6 +422,17 @@ class FakeEntra:
         with self._lock:
             return list(self._request_log)
 
+    def connections_seen(self, path_suffix: str) -> list[str]:
+        """The client end ("address:port") of the connection each request to a path
+        ending in `path_suffix` came over, in order: one value repeated is one
+        kept-alive connection."""
+        with self._lock:
+            return [
+                peer
+                for (_, path), peer in zip(self._request_log, self._request_peers, strict=True)
+                if path.endswith(path_suffix)
+            ]
+
     # --- WSGI --------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -428,9 +442,16 @@ class FakeEntra:
         try:
             request.get_data(cache=True)
         except RequestEntityTooLarge:
+            # The server closes the connection after a 413 without reading on: take
+            # in (a bounded amount of) what the client is still sending, so it gets
+            # to read the answer instead of a reset.
+            drain(environ["wsgi.input"], limit=DRAIN_LIMIT)
             return Response("Request body too large.", status=413)(environ, start_response)
         with self._lock:
             self._request_log.append((request.method, request.path))
+            self._request_peers.append(
+                f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
+            )
         response = self._route(request)
         return response(environ, start_response)
 
