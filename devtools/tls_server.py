@@ -4,8 +4,8 @@ what the Entra and Key Vault stand-ins share.
 cheroot serves it, not werkzeug: werkzeug's server closes every connection after
 one response, while Entra and Key Vault keep them open. Over a closing stand-in
 every token POST paid a new TLS handshake that production never pays, and the
-service's connection reuse could not be seen at all (tests/integration
-test_entra_keep_alive counts the connections)."""
+service's connection reuse could not be seen at all (tests/e2e/test_signin.py
+counts the connections code redemptions come over)."""
 
 from __future__ import annotations
 
@@ -23,21 +23,11 @@ log = logging.getLogger("devtools.tls_server")
 
 
 class _QuietServer(wsgi.Server):
-    """No access log (cheroot writes none); errors without tracebacks of clients
-    that hung up, which tests do on purpose."""
+    """cheroot's error messages through logging instead of stderr (it writes no
+    access log, so query strings with codes and tokens are never logged)."""
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         log.log(level, "%s", msg, exc_info=traceback and level >= logging.ERROR)
-
-
-def drain(stream: Any, *, limit: int) -> None:
-    """Read and drop up to `limit` bytes of a request body the app will not use."""
-    left = limit
-    while left > 0:
-        chunk = stream.read(min(left, 64 * 1024))
-        if not chunk:
-            return
-        left -= len(chunk)
 
 
 class BackgroundTlsServer:

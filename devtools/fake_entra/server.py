@@ -18,6 +18,7 @@ from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import LimitedStream
 
 from devtools.fake_entra import authorize, control, graph, metadata, onboarding, token_endpoint
 from devtools.fake_entra.directory import (
@@ -34,7 +35,7 @@ from devtools.fake_entra.faults import Faults
 from devtools.fake_entra.grants import Grants
 from devtools.fake_entra.keys import KeyRing
 from devtools.fake_entra.tokens import DEFAULT_GROUPS_LIMIT, Subject, id_token_claims, sign_id_token
-from devtools.tls_server import BackgroundTlsServer, drain
+from devtools.tls_server import BackgroundTlsServer
 
 DEMO_DIRECTORY = Path(__file__).with_name("demo_directory.json")
 DEFAULT_CODE_LIFETIME = 600.0  # Entra documents ~10 minutes
@@ -68,8 +69,8 @@ class FakeEntra:
         self._code_lifetime = code_lifetime
         self._faults = Faults()
         self._wake = threading.Event()
-        self._request_log: list[tuple[str, str]] = []
-        self._request_peers: list[str] = []  # the client end of each request's connection
+        # (method, path, the client end of the connection it came over)
+        self._request_log: list[tuple[str, str, str]] = []
         self.keys = KeyRing(signing_keys)
         self.grants = Grants()
         self.onboarding = onboarding.OnboardingState.from_source(self._source)
@@ -111,7 +112,6 @@ class FakeEntra:
             self._faults = Faults()
             self._groups_limit, self._code_lifetime = self._initial_settings
             self._request_log.clear()
-            self._request_peers.clear()
             wake, self._wake = self._wake, threading.Event()
         wake.set()  # a request sleeping in token_delay answers now
         self.keys.restore()
@@ -420,18 +420,14 @@ class FakeEntra:
     def requests_seen(self) -> list[tuple[str, str]]:
         """(method, path) of every request since the last reset; no query, no bodies."""
         with self._lock:
-            return list(self._request_log)
+            return [(method, path) for method, path, _ in self._request_log]
 
     def connections_seen(self, path_suffix: str) -> list[str]:
         """The client end ("address:port") of the connection each request to a path
         ending in `path_suffix` came over, in order: one value repeated is one
         kept-alive connection."""
         with self._lock:
-            return [
-                peer
-                for (_, path), peer in zip(self._request_log, self._request_peers, strict=True)
-                if path.endswith(path_suffix)
-            ]
+            return [peer for _, path, peer in self._request_log if path.endswith(path_suffix)]
 
     # --- WSGI --------------------------------------------------------------------------
 
@@ -445,13 +441,11 @@ class FakeEntra:
             # The server closes the connection after a 413 without reading on: take
             # in (a bounded amount of) what the client is still sending, so it gets
             # to read the answer instead of a reset.
-            drain(environ["wsgi.input"], limit=DRAIN_LIMIT)
+            LimitedStream(environ["wsgi.input"], DRAIN_LIMIT, is_max=True).exhaust()
             return Response("Request body too large.", status=413)(environ, start_response)
         with self._lock:
-            self._request_log.append((request.method, request.path))
-            self._request_peers.append(
-                f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
-            )
+            peer = f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
+            self._request_log.append((request.method, request.path, peer))
         response = self._route(request)
         return response(environ, start_response)
 
