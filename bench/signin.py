@@ -424,7 +424,7 @@ def main() -> None:
         )
         from bench import sessions
 
-        sessions.main(stack)
+        refresh_floor_ms = sessions.main(stack)
         from bench import throttle
 
         throttle.main(stack)
@@ -437,7 +437,7 @@ def main() -> None:
         scim.main(stack)
         from bench import compare
 
-        compare.main(stack)
+        compare.main(stack, refresh_floor_ms=refresh_floor_ms)
 
 
 if __name__ == "__main__":
