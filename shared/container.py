@@ -278,6 +278,7 @@ class Services:
             from shared.passwords.throttle import IP_WINDOW
             from shared.store.password_throttle import PasswordFailures
             from shared.store.passwords import PasswordStore
+            from shared.store.refresh_tokens import RefreshTokenTable
             from shared.store.throttle import ThrottleCounts
 
             return PasswordService(
@@ -290,6 +291,7 @@ class Services:
                 audit=self.audit,
                 failures=PasswordFailures(self.tables),
                 ip_counts=ThrottleCounts(self.tables, window=IP_WINDOW, prefix="throttle:pwip:"),
+                revoke_sessions=RefreshTokenTable(self.tables).revoke_user,
                 mailer=mailer(self.settings),
                 clock=self.clock,
             )

@@ -67,6 +67,10 @@ class Sessions(Protocol):
     ) -> SessionTokens: ...
 
 
+class RevokeSessions(Protocol):
+    def __call__(self, tenant: str, user_id: str) -> None: ...
+
+
 class IpCounts(Protocol):
     def count(self, tenant: str, client: str, window_start: int) -> int: ...
 
@@ -84,6 +88,7 @@ class PasswordService:
     audit: AuditLog
     failures: PasswordFailures
     ip_counts: IpCounts
+    revoke_sessions: RevokeSessions
     mailer: Mailer | None = None
     clock: Callable[[], float] = field(default=time.time)
 
@@ -109,13 +114,21 @@ class PasswordService:
         problem = password_problem(password.reveal(), email=user.email)
         if problem is not None:
             raise InvalidRequest("The password is not accepted.", fields={"password": problem})
-        ops = self.passwords.set_ops(tenant, user.id, hash_password(password), link=link)
+        current = self.passwords.password_row(tenant, user.id)
+        ops = self.passwords.set_ops(
+            tenant, user.id, hash_password(password), link=link, current=current
+        )
+        if ops is None:
+            raise InvalidLink()  # a password was set since this link was made
         action = "password_set" if link.purpose == "invite" else "password_reset"
         event = self.audit.event(tenant, action, actor=user.id, ip=ip, user_id=user.id)
         try:
             self.tables.apply(TABLE, [*ops, event])
         except TransactionFailed:
-            raise InvalidLink() from None  # used meanwhile (another tab, a replay)
+            raise InvalidLink() from None  # used meanwhile (another tab, another link)
+        # A new password ends every session the old one gave, a thief's included;
+        # after the write, so no sign-in with the old password slips in between.
+        self.revoke_sessions(tenant, user.id)
         return user, self.sessions.start_session(user)
 
     def _linked(self, tenant: str, token: str) -> tuple[PasswordLink, User]:
@@ -138,8 +151,9 @@ class PasswordService:
         now = self._now()
         if not self.passwords.claim_reset_slot(tenant, user.id, now):
             return
+        generation = self.passwords.password_row(tenant, user.id).generation
         token = new_link_token()
-        link = self.passwords.link_op(tenant, user.id, token, "reset", now)
+        link = self.passwords.link_op(tenant, user.id, token, "reset", now, generation=generation)
         event = self.audit.event(
             tenant, "password_reset_requested", actor="anonymous", ip=ip, user_id=user.id
         )
@@ -171,7 +185,8 @@ class PasswordService:
         self._not_throttled(tenant, email, ip, now)
         user = self.users.by_email(tenant, email) if email else None
         # The same reads and the same hash work whoever asks (timing names no account).
-        stored = self.passwords.password_hash(tenant, user.id if user else _NOBODY)
+        row = self.passwords.password_row(tenant, user.id if user else _NOBODY)
+        stored = row.hash
         may_use_password = user is not None and user.provider == PROVIDER_PASSWORD
         if not verify_password(stored if may_use_password else None, password):
             self._count_failure(tenant, email, ip, now)
@@ -194,7 +209,7 @@ class PasswordService:
             )  # fmt: skip
             raise AccountDisabled()
         if needs_rehash(stored):
-            self.passwords.rehash(tenant, user.id, hash_password(password))
+            self.passwords.rehash(tenant, user.id, hash_password(password), current=row)
         tokens = self.sessions.start_session(user)
         self.audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
         return user, tokens

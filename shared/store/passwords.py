@@ -1,7 +1,9 @@
 """Password users' rows in the tenant's partition (shared.store.tenant_partition):
 
 - `password:{user_id}`: the argon2id hash (never on the user row, so no read of
-  users, the admin API's included, ever carries it);
+  users, the admin API's included, ever carries it) and the generation of links
+  that may still set it: setting a password moves it on, so every other link
+  of that user, an older reset mail or an unused invite, dies with that write;
 - `pwreset:{user_id}`: a reset mail went out lately (expires after 5 minutes);
 - `pwlink:{sha256 of the token}`: an invite or reset link, single use (its
   deletion, conditional on the etag read, is part of the transaction that sets
@@ -12,13 +14,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.store.rows import EXPIRES_AT, EntityExists, Op, Tables
+from shared.store.rows import EXPIRES_AT, EntityExists, EtagMismatch, Op, Tables
 from shared.store.tenant_partition import TABLE
 
 Purpose = Literal["invite", "reset"]
@@ -37,6 +40,22 @@ class PasswordLink:
     purpose: Purpose
     row_key: str
     etag: str
+    generation: int = 0  # the password row's generation when the link was made
+
+
+@dataclass(frozen=True)
+class PasswordRow:
+    """A user's password row as read: its hash, its link generation and its etag
+    (None when the user has no password yet)."""
+
+    hash: str | None
+    generation: int
+    etag: str | None
+
+
+def _generation(value: object) -> int:
+    # Rows and links written before generations existed count as generation 0.
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def new_link_token() -> str:
@@ -57,9 +76,17 @@ class PasswordStore:
     tables: Tables
 
     def link_op(
-        self, tenant: str, user_id: str, token: str, purpose: Purpose, now: dt.datetime
+        self,
+        tenant: str,
+        user_id: str,
+        token: str,
+        purpose: Purpose,
+        now: dt.datetime,
+        *,
+        generation: int = 0,
     ) -> Op:
-        """The row of a new link, for the caller's transaction."""
+        """The row of a new link, for the caller's transaction; `generation` is the
+        user's password row's (`password_row`), 0 for a user without a password."""
         return Op(
             "create",
             {
@@ -67,6 +94,7 @@ class PasswordStore:
                 "RowKey": _link_key(token),
                 "user_id": user_id,
                 "purpose": purpose,
+                "generation": generation,
                 EXPIRES_AT: now + LINK_TTL[purpose],
             },
         )
@@ -80,21 +108,48 @@ class PasswordStore:
             return None
         purpose: Purpose = "invite" if row.data["purpose"] == "invite" else "reset"
         return PasswordLink(
-            tenant, str(row.data.get("user_id", "")), purpose, row.row_key, row.etag
+            tenant,
+            str(row.data.get("user_id", "")),
+            purpose,
+            row.row_key,
+            row.etag,
+            _generation(row.data.get("generation")),
+        )
+
+    def password_row(self, tenant: str, user_id: str) -> PasswordRow:
+        row = self.tables.get(TABLE, tenant, _password_key(user_id))
+        if row is None:
+            return PasswordRow(hash=None, generation=0, etag=None)
+        value = row.data.get("hash")
+        return PasswordRow(
+            hash=value if isinstance(value, str) else None,
+            generation=_generation(row.data.get("generation")),
+            etag=row.etag,
         )
 
     def password_hash(self, tenant: str, user_id: str) -> str | None:
-        row = self.tables.get(TABLE, tenant, _password_key(user_id))
-        value = row.data.get("hash") if row is not None else None
-        return value if isinstance(value, str) else None
+        return self.password_row(tenant, user_id).hash
 
-    def set_ops(self, tenant: str, user_id: str, encoded: str, *, link: PasswordLink) -> list[Op]:
-        """The new hash, and the link used up (only if it is still the one read)."""
+    def set_ops(
+        self, tenant: str, user_id: str, encoded: str, *, link: PasswordLink, current: PasswordRow
+    ) -> list[Op] | None:
+        """The new hash with the next link generation, and the link used up, each only
+        if still as read; None when the link is of an older generation (a password
+        was set since it was made, so it may no longer set one)."""
+        if link.generation != current.generation:
+            return None
+        entity = {
+            "PartitionKey": tenant,
+            "RowKey": _password_key(user_id),
+            "hash": encoded,
+            "generation": current.generation + 1,
+        }
+        if current.etag is None:
+            password = Op("create", entity)
+        else:
+            password = Op("update", entity, etag=current.etag)
         return [
-            Op(
-                "upsert",
-                {"PartitionKey": tenant, "RowKey": _password_key(user_id), "hash": encoded},
-            ),
+            password,
             Op("delete", {"PartitionKey": tenant, "RowKey": link.row_key}, etag=link.etag),
         ]
 
@@ -114,8 +169,18 @@ class PasswordStore:
             return False
         return True
 
-    def rehash(self, tenant: str, user_id: str, encoded: str) -> None:
-        """A stronger hash of the same password (its parameters changed)."""
-        self.tables.upsert(
-            TABLE, {"PartitionKey": tenant, "RowKey": _password_key(user_id), "hash": encoded}
-        )
+    def rehash(self, tenant: str, user_id: str, encoded: str, *, current: PasswordRow) -> None:
+        """A stronger hash of the same password (its parameters changed), only if the
+        row is still as read: a password set meanwhile must not be overwritten with
+        the old one. The link generation stays (a rehash is no new password)."""
+        if current.etag is None:
+            return
+        entity = {
+            "PartitionKey": tenant,
+            "RowKey": _password_key(user_id),
+            "hash": encoded,
+            "generation": current.generation,
+        }
+        # Changed meanwhile: the next sign-in rehashes what is there then.
+        with contextlib.suppress(EtagMismatch):
+            self.tables.update(TABLE, entity, etag=current.etag)

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
-from shared.errors import InvalidCredentials, InvalidLink
+from shared.errors import InvalidCredentials, InvalidGrant, InvalidLink, Unauthorized
+from shared.passwords.hashing import hash_password
 from shared.secret import Secret
 from shared.users import User
 from tests.support.entra_double import Person
@@ -82,3 +83,64 @@ def test_nobody_else_gets_a_link_and_nothing_is_written(unit: UnitWorld, outbox:
     for email in ("nobody@partner.example", "ada@contoso.example", ""):
         unit.services.passwords.forgot("contoso", email, ip=None)
     assert outbox.sent == [] and unit.tables.row_count("users") == before
+
+
+def test_a_reset_ends_every_session_the_old_password_gave(unit: UnitWorld, outbox: Outbox) -> None:
+    # Someone who had the old password (a thief, another browser) is signed out.
+    _, before = unit.services.passwords.sign_in("contoso", EMAIL, OLD, ip=None)
+    unit.services.passwords.forgot("contoso", EMAIL, ip=None)
+    _, after = unit.services.passwords.set_password(
+        "contoso", token(outbox.sent[0][1]), NEW, ip=None
+    )
+    with pytest.raises(Unauthorized):
+        unit.services.sessions.current_user("contoso", before.access_token)
+    with pytest.raises(InvalidGrant):
+        unit.services.sessions.refresh("contoso", before.refresh_token, ip=None)
+    # The session the reset itself starts is the one that lives on.
+    assert unit.services.sessions.current_user("contoso", after.access_token).email == EMAIL
+    assert unit.services.sessions.refresh("contoso", after.refresh_token, ip=None).access_token
+
+
+def test_an_older_reset_link_dies_when_a_newer_one_sets_the_password(
+    unit: UnitWorld, outbox: Outbox
+) -> None:
+    unit.services.passwords.forgot("contoso", EMAIL, ip=None)
+    unit.advance(dt.timedelta(minutes=6))
+    unit.services.passwords.forgot("contoso", EMAIL, ip=None)
+    (_, first), (_, second) = outbox.sent
+    unit.services.passwords.set_password("contoso", token(second), NEW, ip=None)
+    with pytest.raises(InvalidLink):
+        unit.services.passwords.set_password("contoso", token(first), OLD, ip=None)
+    # The refused link changed nothing: the newer password still signs in.
+    assert unit.services.passwords.sign_in("contoso", EMAIL, NEW, ip=None)[0].email == EMAIL
+
+
+def test_an_unused_invite_dies_when_a_reset_sets_the_password(unit: UnitWorld) -> None:
+    unit.tenant()
+    box = Outbox()
+    unit.services.passwords.mail = box  # type: ignore[method-assign]
+    body = {"email": EMAIL, "name": "Grace", "provider": "password"}
+    _, invite = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
+    assert invite is not None
+    unit.services.passwords.forgot("contoso", EMAIL, ip=None)  # before using the invite
+    reset = box.sent[-1][1]
+    unit.services.passwords.set_password("contoso", token(reset), NEW, ip=None)
+    with pytest.raises(InvalidLink):
+        unit.services.passwords.set_password("contoso", token(invite), OLD, ip=None)
+    assert unit.services.passwords.sign_in("contoso", EMAIL, NEW, ip=None)[0].email == EMAIL
+
+
+def test_a_rehash_never_brings_back_a_password_changed_meanwhile(
+    unit: UnitWorld, outbox: Outbox
+) -> None:
+    store = unit.services.passwords.passwords
+    grace = unit.services.users.by_email("contoso", EMAIL)
+    assert grace is not None
+    read_at_sign_in = store.password_row("contoso", grace.id)
+    unit.services.passwords.forgot("contoso", EMAIL, ip=None)
+    unit.services.passwords.set_password("contoso", token(outbox.sent[0][1]), NEW, ip=None)
+    # A sign-in with the old password that read the row before the reset, rehashing late:
+    store.rehash("contoso", grace.id, hash_password(OLD), current=read_at_sign_in)
+    with pytest.raises(InvalidCredentials):
+        unit.services.passwords.sign_in("contoso", EMAIL, OLD, ip=None)
+    assert unit.services.passwords.sign_in("contoso", EMAIL, NEW, ip=None)[0].email == EMAIL
