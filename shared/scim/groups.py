@@ -45,6 +45,7 @@ from shared.store.rows import Op, Tables, TransactionFailed
 from shared.store.scim import ScimGroupRow
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config
+from shared.users import User
 
 # Each member changed costs 3 operations (2 membership rows, the user row): 30 of
 # them, the group row, its index changes and the audit event fit in 100.
@@ -243,18 +244,23 @@ class ScimGroups:
         ] or [[]]
         joined = sum(1 for _, was, now, _ in changes if now and not was)
         left = sum(1 for _, was, now, _ in changes if was and not now)
+        # Every member read (and every joiner checked) before the first write: a request
+        # refused for an unknown member changes nothing, however many chunks it spans.
+        users: dict[str, tuple[User, str] | None] = {}
+        for user_id, was, now, _ in changes:
+            found = self.users.get_with_etag(tenant, user_id) if plausible_id(user_id) else None
+            if found is not None and found[0].scim is None:
+                found = None  # not a SCIM user: not a member this API manages
+            if found is None and now and not was:
+                raise ScimError(400, f"No SCIM user has the id {user_id[:64]!r}.", "invalidValue")
+            users[user_id] = found
         group_etag = ""
         for number, chunk in enumerate(chunks):
             ops = list(group_ops) if number == 0 else []
             touched: list[str] = []
             for user_id, was, now, display in chunk:
-                found = self.users.get_with_etag(tenant, user_id) if plausible_id(user_id) else None
-                if found is None or found[0].scim is None:
-                    if now and not was:
-                        raise ScimError(
-                            400, f"No SCIM user has the id {user_id[:64]!r}.", "invalidValue"
-                        )
-                else:
+                found = users[user_id]
+                if found is not None:
                     user, etag = found
                     changed = user
                     if was and old_oid:

@@ -327,6 +327,8 @@ def _stored(resource: Any, *, created: dt.datetime, modified: dt.datetime) -> st
     body = resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     body.pop("id", None)
     body.pop("meta", None)
+    # Kept as its index row and filters know it (user_facts strips it too).
+    body["userName"] = str(body.get("userName") or "").strip()
     text = json.dumps(
         {"resource": body, "created": created.isoformat(), "modified": modified.isoformat()},
         separators=(",", ":"),
@@ -350,7 +352,9 @@ def _stored_keys(user: User) -> UserKeys | None:
     resource = _stored_resource(user)
     if not resource:
         return None
-    return UserKeys(str(resource.get("userName") or ""), resource.get("externalId") or None)
+    # Stripped as user_facts strips it: the index row was written for that form.
+    user_name = str(resource.get("userName") or "").strip()
+    return UserKeys(user_name, resource.get("externalId") or None)
 
 
 def _keys(facts: UserFacts) -> UserKeys:

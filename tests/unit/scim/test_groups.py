@@ -173,3 +173,34 @@ def test_many_members_in_one_request_are_all_written(
     answer = scim.groups.patch(TENANT, config, group["id"], members("Add", *people), None)
     assert len(answer.body["members"]) == 70
     assert all(profiles(unit, p) == (ENGINEER_PROFILE,) for p in people)
+
+
+def test_a_group_refused_for_an_unknown_member_changes_nothing_however_many_members(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    # More members than one transaction holds, the unknown one sorting last.
+    known = [
+        scim.users.create(
+            TENANT, config, entra_user(random_id(), upn=f"u{n}@contoso.example")
+        ).body["id"]
+        for n in range(31)
+    ]
+    unknown = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+    body = entra_group(ENGINEERS) | {"members": [{"value": i} for i in [*known, unknown]]}
+    with pytest.raises(ScimError) as caught:
+        scim.groups.create(TENANT, config, body)
+    assert caught.value.status == 400 and unknown in caught.value.detail
+    assert scim.groups.search(TENANT, {})["totalResults"] == 0
+    assert all(profiles(unit, user_id) == () for user_id in known)
+    # Entra's corrected retry then simply works (no "displayName taken").
+    done = scim.groups.create(
+        TENANT, config, entra_group(ENGINEERS) | {"members": [{"value": i} for i in known]}
+    )
+    assert len(done.body["members"]) == 31
+    assert all(profiles(unit, user_id) == (ENGINEER_PROFILE,) for user_id in known)
+
+    # The same for a PATCH that adds them to an existing group.
+    other = scim.groups.create(TENANT, config, entra_group(OTHER, name="Others")).body["id"]
+    with pytest.raises(ScimError):
+        scim.groups.patch(TENANT, config, other, members("Add", *known, unknown), None)
+    assert "members" not in scim.groups.get(TENANT, other, {}).body

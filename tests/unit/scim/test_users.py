@@ -362,3 +362,21 @@ def json_replace(value: Any, old: str, new: str) -> Any:
     if isinstance(value, dict):
         return {k: json_replace(v, old, new) for k, v in value.items()}
     return new if value == old else value
+
+
+def test_a_user_name_sent_with_spaces_is_kept_trimmed_and_the_user_stays_changeable(
+    scim: ScimService,
+) -> None:
+    config = scim.authenticate(TENANT, scim.new_token(PLATFORM, TENANT, ip=None)["token"])
+    created = scim.users.create(
+        TENANT, config, entra_user(random_id(), upn=" ada@contoso.example ")
+    )
+    user_id = created.body["id"]
+    assert created.body["userName"] == "ada@contoso.example"
+    found = scim.users.search(TENANT, {"filter": 'userName eq "ada@contoso.example"'})
+    assert [r["id"] for r in found["Resources"]] == [user_id]
+    # Each later change reads the keys back as the index knows them (once a 503 forever).
+    renamed = patch({"op": "replace", "path": "displayName", "value": "Ada L"})
+    assert scim.users.patch(TENANT, config, user_id, renamed, None).body["displayName"] == "Ada L"
+    scim.users.delete(TENANT, config, user_id, None)
+    assert scim.users.search(TENANT, {"filter": f'id eq "{user_id}"'})["totalResults"] == 0
