@@ -49,6 +49,10 @@ log = logging.getLogger("entrabridge.passwords")
 _NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
+def _in_thread(job: Callable[[], None]) -> None:
+    threading.Thread(target=job, name="password-reset", daemon=True).start()
+
+
 class Configs(Protocol):
     def get_config(self, tenant: str) -> OAuth2Config | None: ...
 
@@ -90,6 +94,8 @@ class PasswordService:
     ip_counts: IpCounts
     revoke_sessions: RevokeSessions
     mailer: Mailer | None = None
+    # Runs work nobody waits for after the request (a reset link): a daemon thread.
+    in_background: Callable[[Callable[[], None]], None] = field(default=_in_thread)
     clock: Callable[[], float] = field(default=time.time)
 
     def link_url(self, tenant: str, token: str) -> str:
@@ -142,22 +148,34 @@ class PasswordService:
 
     def forgot(self, tenant: str, email: str, *, ip: str | None) -> None:
         """Mail a reset link (1 h, single use) to the password user with this email, if
-        there is one; whoever asks learns nothing either way (the caller answers 202,
-        and the mail goes out from another thread, so the time says nothing either)."""
+        there is one; whoever asks learns nothing either way: the caller answers 202,
+        and for a password user the link is written and mailed after that, off the
+        request (`in_background`), so the answer's time does not name accounts."""
         self._tenant(tenant)
         user = self.users.by_email(tenant, email) if email else None
         if user is None or user.provider != PROVIDER_PASSWORD or user.disabled:
             return
-        now = self._now()
-        if not self.passwords.claim_reset_slot(tenant, user.id, now):
+        found = user
+        self.in_background(lambda: self._send_reset(found, ip=ip))
+
+    def _send_reset(self, user: User, *, ip: str | None) -> None:
+        tenant = user.tenant
+        try:
+            now = self._now()
+            if not self.passwords.claim_reset_slot(tenant, user.id, now):
+                return
+            generation = self.passwords.password_row(tenant, user.id).generation
+            token = new_link_token()
+            link = self.passwords.link_op(
+                tenant, user.id, token, "reset", now, generation=generation
+            )
+            event = self.audit.event(
+                tenant, "password_reset_requested", actor="anonymous", ip=ip, user_id=user.id
+            )
+            self.tables.apply(TABLE, [link, event])
+        except Exception as error:  # no one waits for this answer: log it, never the link
+            log.error("Password reset for a user of %s not sent: %s", tenant, type(error).__name__)
             return
-        generation = self.passwords.password_row(tenant, user.id).generation
-        token = new_link_token()
-        link = self.passwords.link_op(tenant, user.id, token, "reset", now, generation=generation)
-        event = self.audit.event(
-            tenant, "password_reset_requested", actor="anonymous", ip=ip, user_id=user.id
-        )
-        self.tables.apply(TABLE, [link, event])
         self.mail(user, reset_text, self.link_url(tenant, token))
 
     def mail(

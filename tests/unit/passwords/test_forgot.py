@@ -4,12 +4,19 @@ minutes, nothing written for anyone else, and the link sets a new password once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
-from shared.errors import InvalidCredentials, InvalidGrant, InvalidLink, Unauthorized
+from shared.errors import (
+    InvalidCredentials,
+    InvalidGrant,
+    InvalidLink,
+    SsoUnavailable,
+    Unauthorized,
+)
 from shared.passwords.hashing import hash_password
 from shared.secret import Secret
 from shared.users import User
@@ -36,6 +43,8 @@ def outbox(unit: UnitWorld) -> Outbox:
     unit.tenant()
     box = Outbox()
     unit.services.passwords.mail = box  # type: ignore[method-assign]
+    # The reset work runs after the answer, in a thread in production; here at once.
+    unit.services.passwords.in_background = run_now
     body = {"email": EMAIL, "name": "Grace", "provider": "password"}
     _, url = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
     assert url is not None
@@ -43,6 +52,10 @@ def outbox(unit: UnitWorld) -> Outbox:
     box.sent.clear()
     unit.services.passwords.set_password("contoso", token(url), OLD, ip=None)
     return box
+
+
+def run_now(job: Callable[[], None]) -> None:
+    job()
 
 
 def token(url: str) -> str:
@@ -119,6 +132,7 @@ def test_an_unused_invite_dies_when_a_reset_sets_the_password(unit: UnitWorld) -
     unit.tenant()
     box = Outbox()
     unit.services.passwords.mail = box  # type: ignore[method-assign]
+    unit.services.passwords.in_background = run_now
     body = {"email": EMAIL, "name": "Grace", "provider": "password"}
     _, invite = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
     assert invite is not None
@@ -144,3 +158,34 @@ def test_a_rehash_never_brings_back_a_password_changed_meanwhile(
     with pytest.raises(InvalidCredentials):
         unit.services.passwords.sign_in("contoso", EMAIL, OLD, ip=None)
     assert unit.services.passwords.sign_in("contoso", EMAIL, NEW, ip=None)[0].email == EMAIL
+
+
+def test_the_answer_comes_before_anything_is_written_for_an_account(
+    unit: UnitWorld, outbox: Outbox
+) -> None:
+    # What the request does is the same for an account and for nobody (a read by
+    # email); the link is written and mailed afterwards, so its time names no one.
+    later: list[Callable[[], None]] = []
+    unit.services.passwords.in_background = later.append
+    rows = unit.tables.row_count("users")
+    unit.services.passwords.forgot("contoso", "nobody@partner.example", ip=None)
+    assert later == [] and unit.tables.row_count("users") == rows
+    unit.services.passwords.forgot("contoso", EMAIL, ip=None)
+    assert len(later) == 1 and unit.tables.row_count("users") == rows and outbox.sent == []
+    later[0]()
+    [(to, link)] = outbox.sent
+    assert to == EMAIL
+    unit.services.passwords.set_password("contoso", token(link), NEW, ip=None)
+
+
+def test_a_reset_that_cannot_be_written_is_logged_without_its_link(
+    unit: UnitWorld, outbox: Outbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    def storage_down(*args: object, **kwargs: object) -> None:
+        raise SsoUnavailable("Table Storage could not be reached.")
+
+    unit.services.passwords.tables.apply = storage_down  # type: ignore[method-assign,assignment]
+    unit.services.passwords.forgot("contoso", EMAIL, ip=None)  # no exception reaches anyone
+    assert outbox.sent == []
+    assert "Password reset for a user of contoso not sent: SsoUnavailable" in caplog.text
+    assert "token=" not in caplog.text
