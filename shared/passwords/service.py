@@ -38,7 +38,7 @@ from shared.signin.ports import AuditLog
 from shared.signin.throttle import client_key
 from shared.store.configs import TenantRecord
 from shared.store.password_throttle import PasswordFailures
-from shared.store.passwords import PasswordLink, PasswordStore, new_link_token
+from shared.store.passwords import PasswordLink, PasswordRow, PasswordStore, new_link_token
 from shared.store.rows import Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config, is_sso_ready
@@ -69,6 +69,8 @@ class Sessions(Protocol):
     def start_session(
         self, user: User, *, entra_session_id: str | None = None
     ) -> SessionTokens: ...
+
+    def end_session(self, tenant: str, refresh_token: str) -> None: ...
 
 
 class RevokeSessions(Protocol):
@@ -229,8 +231,29 @@ class PasswordService:
         if needs_rehash(stored):
             self.passwords.rehash(tenant, user.id, hash_password(password), current=row)
         tokens = self.sessions.start_session(user)
+        # A new password or a disable that landed while the hash was being checked
+        # revoked the user's sessions before this one's row existed: end it here.
+        self._still_allowed(user, row, tokens, ip=ip)
         self.audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
         return user, tokens
+
+    def _still_allowed(
+        self, user: User, read: PasswordRow, tokens: SessionTokens, *, ip: str | None
+    ) -> None:
+        """After the session is written: the password row is of the generation the
+        password was checked against and the user is not disabled, else the session
+        ends (a rehash keeps the generation, a set moves it on)."""
+        now_row = self.passwords.password_row(user.tenant, user.id)
+        now_user = self.users.get(user.tenant, user.id)
+        if now_row.generation == read.generation and now_user is not None and not now_user.disabled:
+            return
+        self.sessions.end_session(user.tenant, tokens.refresh_token)
+        refusal = AccountDisabled if now_user is None or now_user.disabled else InvalidCredentials
+        self.audit.record(
+            user.tenant, "sign_in_refused", actor=user.id, ip=ip, user_id=user.id,
+            code=refusal.code,
+        )  # fmt: skip
+        raise refusal()
 
     def _not_throttled(self, tenant: str, email: str, ip: str | None, now: dt.datetime) -> None:
         """TooManyAttempts while the email is locked or the client used up its window;

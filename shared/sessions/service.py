@@ -204,6 +204,11 @@ class SessionService:
             self.audit.record(where, "sign_out", actor="session", ip=ip)
         return bool(ended)
 
+    def end_session(self, tenant: str, refresh_token: str) -> None:
+        """End the session `refresh_token` names, unaudited: for a sign-in that turns
+        out refused after its session was written (its caller audits the refusal)."""
+        self._end_by_refresh_token(tenant, refresh_token, ip=None)
+
     def _end_by_refresh_token(self, tenant: str, refresh_token: str, *, ip: str | None) -> bool:
         token_id = parse_refresh_token(refresh_token)
         found = self.refresh_tokens.get(tenant, token_id) if token_id is not None else None

@@ -11,6 +11,7 @@ import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
 from shared.errors import (
+    AccountDisabled,
     InvalidCredentials,
     InvalidGrant,
     InvalidLink,
@@ -189,3 +190,65 @@ def test_a_reset_that_cannot_be_written_is_logged_without_its_link(
     assert outbox.sent == []
     assert "Password reset for a user of contoso not sent: SsoUnavailable" in caplog.text
     assert "token=" not in caplog.text
+
+
+def live_sessions(unit: UnitWorld, user_id: str) -> int:
+    rows = unit.tables.scan_partition(
+        "users", partition_key="contoso", row_key_prefix=f"session:{user_id}:"
+    )
+    return sum(1 for row in rows if not row.data.get("revoked"))
+
+
+def _while_the_hash_is_checked(
+    monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], object]
+) -> None:
+    """Run `meanwhile` inside the next password check (argon2 takes ~0.1 s: the window
+    in which another request may change the account)."""
+    import shared.passwords.service as service
+    from shared.passwords.hashing import verify_password as real
+
+    fired: list[bool] = []
+
+    def verify(stored: str | None, password: Secret) -> bool:
+        ok = real(stored, password)
+        if not fired:
+            fired.append(True)
+            meanwhile()
+        return ok
+
+    monkeypatch.setattr(service, "verify_password", verify)
+
+
+def test_a_sign_in_with_the_old_password_racing_a_reset_gets_no_session(
+    unit: UnitWorld, outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passwords = unit.services.passwords
+    passwords.forgot("contoso", EMAIL, ip=None)
+    [(_, link)] = outbox.sent
+    _while_the_hash_is_checked(
+        monkeypatch, lambda: passwords.set_password("contoso", token(link), NEW, ip=None)
+    )
+    with pytest.raises(InvalidCredentials):
+        passwords.sign_in("contoso", EMAIL, OLD, ip="198.51.100.66")
+    grace = unit.services.users.by_email("contoso", EMAIL)
+    assert grace is not None
+    assert live_sessions(unit, grace.id) == 1  # only the one the reset itself started
+
+
+def test_a_sign_in_racing_a_disable_gets_no_session_that_re_enabling_revives(
+    unit: UnitWorld, outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grace = unit.services.users.by_email("contoso", EMAIL)
+    assert grace is not None
+    _while_the_hash_is_checked(
+        monkeypatch,
+        lambda: unit.services.admin.set_user_disabled(
+            PLATFORM, "contoso", grace.id, {"disabled": True}, ip=None
+        ),
+    )
+    with pytest.raises(AccountDisabled):
+        unit.services.passwords.sign_in("contoso", EMAIL, OLD, ip=None)
+    unit.services.admin.set_user_disabled(
+        PLATFORM, "contoso", grace.id, {"disabled": False}, ip=None
+    )
+    assert live_sessions(unit, grace.id) == 0
