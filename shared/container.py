@@ -120,7 +120,7 @@ class Services:
         def build() -> ConfigStore:
             from shared.store.configs import ConfigStore
 
-            return ConfigStore(self.tables)
+            return ConfigStore(self.tables, wall_clock=self.clock)
 
         return self._once("configs", build)
 

@@ -60,6 +60,15 @@ class RefreshFamily:
     used: tuple[str, ...] = ()
     revoked: bool = False
     entra_sid: str | None = None
+    started_at: float | None = None  # the sign-in; None on rows from before it was kept
+
+    @property
+    def started(self) -> float:
+        """When the sign-in that began the family happened (older rows: derived from
+        the absolute expiry, which is fixed at the start)."""
+        if self.started_at is not None:
+            return self.started_at
+        return self.expires_at - REFRESH_ABSOLUTE_TTL
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ def start_family(
         expires_at=expires_at,
         idle_expires_at=min(now + idle_ttl, expires_at),
         entra_sid=entra_sid,
+        started_at=now,
     )
     return family, token
 

@@ -141,11 +141,13 @@ class SessionService:
         Microsoft session the tenant's SSO still on (else the session ends here)."""
         claims = self._signed_claims(raw)
         family = self._live_family(claims)
-        if claims.provider == PROVIDER_MICROSOFT:
-            try:
+        try:
+            if claims.provider == PROVIDER_MICROSOFT:
                 self._sso_on_or_end(self.configs.get_config(claims.tenant), family)
-            except SsoDisabled as ended:  # no valid session is a 401 here
-                raise Unauthorized(ended.description) from None
+            else:
+                self._password_session_or_end(self.configs.get_config(claims.tenant), family)
+        except (SsoDisabled, SsoRequired) as ended:  # no valid session is a 401 here
+            raise Unauthorized(ended.description) from None
         return claims
 
     def verify(self, tenant: str, raw: str | None) -> SessionClaims:
@@ -243,11 +245,22 @@ class SessionService:
         return found[0]
 
     def _sso_on_or_end(self, config: OAuth2Config | None, family: RefreshFamily) -> OAuth2Config:
-        """`config`, if SSO is on in it; else the session ends here (SsoDisabled)."""
-        if config is None or not is_sso_ready(config):
+        """`config`, if SSO is on in it and has not been off since the session began;
+        else the session ends here (SsoDisabled)."""
+        if config is None or not is_sso_ready(config) or family.started < config.sso_sessions_after:
             self._revoke(family)
             raise SsoDisabled(_SSO_OFF)
         return config
+
+    def _password_session_or_end(self, config: OAuth2Config | None, family: RefreshFamily) -> None:
+        """A password session ends (SsoRequired) while Enforce SSO is on, and for good
+        when it was on at any time since the session began."""
+        if config is not None and (
+            (config.enforce_sso and is_sso_ready(config))
+            or family.started < config.password_sessions_after
+        ):
+            self._revoke(family)
+            raise SsoRequired()
 
     def _as_configured_now(self, user: User, family: RefreshFamily, *, may_grant: bool) -> User:
         """`user` with the profiles and roles the tenant's configuration gives now; the
@@ -256,11 +269,7 @@ class SessionService:
         the configuration past this instance's cache, as a sign-in does; else it is
         left out."""
         if user.provider != PROVIDER_MICROSOFT:
-            config = self.configs.get_config(user.tenant)
-            if config is not None and config.enforce_sso and is_sso_ready(config):
-                # Enforce SSO ends password sessions too, not only new password sign-ins.
-                self._revoke(family)
-                raise SsoRequired()
+            self._password_session_or_end(self.configs.get_config(user.tenant), family)
             return user
         config = self._sso_on_or_end(self.configs.get_config(user.tenant), family)
         entitlements = current_entitlements(config, user)

@@ -30,7 +30,7 @@ from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
 from shared.store.rows import EntityExists, EtagMismatch, Row, Tables
 from shared.store.tenant_rows import SECRET_UNAVAILABLE, config_from_entity, config_to_entity
-from shared.tenants.model import OAuth2Config, default_config
+from shared.tenants.model import OAuth2Config, default_config, sessions_ended_by
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ class ConfigStore:
     unknown_ttl: float = UNKNOWN_SECONDS
     max_entries: int = CACHE_ENTRIES
     clock: Callable[[], float] = time.monotonic
+    # Epoch seconds, for the session cut-offs a configuration write may set.
+    wall_clock: Callable[[], float] = time.time
     _known: _Expiring = field(init=False, repr=False)
     _unknown: _Expiring = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -142,6 +144,8 @@ class ConfigStore:
 
     def put_tenant(self, tenant: str, display_name: str, config: OAuth2Config) -> TenantRecord:
         """Create or replace, configured (the seeding path: demo tenant, tests)."""
+        before = self.get_tenant(tenant)
+        config = sessions_ended_by(before.config if before else None, config, self.wall_clock())
         row = self.tables.upsert(TABLE, _entity(tenant, display_name, config, _new_etag()))
         self.mappings.sync(tenant, config.profile_mappings)
         self.forget(tenant)
@@ -183,6 +187,7 @@ class ConfigStore:
         rows are brought in line with it afterwards (they are an index: the
         config row is the truth, and every write re-syncs them from it).
         """
+        config = sessions_ended_by(record.config, config, self.wall_clock())
         entity = _entity(record.slug, record.display_name, config, _new_etag())
         try:
             row = self.tables.update(TABLE, entity, etag=record.etag)

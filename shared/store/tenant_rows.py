@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,9 @@ def config_to_entity(config: OAuth2Config) -> dict[str, Any]:
         "client_secret_version": config.client_secret_version or "",
         "client_secret_previous_version": config.client_secret_previous_version or "",
         "credential_type": config.credential_type,
+        # Whole milliseconds, rounded up: a session begun before a cut-off stays before it.
+        "sso_sessions_after_ms": math.ceil(config.sso_sessions_after * 1000),
+        "password_sessions_after_ms": math.ceil(config.password_sessions_after * 1000),
     }
     lists: dict[str, list[Any]] = {
         "profile_mappings": [
@@ -98,7 +102,15 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         client_secret_previous_version=text("client_secret_previous_version"),
         credential_type="certificate" if data.get("credential_type") == "certificate" else "secret",
         client_secret_unavailable=data.get(SECRET_UNAVAILABLE) is True,
+        sso_sessions_after=_seconds(data.get("sso_sessions_after_ms")),
+        password_sessions_after=_seconds(data.get("password_sessions_after_ms")),
     )
+
+
+def _seconds(milliseconds: object) -> float:
+    if isinstance(milliseconds, int) and not isinstance(milliseconds, bool):
+        return milliseconds / 1000
+    return 0.0
 
 
 def _homepage(data: Mapping[str, Any]) -> str | None:

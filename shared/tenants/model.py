@@ -14,7 +14,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.errors import InvalidRequest, UnknownTenant
 from shared.users import rfc3339
@@ -194,6 +194,11 @@ class OAuth2Config:
     # Never written by a configuration write (which clears it: a new write is a
     # new chance); see ConfigStore.mark_client_secret.
     client_secret_unavailable: bool = False
+    # Sessions started before these times (epoch seconds) have ended: single sign-on
+    # went off (Microsoft sessions) or Enforce SSO went on (password sessions). Set by
+    # the store on each configuration write (sessions_ended_by); never in the document.
+    sso_sessions_after: float = 0.0
+    password_sessions_after: float = 0.0
 
 
 def default_config() -> OAuth2Config:
@@ -279,3 +284,18 @@ def parse_expiry(text: str) -> dt.date:
     if value.tzinfo is None:
         raise ValueError("a time needs an offset")
     return value.astimezone(dt.UTC)
+
+
+def sessions_ended_by(old: OAuth2Config | None, new: OAuth2Config, now: float) -> OAuth2Config:
+    """`new` with the session cut-offs a write from `old` to `new` sets: single sign-on
+    going off ends every Microsoft session, Enforce SSO going on every password one,
+    for good (switching back later revives none). Cut-offs only ever move forward."""
+    sso_after = max(new.sso_sessions_after, old.sso_sessions_after if old else 0.0)
+    password_after = max(new.password_sessions_after, old.password_sessions_after if old else 0.0)
+    if old is not None and is_sso_ready(old) and not is_sso_ready(new):
+        sso_after = now
+    if (new.enforce_sso and is_sso_ready(new)) and not (
+        old is not None and old.enforce_sso and is_sso_ready(old)
+    ):
+        password_after = now
+    return replace(new, sso_sessions_after=sso_after, password_sessions_after=password_after)

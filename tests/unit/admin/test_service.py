@@ -403,7 +403,12 @@ def test_disabling_sso_keeps_the_rest_of_the_configuration_and_the_secret(
     before = stored(unit).config
     off = change(admin, enabled=False)
     assert off.body == on.body | {"enabled": False}
-    assert stored(unit).config == dataclasses.replace(before, enabled=False)
+    after = stored(unit).config
+    # Only `enabled` changes, and the cut-off that ends the sessions begun before it.
+    assert after == dataclasses.replace(
+        before, enabled=False, sso_sessions_after=after.sso_sessions_after
+    )
+    assert after.sso_sessions_after == pytest.approx(unit.clock.time(), abs=0.01)
     assert len(versions(unit)) == 1
     assert latest(admin)["fields"] == ["enabled"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
-from shared.errors import EnforceSsoUnsafe, SsoRequired, Unauthorized
+from shared.errors import EnforceSsoUnsafe, InvalidGrant, SsoRequired, Unauthorized
 from shared.secret import Secret
 from tests.support.entra_double import Person
 from tests.support.unit_services import UnitWorld, random_id
@@ -103,3 +103,30 @@ def test_turning_it_on_ends_the_password_sessions_already_running(unit: UnitWorl
         unit.services.sessions.refresh("contoso", tokens.refresh_token, ip=None)
     with pytest.raises(Unauthorized):  # the session has ended
         unit.services.sessions.current_user("contoso", tokens.access_token)
+
+
+def test_sessions_it_ended_stay_ended_when_it_is_turned_off_again(unit: UnitWorld) -> None:
+    # Not used while it was on, they were never refused; they must not come back.
+    with_sso_admin(unit)
+    body = {"email": "grace@partner.example", "name": "Grace", "provider": "password"}
+    _, url = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
+    assert url is not None
+    phrase = Secret("a phrase only she knows well")
+    _, before = unit.services.passwords.set_password(
+        "contoso", url.split("token=", 1)[1], phrase, ip=None
+    )
+    put(unit, enforce_sso=True)
+    unit.advance(dt.timedelta(seconds=1))
+    put(unit, enforce_sso=False)
+
+    with pytest.raises(Unauthorized):
+        unit.services.sessions.current_user("contoso", before.access_token)
+    with pytest.raises(Unauthorized):
+        unit.services.sessions.verify("contoso", before.access_token)
+    with pytest.raises(InvalidGrant):  # ended by the first use above, for good
+        unit.services.sessions.refresh("contoso", before.refresh_token, ip=None)
+    # A sign-in after it is off again starts a session that works.
+    unit.advance(dt.timedelta(seconds=1))
+    _, after = unit.services.passwords.sign_in("contoso", "grace@partner.example", phrase, ip=None)
+    assert unit.services.sessions.current_user("contoso", after.access_token).email
+    assert unit.services.sessions.refresh("contoso", after.refresh_token, ip=None).access_token

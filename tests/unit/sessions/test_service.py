@@ -6,6 +6,7 @@ moved with a SessionService of our own whose clock a test holds."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -533,7 +534,8 @@ def test_a_refresh_after_sso_is_switched_off_is_refused_and_the_session_ends(
     unit: UnitWorld,
 ) -> None:
     config = unit.tenant()
-    done = sign_in(unit, person())
+    ada = person()
+    done = sign_in(unit, ada)
     unit.services.configs.put_tenant("contoso", "Contoso", replace(config, enabled=False))
 
     with pytest.raises(SsoDisabled):
@@ -548,7 +550,8 @@ def test_a_refresh_after_sso_is_switched_off_is_refused_and_the_session_ends(
 
 def test_an_access_token_is_refused_once_sso_is_switched_off(unit: UnitWorld) -> None:
     config = unit.tenant()
-    done = sign_in(unit, person())
+    ada = person()
+    done = sign_in(unit, ada)
     unit.services.configs.put_tenant("contoso", "Contoso", replace(config, enabled=False))
 
     with pytest.raises(Unauthorized):
@@ -632,3 +635,28 @@ def test_an_access_token_of_another_issuer_is_unauthorized(unit: UnitWorld) -> N
         unit.services.sessions.verify("contoso", tokens.access_token)
 
     assert "iss" in refused.value.description
+
+
+def test_sessions_ended_by_switching_sso_off_stay_ended_when_it_is_back_on(
+    unit: UnitWorld,
+) -> None:
+    # A session nobody used while SSO was off was never refused; it must not come back.
+    config = unit.tenant()
+    ada = person()
+    done = sign_in(unit, ada)
+    unit.services.configs.put_tenant("contoso", "Contoso", replace(config, enabled=False))
+    unit.advance(dt.timedelta(seconds=1))
+    unit.services.configs.put_tenant("contoso", "Contoso", config)
+    sessions = unit.services.sessions
+
+    with pytest.raises(Unauthorized):
+        sessions.verify("contoso", done.tokens.access_token)
+    with pytest.raises(Unauthorized):
+        sessions.current_user("contoso", done.tokens.access_token)
+    with pytest.raises(InvalidGrant):  # ended by the first use above, for good
+        sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
+    # A sign-in after SSO is back starts a session that works.
+    unit.advance(dt.timedelta(seconds=1))
+    again = sign_in(unit, ada)
+    assert sessions.verify("contoso", again.tokens.access_token).sub == again.user.id
+    assert sessions.refresh("contoso", again.tokens.refresh_token, ip=IP).access_token
