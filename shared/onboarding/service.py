@@ -51,6 +51,8 @@ CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft a
 class Tenants(Protocol):
     def get_tenant(self, tenant: str) -> Any: ...
 
+    def configured_tenants(self) -> list[tuple[str, OAuth2Config]]: ...
+
 
 class Vault(Protocol):
     def get_secret(self, name: str) -> Any: ...
@@ -189,6 +191,14 @@ class OnboardingService:
         if request.expected_directory and directory != request.expected_directory.lower():
             # A consent in another directory must not re-point a configured tenant.
             return self._refused(request, "invalid_state", ip=ip, detail="another directory")
+        if not request.expected_directory and self._connected_elsewhere(request.tenant, directory):
+            # Entra's answer names the directory unsigned: whoever holds a state could
+            # name a directory another customer consented in and get an app built
+            # there. A directory another tenant uses needs the operator to name it in
+            # this tenant's configuration first (then it is the expected one).
+            return self._refused(
+                request, "invalid_state", ip=ip, detail="directory of another tenant"
+            )
         self.audit.record(
             request.tenant, "onboarding_consented", actor=actor, ip=ip, detail=directory
         )
@@ -198,6 +208,12 @@ class OnboardingService:
             return self._refused(request, "graph_failed", ip=ip, detail=failure.detail)
         extra = {"onboarding_missing": ",".join(missing)} if missing else {}
         return _with_query(self._absolute(request.return_to), {"onboarding": "connected", **extra})
+
+    def _connected_elsewhere(self, tenant: str, directory: str) -> bool:
+        return any(
+            slug != tenant and (config.tenant_id or "").lower() == directory
+            for slug, config in self.tenants.configured_tenants()
+        )
 
     def _build(
         self, request: OnboardingRequest, directory: str, *, ip: str | None

@@ -270,6 +270,27 @@ def test_a_consumer_account_and_another_directory_are_refused(onboarding: Onboar
     assert onboarding.entra.onboarded_apps(onboarding.directory.northwind_tenant_id) == []
 
 
+def test_a_forged_answer_naming_another_customers_directory_builds_nothing(
+    onboarding: Onboarding,
+) -> None:
+    # Entra's redirect names the directory unsigned. A customer holding a state for
+    # their own new tenant names the directory Northwind connected (ids are public).
+    done = onboarding.callback(onboarding.consent(onboarding.start().json()["consent_url"]))
+    assert outcome(done)["onboarding"] == ["connected"]
+    northwind = onboarding.directory.northwind_tenant_id
+    apps_before = onboarding.entra.onboarded_apps(northwind)
+    onboarding.services.configs.put_tenant("acme", "Acme", OAuth2Config(customer_id=CUSTOMER))
+    state = parse_qs(urlsplit(onboarding.start("acme").json()["consent_url"]).query)["state"][0]
+    forged = onboarding.callback(
+        f"{onboarding.host.url}/api/onboarding/microsoft/callback"
+        f"?admin_consent=True&tenant={northwind}&state={state}"
+    )
+    assert outcome(forged)["onboarding_error"] == ["invalid_state"]
+    assert onboarding.entra.onboarded_apps(northwind) == apps_before  # no app made there
+    acme = onboarding.config("acme")
+    assert acme.tenant_id is None and not acme.enabled and not acme.client_secret_set
+
+
 STEPS = (
     "list_applications",
     "instantiate",
