@@ -272,25 +272,36 @@ class AdminService:
         else is missing; what is still missing, otherwise."""
         record = self._tenant(tenant)
         now = self.clock()
+        first = record
+        try:
+            previous = self._current_secret(record)
+        except Exception:  # unreadable: nothing to restore, and onboarding is the repair
+            previous = None
         version = self._store_secret(tenant, secret, expires)
-        for _ in range(_ATTEMPTS):
-            connected = dataclasses.replace(
-                record.config,
-                client_id=client_id,
-                tenant_id=directory_id,
-                client_secret_set=True,
-                client_secret_version=version,
-                client_secret_previous_version=None,
-                client_secret_expires_on=expires,
-            )
-            missing = missing_for_enable(connected)
-            connected = dataclasses.replace(connected, enabled=not missing)
-            try:
-                self.configs.replace_config(record, stamp(connected, at=now, by=actor))
-                return missing
-            except EtagMismatch:
-                record = self._tenant(tenant)
-        raise SsoUnavailable("The configuration kept changing; please retry.")
+        try:
+            for _ in range(_ATTEMPTS):
+                connected = dataclasses.replace(
+                    record.config,
+                    client_id=client_id,
+                    tenant_id=directory_id,
+                    client_secret_set=True,
+                    client_secret_version=version,
+                    client_secret_previous_version=None,
+                    client_secret_expires_on=expires,
+                    credential_type="secret",  # what onboarding stores, whatever was before
+                )
+                missing = missing_for_enable(connected)
+                connected = dataclasses.replace(connected, enabled=not missing)
+                try:
+                    self.configs.replace_config(record, stamp(connected, at=now, by=actor))
+                    return missing
+                except EtagMismatch:
+                    record = self._tenant(tenant)
+            raise SsoUnavailable("The configuration kept changing; please retry.")
+        except Exception:
+            # The app this secret belongs to is deleted next: sign-in must not read it.
+            self._undo_new_secret(first, previous)
+            raise
 
     def _mark_secret_set(
         self,
