@@ -64,8 +64,13 @@ def _login_again(req: func.HttpRequest, error: EntraBridgeError) -> func.HttpRes
             public_base_url=services.settings.public_base_url,
         )
     except EntraBridgeError:
-        return pages.error_page(error.code, status=error.status)
-    return pages.login_page(status, notice=pages.error_notice(error.code), http_status=error.status)
+        page = pages.error_page(error.code, status=error.status)
+    else:
+        notice = pages.error_notice(error.code, error.retry_after)
+        page = pages.login_page(status, notice=notice, http_status=error.status)
+    if error.retry_after is not None:  # a throttled form says when, as the JSON answer does
+        page.headers["Retry-After"] = str(error.retry_after)
+    return page
 
 
 @web.api

@@ -147,6 +147,27 @@ def test_guessing_is_throttled_with_a_retry_after(admin_system: AdminSystem) -> 
     assert len(refused) == 5 and {e["code"] for e in refused} == {"invalid_credentials"}
 
 
+def test_the_login_form_throttled_says_when_to_come_back(admin_system: AdminSystem) -> None:
+    system = admin_system
+    system.create_tenant()
+    invite = create(system).json()["invite_url"]
+    system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+    )
+    form = {"email": "grace@partner.example", "password": "not her phrase, no"}
+    same_site = {"Sec-Fetch-Site": "same-origin"}
+
+    def post() -> requests.Response:
+        return system.http.post(
+            url(system, "password"), data=form, headers=same_site, allow_redirects=False
+        )
+
+    assert [post().status_code for _ in range(5)] == [401] * 5
+    locked = post()
+    assert locked.status_code == 429 and locked.headers["Retry-After"] == "15"
+    assert "Try again in 15 seconds" in locked.text
+
+
 def test_another_sites_form_cannot_sign_anyone_in(admin_system: AdminSystem) -> None:
     # Login CSRF: a form on another site posting someone's credentials to us.
     system = admin_system
