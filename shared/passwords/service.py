@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from shared.errors import (
@@ -50,7 +51,7 @@ _NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
 def _in_thread(job: Callable[[], None]) -> None:
-    threading.Thread(target=job, name="password-reset", daemon=True).start()
+    threading.Thread(target=job, name="password-after-answer", daemon=True).start()
 
 
 class Configs(Protocol):
@@ -96,7 +97,8 @@ class PasswordService:
     ip_counts: IpCounts
     revoke_sessions: RevokeSessions
     mailer: Mailer | None = None
-    # Runs work nobody waits for after the request (a reset link): a daemon thread.
+    # Runs work nobody waits for after the answer (a reset link, the audit of a wrong
+    # password): a daemon thread, so the answer's time does not depend on it.
     in_background: Callable[[Callable[[], None]], None] = field(default=_in_thread)
     clock: Callable[[], float] = field(default=time.time)
 
@@ -204,21 +206,19 @@ class PasswordService:
         now = self._now()
         self._not_throttled(tenant, email, ip, now)
         user = self.users.by_email(tenant, email) if email else None
-        # The same reads and the same hash work whoever asks (timing names no account).
+        # The same reads and the same hash work whoever asks (timing names no account):
+        # an email found reads its index row and then the user's row, so one not found
+        # reads a user row nobody has.
+        if user is None:
+            self.users.get(tenant, _NOBODY)
         row = self.passwords.password_row(tenant, user.id if user else _NOBODY)
         stored = row.hash
         may_use_password = user is not None and user.provider == PROVIDER_PASSWORD
         if not verify_password(stored if may_use_password else None, password):
             self._count_failure(tenant, email, ip, now)
             if user is not None:
-                self.audit.record(
-                    tenant,
-                    "sign_in_refused",
-                    actor="anonymous",
-                    ip=ip,
-                    user_id=user.id,
-                    code=InvalidCredentials.code,
-                )
+                # After the answer: a write only for accounts would time-stamp them.
+                self.in_background(partial(self._audit_refusal, tenant, user.id, ip))
             raise InvalidCredentials()
         assert user is not None and stored is not None
         self.failures.clear_account(tenant, email)
@@ -236,6 +236,20 @@ class PasswordService:
         self._still_allowed(user, row, tokens, ip=ip)
         self.audit.record(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
         return user, tokens
+
+    def _audit_refusal(self, tenant: str, user_id: str, ip: str | None) -> None:
+        try:
+            self.audit.record(
+                tenant,
+                "sign_in_refused",
+                actor="anonymous",
+                ip=ip,
+                user_id=user_id,
+                code=InvalidCredentials.code,
+            )
+        except Exception as error:  # nobody waits for it: log the kind only
+            kind = type(error).__name__
+            log.error("Refused sign-in of a user of %s not audited: %s", tenant, kind)
 
     def _still_allowed(
         self, user: User, read: PasswordRow, tokens: SessionTokens, *, ip: str | None

@@ -142,8 +142,14 @@ def test_guessing_is_throttled_with_a_retry_after(admin_system: AdminSystem) -> 
     )
     assert locked.status_code == 429 and locked.json()["error"] == "too_many_attempts"
     assert locked.headers["Retry-After"] == "15"
-    events, _ = system.services.audit.list(ADMIN_TENANT, limit=20, cursor=None)
-    refused = [e for e in events if e["action"] == "sign_in_refused"]
+    # Written just after each answer (so its time names no account): wait for them.
+    deadline = time.monotonic() + 5
+    while True:
+        events, _ = system.services.audit.list(ADMIN_TENANT, limit=20, cursor=None)
+        refused = [e for e in events if e["action"] == "sign_in_refused"]
+        if len(refused) >= 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(refused) == 5 and {e["code"] for e in refused} == {"invalid_credentials"}
 
 

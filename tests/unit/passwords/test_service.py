@@ -5,6 +5,8 @@ is one answer that names no account, and changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -195,3 +197,34 @@ def test_only_a_platform_operator_gives_another_customer_id(unit: UnitWorld) -> 
         unit.services.user_creation.create(TENANT_ADMIN, "contoso", body, ip=None)
     user, url = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
     assert url is None and user.customer_id == body["customer_id"]
+
+
+def test_a_wrong_password_costs_the_same_storage_calls_whoever_the_email_names(
+    unit: UnitWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Timing names no account: a password user, a Microsoft user and nobody make the
+    # same calls before the answer (the refusal's audit comes after it).
+    unit.tenant()
+    _, token = invite(unit)
+    unit.services.passwords.set_password("contoso", token, PASSWORD, ip=None)
+    unit.sign_in(Person(oid=random_id(), email="ada@contoso.example"))
+    later: list[Callable[[], None]] = []
+    unit.services.passwords.in_background = later.append
+    calls: list[str] = []
+    for name in ("get", "insert", "upsert", "update", "delete", "apply", "query"):
+        original = getattr(unit.tables, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            calls.append(_name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(unit.tables, name, counted)
+    made: dict[str, list[str]] = {}
+    for n, email in enumerate(("grace@partner.example", "ada@contoso.example", "no@one.example")):
+        calls.clear()
+        with pytest.raises(InvalidCredentials):
+            unit.services.passwords.sign_in(
+                "contoso", email, Secret("not her phrase at all"), ip=f"198.51.100.{n}"
+            )
+        made[email] = list(calls)
+    assert len({tuple(c) for c in made.values()}) == 1, made
