@@ -106,6 +106,9 @@ SESSION_KEYS = KeyKind(
     generate=generate_private_key_pem,
     content_type=PEM_CONTENT_TYPE,
     tags={"alg": ALGORITHM},
+    # A token lives 15 minutes, and an instance may sign with the old key for up to
+    # its 10-minute key cache after a rotation: 30 minutes covers both, with margin.
+    previous_for=30 * 60,
 )
 
 

@@ -68,6 +68,10 @@ class KeyKind(Generic[K]):
     generate: Callable[[], str]
     content_type: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Seconds after its successor was made that the previous version still verifies
+    # (what was made with it before the rotation reached every instance); None: until
+    # the next rotation. Bounded, a rotation made because a key leaked ends it.
+    previous_for: float | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,10 @@ class KeyRing(Generic[K]):
             raise ConfigurationError(f"The {self._kind.what} in Key Vault is not usable.")
         by_kid: dict[str, K] = {kid: current}
         # The previous version accepts what was made before the last rotation.
-        for version in versions[1:]:
+        retired = self._kind.previous_for is not None and self._wall_clock() > (
+            _created_seconds(versions[0]) + self._kind.previous_for
+        )
+        for version in versions[1:] if not retired else ():
             previous = self._parse(version.version)
             if previous is not None:
                 by_kid[version.version] = previous
@@ -219,6 +226,12 @@ class KeyRing(Generic[K]):
             tags={**self._kind.tags, CREATED_TAG: f"{self._wall_clock():.6f}"},
             content_type=self._kind.content_type,
         )
+
+
+def _created_seconds(version: SecretVersion) -> float:
+    """When a version was made (epoch seconds): its precise tag, else Key Vault's date."""
+    created, precise = _newest_first_key(version)
+    return precise if precise > 0 else created.timestamp()
 
 
 def _newest_first_key(version: SecretVersion) -> tuple[dt.datetime, float]:

@@ -9,18 +9,19 @@ tests/integration/test_session_keys.py.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shared.errors import ConfigurationError, SsoUnavailable
+from shared.errors import ConfigurationError, SsoUnavailable, Unauthorized
 from shared.secret import Secret
 from shared.sessions.access import SessionClaims, issue_access_token, verify_access_token
 from shared.sessions.keys import (
@@ -122,9 +123,21 @@ def clock() -> Clock:
     return Clock()
 
 
+def store_time(store: MemorySecrets) -> Callable[[], float]:
+    """The wall clock of the store's world (its versions are dated by `store.now`),
+    a millisecond further at each reading, as a real clock moves between calls."""
+    last = [0.0]
+
+    def now() -> float:
+        last[0] = max(last[0] + 0.001, store.now.timestamp())
+        return last[0]
+
+    return now
+
+
 @pytest.fixture
 def ring(store: MemorySecrets, clock: Clock) -> SessionKeyRing:
-    return SessionKeyRing(store, ttl_seconds=600, clock=clock)
+    return SessionKeyRing(store, ttl_seconds=600, clock=clock, wall_clock=store_time(store))
 
 
 def test_the_secret_name_is_the_one_the_key_vault_adapter_knows() -> None:
@@ -199,7 +212,9 @@ def test_a_token_signed_before_a_rotation_still_verifies(ring: SessionKeyRing) -
 def test_versions_created_in_the_same_second_are_ordered_by_their_precise_tag(
     store: MemorySecrets, clock: Clock
 ) -> None:
-    wall = iter([100.25, 100.75])
+    # Each version's creation time, then the time the ring reads them at.
+    # Made at 100.25, read at 100.5, the rotation made at 100.75, then read.
+    wall = itertools.chain([100.25, 100.5, 100.75], itertools.repeat(101.0))
     ring = SessionKeyRing(store, clock=clock, wall_clock=lambda: next(wall))
     first = ring.current()
     second = ring.rotate()
@@ -216,8 +231,8 @@ def test_versions_created_in_the_same_second_are_ordered_by_their_precise_tag(
 def test_a_rotation_by_another_instance_is_verified_at_once_via_the_unknown_kid(
     store: MemorySecrets, clock: Clock
 ) -> None:
-    here = SessionKeyRing(store, clock=clock)
-    there = SessionKeyRing(store, clock=clock)
+    here = SessionKeyRing(store, clock=clock, wall_clock=store_time(store))
+    there = SessionKeyRing(store, clock=clock, wall_clock=store_time(store))
     old = here.current()
     assert there.current().kid == old.kid
     new = there.rotate()
@@ -317,7 +332,7 @@ def test_racing_instances_settle_on_the_newest_key_and_keep_the_other_verifiable
     loser_version = store.add(generate_private_key_pem())
     store.now = T0 + dt.timedelta(seconds=1)
     winner_version = store.add(generate_private_key_pem())
-    ring = SessionKeyRing(store, clock=clock)
+    ring = SessionKeyRing(store, clock=clock, wall_clock=store_time(store))
     assert ring.current().kid == winner_version
     assert list(ring.verification_keys()) == [winner_version, loser_version]
 
@@ -380,3 +395,24 @@ def test_importing_the_session_modules_loads_no_azure_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_previous_key_stops_verifying_30_minutes_after_its_successor_was_made(
+    store: MemorySecrets, clock: Clock
+) -> None:
+    # A rotation made because a key leaked must end that key's use for good: what it
+    # signed before the rotation lives 15 minutes, plus an instance's 10-minute cache.
+    ring = SessionKeyRing(store, ttl_seconds=600, clock=clock, wall_clock=store_time(store))
+    old = ring.current()
+    store.now += dt.timedelta(seconds=1)
+    new = ring.rotate()
+    assert list(ring.verification_keys()) == [new.kid, old.kid]
+    store.now += dt.timedelta(minutes=29)
+    clock.now += 601  # a fresh read of the key set, still within the 30 minutes
+    assert list(ring.verification_keys()) == [new.kid, old.kid]
+    store.now += dt.timedelta(minutes=2)
+    clock.now += 601  # the cached key set expires; the next read retires the old key
+    assert list(ring.verification_keys()) == [new.kid]
+    forged = issue_access_token(key=old, claims=CLAIMS, issuer=ISSUER, now=5000)
+    with pytest.raises(Unauthorized):
+        verify_access_token(forged, keys=ring.verification_keys(), issuer=ISSUER, now=5000)
