@@ -32,7 +32,13 @@ from shared.errors import (
 from shared.passwords.hashing import hash_password, needs_rehash, verify_password
 from shared.passwords.mail import Mailer, reset_text
 from shared.passwords.policy import password_problem
-from shared.passwords.throttle import IP_FAILURES, after_failure, ip_window, locked_for
+from shared.passwords.throttle import (
+    IP_FAILURES,
+    AccountFailures,
+    after_failure,
+    ip_window,
+    locked_for,
+)
 from shared.secret import Secret
 from shared.sessions.types import SessionTokens
 from shared.signin.ports import AuditLog
@@ -204,7 +210,7 @@ class PasswordService:
     ) -> tuple[User, SessionTokens]:
         self._tenant(tenant)
         now = self._now()
-        self._not_throttled(tenant, email, ip, now)
+        window = self._reserve_attempt(tenant, email, ip, now)
         user = self.users.by_email(tenant, email) if email else None
         # The same reads and the same hash work whoever asks (timing names no account):
         # an email found reads its index row and then the user's row, so one not found
@@ -215,13 +221,14 @@ class PasswordService:
         stored = row.hash
         may_use_password = user is not None and user.provider == PROVIDER_PASSWORD
         if not verify_password(stored if may_use_password else None, password):
-            self._count_failure(tenant, email, ip, now)
+            # Counted already (_reserve_attempt): a failure stays counted.
             if user is not None:
                 # After the answer: a write only for accounts would time-stamp them.
                 self.in_background(partial(self._audit_refusal, tenant, user.id, ip))
             raise InvalidCredentials()
         assert user is not None and stored is not None
         self.failures.clear_account(tenant, email)
+        self.ip_counts.add(tenant, client_key(ip), window, -1)  # a success is no failure
         if user.disabled:
             self.audit.record(
                 tenant, "sign_in_refused", actor=user.id, ip=ip, user_id=user.id,
@@ -269,26 +276,36 @@ class PasswordService:
         )  # fmt: skip
         raise refusal()
 
-    def _not_throttled(self, tenant: str, email: str, ip: str | None, now: dt.datetime) -> None:
-        """TooManyAttempts while the email is locked or the client used up its window;
-        no password is checked then."""
-        wait = locked_for(self.failures.account(tenant, email), now)
-        if wait:
-            raise TooManyAttempts(
-                f"Too many failed sign-ins for this email. Try again in {describe_wait(wait)}.",
-                retry_after=wait,
-            )
+    def _reserve_attempt(self, tenant: str, email: str, ip: str | None, now: dt.datetime) -> int:
+        """Count this attempt as a failure before any password is checked (a success
+        takes it back), so guesses sent at once cannot all be checked before one is
+        counted; TooManyAttempts, nothing checked, while the email is locked or the
+        client has used up its window. The client's window, to take a success back."""
         window, left = ip_window(self.clock())
-        if self.ip_counts.count(tenant, client_key(ip), window) >= IP_FAILURES:
-            raise TooManyAttempts(
-                f"Too many failed sign-ins from your network. Try again in {describe_wait(left)}.",
-                retry_after=left,
-            )
+        client = client_key(ip)
+        if self.ip_counts.count(tenant, client, window) >= IP_FAILURES:
+            raise self._ip_refusal(left)
 
-    def _count_failure(self, tenant: str, email: str, ip: str | None, now: dt.datetime) -> None:
-        self.failures.change_account(tenant, email, lambda a: after_failure(a, now), now)
-        window, _ = ip_window(self.clock())
-        self.ip_counts.add(tenant, client_key(ip), window, 1)
+        def counted(account: AccountFailures) -> AccountFailures:
+            wait = locked_for(account, now)
+            if wait:  # raised before anything is written
+                raise TooManyAttempts(
+                    f"Too many failed sign-ins for this email. Try again in {describe_wait(wait)}.",
+                    retry_after=wait,
+                )
+            return after_failure(account, now)
+
+        self.failures.change_account(tenant, email, counted, now)
+        if self.ip_counts.add(tenant, client, window, 1) > IP_FAILURES:
+            raise self._ip_refusal(left)  # its own count stays: it was an attempt
+        return window
+
+    @staticmethod
+    def _ip_refusal(left: int) -> TooManyAttempts:
+        return TooManyAttempts(
+            f"Too many failed sign-ins from your network. Try again in {describe_wait(left)}.",
+            retry_after=left,
+        )
 
     def _tenant(self, tenant: str) -> OAuth2Config:
         """The tenant's configuration; SsoRequired while Enforce SSO is on (every

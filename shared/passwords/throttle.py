@@ -6,8 +6,10 @@
 - per client address and tenant: 30 failures in a 10-minute window, then 429
   until the window ends.
 
-While locked, no password is checked at all. Pure decisions here; the counts
-live in shared.store.password_throttle.
+While locked, no password is checked at all. An attempt is counted before its
+password is checked (a success takes it back), so parallel guesses cannot all
+be checked before the first is counted. Pure decisions here; the counts live in
+shared.store.password_throttle.
 """
 
 from __future__ import annotations

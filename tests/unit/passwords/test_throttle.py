@@ -4,12 +4,14 @@ not, so a 429 names no account) and per client address."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
-from shared.errors import InvalidCredentials, TooManyAttempts
+from shared.errors import InvalidCredentials, SsoUnavailable, TooManyAttempts
 from shared.secret import Secret
 from tests.support.unit_services import UnitWorld, unit_world
 
@@ -90,3 +92,42 @@ def test_every_instance_sees_the_same_counts(grace: UnitWorld) -> None:
     for _ in range(5):
         attempt(grace, WRONG)
     assert attempt(other, RIGHT) == "429 15"
+
+
+def test_guesses_sent_at_once_get_no_more_checks_than_guesses_sent_in_turn(
+    grace: UnitWorld,
+) -> None:
+    # Each attempt is counted before its password is checked: 40 at once, from 40
+    # addresses, still get at most the 5 free checks; the rest are refused unchecked.
+    checked: list[str] = []
+    real = grace.services.passwords.passwords.password_row
+
+    def password_row(tenant: str, user_id: str) -> Any:  # read only for a check
+        checked.append(user_id)
+        return real(tenant, user_id)
+
+    grace.services.passwords.passwords.password_row = password_row  # type: ignore[method-assign]
+    start = threading.Barrier(40)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        start.wait()
+        try:
+            outcomes.append(attempt(grace, WRONG, ip=f"198.51.100.{n}"))
+        except SsoUnavailable:  # the count kept changing under the others: not checked
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("refused") <= 5 and len(checked) <= 5
+    assert len(outcomes) == 40
+    assert all(o in ("refused", "busy") or o.startswith("429") for o in outcomes)
+
+
+def test_a_success_is_not_counted_against_the_network(grace: UnitWorld) -> None:
+    # 40 good sign-ins from one address (a shared office NAT) use up nothing.
+    assert {attempt(grace, RIGHT) for _ in range(40)} == {"signed in"}
+    assert attempt(grace, WRONG) == "refused"
