@@ -28,6 +28,16 @@ def create(system: AdminSystem, email: str = "grace@partner.example") -> request
     return system.call("POST", f"{ADMIN_TENANT}/users", json=body)
 
 
+def grace_with_her_password(system: AdminSystem) -> None:
+    """The tenant, and Grace, invited, who has set PASSWORD."""
+    system.create_tenant()
+    invite = create(system).json()["invite_url"]
+    chosen = system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+    )
+    assert chosen.status_code == 200, chosen.text
+
+
 def url(system: AdminSystem, path: str) -> str:
     return f"{system.host.url}/api/auth/{ADMIN_TENANT}/{path}"
 
@@ -129,11 +139,7 @@ def test_wrong_password_and_unknown_email_answer_alike_and_in_about_the_same_tim
 
 def test_guessing_is_throttled_with_a_retry_after(admin_system: AdminSystem) -> None:
     system = admin_system
-    system.create_tenant()
-    invite = create(system).json()["invite_url"]
-    system.http.post(
-        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
-    )
+    grace_with_her_password(system)
     guess = {"email": "grace@partner.example", "password": "not her phrase, no"}
     statuses = [system.http.post(url(system, "password"), json=guess).status_code for _ in range(5)]
     assert statuses == [401] * 5
@@ -155,11 +161,7 @@ def test_guessing_is_throttled_with_a_retry_after(admin_system: AdminSystem) -> 
 
 def test_the_login_form_throttled_says_when_to_come_back(admin_system: AdminSystem) -> None:
     system = admin_system
-    system.create_tenant()
-    invite = create(system).json()["invite_url"]
-    system.http.post(
-        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
-    )
+    grace_with_her_password(system)
     form = {"email": "grace@partner.example", "password": "not her phrase, no"}
     same_site = {"Sec-Fetch-Site": "same-origin"}
 
@@ -177,11 +179,7 @@ def test_the_login_form_throttled_says_when_to_come_back(admin_system: AdminSyst
 def test_another_sites_form_cannot_sign_anyone_in(admin_system: AdminSystem) -> None:
     # Login CSRF: a form on another site posting someone's credentials to us.
     system = admin_system
-    system.create_tenant()
-    invite = create(system).json()["invite_url"]
-    system.http.post(
-        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
-    )
+    grace_with_her_password(system)
     form = {"email": "grace@partner.example", "password": PASSWORD}
     for headers in ({"Origin": "https://attacker.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
         refused = system.http.post(
@@ -234,11 +232,7 @@ def test_another_host_process_sees_the_same_failures(
 ) -> None:
     # Another instance: `python -m devtools.funchost` in its own process, same tables.
     system = admin_system
-    system.create_tenant()
-    invite = create(system).json()["invite_url"]
-    system.http.post(
-        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
-    )
+    grace_with_her_password(system)
     settings = system.services.settings
     env = {
         "PUBLIC_BASE_URL": settings.public_base_url,

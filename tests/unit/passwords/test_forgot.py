@@ -41,6 +41,15 @@ class Outbox:
 
 @pytest.fixture
 def outbox(unit: UnitWorld) -> Outbox:
+    box, url = invited(unit)
+    assert box.sent == [(EMAIL, url)]  # the invite went by mail too
+    box.sent.clear()
+    unit.services.passwords.set_password("contoso", token(url), OLD, ip=None)
+    return box
+
+
+def invited(unit: UnitWorld) -> tuple[Outbox, str]:
+    """The tenant, its mail caught, and Grace invited: the outbox and her invite link."""
     unit.tenant()
     box = Outbox()
     unit.services.passwords.mail = box  # type: ignore[method-assign]
@@ -49,10 +58,7 @@ def outbox(unit: UnitWorld) -> Outbox:
     body = {"email": EMAIL, "name": "Grace", "provider": "password"}
     _, url = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
     assert url is not None
-    assert box.sent == [(EMAIL, url)]  # the invite went by mail too
-    box.sent.clear()
-    unit.services.passwords.set_password("contoso", token(url), OLD, ip=None)
-    return box
+    return box, url
 
 
 def run_now(job: Callable[[], None]) -> None:
@@ -130,13 +136,7 @@ def test_an_older_reset_link_dies_when_a_newer_one_sets_the_password(
 
 
 def test_an_unused_invite_dies_when_a_reset_sets_the_password(unit: UnitWorld) -> None:
-    unit.tenant()
-    box = Outbox()
-    unit.services.passwords.mail = box  # type: ignore[method-assign]
-    unit.services.passwords.in_background = run_now
-    body = {"email": EMAIL, "name": "Grace", "provider": "password"}
-    _, invite = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
-    assert invite is not None
+    box, invite = invited(unit)
     unit.services.passwords.forgot("contoso", EMAIL, ip=None)  # before using the invite
     reset = box.sent[-1][1]
     unit.services.passwords.set_password("contoso", token(reset), NEW, ip=None)

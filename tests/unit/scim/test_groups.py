@@ -46,6 +46,16 @@ def members(op: str, *user_ids: str) -> dict[str, Any]:
     return {"schemas": [PATCH], "Operations": [{"op": op, "path": "members", "value": value}]}
 
 
+def scim_users(scim: ScimService, config: OAuth2Config, count: int) -> list[str]:
+    """`count` new SCIM users; their ids."""
+    return [
+        scim.users.create(
+            TENANT, config, entra_user(random_id(), upn=f"p{n}@contoso.example")
+        ).body["id"]
+        for n in range(count)
+    ]
+
+
 def profiles(unit: UnitWorld, user_id: str) -> tuple[str, ...]:
     user = unit.services.users.get(TENANT, user_id)
     assert user is not None
@@ -163,12 +173,7 @@ def test_unknown_members_and_duplicate_names_change_nothing(
 def test_many_members_in_one_request_are_all_written(
     unit: UnitWorld, scim: ScimService, config: OAuth2Config
 ) -> None:
-    people = [
-        scim.users.create(
-            TENANT, config, entra_user(random_id(), upn=f"p{n}@contoso.example")
-        ).body["id"]
-        for n in range(70)
-    ]
+    people = scim_users(scim, config, 70)
     group = scim.groups.create(TENANT, config, entra_group(ENGINEERS)).body
     answer = scim.groups.patch(TENANT, config, group["id"], members("Add", *people), None)
     assert len(answer.body["members"]) == 70
@@ -179,12 +184,7 @@ def test_a_group_refused_for_an_unknown_member_changes_nothing_however_many_memb
     unit: UnitWorld, scim: ScimService, config: OAuth2Config
 ) -> None:
     # More members than one transaction holds, the unknown one sorting last.
-    known = [
-        scim.users.create(
-            TENANT, config, entra_user(random_id(), upn=f"u{n}@contoso.example")
-        ).body["id"]
-        for n in range(31)
-    ]
+    known = scim_users(scim, config, 31)
     unknown = "ffffffff-ffff-ffff-ffff-ffffffffffff"
     body = entra_group(ENGINEERS) | {"members": [{"value": i} for i in [*known, unknown]]}
     with pytest.raises(ScimError) as caught:

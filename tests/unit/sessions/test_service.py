@@ -21,7 +21,7 @@ from shared.sessions.keys import SigningKey
 from shared.sessions.refresh import REFRESH_ABSOLUTE_TTL, REFRESH_IDLE_TTL
 from shared.sessions.service import SessionService
 from shared.signin.results import Completed
-from shared.tenants.model import ProfileMapping
+from shared.tenants.model import OAuth2Config, ProfileMapping
 from shared.users import ROLE_TENANT_ADMIN
 from tests.support.entra_double import Person
 from tests.support.unit_services import UnitWorld, random_id
@@ -530,13 +530,20 @@ def test_who_am_i_does_not_grant_a_role_the_user_s_row_lacks(unit: UnitWorld) ->
     assert me.roles == ()
 
 
-def test_a_refresh_after_sso_is_switched_off_is_refused_and_the_session_ends(
-    unit: UnitWorld,
-) -> None:
+def signed_in_then_sso_off(unit: UnitWorld) -> tuple[OAuth2Config, Person, Completed]:
+    """Ada signed in, then the tenant's SSO switched off: the configuration as it was
+    (on), Ada, and her sign-in."""
     config = unit.tenant()
     ada = person()
     done = sign_in(unit, ada)
     unit.services.configs.put_tenant("contoso", "Contoso", replace(config, enabled=False))
+    return config, ada, done
+
+
+def test_a_refresh_after_sso_is_switched_off_is_refused_and_the_session_ends(
+    unit: UnitWorld,
+) -> None:
+    config, _ada, done = signed_in_then_sso_off(unit)
 
     with pytest.raises(SsoDisabled):
         unit.services.sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
@@ -549,10 +556,7 @@ def test_a_refresh_after_sso_is_switched_off_is_refused_and_the_session_ends(
 
 
 def test_an_access_token_is_refused_once_sso_is_switched_off(unit: UnitWorld) -> None:
-    config = unit.tenant()
-    ada = person()
-    done = sign_in(unit, ada)
-    unit.services.configs.put_tenant("contoso", "Contoso", replace(config, enabled=False))
+    _config, _ada, done = signed_in_then_sso_off(unit)
 
     with pytest.raises(Unauthorized):
         unit.services.sessions.verify("contoso", done.tokens.access_token)
@@ -641,10 +645,7 @@ def test_sessions_ended_by_switching_sso_off_stay_ended_when_it_is_back_on(
     unit: UnitWorld,
 ) -> None:
     # A session nobody used while SSO was off was never refused; it must not come back.
-    config = unit.tenant()
-    ada = person()
-    done = sign_in(unit, ada)
-    unit.services.configs.put_tenant("contoso", "Contoso", replace(config, enabled=False))
+    config, ada, done = signed_in_then_sso_off(unit)
     unit.advance(dt.timedelta(seconds=1))
     unit.services.configs.put_tenant("contoso", "Contoso", config)
     sessions = unit.services.sessions
