@@ -106,6 +106,11 @@ def open_state(
         raise InvalidState()
     try:
         raw = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        # One spelling per state: the decoder skips foreign characters and spare
+        # bits, and a state spelled otherwise would open the same attempt under
+        # another used-state key (a replay).
+        if _b64url(raw) != parts[2]:
+            raise ValueError("not the canonical spelling")
         plain = key.aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _associated(kid, tenant))
         payload = json.loads(plain)
         return _transaction(payload, tenant=tenant, state=state)

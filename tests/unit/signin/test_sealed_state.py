@@ -134,3 +134,22 @@ def test_any_sealed_looking_body_is_refused(body: bytes) -> None:
     forged = f"s1.{KID}.{base64.urlsafe_b64encode(body).decode().rstrip('=')}"
     with pytest.raises(InvalidState):
         open_state(forged, tenant="acme", keys=keys(KEY))
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        lambda s: s + "~~~~",  # characters outside base64url, skipped by a lax decoder
+        lambda s: s[:-10] + "!!!!" + s[-10:],
+        lambda s: s + "==",  # padding
+        lambda s: s[:-1] + chr(ord(s[-1]) ^ 1),  # spare low bits of the last character
+    ],
+)
+def test_a_state_opens_only_as_it_was_spelled(respell: Callable[[str], str]) -> None:
+    # Another spelling of the same bytes would open the same attempt under another
+    # used-state key: a replay.
+    state = seal(transaction(), KEY)
+    other = respell(state)
+    assert other != state
+    with pytest.raises(InvalidState):
+        open_state(other, tenant="acme", keys=keys(KEY))

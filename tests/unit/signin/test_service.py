@@ -427,3 +427,15 @@ def test_a_redirect_mode_state_cannot_be_completed_by_the_spa(unit: UnitWorld) -
         complete(unit, attempt, {"code": code}, spa=True)
 
     assert isinstance(complete(unit, attempt, {"code": code}), Completed)
+
+
+def test_a_used_state_spelled_otherwise_is_still_a_replay(unit: UnitWorld) -> None:
+    unit.tenant()
+    ada = Person(oid=random_id(), email="ada@contoso.example")
+    attempt = start(unit)
+    complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
+    for respelled in (attempt.state + "~~~~", attempt.state + "=="):
+        replay = Attempt(attempt.tenant, respelled, attempt.cookie)
+        with pytest.raises(InvalidState):
+            complete(unit, replay, {"code": unit.entra.signs_in(ada)})
+    assert [action for action, _ in audited(unit)].count("sign_in") == 1
