@@ -305,9 +305,10 @@ class SignInService:
         code = params.get("code") or ""
         if not code or len(code) > 4096:
             raise InvalidState("The sign-in response has no authorization code.")
+        # Only the code and state: the redirect's `client_info` is an unsigned routing
+        # hint MSAL would parse before redeeming (a malformed one read as an outage);
+        # the token answer carries its own.
         auth_response = {"code": code, "state": state}
-        if params.get("client_info"):
-            auth_response["client_info"] = params["client_info"]
         tokens = self._exchange.redeem(tenant, config, transaction, auth_response, ip=ip)
         claims = self._exchange.validate(config, transaction, tokens.id_token)
         identity = self._exchange.identity(claims, tokens)

@@ -3,7 +3,9 @@ over HTTP, with nothing written to the user store."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -354,3 +356,30 @@ def test_an_oversized_form_post_callback_is_invalid_state(signin_system: SignInS
     )
     assert sso_error(answer) == "invalid_state"
     assert users(signin_system) == []
+
+
+def test_a_malformed_client_info_in_the_redirect_does_not_stop_a_sign_in(
+    signin_system: SignInSystem,
+) -> None:
+    # client_info is an unsigned routing hint in Entra's redirect; MSAL parsed the
+    # browser's copy before redeeming, so a malformed one read as an outage
+    # (sso_unavailable) or a bad ID token. The token answer carries its own.
+    s = signin_system
+    for client_info in (
+        "!!!!",
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        base64.urlsafe_b64encode(json.dumps("uid utid").encode()).decode(),
+        base64.urlsafe_b64encode(b"[" * 20000 + b"]" * 20000).decode(),
+    ):
+        binding, back = s.to_entra_and_back("one_group")
+        params = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
+        params["client_info"] = client_info  # form_post: the same fields in the body
+        answer = s.http.post(
+            s.url(urlsplit(back).path),
+            data=params,
+            headers={"Cookie": f"__Host-eb_browser={binding}"},
+            allow_redirects=False,
+        )
+        assert answer.status_code == 302, answer.text
+        assert "sso_error" not in answer.headers["Location"]
+        assert "__Host-eb_session" in set_cookies(answer)
