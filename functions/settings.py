@@ -194,7 +194,10 @@ def settings_connect(req: func.HttpRequest) -> func.HttpResponse:
     session = admin_session(req)
     if not isinstance(session, AdminSession):
         return session
-    form = web.form_or_json(req)
+    try:
+        form = web.form_or_json(req)
+    except EntraBridgeError as error:  # not a form, or too large: a page, never a 500
+        return pages.error_page(error.code, status=error.status)
     if refused_post(req, session, form):
         return refused_post_page()
     services = session.services

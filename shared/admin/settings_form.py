@@ -18,7 +18,11 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-MAX_ROWS = 200
+from shared.tenants.validation import MAX_MAPPINGS
+
+# Every mapping the API allows, plus the page's blank rows: a save never drops a row
+# (more filled rows than the API takes are refused by its validation, never cut).
+MAX_ROWS = MAX_MAPPINGS + 100
 _TEXT_FIELDS = ("client_id", "tenant_id", "customer_id", "homepage_url", "login_page_url")
 
 

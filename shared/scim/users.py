@@ -184,6 +184,8 @@ class ScimUsers:
             )
         except Exception as exc:  # mapped to a SCIM error, or raised again
             raise scim_error_of(exc) from exc
+        if not str(resource.user_name or "").strip():  # as a POST or PUT requires
+            raise ScimError(400, "userName is required.", "invalidValue")
         return self._change(tenant, config, before, etag, resource)
 
     @speaking_scim
@@ -329,6 +331,9 @@ def _stored(resource: Any, *, created: dt.datetime, modified: dt.datetime) -> st
     body.pop("meta", None)
     # Kept as its index row and filters know it (user_facts strips it too).
     body["userName"] = str(body.get("userName") or "").strip()
+    # A password Entra may generate is never ours to keep (returned=never, and no
+    # password user is made by SCIM): not stored, not even at rest.
+    body.pop("password", None)
     text = json.dumps(
         {"resource": body, "created": created.isoformat(), "modified": modified.isoformat()},
         separators=(",", ":"),

@@ -197,6 +197,8 @@ class ConfigStore:
             fresh = self.get_tenant(record.slug)
             if fresh is None or fresh.config_etag != record.config_etag:
                 raise
+            # A rename keeps config_etag: keep the name the row has now.
+            entity["display_name"] = fresh.display_name
             row = self.tables.update(TABLE, entity, etag=fresh.etag)
         self.forget(record.slug)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
 import requests
 
@@ -245,3 +246,37 @@ def test_the_audit_tab_lists_the_newest_events_and_filters_by_action(
     assert "tenant_created" in only.text and "<td>config_created</td>" not in only.text
     anonymous = system.http.get(tab, allow_redirects=False)
     assert anonymous.status_code == 303
+
+
+def test_saving_the_page_keeps_every_mapping_the_api_allows(admin_system: AdminSystem) -> None:
+    # 250 mappings set through the API; the page used to show and send back only 200.
+    system = admin_system
+    system.create_tenant()
+    many = [{"profile_id": str(uuid.uuid4()), "group_id": str(uuid.uuid4())} for _ in range(250)]
+    assert system.configure(**(complete_config() | {"profile_mappings": many})).status_code == 200
+    cookie = as_admin(system)
+    page = system.http.get(page_url(system), headers={"Cookie": cookie})
+    saved = save(system, cookie, form_of(page.text))
+    assert saved.status_code == 303
+    kept = system.services.admin.get_config(ADMIN_TENANT).body["profile_mappings"]
+    assert len(kept) == 250
+
+
+def test_connect_with_a_body_that_is_no_form_is_a_page_not_a_500(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    cookie = as_admin(system)
+    origin = system.services.settings.public_base_url
+    too_large = b"csrf=" + b"a" * 70000
+    for body, kind in (
+        (b"[1]", "application/json"),
+        (too_large, "application/x-www-form-urlencoded"),
+    ):
+        headers = {"Cookie": cookie, "Origin": origin, "Content-Type": kind}
+        answer = system.http.post(
+            page_url(system) + "/connect", data=body, headers=headers, allow_redirects=False
+        )
+        assert answer.status_code in (400, 413), answer.status_code
+        assert answer.headers["Content-Type"].startswith("text/html")

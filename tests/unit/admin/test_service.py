@@ -580,3 +580,17 @@ def test_a_lost_race_on_a_config_seeded_without_versions_leaves_the_old_secret_t
     newest = unit.vault.get_secret(client_secret_name(TENANT))
     assert newest is not None and newest.value.reveal() == SECRET
     assert admin.get_config(TENANT).body["client_secret"] == MASKED
+
+
+def test_a_rename_that_lands_during_a_configuration_write_is_kept(
+    unit: UnitWorld, admin: AdminService
+) -> None:
+    unit.tenant(TENANT)
+    configs = unit.services.configs
+    read = configs.get_tenant(TENANT)
+    assert read is not None
+    admin.put_tenant(PLATFORM, TENANT, {"display_name": "Contoso Ltd"}, ip=IP)
+    configs.replace_config(read, dataclasses.replace(read.config, button_label="Sign in"))
+    now = configs.get_tenant(TENANT)
+    assert now is not None
+    assert (now.display_name, now.config.button_label) == ("Contoso Ltd", "Sign in")

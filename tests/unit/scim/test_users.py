@@ -380,3 +380,21 @@ def test_a_user_name_sent_with_spaces_is_kept_trimmed_and_the_user_stays_changea
     assert scim.users.patch(TENANT, config, user_id, renamed, None).body["displayName"] == "Ada L"
     scim.users.delete(TENANT, config, user_id, None)
     assert scim.users.search(TENANT, {"filter": f'id eq "{user_id}"'})["totalResults"] == 0
+
+
+def test_a_password_entra_sends_is_not_kept(unit: UnitWorld, scim: ScimService) -> None:
+    config = scim.authenticate(TENANT, scim.new_token(PLATFORM, TENANT, ip=None)["token"])
+    body = entra_user(random_id(), password="Sup3r-Secret-Pw!")
+    user_id = scim.users.create(TENANT, config, body).body["id"]
+    stored = unit.services.users.get(TENANT, user_id)
+    assert stored is not None and stored.scim and "Sup3r-Secret-Pw!" not in stored.scim
+
+
+def test_a_patch_cannot_blank_the_user_name(scim: ScimService) -> None:
+    config = scim.authenticate(TENANT, scim.new_token(PLATFORM, TENANT, ip=None)["token"])
+    user_id = scim.users.create(TENANT, config, entra_user(random_id())).body["id"]
+    blank = patch({"op": "replace", "path": "userName", "value": "   "})
+    error = refused(lambda: scim.users.patch(TENANT, config, user_id, blank, None))
+    assert (error.status, error.scim_type) == (400, "invalidValue")
+    found = scim.users.search(TENANT, {"filter": f'id eq "{user_id}"'})["Resources"]
+    assert found[0]["userName"] == "ada@contoso.example"
