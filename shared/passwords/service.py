@@ -165,8 +165,7 @@ class PasswordService:
         user = self.users.by_email(tenant, email) if email else None
         if user is None or user.provider != PROVIDER_PASSWORD or user.disabled:
             return
-        found = user
-        self.in_background(lambda: self._send_reset(found, ip=ip))
+        self.in_background(partial(self._send_reset, user, ip=ip))
 
     def _send_reset(self, user: User, *, ip: str | None) -> None:
         tenant = user.tenant

@@ -184,8 +184,7 @@ class ScimUsers:
             )
         except Exception as exc:  # mapped to a SCIM error, or raised again
             raise scim_error_of(exc) from exc
-        if not str(resource.user_name or "").strip():  # as a POST or PUT requires
-            raise ScimError(400, "userName is required.", "invalidValue")
+        _require_user_name(resource)  # as a POST or PUT requires
         return self._change(tenant, config, before, etag, resource)
 
     @speaking_scim
@@ -320,9 +319,13 @@ def _read(body: object, context: Context) -> Any:
         resource = ScimUser.model_validate(body, scim_ctx=context)
     except Exception as exc:  # mapped to a SCIM error, or raised again
         raise scim_error_of(exc) from exc
+    _require_user_name(resource)
+    return resource
+
+
+def _require_user_name(resource: Any) -> None:
     if not str(resource.user_name or "").strip():
         raise ScimError(400, "userName is required.", "invalidValue")
-    return resource
 
 
 def _stored(resource: Any, *, created: dt.datetime, modified: dt.datetime) -> str:

@@ -60,14 +60,11 @@ class RefreshFamily:
     used: tuple[str, ...] = ()
     revoked: bool = False
     entra_sid: str | None = None
-    started_at: float | None = None  # the sign-in; None on rows from before it was kept
 
     @property
     def started(self) -> float:
-        """When the sign-in that began the family happened (older rows: derived from
-        the absolute expiry, which is fixed at the start)."""
-        if self.started_at is not None:
-            return self.started_at
+        """When the sign-in that began the family happened: its absolute expiry, fixed
+        at the start, less the one lifetime every family gets."""
         return self.expires_at - REFRESH_ABSOLUTE_TTL
 
 
@@ -112,13 +109,12 @@ def start_family(
     tenant: str,
     now: float,
     entra_sid: str | None = None,
-    absolute_ttl: float = REFRESH_ABSOLUTE_TTL,
     idle_ttl: float = REFRESH_IDLE_TTL,
 ) -> tuple[RefreshFamily, str]:
     """A new family (a sign-in) and its first token; the family id is the session's `sid`."""
     family_id = new_family_id()
     token, token_hash = new_refresh_token(user_id, family_id)
-    expires_at = now + absolute_ttl
+    expires_at = now + REFRESH_ABSOLUTE_TTL
     family = RefreshFamily(
         family_id=family_id,
         user_id=user_id,
@@ -128,7 +124,6 @@ def start_family(
         expires_at=expires_at,
         idle_expires_at=min(now + idle_ttl, expires_at),
         entra_sid=entra_sid,
-        started_at=now,
     )
     return family, token
 

@@ -141,11 +141,12 @@ class SessionService:
         Microsoft session the tenant's SSO still on (else the session ends here)."""
         claims = self._signed_claims(raw)
         family = self._live_family(claims)
+        config = self.configs.get_config(claims.tenant)
         try:
             if claims.provider == PROVIDER_MICROSOFT:
-                self._sso_on_or_end(self.configs.get_config(claims.tenant), family)
+                self._sso_on_or_end(config, family)
             else:
-                self._password_session_or_end(self.configs.get_config(claims.tenant), family)
+                self._password_session_or_end(config, family)
         except (SsoDisabled, SsoRequired) as ended:  # no valid session is a 401 here
             raise Unauthorized(ended.description) from None
         return claims

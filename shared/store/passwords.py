@@ -127,9 +127,6 @@ class PasswordStore:
             etag=row.etag,
         )
 
-    def password_hash(self, tenant: str, user_id: str) -> str | None:
-        return self.password_row(tenant, user_id).hash
-
     def set_ops(
         self, tenant: str, user_id: str, encoded: str, *, link: PasswordLink, current: PasswordRow
     ) -> list[Op] | None:

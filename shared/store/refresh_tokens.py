@@ -117,7 +117,6 @@ def _family_entity(family: RefreshFamily) -> dict[str, Any]:
         "used": json.dumps(list(family.used)),
         "revoked": family.revoked,
         "entra_sid": family.entra_sid or "",
-        "started_at": family.started,
         EXPIRES_AT: _expiry(family),
     }
 
@@ -136,5 +135,4 @@ def _family(row: Row) -> RefreshFamily:
         used=tuple(json.loads(str(data.get("used") or "[]"))),
         revoked=bool(data.get("revoked", False)),
         entra_sid=str(data.get("entra_sid") or "") or None,
-        started_at=float(data["started_at"]) if "started_at" in data else None,
     )
