@@ -9,9 +9,10 @@ What callers can rely on, from either:
 - the outcomes a caller acts on are this module's exceptions: `EntityExists`
   (insert conflict), `EtagMismatch` (the row changed or vanished since it was
   read), `TransactionFailed` (which operation of a batch failed, and why);
-- keys: `key_part` ENCODES user-supplied text for use inside a key; a key Table
-  Storage would refuse is caught before any I/O (reads: absent; writes:
-  `InvalidKey`, a caller bug);
+- keys: `key_part` ENCODES user-supplied text for use inside a key, `text_key`
+  makes a whole key of a prefix and text of any length; a key Table Storage would
+  refuse is caught before any I/O (reads: absent; writes: `InvalidKey`, a caller
+  bug);
 - page cursors are opaque, validated strings bound to the list they page.
 """
 
@@ -112,6 +113,19 @@ def key_part(value: str) -> str:
     (so `key_part(a) == key_part(b)` only if `a == b`)."""
     # surrogatepass: a lone surrogate (valid in a JSON string) is encoded, not a crash.
     return quote(value.encode("utf-8", "surrogatepass"), safe="@.-_:~+=!$&'()*,;")
+
+
+def text_key(prefix: str, text: str) -> str:
+    """`prefix` + `key_part(text)` when Table Storage takes that as a key; else, for
+    text too long for a key once encoded, `prefix` + a SHA-256 digest of it. One
+    text always gets one key and distinct texts distinct keys, at any length."""
+    key = prefix + key_part(text)
+    if len(key.encode("utf-16-le")) <= 2 * _MAX_KEY_UTF16_UNITS:
+        return key  # the keys written before digests existed: unchanged
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    # key_part never writes "%%" (every % it writes has two hex digits after it),
+    # so a digest cannot be mistaken for an encoded text.
+    return f"{prefix}%%{digest}"
 
 
 def key_problem(key: str) -> str | None:

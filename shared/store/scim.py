@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.store.rows import Op, Row, Tables, key_part
+from shared.store.rows import Op, Row, Tables, text_key
 from shared.store.tenant_partition import TABLE
 
 GROUP = "scimgroup:"
@@ -50,15 +50,15 @@ class ScimGroupRow:
 
 
 def user_name_key(user_name: str) -> str:
-    return _USER_NAME + key_part(user_name.lower())
+    return text_key(_USER_NAME, user_name.lower())
 
 
 def _external_id_key(external_id: str) -> str:
-    return _EXTERNAL_ID + key_part(external_id)
+    return text_key(_EXTERNAL_ID, external_id)
 
 
 def _group_name_key(display_name: str) -> str:
-    return _GROUP_NAME + key_part(display_name.lower())
+    return text_key(_GROUP_NAME, display_name.lower())
 
 
 def _member_prefix(group_id: str) -> str:

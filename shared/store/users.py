@@ -28,7 +28,7 @@ from shared.signin.provisioning import (
     is_pending,
 )
 from shared.store.recent_users import RecentUsers
-from shared.store.rows import EtagMismatch, Op, Row, Tables, TransactionFailed, key_part
+from shared.store.rows import EtagMismatch, Op, Row, Tables, TransactionFailed, key_part, text_key
 from shared.store.scim import user_name_key
 from shared.store.tenant_partition import TABLE
 from shared.tenants.entitlements import pack_group_ids, unpack_group_ids
@@ -43,7 +43,7 @@ def _user_key(user_id: str) -> str:
 
 
 def _email_key(email: str) -> str:
-    return f"email:{key_part(email_key(email))}"
+    return text_key("email:", email_key(email))
 
 
 def _entra_key(identity: SignInIdentity) -> str:

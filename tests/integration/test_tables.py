@@ -30,6 +30,7 @@ from shared.store.rows import (
     cursor_scope,
     encode_cursor,
     key_part,
+    text_key,
 )
 from shared.store.tables import TableStore
 
@@ -405,6 +406,19 @@ def test_user_text_encoded_with_key_part_round_trips_as_a_key(tables: Tables) ->
     tables.insert("things", row("p", key_part(text), original=text))
     stored = tables.get("things", "p", key_part(text))
     assert stored is not None and stored.data["original"] == text
+
+
+def test_text_too_long_for_a_key_gets_a_key_that_round_trips_and_stays_distinct(
+    tables: Tables,
+) -> None:
+    first, second = "\u00e9" * 300 + "a", "\u00e9" * 300 + "b"
+    tables.insert("things", row("p", text_key("email:", first), original=first))
+    tables.insert("things", row("p", text_key("email:", second), original=second))
+    for text in (first, second):
+        stored = tables.get("things", "p", text_key("email:", text))
+        assert stored is not None and stored.data["original"] == text
+    listed = tables.query("things", partition_key="p", row_key_prefix="email:").rows
+    assert len(listed) == 2
 
 
 def test_a_property_set_to_none_reads_back_absent(tables: Tables) -> None:

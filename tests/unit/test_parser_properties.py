@@ -17,7 +17,14 @@ from shared.admin.input import parse_limit
 from shared.errors import InvalidRequest
 from shared.json_input import JsonRefused, parse_json
 from shared.signin.redirects import origin_of, safe_return_to
-from shared.store.rows import cursor_scope, decode_cursor, encode_cursor, key_part, key_problem
+from shared.store.rows import (
+    cursor_scope,
+    decode_cursor,
+    encode_cursor,
+    key_part,
+    key_problem,
+    text_key,
+)
 from shared.tenants.model import OAuth2Config
 from shared.tenants.validation import parse_config_put
 
@@ -121,6 +128,24 @@ def test_any_text_becomes_a_key_part_table_storage_accepts(text: str) -> None:
 @given(st.text(max_size=50), st.text(max_size=50))
 def test_key_parts_of_different_texts_differ(a: str, b: str) -> None:
     assert (key_part(a) == key_part(b)) == (a == b)
+
+
+key_texts = st.text(max_size=40) | st.text(min_size=80, max_size=1200)
+
+
+@PROPERTIES
+@given(st.sampled_from(["email:", "scimname:", "scimgname:"]), key_texts)
+def test_any_text_of_any_length_becomes_a_key_table_storage_accepts(prefix: str, text: str) -> None:
+    key = text_key(prefix, text)
+    assert key_problem(key) is None and key.startswith(prefix)
+    if key_problem(prefix + key_part(text)) is None:
+        assert key == prefix + key_part(text)  # keys that always fitted are kept as they were
+
+
+@PROPERTIES
+@given(key_texts, key_texts)
+def test_keys_of_different_texts_differ_at_any_length(a: str, b: str) -> None:
+    assert (text_key("p:", a) == text_key("p:", b)) == (a == b)
 
 
 @PROPERTIES

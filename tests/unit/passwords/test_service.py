@@ -60,6 +60,20 @@ def test_an_invited_user_sets_a_password_and_is_signed_in(unit: UnitWorld) -> No
     assert actions(unit) == ["password_set", "user_created"]
 
 
+def test_an_email_too_long_for_a_table_key_still_makes_one_user_who_signs_in(
+    unit: UnitWorld,
+) -> None:
+    # 200 non-ASCII characters are a valid address, but not a Table key once encoded.
+    email = "\u00e9l\u00e8ve" * 12 + "@" + "\u00e9\u00e7\u00f4l\u00eb" * 30 + ".example"
+    unit.tenant()
+    user, token = invite(unit, email=email)
+    unit.services.passwords.set_password("contoso", token, PASSWORD, ip=None)
+    signed_in, _ = unit.services.passwords.sign_in("contoso", email.upper(), PASSWORD, ip=None)
+    assert signed_in.id == user.id and unit.services.users.by_email("contoso", email) == user
+    with pytest.raises(EmailInUse):
+        invite(unit, email=email)
+
+
 def test_an_invite_link_works_once(unit: UnitWorld) -> None:
     unit.tenant()
     _, token = invite(unit)

@@ -204,3 +204,19 @@ def test_a_group_refused_for_an_unknown_member_changes_nothing_however_many_memb
     with pytest.raises(ScimError):
         scim.groups.patch(TENANT, config, other, members("Add", *known, unknown), None)
     assert "members" not in scim.groups.get(TENANT, other, {}).body
+
+
+def test_a_group_name_too_long_for_a_table_key_still_names_one_group(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config
+) -> None:
+    # 200 CJK characters are within the display-name limit, but not a Table key's
+    # 1 KiB once encoded.
+    name = "\u5de5\u7a0b\u5e2b" * 66 + "\u5718"
+    group = scim.groups.create(TENANT, config, entra_group(ENGINEERS, name=name)).body
+    assert group["displayName"] == name
+    found = scim.groups.search(TENANT, {"filter": f'displayName eq "{name}"'})
+    assert [g["id"] for g in found["Resources"]] == [group["id"]]
+    with pytest.raises(ScimError) as clash:
+        scim.groups.create(TENANT, config, entra_group(OTHER, name=name))
+    assert (clash.value.status, clash.value.scim_type) == (409, "uniqueness")
+    assert scim.groups.search(TENANT, {})["totalResults"] == 1

@@ -398,3 +398,31 @@ def test_a_patch_cannot_blank_the_user_name(scim: ScimService) -> None:
     assert (error.status, error.scim_type) == (400, "invalidValue")
     found = scim.users.search(TENANT, {"filter": f'id eq "{user_id}"'})["Resources"]
     assert found[0]["userName"] == "ada@contoso.example"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("userName", "a" * 600 + "@contoso.example"),
+        ("userName", "\u00e5\u00e4\u00f6" * 60 + "@contoso.example"),
+        ("externalId", "x" * 600),
+    ],
+)
+def test_a_user_name_or_external_id_too_long_for_a_table_key_still_makes_one_user(
+    unit: UnitWorld, scim: ScimService, field: str, value: str
+) -> None:
+    # Table keys hold 1 KiB: these texts, encoded, do not fit one.
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    body = entra_user(random_id())
+    body[field] = value
+    created = scim.users.create(TENANT, config, body)
+    assert created.body[field] == value
+
+    found = scim.users.search(TENANT, {"filter": f'{field} eq "{value}"'})
+    assert [user["id"] for user in found["Resources"]] == [created.body["id"]]
+    if field == "userName":
+        other = entra_user(random_id(), emails=[{"type": "work", "value": "o@c.example"}])
+        clash = refused(lambda: scim.users.create(TENANT, config, other | {field: value}))
+        assert (clash.status, clash.scim_type) == (409, "uniqueness")
+    assert len(unit.services.users.list(TENANT, limit=100, cursor=None)[0]) == 1
