@@ -293,6 +293,8 @@ class FunctionsWsgiApp:
         self.rewrite_cookies = rewrite_cookies
         self._warned: set[str] = set()
         self._warned_lock = threading.Lock()
+        # Told of every answer a function gives (tests check answers against the spec).
+        self.on_answer: Callable[[Route, str, int], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -336,7 +338,10 @@ class FunctionsWsgiApp:
             if route.methods is not None and method not in route.methods:
                 refused = refused or route
                 continue
-            return self._invoke(route, request, body, route_params), ""
+            response = self._invoke(route, request, body, route_params)
+            if self.on_answer is not None:
+                self.on_answer(route, method, response.status_code)
+            return response, ""
         if refused is not None and refused.methods is not None:
             allowed = ",".join(sorted(refused.methods))
             return _bare(404), f" ({refused.name} takes {allowed}; the host answers 404)"
@@ -438,10 +443,11 @@ class FuncHost:
     ) -> None:
         resolved = route_prefix((root or PROJECT_ROOT) / "host.json") if prefix is None else prefix
         self.routes = routes_of(app, resolved)
+        self.app = FunctionsWsgiApp(self.routes, rewrite_cookies=rewrite_cookies)
         self._server: BaseWSGIServer = make_server(
             host,
             port,
-            FunctionsWsgiApp(self.routes, rewrite_cookies=rewrite_cookies),
+            self.app,
             threaded=True,
             request_handler=_QuietHandler,
             ssl_context=ssl_context,

@@ -31,6 +31,7 @@ from shared.tenants.document import render_client_secret_answer, render_config_d
 from shared.tenants.model import OAuth2Config, ProfileMapping, default_config
 from shared.tenants.validation import parse_client_secret_put, parse_config_put
 from shared.users import User
+from tests.support.documented_answers import is_documented, spec_path
 
 SPEC_PATH = PROJECT_ROOT / "docs" / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -134,6 +135,19 @@ def test_every_route_the_app_registers_is_in_the_spec_and_nothing_else_is() -> N
     assert not documented - registered, (
         f"spec operations no route serves: {documented - registered}"
     )
+
+
+def test_the_answer_check_of_the_e2e_tests_knows_documented_from_undocumented() -> None:
+    # tests/support/documented_answers.py fails any e2e test whose answer the spec lacks.
+    app = load_app("function_app:app")
+    by_name = {
+        route.name: route for route in routes_of(app, route_prefix(PROJECT_ROOT / "host.json"))
+    }
+    users = next(r for r in by_name.values() if r.template.text.endswith("users/{user_id}"))
+    assert spec_path(users) == "/api/admin/tenants/{tenant}/users/{user_id}"
+    assert is_documented(users, "PATCH", 409) and is_documented(users, "PATCH", 200)
+    assert not is_documented(users, "PATCH", 418)
+    assert not is_documented(users, "DELETE", 200)
 
 
 def test_a_function_that_takes_every_method_is_named_in_the_failure() -> None:
