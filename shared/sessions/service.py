@@ -63,6 +63,10 @@ class PendingSession:
 
 
 _SSO_OFF = "Single sign-on is switched off for this tenant; the session has ended."
+_SSO_CHANGED = (
+    "Single sign-on for this tenant was switched off, or moved to another directory, "
+    "after this session began; the session has ended."
+)
 
 
 @dataclass
@@ -248,9 +252,12 @@ class SessionService:
     def _sso_on_or_end(self, config: OAuth2Config | None, family: RefreshFamily) -> OAuth2Config:
         """`config`, if SSO is on in it and has not been off since the session began;
         else the session ends here (SsoDisabled)."""
-        if config is None or not is_sso_ready(config) or family.started < config.sso_sessions_after:
+        if config is None or not is_sso_ready(config):
             self._revoke(family)
             raise SsoDisabled(_SSO_OFF)
+        if family.started < config.sso_sessions_after:
+            self._revoke(family)
+            raise SsoDisabled(_SSO_CHANGED)
         return config
 
     def _password_session_or_end(self, config: OAuth2Config | None, family: RefreshFamily) -> None:

@@ -288,14 +288,21 @@ def parse_expiry(text: str) -> dt.date:
 
 def sessions_ended_by(old: OAuth2Config | None, new: OAuth2Config, now: float) -> OAuth2Config:
     """`new` with the session cut-offs a write from `old` to `new` sets: single sign-on
-    going off ends every Microsoft session, Enforce SSO going on every password one,
-    for good (switching back later revives none). Cut-offs only ever move forward."""
+    going off, or moving to another Entra directory, ends every Microsoft session,
+    Enforce SSO going on every password one, for good (switching back later revives
+    none). Cut-offs only ever move forward."""
     sso_after = max(new.sso_sessions_after, old.sso_sessions_after if old else 0.0)
     password_after = max(new.password_sessions_after, old.password_sessions_after if old else 0.0)
     if old is not None and is_sso_ready(old) and not is_sso_ready(new):
         sso_after = now
+    if old is not None and is_sso_ready(old) and _directory(old) != _directory(new):
+        sso_after = now  # the old directory's people are no longer this tenant's
     if (new.enforce_sso and is_sso_ready(new)) and not (
         old is not None and old.enforce_sso and is_sso_ready(old)
     ):
         password_after = now
     return replace(new, sso_sessions_after=sso_after, password_sessions_after=password_after)
+
+
+def _directory(config: OAuth2Config) -> str:
+    return (config.tenant_id or "").lower()

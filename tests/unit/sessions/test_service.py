@@ -641,6 +641,32 @@ def test_an_access_token_of_another_issuer_is_unauthorized(unit: UnitWorld) -> N
     assert "iss" in refused.value.description
 
 
+def test_moving_sso_to_another_directory_ends_the_sessions_of_the_old_one(
+    unit: UnitWorld,
+) -> None:
+    # The old directory's people must not stay signed in once the tenant trusts another.
+    config = unit.tenant()
+    done = sign_in(unit, person())
+    other = sign_in(unit, person(email="grace@contoso.example"))
+    moved = replace(config, tenant_id=random_id())
+    unit.advance(dt.timedelta(seconds=1))
+    unit.services.configs.put_tenant("contoso", "Contoso", moved)
+    sessions = unit.services.sessions
+
+    with pytest.raises(SsoDisabled) as ended:
+        sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
+    assert "another directory" in ended.value.description
+    with pytest.raises(Unauthorized):
+        sessions.verify("contoso", other.tokens.access_token)
+    # Another client id in the same directory is the same people: nothing ends.
+    unit.advance(dt.timedelta(seconds=1))
+    unit.services.configs.put_tenant("contoso", "Contoso", config)
+    unit.advance(dt.timedelta(seconds=1))
+    again = sign_in(unit, person(email="alan@contoso.example"))
+    unit.services.configs.put_tenant("contoso", "Contoso", replace(config, client_id=random_id()))
+    assert sessions.refresh("contoso", again.tokens.refresh_token, ip=IP).access_token
+
+
 def test_sessions_ended_by_switching_sso_off_stay_ended_when_it_is_back_on(
     unit: UnitWorld,
 ) -> None:
