@@ -3,6 +3,8 @@ secret expiry assessed; an expiring (under 30 days) or expired one is written to
 the tenant's audit log as `credential_expiring` / `credential_expired` once per
 day, however many instances run the timer: a marker row for the day is created
 in the same transaction as the event, and a second run's transaction fails on it.
+A tenant whose write fails is skipped, the others are recorded, and the run then
+fails naming it (the next run records it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ class Events(Protocol):
     def event(self, tenant: str, action: str, *, actor: str, detail: str | None = None) -> Op: ...
 
 
+class CredentialWatchIncomplete(Exception):
+    """The run recorded every tenant it could; these tenants' events were not written."""
+
+    def __init__(self, tenants: list[str]) -> None:
+        self.tenants = tenants
+        super().__init__(f"credential watch: {len(tenants)} tenant(s) not recorded: {tenants}")
+
+
 @dataclass
 class CredentialWatch:
     tenants: Tenants
@@ -49,8 +59,17 @@ class CredentialWatch:
         """Assess every tenant and record today's events; the standings that need
         attention (whether recorded now or earlier today)."""
         attention = [s for s in self.standings() if s.needs_attention]
+        failed: list[str] = []
         for standing in attention:
-            self._record_once_today(standing)
+            try:
+                self._record_once_today(standing)
+            except Exception as error:  # one tenant's failure must not cost the others
+                log.error(
+                    "credential watch: recording tenant %s failed (%s)",
+                    standing.tenant,
+                    type(error).__name__,
+                )
+                failed.append(standing.tenant)
         counted = counts(attention)
         telemetry.credential_standings(counted)
         if attention:
@@ -59,6 +78,8 @@ class CredentialWatch:
                 counted["expiring"],
                 counted["expired"],
             )
+        if failed:
+            raise CredentialWatchIncomplete(failed)  # the run fails, loudly, after the others
         return attention
 
     def _record_once_today(self, standing: CredentialStanding) -> None:

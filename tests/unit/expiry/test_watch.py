@@ -5,10 +5,16 @@ tests/integration/test_credential_watch.py."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
+from shared.errors import SsoUnavailable
 from shared.expiry.assess import assess, counts
+from shared.expiry.watch import CredentialWatchIncomplete
+from shared.store.rows import Op
 from shared.tenants.model import OAuth2Config
 from tests.support.unit_services import UnitWorld
 
@@ -61,6 +67,37 @@ def test_the_watch_audits_once_per_day_and_again_the_next_day(unit: UnitWorld) -
     assert actions("contoso") == ["credential_expiring", "credential_expiring"]
     events, _ = unit.services.audit.list("contoso", limit=1, cursor=None)
     assert events[0]["actor"] == "credential_watch" and "days left" in events[0]["detail"]
+
+
+def test_a_tenant_whose_write_fails_costs_no_other_tenant_its_event_and_the_run_fails(
+    unit: UnitWorld,
+) -> None:
+    today = unit.clock.utc().date()
+    unit.tenant("contoso", client_secret_expires_on=today + dt.timedelta(days=10))
+    unit.tenant("fabrikam", client_secret_expires_on=today - dt.timedelta(days=2))
+    tables = unit.services.tables
+
+    class FailingForContoso:
+        """Storage refusing contoso's partition only (a throttled or broken partition)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(tables, name)
+
+        def transact(self, table: str, operations: Sequence[Op]) -> list[str | None]:
+            if operations[0].entity["PartitionKey"] == "contoso":
+                raise SsoUnavailable("storage refused the write")
+            return tables.transact(table, operations)
+
+    watch = replace(unit.services.credential_watch, tables=FailingForContoso())
+    with pytest.raises(CredentialWatchIncomplete) as incomplete:
+        watch.run()
+    assert incomplete.value.tenants == ["contoso"]
+    events, _ = unit.services.audit.list("fabrikam", limit=10, cursor=None)
+    assert [e["action"] for e in events] == ["credential_expired"]
+    # The next run (storage back) records what the failed one could not.
+    assert counts(unit.services.credential_watch.run()) == {"expiring": 1, "expired": 1}
+    events, _ = unit.services.audit.list("contoso", limit=10, cursor=None)
+    assert [e["action"] for e in events] == ["credential_expiring"]
 
 
 def test_health_counts_them_without_names_and_an_expired_one_degrades(unit: UnitWorld) -> None:
