@@ -3,10 +3,12 @@
 The configuration names the Key Vault versions in use (`client_secret_version`,
 and `client_secret_previous_version`, the one before it), so what sign-in uses
 changes only with a configuration write, on every instance within the config
-cache's 30 s. The previous version stays usable until the new one has signed
-someone in: when Entra refuses the current secret, sign-in re-reads the
-configuration (another instance may have rotated) and then tries the previous
-version once, if it has not expired. Rows written without versions (seeding)
+cache's 30 s. The previous version is only a fallback, kept until the next
+rotation replaces it or it expires or is disabled in Key Vault: when Entra refuses
+the current secret, sign-in re-reads the configuration (another instance may have
+rotated) and then tries the previous version once (audited as
+`client_secret_previous_version_used`). Entra still decides: a secret deleted
+from the app registration is refused whichever version we hold. Rows written without versions (seeding)
 use the newest version and, as previous, the newest unexpired older one.
 """
 
