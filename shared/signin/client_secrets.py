@@ -8,8 +8,9 @@ rotation replaces it or it expires or is disabled in Key Vault: when Entra refus
 the current secret, sign-in re-reads the configuration (another instance may have
 rotated) and then tries the previous version once (audited as
 `client_secret_previous_version_used`). Entra still decides: a secret deleted
-from the app registration is refused whichever version we hold. Rows written without versions (seeding)
-use the newest version and, as previous, the newest unexpired older one.
+from the app registration is refused whichever version we hold. Rows written
+without versions (seeding) use the newest version and, as previous, the newest
+unexpired older one.
 """
 
 from __future__ import annotations

@@ -162,15 +162,16 @@ class UserStore:
             else:
                 by_oid = by_oid or by_email  # a claim decides on the user found by email
                 assert by_oid is not None
-                if _only_fresh_login(decision.before, decision.after) and recent is None:
-                    user, ops = decision.before, []
-                else:
-                    # A remembered row is always written (conditionally): that is what
-                    # checks it is still the row as it is now.
-                    user = decision.after
-                    ops = _update_ops(decision.before, decision.after, etag=by_oid[1])
-                    if decision.before.entra_object_id is None:  # a claim: index the identity
-                        ops.append(Op("create", _index(tenant, _entra_key(identity), user.id)))
+                # The row is always written, conditionally on the etag read: that is
+                # what refuses a sign-in racing a disable (or any change) since the
+                # read, and what checks a remembered row is still the row as it is now.
+                # With nothing to change but a last_login_at under a minute old, it is
+                # written as read.
+                fresh = _only_fresh_login(decision.before, decision.after)
+                user = decision.before if fresh else decision.after
+                ops = _update_ops(decision.before, user, etag=by_oid[1])
+                if decision.before.entra_object_id is None:  # a claim: index the identity
+                    ops.append(Op("create", _index(tenant, _entra_key(identity), user.id)))
             extra = also(user)
             try:
                 etags = self.tables.apply(TABLE, [*ops, *extra.rows]) if ops or extra.rows else []
@@ -366,11 +367,8 @@ _LOGIN_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def _only_fresh_login(before: User, after: User) -> bool:
-    """Nothing but a last_login_at under a minute old would change: no write.
-
-    Keeps parallel sign-ins of one person (several tabs, retries) from fighting
-    over the same row for a timestamp; last_login_at has minute resolution.
-    """
+    """Nothing but a last_login_at under a minute old would change: the row keeps
+    its timestamp (last_login_at has minute resolution)."""
     if before.last_login_at is None or after.last_login_at is None:
         return False
     if after.last_login_at - before.last_login_at >= _LOGIN_RESOLUTION:

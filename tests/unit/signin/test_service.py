@@ -7,16 +7,19 @@ helpers here are shared with test_service_refusals.py."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
 from shared.errors import AccountConflict, AccountDisabled, InvalidState, ProviderMismatch
 from shared.signin.results import Completed, SpaHandoff
 from shared.signin.transaction import Mode, new_browser_binding
 from shared.store import configs, mappings, tenant_partition
+from shared.store.rows import Op
 from shared.users import PROVIDER_MICROSOFT, PROVIDER_PASSWORD, ROLE_TENANT_ADMIN, User
 from tests.support.entra_double import Person
 from tests.support.unit_services import (
@@ -28,6 +31,7 @@ from tests.support.unit_services import (
 )
 
 IP = "192.0.2.1"
+PLATFORM = AdminCaller(actor=PLATFORM_ACTOR, platform=True, user_id=None)
 # Every table a sign-in could write to.
 TABLES = (configs.TABLE, mappings.TABLE, tenant_partition.TABLE)
 
@@ -287,6 +291,52 @@ def test_a_disabled_user_is_refused_and_gets_no_session(unit: UnitWorld) -> None
     assert audited(unit) == [("sign_in", ""), ("sign_in_refused", "account_disabled")]
     stored = unit.services.users.get("contoso", user.id)
     assert stored is not None and stored.disabled
+
+
+def test_a_sign_in_racing_a_disable_gets_no_session_that_re_enabling_revives(
+    unit: UnitWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ada signed in a moment ago on another instance: this one reads her row (nothing
+    # cached here), and an admin disables her between that read and the sign-in's write.
+    unit.tenant()
+    ada = Person(oid=random_id(), email="ada@contoso.example")
+    user = sign_in(unit, ada).user
+    store = unit.services.users
+    store._recent.forget("contoso", user.id)
+    tables = store.tables
+    fired: list[bool] = []
+
+    def apply_after_a_disable(table: str, operations: Sequence[Op]) -> list[str | None]:
+        if not fired:
+            fired.append(True)
+            unit.services.admin.set_user_disabled(
+                PLATFORM, "contoso", user.id, {"disabled": True}, ip=None
+            )
+        return tables.apply(table, operations)
+
+    monkeypatch.setattr(store, "tables", _Hooked(tables, apply_after_a_disable))
+    attempt = start(unit)
+    with pytest.raises(AccountDisabled):
+        complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
+    monkeypatch.undo()
+
+    unit.services.admin.set_user_disabled(
+        PLATFORM, "contoso", user.id, {"disabled": False}, ip=None
+    )
+    families = unit.tables.scan_partition(
+        tenant_partition.TABLE, partition_key="contoso", row_key_prefix=f"session:{user.id}:"
+    )
+    assert [row for row in families if not row.data.get("revoked")] == []
+
+
+class _Hooked:
+    """`tables` with `apply` replaced."""
+
+    def __init__(self, tables: Any, apply: Callable[[str, Sequence[Op]], list[str | None]]):
+        self._tables, self.apply = tables, apply
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tables, name)
 
 
 # --- the state --------------------------------------------------------------------------
