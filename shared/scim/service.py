@@ -43,6 +43,8 @@ class ScimTokens(Protocol):
 
     def matches(self, tenant: str, token: str) -> bool: ...
 
+    def forget(self, tenant: str) -> None: ...
+
 
 @dataclass
 class ScimService:
@@ -102,13 +104,16 @@ class ScimService:
         """A new SCIM token for the tenant, replacing any earlier one: shown once."""
         slug = self._tenant(tenant)
         token, now = new_scim_token(), self.clock()
-        self.tables.transact(
-            TABLE,
-            [
-                self.tokens.replace_op(slug, token, now=now, actor=caller.actor),
-                self.audit.event(slug, "scim_token_created", actor=caller.actor, ip=ip),
-            ],
-        )
+        try:
+            self.tables.transact(
+                TABLE,
+                [
+                    self.tokens.replace_op(slug, token, now=now, actor=caller.actor),
+                    self.audit.event(slug, "scim_token_created", actor=caller.actor, ip=ip),
+                ],
+            )
+        finally:
+            self.tokens.forget(slug)  # a check that read the old row meanwhile keeps nothing
         return {"token": token, "created_at": rfc3339(now)}
 
     def revoke_token(self, caller: AdminCaller, tenant: str, *, ip: str | None) -> None:

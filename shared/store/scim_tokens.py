@@ -52,10 +52,13 @@ class ScimTokenStore:
     monotonic: Callable[[], float] = time.monotonic
     _good: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Moves on with every change made here: a read that began before a change must
+    # not remember what it read after it.
+    _generation: int = field(default=0, repr=False)
 
     def replace_op(self, tenant: str, token: str, *, now: dt.datetime, actor: str) -> Op:
         """The row of a new token (replacing any earlier one), for a transaction."""
-        self._forget(tenant)
+        self.forget(tenant)
         return Op(
             "upsert",
             {
@@ -69,8 +72,11 @@ class ScimTokenStore:
 
     def revoke(self, tenant: str) -> bool:
         """Delete the tenant's token; False when it had none."""
-        self._forget(tenant)
-        return self.tables.delete(TABLE, tenant, _ROW_KEY)
+        self.forget(tenant)
+        try:
+            return self.tables.delete(TABLE, tenant, _ROW_KEY)
+        finally:
+            self.forget(tenant)  # a check that read the row meanwhile keeps nothing
 
     def info(self, tenant: str) -> ScimTokenInfo | None:
         row = self.tables.get(TABLE, tenant, _ROW_KEY)
@@ -88,7 +94,7 @@ class ScimTokenStore:
             return False
         digest, now = _digest(token), self.monotonic()
         with self._lock:
-            remembered = self._good.get(tenant)
+            remembered, generation = self._good.get(tenant), self._generation
         fresh = remembered is not None and remembered[1] > now
         if fresh and remembered is not None and hmac.compare_digest(digest, remembered[0]):
             return True
@@ -97,12 +103,14 @@ class ScimTokenStore:
         # Compared even without a row, so that the answer's timing says nothing.
         good = hmac.compare_digest(digest, stored or "0" * 64) and bool(stored)
         with self._lock:
-            if good:
+            if good and generation == self._generation:
                 self._good[tenant] = (digest, now + REMEMBER_SECONDS)
             elif remembered is not None and remembered[0] != stored:
                 self._good.pop(tenant, None)  # the token changed elsewhere
         return good
 
-    def _forget(self, tenant: str) -> None:
+    def forget(self, tenant: str) -> None:
+        """Drop what this instance remembers of the tenant's token (after a change)."""
         with self._lock:
             self._good.pop(tenant, None)
+            self._generation += 1
