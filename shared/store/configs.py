@@ -89,6 +89,9 @@ class ConfigStore:
     _known: _Expiring = field(init=False, repr=False)
     _unknown: _Expiring = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Moves on with every `forget` (every write here): a read that began before a
+    # write must not put what it read back in the cache after it.
+    _generation: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         self._known = _Expiring(self.max_entries)
@@ -117,19 +120,24 @@ class ConfigStore:
                 found, record = entries.fresh(tenant, now)
                 if found:
                     return record
-        return self._remember(tenant, self.get_tenant(tenant), now)
+            generation = self._generation
+        return self._remember(tenant, self.get_tenant(tenant), now, generation)
 
     def read_now(self, tenant: str) -> OAuth2Config | None:
         """The configuration as the store holds it now, past this instance's cache
-        (`forget` then `get_config` is not that: a concurrent read that started before
-        a change may put the old one back in between). The cache is refreshed too."""
-        record = self._remember(tenant, self.get_tenant(tenant), self.clock())
+        (a read that began before a write here never caches what it read, but one on
+        another instance may have). The cache is refreshed too."""
+        with self._lock:
+            generation = self._generation
+        record = self._remember(tenant, self.get_tenant(tenant), self.clock(), generation)
         return record.config if record is not None else None
 
     def _remember(
-        self, tenant: str, record: TenantRecord | None, now: float
+        self, tenant: str, record: TenantRecord | None, now: float, generation: int
     ) -> TenantRecord | None:
         with self._lock:
+            if generation != self._generation:
+                return record  # a write here since the read began: keep nothing of it
             if record is None:
                 self._known.pop(tenant, None)
                 self._unknown.keep(tenant, None, now + self.unknown_ttl)
@@ -245,6 +253,7 @@ class ConfigStore:
         with self._lock:
             self._known.pop(tenant, None)
             self._unknown.pop(tenant, None)
+            self._generation += 1
 
 
 def _new_etag() -> str:
