@@ -349,6 +349,7 @@ class Services:
     def onboarding(self) -> OnboardingService:
         def build() -> OnboardingService:
             from shared.http import TimeoutSession
+            from shared.onboarding.consent import Proof
             from shared.onboarding.graph import GraphSteps
             from shared.onboarding.service import OnboardingService
             from shared.secret import Secret
@@ -370,6 +371,33 @@ class Services:
             def graph(token: str) -> GraphSteps:
                 return GraphSteps(http, self.settings.graph_base_url, token)
 
+            def consent_token(state: str, code: str, proof: Proof, credential: Secret) -> str:
+                from shared.onboarding.app_token import consent_id_token
+
+                return consent_id_token(
+                    authority_host=self.settings.entra_authority_host,
+                    client_id=self.settings.onboarding_client_id or "",
+                    credential=credential,
+                    http=http,
+                    redirect_uri=f"{self.settings.public_base_url}/api/onboarding/microsoft/callback",
+                    state=state,
+                    code=code,
+                    code_verifier=proof.code_verifier,
+                    nonce=proof.nonce,
+                )
+
+            def consenting_directory(id_token: str, nonce_hash: str) -> str:
+                from shared.onboarding.consent import consenting_directory as verified
+
+                return verified(
+                    id_token,
+                    keys=self.entra_keys,
+                    issuer_host=self.settings.entra_authority_host,
+                    client_id=self.settings.onboarding_client_id or "",
+                    nonce_hash=nonce_hash,
+                    now=self.utc_now().timestamp(),
+                )
+
             return OnboardingService(
                 settings=self.settings,
                 tenants=self.configs,
@@ -379,6 +407,8 @@ class Services:
                 audit=self.audit,
                 app_token=app_token,
                 graph=graph,
+                consent_token=consent_token,
+                consenting_directory=consenting_directory,
                 clock=self.utc_now,
             )
 

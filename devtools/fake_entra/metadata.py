@@ -87,6 +87,11 @@ def discovery(entra: FakeEntra, request: Request, tenant_id: str) -> Response:
     status = entra.faults.discovery_status
     if status is not None:
         return error_json(errors.server_fault(status), request)
+    if tenant_id in ("organizations", "common"):
+        # Any directory: the issuer is Entra's template, each token names its own.
+        document = discovery_document(entra, tenant_id)
+        document["issuer"] = f"{entra.base_url}/{{tenantid}}/v2.0"
+        return json_response(document)
     if entra.directory(tenant_id) is None:
         return error_json(errors.tenant_not_found(tenant_id), request)
     return json_response(discovery_document(entra, tenant_id))

@@ -4,6 +4,11 @@
   (client_id, redirect_uri, state, scope): a page where "the directory's admin"
   picks a hosted directory and accepts or cancels; back to the redirect URI with
   `admin_consent=True&tenant=&state=&scope=` or `error=access_denied&state=`;
+- the same consent through the authorize endpoint under `organizations`
+  (response_type=code, scope `openid` and Graph's `.default`, PKCE, nonce): back
+  with a code for the directory's admin, which the token endpoint under
+  `organizations` redeems (the multitenant app's secret or certificate) for an ID
+  token of that directory;
 - client credentials at the token endpoint for a multitenant app consented in
   that directory: an app-only Graph token (roles Application.ReadWrite.All,
   DelegatedPermissionGrant.ReadWrite.All);
@@ -99,7 +104,12 @@ def graph_principal_id(tenant_id: str) -> str:
 # --- admin consent ------------------------------------------------------------------------
 
 
-def admin_consent(entra: FakeEntra, request: Request) -> Response:
+def admin_consent(entra: FakeEntra, request: Request, *, code_flow: bool = False) -> Response:
+    """The consent page; with `code_flow` (the authorize endpoint under
+    `organizations`, scope `openid` and Graph's `.default`), an accepted consent
+    answers an authorization code for the directory's admin instead of the
+    unsigned `admin_consent=True&tenant=`: the code redeems for an ID token that
+    names the directory, signed."""
     state = entra.onboarding
     args = request.args
     client_id = args.get("client_id", "").lower()
@@ -113,6 +123,10 @@ def admin_consent(entra: FakeEntra, request: Request) -> Response:
                      "request does not match the redirect URIs configured for the application.",
                      status=400)  # fmt: skip
     back = {"state": args.get("state", "")}
+    if code_flow:
+        refused = _code_request_failure(args)
+        if refused is not None:
+            return _redirect(redirect_uri, {**refused, **back})
     if request.method == "POST":
         decision = request.form.get("decision", "")
         tenant = request.form.get("tenant", "").lower()
@@ -125,6 +139,11 @@ def admin_consent(entra: FakeEntra, request: Request) -> Response:
                 )
             with state.lock:
                 state.consents.add((tenant, client_id))
+            if code_flow:
+                code = _admin_code(entra, tenant, app, args)
+                if code is None:
+                    return _redirect(redirect_uri, {"error": "access_denied", **back})
+                return _redirect(redirect_uri, {"code": code, **back})
             return _redirect(
                 redirect_uri,
                 {"admin_consent": "True", "tenant": tenant, **back, "scope": GRAPH_SCOPE},
@@ -150,6 +169,54 @@ def admin_consent(entra: FakeEntra, request: Request) -> Response:
         '<button type="submit" name="decision" value="cancel">Cancel</button></form>'
     )
     return _page("Permissions requested", body)
+
+
+def _code_request_failure(args: Mapping[str, str]) -> dict[str, str] | None:
+    scopes = args.get("scope", "").split()
+    if args.get("response_type") != "code":
+        return {"error": "unsupported_response_type"}
+    if "openid" not in scopes or GRAPH_SCOPE not in scopes:
+        return {"error": "invalid_scope"}
+    challenge = args.get("code_challenge", "")
+    if args.get("code_challenge_method") != "S256" or len(challenge) != 43:
+        return {"error": "invalid_request", "error_description": "AADSTS9002325: PKCE."}
+    return None
+
+
+def _admin_code(
+    entra: FakeEntra, tenant: str, app: AppRegistration, args: Mapping[str, str]
+) -> str | None:
+    """A code for the directory's admin: the `login_hint` user, else the first enabled
+    user by name (the stand-in's directories have no roles)."""
+    from devtools.fake_entra.grants import CodeGrant
+
+    directory = entra.directory(tenant)
+    if directory is None:
+        return None
+    hint = args.get("login_hint")
+    admin = directory.user_by_hint(hint) if hint else None
+    if admin is None:
+        enabled = sorted((u for u in directory.users.values() if u.enabled), key=lambda u: u.name)
+        admin = enabled[0] if enabled else None
+    if admin is None:
+        return None
+    return entra.grants.issue_code(
+        CodeGrant(
+            tenant_id=directory.tenant_id,
+            client_id=app.client_id,
+            oid=admin.oid,
+            redirect_uri=args["redirect_uri"],
+            scopes=tuple(args["scope"].split()),
+            nonce=args.get("nonce"),
+            code_challenge=args["code_challenge"],
+            sid=entra.grants.session_for(directory.tenant_id, admin.oid, app.client_id),
+            expires_at=entra.clock() + entra.code_lifetime,
+        )
+    )
+
+
+def multitenant_app(entra: FakeEntra, client_id: str) -> AppRegistration | None:
+    return entra.onboarding.multitenant.get(client_id.strip().lower())
 
 
 # --- client credentials -------------------------------------------------------------------

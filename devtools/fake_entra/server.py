@@ -470,6 +470,8 @@ class FakeEntra:
             return metadata.keys(self, request, tenant)
         if rest[:2] == ["oauth2", "v2.0"] and len(rest) == 3:
             endpoint = rest[2]
+            if endpoint == "authorize" and tenant in ("organizations", "common"):
+                return onboarding.admin_consent(self, request, code_flow=True)
             if endpoint == "authorize":
                 return authorize.handle(self, request, tenant)
             if endpoint == "token":

@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
@@ -48,6 +49,8 @@ def handle(entra: FakeEntra, request: Request, tenant_id: str) -> Response:
     fault = entra.take_token_fault()
     if fault is not None and fault.token_status is not None:
         return _fault_answer(fault.token_status, fault, request)
+    if tenant_id in ("organizations", "common"):
+        return _redeem_for_any_directory(entra, request, tenant_id)
     directory = entra.directory(tenant_id)
     if directory is None:
         return error_json(errors.tenant_not_found(tenant_id), request)
@@ -91,8 +94,39 @@ def _fault_answer(status: int, fault: Faults, request: Request) -> Response:
     return answer
 
 
+def _redeem_for_any_directory(entra: FakeEntra, request: Request, path_tenant: str) -> Response:
+    """A multitenant app's code (one-click onboarding's signed consent), redeemed under
+    `organizations`: the directory is the one the code was issued in."""
+    from devtools.fake_entra.onboarding import multitenant_app
+
+    if request.form.get("grant_type") != "authorization_code":
+        failure = errors.AadError(
+            "unsupported_grant_type", 70003, "Only authorization_code is served here."
+        )
+        return error_json(failure, request)
+    grant, _ = entra.grants.find_code(request.form.get("code", ""))
+    directory = entra.directory(grant.tenant_id) if grant is not None else None
+    if directory is None:
+        return error_json(errors.grant_malformed(), request)
+    client = _authenticate(
+        entra,
+        directory,
+        request,
+        app_of=lambda client_id: multitenant_app(entra, client_id),
+        audience=entra.token_endpoint(path_tenant),
+    )
+    if isinstance(client, errors.AadError):
+        return error_json(client, request)
+    return _redeem_code(entra, directory, client, request)
+
+
 def _authenticate(
-    entra: FakeEntra, directory: Directory, request: Request
+    entra: FakeEntra,
+    directory: Directory,
+    request: Request,
+    *,
+    app_of: Callable[[str], AppRegistration | None] | None = None,
+    audience: str | None = None,
 ) -> AppRegistration | errors.AadError:
     form = request.form
     basic = _basic_credentials(request.headers.get("Authorization", ""))
@@ -112,7 +146,7 @@ def _authenticate(
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
     if not client_id:
         return errors.missing("client_id")
-    app = directory.apps.get(client_id.strip().lower())
+    app = (app_of or directory.apps.get)(client_id.strip().lower())
     if app is None:
         return errors.app_not_found(client_id, directory.name)
     if form.get("client_assertion_type") == ASSERTION_TYPE and not secret:
@@ -120,7 +154,7 @@ def _authenticate(
             form.get("client_assertion", ""),
             client_id=app.client_id,
             certificates=app.certificates,
-            token_endpoint=entra.token_endpoint(directory.tenant_id),
+            token_endpoint=audience or entra.token_endpoint(directory.tenant_id),
         )
         return failure if failure is not None else app
     if not secret:

@@ -153,6 +153,19 @@ def validate_id_token(
     )
 
 
+def unverified_tenant(raw: str) -> str | None:
+    """The `tid` an ID token claims, read WITHOUT verifying anything: only to choose
+    the directory whose issuer and keys `validate_id_token` must then verify it
+    against (a multitenant app's token names its directory itself). None unless a
+    well-formed token carries a UUID there."""
+    try:
+        claims = jwt.decode(raw, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
+        return None
+    tid = claims.get("tid") if isinstance(claims, dict) else None
+    return tid if _is_uuid(tid) and isinstance(tid, str) else None
+
+
 def email_from_claims(claims: IdClaims) -> str | None:
     """`email`, else an email-shaped `preferred_username` (the UPN), else None.
 

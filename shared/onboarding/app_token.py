@@ -1,6 +1,7 @@
-"""An app-only Microsoft Graph token for the customer's directory, with the
-operator's onboarding app (MSAL's client credentials). Imported only by the
-onboarding callback: MSAL stays out of every other route."""
+"""What the onboarding callback asks of Entra with the operator's onboarding app,
+through MSAL: the consent's code redeemed for the consenting admin's ID token, and
+an app-only Microsoft Graph token for their directory (client credentials).
+Imported only by the onboarding callback: MSAL stays out of every other route."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from shared.entra.certificates import msal_credential
 from shared.secret import Secret
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+# What the consent asks for: Graph's application permissions (.default) and a
+# sign-in of the admin (openid), with the scopes MSAL always adds.
+CONSENT_SCOPES = (GRAPH_SCOPE, "openid", "profile", "offline_access")
 
 
 class TokenRefused(Exception):
@@ -46,4 +50,48 @@ def app_only_token(
     if not isinstance(token, str) or not token:
         error = result.get("error") if isinstance(result, dict) else None
         raise TokenRefused(str(error or "no_token")[:64])
+    return token
+
+
+def consent_id_token(
+    *,
+    authority_host: str,
+    client_id: str,
+    credential: Secret,
+    http: requests.Session,
+    redirect_uri: str,
+    state: str,
+    code: str,
+    code_verifier: str,
+    nonce: str,
+) -> str:
+    """The ID token the consent's code redeems for, through MSAL's auth code flow
+    (the flow as the start made it: state, PKCE verifier, nonce). Not validated yet:
+    the caller validates it for the directory it names. TokenRefused otherwise."""
+    app = msal.ConfidentialClientApplication(
+        client_id,
+        client_credential=msal_credential(credential.reveal()),
+        # Any work or school directory: which one is what the ID token will say.
+        authority=f"{authority_host}/organizations",
+        instance_discovery=False,
+        http_client=http,
+        token_cache=msal.TokenCache(),
+    )
+    flow = {
+        "state": state,
+        "redirect_uri": redirect_uri,
+        "scope": list(CONSENT_SCOPES),
+        "code_verifier": code_verifier,
+        "nonce": nonce,
+    }
+    try:
+        result = app.acquire_token_by_auth_code_flow(flow, {"code": code, "state": state})
+    except (requests.RequestException, ValueError) as exc:
+        raise TokenRefused("unreachable") from exc
+    except RuntimeError as exc:  # MSAL's nonce check
+        raise TokenRefused("nonce_mismatch") from exc
+    token = result.get("id_token") if isinstance(result, dict) else None
+    if not isinstance(token, str) or not token:
+        error = result.get("error") if isinstance(result, dict) else None
+        raise TokenRefused(str(error or "no_id_token")[:64])
     return token

@@ -3,12 +3,15 @@ consent screen, and the tenant's app registration is made and configured in
 their directory, its secret stored, the configuration written.
 
 1. `start` (a tenant admin or the operator): a single-use request (10 min) and
-   Entra's admin-consent URL. A tenant admin's request is bound to their browser
-   by a cookie (the consent must come back to it); an operator's (platform key)
-   is a link they hand to the customer's admin, so it is not.
+   Entra's consent URL (the authorize endpoint, `prompt=consent`). A tenant
+   admin's request is bound to their browser by a cookie (the consent must come
+   back to it); an operator's (platform key) is a link they hand to the
+   customer's admin, so it is not.
 2. `finish` (Entra's redirect back): the request is taken once; a refusal, an
-   expired or replayed state, a consumer account or a directory other than the
-   tenant's configured one end here. Then, app-only in that directory
+   expired or replayed state, a code that does not redeem for a verified ID token
+   (shared.onboarding.consent: the directory comes signed, never from the
+   query), a consumer account or a directory other than the tenant's configured
+   one end here. Then, app-only in that directory
    (shared.onboarding.graph): find our app by its tag or create it from the
    custom application template, configure it (one directory, the tenant's exact
    redirect URI and front-channel logout URL, security groups and email in the
@@ -33,19 +36,21 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from shared.admin.auth import AdminCaller
 from shared.errors import InvalidRequest, OnboardingNotConfigured, UnknownTenant
+from shared.onboarding.consent import Proof
 from shared.onboarding.graph import CreatedApp, GraphFailed, GraphSteps
 from shared.secret import Secret
 from shared.sessions.ports import AuditLog
 from shared.settings import Settings
 from shared.signin.redirects import safe_return_to
 from shared.store.onboarding import OnboardingRequest, OnboardingRequests, digest
-from shared.tenants.fields import uuid_or_none
 from shared.tenants.model import OAuth2Config, slug_or_unknown_tenant
 
 log = logging.getLogger("shared.onboarding")
 
 CREDENTIAL_SECRET = "onboarding-client-credential"  # noqa: S105 (a Key Vault name)
 CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
+# The consent's scopes (as shared.onboarding.app_token, which start must not import).
+CONSENT_SCOPES = ("https://graph.microsoft.com/.default", "openid", "profile", "offline_access")
 
 
 class Tenants(Protocol):
@@ -90,6 +95,11 @@ class OnboardingService:
     # (directory, credential) -> an app-only Graph token; raises on refusal.
     app_token: Callable[[str, Secret], str]
     graph: Callable[[str], GraphSteps]  # access token -> the steps
+    # (state, code, the start's proof, credential) -> the consenting admin's ID token;
+    # raises on refusal.
+    consent_token: Callable[[str, str, Proof, Secret], str]
+    # (ID token, nonce hash) -> the directory it proves (verified in full); raises else.
+    consenting_directory: Callable[[str, str], str]
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -114,6 +124,7 @@ class OnboardingService:
         return_to = self._return_to(slug, config, body)
         state = secrets.token_urlsafe(32)
         binding = None if caller.platform else secrets.token_urlsafe(32)
+        proof = Proof.new()
         self.requests.create(
             state,
             OnboardingRequest(
@@ -122,19 +133,30 @@ class OnboardingService:
                 binding_sha256=digest(binding) if binding else "",
                 actor=caller.actor,
                 expected_directory=config.tenant_id,
+                code_verifier=proof.code_verifier,
+                nonce=proof.nonce,
             ),
             now=self.clock(),
         )
         self.audit.record(slug, "onboarding_started", actor=caller.actor, ip=ip)
+        # The consent screen through the authorize endpoint: its answer is a code that
+        # redeems for a signed ID token naming the directory (shared.onboarding.consent).
         query = urlencode(
             {
                 "client_id": client_id,
+                "response_type": "code",
                 "redirect_uri": self.callback_url,
+                "response_mode": "query",
+                "scope": " ".join(CONSENT_SCOPES),
+                "prompt": "consent",
                 "state": state,
-                "scope": "https://graph.microsoft.com/.default",
+                "nonce": proof.nonce_hash,
+                "code_challenge": proof.code_challenge,
+                "code_challenge_method": "S256",
             }
         )
-        consent = f"{self.settings.entra_authority_host}/organizations/v2.0/adminconsent?{query}"
+        authority = self.settings.entra_authority_host
+        consent = f"{authority}/organizations/oauth2/v2.0/authorize?{query}"
         return Started(consent_url=consent, binding_cookie=binding)
 
     def _return_to(self, slug: str, config: OAuth2Config, body: object) -> str:
@@ -183,19 +205,23 @@ class OnboardingService:
         if "error" in params:
             code = "consent_denied" if params.get("error") == "access_denied" else "consent_failed"
             return self._refused(request, code, ip=ip, detail=str(params.get("error"))[:64])
-        directory = str(params.get("tenant") or "").lower()
-        if params.get("admin_consent") != "True" or uuid_or_none(directory) is None:
+        code = str(params.get("code") or "")
+        if not code or not request.code_verifier or not request.nonce:
             return self._refused(request, "invalid_state", ip=ip, detail="no consent in the answer")
+        directory = self._proven_directory(request, str(params.get("state")), code, ip=ip)
+        if directory is None:
+            return self._refused(request, "consent_failed", ip=ip, detail="no signed consent")
         if directory == CONSUMER_TENANT:
             return self._refused(request, "consumer_tenant", ip=ip)
         if request.expected_directory and directory != request.expected_directory.lower():
             # A consent in another directory must not re-point a configured tenant.
             return self._refused(request, "invalid_state", ip=ip, detail="another directory")
         if not request.expected_directory and self._connected_elsewhere(request.tenant, directory):
-            # Entra's answer names the directory unsigned: whoever holds a state could
-            # name a directory another customer consented in and get an app built
-            # there. A directory another tenant uses needs the operator to name it in
-            # this tenant's configuration first (then it is the expected one).
+            # The ID token proves the person is of that directory, not that they run
+            # it: where our app was consented before (for another customer), anyone of
+            # the directory could get this far. A directory another tenant uses needs
+            # the operator to name it in this tenant's configuration first (then it is
+            # the expected one).
             return self._refused(
                 request, "invalid_state", ip=ip, detail="directory of another tenant"
             )
@@ -208,6 +234,26 @@ class OnboardingService:
             return self._refused(request, "graph_failed", ip=ip, detail=failure.detail)
         extra = {"onboarding_missing": ",".join(missing)} if missing else {}
         return _with_query(self._absolute(request.return_to), {"onboarding": "connected", **extra})
+
+    def _proven_directory(
+        self, request: OnboardingRequest, state: str, code: str, *, ip: str | None
+    ) -> str | None:
+        """The directory the consent's signed ID token names; None (logged by its
+        error code only) when the code does not redeem or the token does not verify."""
+        credential = self.vault.get_secret(CREDENTIAL_SECRET)
+        if credential is None:
+            log.error("onboarding: the onboarding credential is missing in Key Vault")
+            return None
+        proof = Proof(code_verifier=request.code_verifier, nonce=request.nonce)
+        try:
+            id_token = self.consent_token(state, code, proof, credential.value)
+            return self.consenting_directory(id_token, proof.nonce_hash).lower()
+        except Exception as exc:  # the refusal's code or type only: never the token
+            reason = getattr(exc, "code", None) or type(exc).__name__
+            log.warning(
+                "onboarding consent of %s not proven: %s (ip %s)", request.tenant, reason, ip
+            )
+            return None
 
     def _connected_elsewhere(self, tenant: str, directory: str) -> bool:
         return any(

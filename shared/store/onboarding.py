@@ -4,7 +4,8 @@ browser that started them.
 Rows live in the `users` table under partition `_onboarding` (no tenant slug can
 be that: slugs have no underscore), because Entra's callback names no tenant:
 the request does. RowKey `onb:{sha256 of the state}`; only hashes of the state
-and of the browser binding are stored. Taking a request deletes it, conditionally
+and of the browser binding are stored (with the PKCE verifier and nonce that the
+consent's answer is checked against). Taking a request deletes it, conditionally
 on the etag read, so of two callbacks with the same state exactly one proceeds.
 """
 
@@ -33,6 +34,10 @@ class OnboardingRequest:
     binding_sha256: str
     actor: str
     expected_directory: str | None  # the tenant's configured Entra tenant id, if any
+    # The signed consent's checks (shared.onboarding.consent): PKCE's verifier and
+    # the nonce the consenting admin's ID token must carry. Single use, like the row.
+    code_verifier: str = ""
+    nonce: str = ""
 
 
 @dataclass
@@ -50,6 +55,8 @@ class OnboardingRequests:
                 "binding": request.binding_sha256,
                 "actor": request.actor,
                 "directory": request.expected_directory or "",
+                "code_verifier": request.code_verifier,
+                "nonce": request.nonce,
                 EXPIRES_AT: now + LIFETIME,
             },
         )
@@ -74,4 +81,6 @@ class OnboardingRequests:
             binding_sha256=str(data.get("binding") or ""),
             actor=str(data.get("actor") or ""),
             expected_directory=str(data.get("directory") or "") or None,
+            code_verifier=str(data.get("code_verifier") or ""),
+            nonce=str(data.get("nonce") or ""),
         )

@@ -1,8 +1,9 @@
 """One-click "Connect Microsoft" end to end: the local host on Azurite and the Key
-Vault stand-in, the Entra stand-in as the customer's directory (its admin-consent
-page, client credentials, and Graph creating the app registration), nothing
-mocked. Northwind is a directory with no app of ours: the onboarding makes one,
-and Nina signs in through it right after."""
+Vault stand-in, the Entra stand-in as the customer's directory (its consent page
+through the authorize endpoint, the code redeemed for the admin's ID token,
+client credentials, and Graph creating the app registration), nothing mocked.
+Northwind is a directory with no app of ours: the onboarding makes one, and Nina
+signs in through it right after."""
 
 from __future__ import annotations
 
@@ -133,11 +134,14 @@ def test_an_operator_connects_a_new_customer_and_its_people_sign_in_at_once(
     started = onboarding.start(body={"return_to": "/api/auth/northwind/login"})
     assert started.status_code == 200, started.text
     consent_url = started.json()["consent_url"]
-    assert consent_url.startswith(f"{onboarding.entra.base_url}/organizations/v2.0/adminconsent?")
+    authorize = f"{onboarding.entra.base_url}/organizations/oauth2/v2.0/authorize?"
+    assert consent_url.startswith(authorize)
     query = parse_qs(urlsplit(consent_url).query)
     assert query["client_id"] == [onboarding.directory.onboarding_client_id]
     assert query["redirect_uri"] == [f"{PUBLIC}/api/onboarding/microsoft/callback"]
-    assert query["scope"] == ["https://graph.microsoft.com/.default"]
+    assert {"openid", "https://graph.microsoft.com/.default"} <= set(query["scope"][0].split())
+    assert query["response_type"] == ["code"] and query["prompt"] == ["consent"]
+    assert query["code_challenge_method"] == ["S256"] and len(query["nonce"][0]) == 64
 
     done = onboarding.callback(onboarding.consent(consent_url))
     assert done.status_code == 302, done.text
@@ -248,14 +252,16 @@ def test_the_right_browser_finishes_a_bound_start(onboarding: Onboarding) -> Non
     assert outcome(done)["onboarding"] == ["connected"]
 
 
-def test_a_consumer_account_and_another_directory_are_refused(onboarding: Onboarding) -> None:
-    consent_url = onboarding.start().json()["consent_url"]
-    state = parse_qs(urlsplit(consent_url).query)["state"][0]
-    consumer = onboarding.callback(
-        f"{onboarding.host.url}/api/onboarding/microsoft/callback?admin_consent=True"
-        f"&tenant={CONSUMER_TENANT}&state={state}"
-    )
+def test_a_consumer_account_and_another_directory_are_refused(
+    onboarding: Onboarding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stand-in hosts no personal-account directory, so the verified ID token's
+    # directory is given here: the one step of the callback not run for real.
+    service = onboarding.services.onboarding
+    monkeypatch.setattr(service, "consenting_directory", lambda token, nonce: CONSUMER_TENANT)
+    consumer = onboarding.callback(onboarding.consent(onboarding.start().json()["consent_url"]))
     assert outcome(consumer)["onboarding_error"] == ["consumer_tenant"]
+    monkeypatch.undo()
 
     # A tenant that names its directory cannot be re-pointed at another one.
     onboarding.services.configs.put_tenant(
@@ -270,22 +276,52 @@ def test_a_consumer_account_and_another_directory_are_refused(onboarding: Onboar
     assert onboarding.entra.onboarded_apps(onboarding.directory.northwind_tenant_id) == []
 
 
-def test_a_forged_answer_naming_another_customers_directory_builds_nothing(
-    onboarding: Onboarding,
-) -> None:
-    # Entra's redirect names the directory unsigned. A customer holding a state for
-    # their own new tenant names the directory Northwind connected (ids are public).
-    done = onboarding.callback(onboarding.consent(onboarding.start().json()["consent_url"]))
-    assert outcome(done)["onboarding"] == ["connected"]
+def test_an_unsigned_answer_naming_a_directory_builds_nothing(onboarding: Onboarding) -> None:
+    # The admin-consent endpoint's answer names the directory as a bare parameter. A
+    # customer holding a state for their own tenant writes Northwind's id (ids are
+    # public) instead of going to Entra: only a code that redeems for a verified ID
+    # token names a directory.
     northwind = onboarding.directory.northwind_tenant_id
-    apps_before = onboarding.entra.onboarded_apps(northwind)
-    onboarding.services.configs.put_tenant("acme", "Acme", OAuth2Config(customer_id=CUSTOMER))
-    state = parse_qs(urlsplit(onboarding.start("acme").json()["consent_url"]).query)["state"][0]
+    state = parse_qs(urlsplit(onboarding.start().json()["consent_url"]).query)["state"][0]
     forged = onboarding.callback(
         f"{onboarding.host.url}/api/onboarding/microsoft/callback"
         f"?admin_consent=True&tenant={northwind}&state={state}"
     )
     assert outcome(forged)["onboarding_error"] == ["invalid_state"]
+    assert onboarding.entra.onboarded_apps(northwind) == []
+    config = onboarding.config()
+    assert config.tenant_id is None and not config.enabled and not config.client_secret_set
+
+
+def test_a_code_from_another_consent_does_not_redeem_for_this_one(onboarding: Onboarding) -> None:
+    # Two starts; the admin's code of the second sent back with the first's state:
+    # the first's PKCE verifier does not fit it, so Entra refuses and nothing is built.
+    onboarding.services.configs.put_tenant("acme", "Acme", OAuth2Config(customer_id=CUSTOMER))
+    first = parse_qs(urlsplit(onboarding.start("acme").json()["consent_url"]).query)["state"][0]
+    theirs = urlsplit(onboarding.consent(onboarding.start().json()["consent_url"]))
+    code = parse_qs(theirs.query)["code"][0]
+    swapped = onboarding.callback(
+        f"{onboarding.host.url}/api/onboarding/microsoft/callback?code={code}&state={first}"
+    )
+    assert outcome(swapped)["onboarding_error"] == ["consent_failed"]
+    assert onboarding.entra.onboarded_apps(onboarding.directory.northwind_tenant_id) == []
+    acme = onboarding.config("acme")
+    assert acme.tenant_id is None and not acme.client_secret_set
+
+
+def test_a_forged_answer_naming_another_customers_directory_builds_nothing(
+    onboarding: Onboarding,
+) -> None:
+    # Northwind connected; someone of Northwind's directory (proven by their ID token,
+    # which proves membership, not that they run it) starts onboarding for another
+    # tenant: a directory another tenant uses is refused unless the operator named it.
+    done = onboarding.callback(onboarding.consent(onboarding.start().json()["consent_url"]))
+    assert outcome(done)["onboarding"] == ["connected"]
+    northwind = onboarding.directory.northwind_tenant_id
+    apps_before = onboarding.entra.onboarded_apps(northwind)
+    onboarding.services.configs.put_tenant("acme", "Acme", OAuth2Config(customer_id=CUSTOMER))
+    again = onboarding.callback(onboarding.consent(onboarding.start("acme").json()["consent_url"]))
+    assert outcome(again)["onboarding_error"] == ["invalid_state"]
     assert onboarding.entra.onboarded_apps(northwind) == apps_before  # no app made there
     acme = onboarding.config("acme")
     assert acme.tenant_id is None and not acme.enabled and not acme.client_secret_set

@@ -1,0 +1,83 @@
+"""The signed half of one-click onboarding's consent.
+
+Entra's admin-consent endpoint answers the directory as a bare query parameter,
+which anyone holding a state can write. So the consent goes through the
+authorize endpoint under `organizations` instead (scope `openid` and Graph's
+`.default`, `prompt=consent`, PKCE, a nonce): Entra shows the same consent screen
+and then answers a code, which the onboarding app redeems for an ID token of the
+admin who consented. Its `tid`, verified like any sign-in's (signature by
+Entra's keys, iss of exactly that directory, aud our onboarding app, times,
+nonce), is the directory onboarding builds in.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.entra.id_tokens import UnknownSigningKey, unverified_tenant, validate_id_token
+from shared.errors import InvalidIdToken
+
+
+class EntraKeys(Protocol):
+    def get_keys(self, jwks_uri: str) -> Mapping[str, Any]: ...
+
+    def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What a consent request keeps server-side to check the answer: PKCE's verifier
+    (the code is useless without it) and the nonce the ID token must carry."""
+
+    code_verifier: str
+    nonce: str
+
+    @classmethod
+    def new(cls) -> Proof:
+        return cls(code_verifier=secrets.token_urlsafe(48), nonce=secrets.token_urlsafe(32))
+
+    @property
+    def nonce_hash(self) -> str:
+        """What the authorize request sends as `nonce`, and so what the ID token
+        carries: its SHA-256 in hex, as MSAL sends it (MSAL checks that on redemption)."""
+        return hashlib.sha256(self.nonce.encode("ascii")).hexdigest()
+
+    @property
+    def code_challenge(self) -> str:
+        digest = hashlib.sha256(self.code_verifier.encode("ascii")).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def consenting_directory(
+    id_token: str,
+    *,
+    keys: EntraKeys,
+    issuer_host: str,
+    client_id: str,
+    nonce_hash: str,
+    now: float,
+) -> str:
+    """The directory of the admin whose ID token this is, once the token is verified
+    in full for that directory; InvalidIdToken otherwise."""
+    tenant = unverified_tenant(id_token)
+    if tenant is None:
+        raise InvalidIdToken("The ID token names no directory (tid).")
+    jwks_uri = f"{issuer_host}/{tenant}/discovery/v2.0/keys"
+    arguments: dict[str, Any] = {
+        "issuer_host": issuer_host,
+        "tenant_id": tenant,
+        "client_id": client_id,
+        "nonce_hash": nonce_hash,
+        "now": now,
+    }
+    try:
+        claims = validate_id_token(id_token, keys=keys.get_keys(jwks_uri), **arguments)
+    except UnknownSigningKey as unknown:
+        keys_now = keys.refresh_for_unknown_kid(jwks_uri, unknown.kid)
+        claims = validate_id_token(id_token, keys=keys_now, **arguments)
+    return claims.tid
