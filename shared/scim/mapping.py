@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.tenants.entitlements import entitlements_for
+from shared.tenants.entitlements import entitlements_for, groups_to_store
 from shared.tenants.fields import uuid_or_none
 from shared.tenants.model import OAuth2Config
 from shared.users import User
@@ -85,7 +85,8 @@ def with_membership(user: User, object_id: str, *, member: bool, config: OAuth2C
         groups.add(object_id)
     else:
         groups.discard(object_id)
-    group_ids = tuple(sorted(groups))
+    # As at sign-in: past what a row holds, only the groups the configuration uses.
+    group_ids = groups_to_store(config, groups)
     entitlements = entitlements_for(config, group_ids)
     return replace(
         user, group_ids=group_ids, profiles=entitlements.profiles, roles=entitlements.roles

@@ -3,15 +3,20 @@ Entra object id out of externalId, and filling in the manager's `$ref`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.scim.manager import ENTERPRISE, patch_with_manager_reference, with_manager_reference
-from shared.scim.mapping import entra_object_id
+from shared.scim.mapping import entra_object_id, with_membership
 from shared.scim.protocol import MAX_RESULTS
 from shared.scim.queries import page_of
+from shared.tenants.entitlements import MAX_STORED_GROUPS, pack_group_ids
+from shared.tenants.model import OAuth2Config, ProfileMapping
+from shared.users import User
+from tests.support.unit_services import random_id
 
 
 @given(st.lists(st.integers(), max_size=500), st.integers(1, 600), st.integers(1, 300))
@@ -104,3 +109,23 @@ def test_any_patch_body_is_read_without_an_exception(body: object) -> None:
     patch_with_manager_reference(body, USERS_URL)
     patch_with_manager_reference({"Operations": [body]}, USERS_URL)
     with_manager_reference({ENTERPRISE: body}, USERS_URL)
+
+
+def test_a_member_of_more_groups_than_a_row_holds_keeps_the_mapped_ones() -> None:
+    # 4,096 group ids fill the row's 64 KiB binary property; SCIM adding a 4,097th
+    # (mapped) group must neither overflow it nor lose the profile it gives.
+    mapped, profile = random_id(), random_id()
+    config = OAuth2Config(profile_mappings=(ProfileMapping(profile, mapped),))
+    many = tuple(sorted(str(uuid.uuid4()) for _ in range(MAX_STORED_GROUPS)))
+    now = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+    user = User(
+        id=random_id(), tenant="contoso", email="ada@contoso.example", name="Ada",
+        provider="microsoft", customer_id=None, profiles=(), roles=(), disabled=False,
+        created_at=now, last_login_at=None, group_ids=many,
+    )  # fmt: skip
+
+    joined = with_membership(user, mapped, member=True, config=config)
+
+    assert joined.group_ids is not None and len(joined.group_ids) <= MAX_STORED_GROUPS
+    assert mapped in joined.group_ids and joined.profiles == (profile,)
+    assert len(pack_group_ids(joined.group_ids)) <= 64 * 1024
