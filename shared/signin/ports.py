@@ -140,6 +140,10 @@ class SessionIssuer(Protocol):
 
     def issue(self, user: User, pending: PendingSession) -> SessionTokens: ...
 
+    def end_session(self, tenant: str, refresh_token: str) -> None:
+        """End a session just issued, for a sign-in refused after writing it."""
+        ...
+
 
 class AuditLog(sessions_ports.AuditLog, Protocol):
     """The session service's audit log, and events as rows for a transaction."""

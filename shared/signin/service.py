@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from shared import telemetry
 from shared.entra.client import idp_error_from_redirect
 from shared.errors import (
+    AccountDisabled,
     EntraBridgeError,
     InvalidState,
     SsoDisabled,
@@ -67,6 +68,7 @@ class _Attempt:
     burnt with the audit event."""
 
     transaction: AuthTransaction | None = None
+    state_used: bool = False  # by this attempt's own transaction (refused after it)
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,9 @@ class SignInService:
                 "unknown" if isinstance(error, UnknownTenant) else tenant, error.code
             )
             cause = type(error.__cause__ or error).__name__
-            if attempt.transaction is not None and self._burn(attempt.transaction, error, ip):
+            if attempt.transaction is not None and self._burn(
+                attempt.transaction, error, ip, state_used=attempt.state_used
+            ):
                 log.warning(
                     "sign-in refused: tenant=%s code=%s cause=%s", tenant, error.code, cause
                 )
@@ -241,9 +245,17 @@ class SignInService:
                 raise
             raise refusal from error
 
-    def _burn(self, transaction: AuthTransaction, error: EntraBridgeError, ip: str | None) -> bool:
+    def _burn(
+        self,
+        transaction: AuthTransaction,
+        error: EntraBridgeError,
+        ip: str | None,
+        *,
+        state_used: bool = False,
+    ) -> bool:
         """The refused attempt's state used up, with its audit event; False when it was
-        used already (a replay). A storage failure here leaves the refusal as it is."""
+        used already (a replay). A storage failure here leaves the refusal as it is.
+        `state_used`: this attempt's own transaction used it (only the event is left)."""
         if isinstance(error, _Replayed):
             return False
         event = self._audit.event(
@@ -255,9 +267,10 @@ class SignInService:
             detail=error.reference,
         )
         try:
-            return self._used_states.burn(
-                transaction.tenant, transaction.state, transaction.expires_at, also=[event]
-            )
+            if not state_used:
+                return self._used_states.burn(
+                    transaction.tenant, transaction.state, transaction.expires_at, also=[event]
+                )
         except SsoUnavailable:
             log.warning("sign-in refused: its state could not be marked used (storage)")
         try:  # the audit event on its own, then: the refusal is still worth recording
@@ -350,6 +363,10 @@ class SignInService:
                 raise _Replayed() from None
             raise SsoUnavailable("The sign-in could not be recorded.") from failure
         session = self._sessions.issue(user, written.pending)
+        if user.disabled:  # disabled while this sign-in was writing its session
+            attempt.state_used = True
+            self._sessions.end_session(tenant, session.refresh_token)
+            raise AccountDisabled()
         return Completed(user=user, tokens=session, return_to=transaction.return_to)
 
     def _spa_handoff(self, transaction: AuthTransaction, params: Mapping[str, str]) -> SpaHandoff:

@@ -116,6 +116,8 @@ class UserStore:
         """Create or update the signed-in user atomically with the rows of what `also`
         makes for the user decided on (same partition: their session, the audit event),
         and hand back both; raises the decision's refusals, and then writes nothing.
+        The user handed back is disabled only when a disable landed while this
+        sign-in was writing (its rows are written: the caller ends what they began).
         When one of `also`'s rows is refused, `TransactionFailed` names it (its index
         among those rows) and nothing is written."""
         user_id = entra_user_id(identity.tenant_id, identity.object_id)
@@ -162,16 +164,15 @@ class UserStore:
             else:
                 by_oid = by_oid or by_email  # a claim decides on the user found by email
                 assert by_oid is not None
-                # The row is always written, conditionally on the etag read: that is
-                # what refuses a sign-in racing a disable (or any change) since the
-                # read, and what checks a remembered row is still the row as it is now.
-                # With nothing to change but a last_login_at under a minute old, it is
-                # written as read.
-                fresh = _only_fresh_login(decision.before, decision.after)
-                user = decision.before if fresh else decision.after
-                ops = _update_ops(decision.before, user, etag=by_oid[1])
-                if decision.before.entra_object_id is None:  # a claim: index the identity
-                    ops.append(Op("create", _index(tenant, _entra_key(identity), user.id)))
+                if _only_fresh_login(decision.before, decision.after) and recent is None:
+                    user, ops = decision.before, []
+                else:
+                    # A remembered row is always written (conditionally): that is what
+                    # checks it is still the row as it is now.
+                    user = decision.after
+                    ops = _update_ops(decision.before, decision.after, etag=by_oid[1])
+                    if decision.before.entra_object_id is None:  # a claim: index the identity
+                        ops.append(Op("create", _index(tenant, _entra_key(identity), user.id)))
             extra = also(user)
             try:
                 etags = self.tables.apply(TABLE, [*ops, *extra.rows]) if ops or extra.rows else []
@@ -189,6 +190,14 @@ class UserStore:
                     time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311
                 recent = None  # the remembered row was stale: read it now
                 continue
+            if not ops and by_oid is not None:
+                # Nothing conditioned the write on the row as read: read it again, so
+                # that a disable landing since the read is seen (the caller ends the
+                # session it just wrote). After our write, so either this read sees
+                # the disable or the disable's revocation sees our session.
+                now_row = self._get_with_etag(tenant, user.id)
+                if now_row is not None and now_row[0].disabled:
+                    return now_row[0], extra
             self._recent.keep(user_id, user, etags[0] if ops else by_oid[1] if by_oid else None)
             return user, extra
         raise SsoUnavailable("Too many concurrent sign-ins for this account; please retry.")
@@ -367,8 +376,11 @@ _LOGIN_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def _only_fresh_login(before: User, after: User) -> bool:
-    """Nothing but a last_login_at under a minute old would change: the row keeps
-    its timestamp (last_login_at has minute resolution)."""
+    """Nothing but a last_login_at under a minute old would change: no write.
+
+    Keeps parallel sign-ins of one person (several tabs, retries) from fighting
+    over the same row for a timestamp; last_login_at has minute resolution.
+    """
     if before.last_login_at is None or after.last_login_at is None:
         return False
     if after.last_login_at - before.last_login_at >= _LOGIN_RESOLUTION:

@@ -93,6 +93,15 @@ def test_twenty_parallel_first_sign_ins_of_one_person_make_one_user(
     assert len(all_users(users)) == 1
 
 
+def test_parallel_sign_ins_of_a_returning_person_all_succeed(any_tables: Tables) -> None:
+    # Several tabs, or retries: they must not fight over the row for a timestamp.
+    users = UserStore(any_tables)
+    first = provision(users, identity())
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(lambda _: provision(users, identity()), range(200)))
+    assert {user.id for user in results} == {first.id}
+
+
 def test_a_returning_user_this_instance_saw_costs_no_read(any_tables: Tables) -> None:
     users = UserStore(any_tables)
     provision(users, identity())

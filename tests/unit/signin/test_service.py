@@ -319,6 +319,7 @@ def test_a_sign_in_racing_a_disable_gets_no_session_that_re_enabling_revives(
     with pytest.raises(AccountDisabled):
         complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
     monkeypatch.undo()
+    assert ("sign_in_refused", "account_disabled") in audited(unit)
 
     unit.services.admin.set_user_disabled(
         PLATFORM, "contoso", user.id, {"disabled": False}, ip=None
