@@ -5,16 +5,19 @@ Imported only by the onboarding callback: MSAL stays out of every other route.""
 
 from __future__ import annotations
 
+import logging
+
 import msal
 import requests
 
 from shared.entra.certificates import msal_credential
+from shared.onboarding.consent import CONSENT_SCOPES
 from shared.secret import Secret
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-# What the consent asks for: Graph's application permissions (.default) and a
-# sign-in of the admin (openid), with the scopes MSAL always adds.
-CONSENT_SCOPES = (GRAPH_SCOPE, "openid", "profile", "offline_access")
+# MSAL logs a token answer it cannot parse verbatim (its text may hold a token), as
+# shared.entra.client also says: this module may be the first to load MSAL.
+logging.getLogger("msal").setLevel(logging.CRITICAL)
 
 
 class TokenRefused(Exception):
@@ -86,10 +89,12 @@ def consent_id_token(
     }
     try:
         result = app.acquire_token_by_auth_code_flow(flow, {"code": code, "state": state})
-    except (requests.RequestException, ValueError) as exc:
+    except requests.RequestException as exc:
         raise TokenRefused("unreachable") from exc
     except RuntimeError as exc:  # MSAL's nonce check
         raise TokenRefused("nonce_mismatch") from exc
+    except (ValueError, IndexError, KeyError, TypeError) as exc:  # MSAL decoding a bad answer
+        raise TokenRefused("malformed_answer") from exc
     token = result.get("id_token") if isinstance(result, dict) else None
     if not isinstance(token, str) or not token:
         error = result.get("error") if isinstance(result, dict) else None

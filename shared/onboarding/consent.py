@@ -22,6 +22,10 @@ from typing import Any, Protocol
 from shared.entra.id_tokens import UnknownSigningKey, unverified_tenant, validate_id_token
 from shared.errors import InvalidIdToken
 
+# What the consent asks for: Graph's application permissions (.default) and the
+# admin's sign-in (openid), nothing more (no refresh token is wanted).
+CONSENT_SCOPES = ("https://graph.microsoft.com/.default", "openid")
+
 
 class EntraKeys(Protocol):
     def get_keys(self, jwks_uri: str) -> Mapping[str, Any]: ...

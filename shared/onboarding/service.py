@@ -36,7 +36,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from shared.admin.auth import AdminCaller
 from shared.errors import InvalidRequest, OnboardingNotConfigured, UnknownTenant
-from shared.onboarding.consent import Proof
+from shared.onboarding.consent import CONSENT_SCOPES, Proof
 from shared.onboarding.graph import CreatedApp, GraphFailed, GraphSteps
 from shared.secret import Secret
 from shared.sessions.ports import AuditLog
@@ -49,8 +49,6 @@ log = logging.getLogger("shared.onboarding")
 
 CREDENTIAL_SECRET = "onboarding-client-credential"  # noqa: S105 (a Key Vault name)
 CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
-# The consent's scopes (as shared.onboarding.app_token, which start must not import).
-CONSENT_SCOPES = ("https://graph.microsoft.com/.default", "openid", "profile", "offline_access")
 
 
 class Tenants(Protocol):
@@ -216,12 +214,12 @@ class OnboardingService:
         if request.expected_directory and directory != request.expected_directory.lower():
             # A consent in another directory must not re-point a configured tenant.
             return self._refused(request, "invalid_state", ip=ip, detail="another directory")
-        if not request.expected_directory and self._connected_elsewhere(request.tenant, directory):
+        if not request.expected_directory and not self._first_claim(request.tenant, directory):
             # The ID token proves the person is of that directory, not that they run
             # it: where our app was consented before (for another customer), anyone of
-            # the directory could get this far. A directory another tenant uses needs
-            # the operator to name it in this tenant's configuration first (then it is
-            # the expected one).
+            # the directory could get this far. A directory another tenant uses, or
+            # ever onboarded, needs the operator to name it in this tenant's
+            # configuration first (then it is the expected one).
             return self._refused(
                 request, "invalid_state", ip=ip, detail="directory of another tenant"
             )
@@ -240,12 +238,12 @@ class OnboardingService:
     ) -> str | None:
         """The directory the consent's signed ID token names; None (logged by its
         error code only) when the code does not redeem or the token does not verify."""
-        credential = self.vault.get_secret(CREDENTIAL_SECRET)
-        if credential is None:
-            log.error("onboarding: the onboarding credential is missing in Key Vault")
-            return None
         proof = Proof(code_verifier=request.code_verifier, nonce=request.nonce)
         try:
+            credential = self.vault.get_secret(CREDENTIAL_SECRET)
+            if credential is None:
+                log.error("onboarding: the onboarding credential is missing in Key Vault")
+                return None
             id_token = self.consent_token(state, code, proof, credential.value)
             return self.consenting_directory(id_token, proof.nonce_hash).lower()
         except Exception as exc:  # the refusal's code or type only: never the token
@@ -254,6 +252,14 @@ class OnboardingService:
                 "onboarding consent of %s not proven: %s (ip %s)", request.tenant, reason, ip
             )
             return None
+
+    def _first_claim(self, tenant: str, directory: str) -> bool:
+        """Whether `tenant` may have `directory` without the operator naming it: no
+        other tenant uses it now, and none onboarded it before (the first tenant to
+        prove a consent there claims it, for good)."""
+        if self._connected_elsewhere(tenant, directory):
+            return False
+        return self.requests.claim_directory(directory, tenant) == tenant
 
     def _connected_elsewhere(self, tenant: str, directory: str) -> bool:
         return any(

@@ -5,7 +5,8 @@ Rows live in the `users` table under partition `_onboarding` (no tenant slug can
 be that: slugs have no underscore), because Entra's callback names no tenant:
 the request does. RowKey `onb:{sha256 of the state}`; only hashes of the state
 and of the browser binding are stored (with the PKCE verifier and nonce that the
-consent's answer is checked against). Taking a request deletes it, conditionally
+consent's answer is checked against). `dir:{directory}` rows (no expiry) name the
+tenant that first proved a consent in each directory. Taking a request deletes it, conditionally
 on the etag read, so of two callbacks with the same state exactly one proceeds.
 """
 
@@ -15,7 +16,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from shared.store.rows import EXPIRES_AT, EtagMismatch, Tables
+from shared.store.rows import EXPIRES_AT, EntityExists, EtagMismatch, Tables
 from shared.store.tenant_partition import TABLE
 
 PARTITION = "_onboarding"
@@ -60,6 +61,17 @@ class OnboardingRequests:
                 EXPIRES_AT: now + LIFETIME,
             },
         )
+
+    def claim_directory(self, directory: str, tenant: str) -> str:
+        """The tenant that first proved a consent in `directory` (kept for good): `tenant`
+        when none had, or when it was `tenant` itself."""
+        key = "dir:" + directory.lower()
+        try:
+            self.tables.insert(TABLE, {"PartitionKey": PARTITION, "RowKey": key, "tenant": tenant})
+        except EntityExists:
+            row = self.tables.get(TABLE, PARTITION, key)
+            return str(row.data.get("tenant") or "") if row is not None else tenant
+        return tenant
 
     def take(self, state: str) -> OnboardingRequest | None:
         """The live request of `state`, removed for good; None when it is unknown,

@@ -327,6 +327,28 @@ def test_a_forged_answer_naming_another_customers_directory_builds_nothing(
     assert acme.tenant_id is None and not acme.enabled and not acme.client_secret_set
 
 
+def test_a_directory_once_onboarded_stays_its_tenants_after_it_disconnects(
+    onboarding: Onboarding,
+) -> None:
+    # Northwind connected, then cleared its directory. A plain member of Northwind's
+    # directory (a signed ID token proves membership, not that they run it) who
+    # administers another tenant here must not get that directory: only the
+    # tenant that first onboarded it, or one the operator names it for.
+    done = onboarding.callback(onboarding.consent(onboarding.start().json()["consent_url"]))
+    assert outcome(done)["onboarding"] == ["connected"]
+    onboarding.services.configs.put_tenant(TENANT, "Northwind", OAuth2Config(customer_id=CUSTOMER))
+    onboarding.services.configs.put_tenant("acme", "Acme", OAuth2Config(customer_id=CUSTOMER))
+    member = onboarding.directory.northwind_user.upn
+    consent_url = onboarding.start("acme").json()["consent_url"] + f"&login_hint={member}"
+    taken = onboarding.callback(onboarding.consent(consent_url))
+    assert outcome(taken)["onboarding_error"] == ["invalid_state"]
+    assert onboarding.config("acme").tenant_id is None
+    # Northwind itself connects it again.
+    again = onboarding.callback(onboarding.consent(onboarding.start().json()["consent_url"]))
+    assert outcome(again)["onboarding"] == ["connected"]
+    assert onboarding.config().tenant_id == onboarding.directory.northwind_tenant_id
+
+
 STEPS = (
     "list_applications",
     "instantiate",
