@@ -188,8 +188,6 @@ def _admin_code(
 ) -> str | None:
     """A code for the directory's admin: the `login_hint` user, else the first enabled
     user by name (the stand-in's directories have no roles)."""
-    from devtools.fake_entra.grants import CodeGrant
-
     directory = entra.directory(tenant)
     if directory is None:
         return None
@@ -200,19 +198,9 @@ def _admin_code(
         admin = enabled[0] if enabled else None
     if admin is None:
         return None
-    return entra.grants.issue_code(
-        CodeGrant(
-            tenant_id=directory.tenant_id,
-            client_id=app.client_id,
-            oid=admin.oid,
-            redirect_uri=args["redirect_uri"],
-            scopes=tuple(args["scope"].split()),
-            nonce=args.get("nonce"),
-            code_challenge=args["code_challenge"],
-            sid=entra.grants.session_for(directory.tenant_id, admin.oid, app.client_id),
-            expires_at=entra.clock() + entra.code_lifetime,
-        )
-    )
+    from devtools.fake_entra.authorize import _issue_code
+
+    return _issue_code(entra, directory, app, admin, args)["code"]
 
 
 def multitenant_app(entra: FakeEntra, client_id: str) -> AppRegistration | None:

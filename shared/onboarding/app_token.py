@@ -36,24 +36,12 @@ def app_only_token(
     credential: Secret,
     http: requests.Session,
 ) -> str:
-    app = msal.ConfidentialClientApplication(
-        client_id,
-        # A secret, or a certificate's key and certificate in one PEM (its shape decides).
-        client_credential=msal_credential(credential.reveal()),
-        authority=f"{authority_host}/{directory}",
-        instance_discovery=False,
-        http_client=http,
-        token_cache=msal.TokenCache(),  # one per call: nothing shared between customers
-    )
+    app = _onboarding_app(f"{authority_host}/{directory}", client_id, credential, http)
     try:
         result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
     except (requests.RequestException, ValueError) as exc:
         raise TokenRefused("unreachable") from exc
-    token = result.get("access_token") if isinstance(result, dict) else None
-    if not isinstance(token, str) or not token:
-        error = result.get("error") if isinstance(result, dict) else None
-        raise TokenRefused(str(error or "no_token")[:64])
-    return token
+    return _token_in(result, "access_token")
 
 
 def consent_id_token(
@@ -71,15 +59,8 @@ def consent_id_token(
     """The ID token the consent's code redeems for, through MSAL's auth code flow
     (the flow as the start made it: state, PKCE verifier, nonce). Not validated yet:
     the caller validates it for the directory it names. TokenRefused otherwise."""
-    app = msal.ConfidentialClientApplication(
-        client_id,
-        client_credential=msal_credential(credential.reveal()),
-        # Any work or school directory: which one is what the ID token will say.
-        authority=f"{authority_host}/organizations",
-        instance_discovery=False,
-        http_client=http,
-        token_cache=msal.TokenCache(),
-    )
+    # Any work or school directory: which one is what the ID token will say.
+    app = _onboarding_app(f"{authority_host}/organizations", client_id, credential, http)
     flow = {
         "state": state,
         "redirect_uri": redirect_uri,
@@ -95,8 +76,28 @@ def consent_id_token(
         raise TokenRefused("nonce_mismatch") from exc
     except (ValueError, IndexError, KeyError, TypeError) as exc:  # MSAL decoding a bad answer
         raise TokenRefused("malformed_answer") from exc
-    token = result.get("id_token") if isinstance(result, dict) else None
+    return _token_in(result, "id_token")
+
+
+def _onboarding_app(
+    authority: str, client_id: str, credential: Secret, http: requests.Session
+) -> msal.ConfidentialClientApplication:
+    return msal.ConfidentialClientApplication(
+        client_id,
+        # A secret, or a certificate's key and certificate in one PEM (its shape decides).
+        client_credential=msal_credential(credential.reveal()),
+        authority=authority,
+        instance_discovery=False,
+        http_client=http,
+        token_cache=msal.TokenCache(),  # one per call: nothing shared between customers
+    )
+
+
+def _token_in(result: object, name: str) -> str:
+    """MSAL's answer's `name` token, or TokenRefused with Entra's error code (never
+    its description)."""
+    token = result.get(name) if isinstance(result, dict) else None
     if not isinstance(token, str) or not token:
         error = result.get("error") if isinstance(result, dict) else None
-        raise TokenRefused(str(error or "no_id_token")[:64])
+        raise TokenRefused(str(error or f"no_{name}")[:64])
     return token

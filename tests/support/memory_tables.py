@@ -295,3 +295,23 @@ def any_tables(request: pytest.FixtureRequest) -> Tables:
         return MemoryTables()
     tables: Tables = request.getfixturevalue("table_store")
     return tables
+
+
+class ChangedDuringTheRead:
+    """`tables` whose next point read returns the row as it was while `meanwhile` (a
+    change made by another request on this instance) runs: the window in which a
+    cache may put back what it read before the change."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.meanwhile: Callable[[], object] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tables, name)
+
+    def get(self, table: str, partition_key: str, row_key: str) -> Row | None:
+        row = self.tables.get(table, partition_key, row_key)
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return row

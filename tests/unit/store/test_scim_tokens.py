@@ -4,13 +4,10 @@ the instance that revoked it, even when a request was checking it at that moment
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
-from shared.store.rows import Row
 from shared.store.scim_tokens import ScimTokenStore, new_scim_token
 from shared.store.tenant_partition import TABLE
-from tests.support.memory_tables import MemoryTables
+from tests.support.memory_tables import ChangedDuringTheRead, MemoryTables
 
 NOW = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
 
@@ -19,25 +16,6 @@ def made(store: ScimTokenStore, tables: MemoryTables) -> str:
     token = new_scim_token()
     tables.transact(TABLE, [store.replace_op("contoso", token, now=NOW, actor="admin")])
     return token
-
-
-class ChangedDuringTheRead:
-    """Tables whose next read of the token row returns the row as it was, while
-    `meanwhile` (another request on this instance changing the token) runs."""
-
-    def __init__(self, tables: MemoryTables) -> None:
-        self.tables = tables
-        self.meanwhile: Callable[[], object] | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.tables, name)
-
-    def get(self, table: str, partition_key: str, row_key: str) -> Row | None:
-        row = self.tables.get(table, partition_key, row_key)
-        if self.meanwhile is not None:
-            meanwhile, self.meanwhile = self.meanwhile, None
-            meanwhile()
-        return row
 
 
 def test_a_token_revoked_while_a_request_checks_it_is_refused_at_once_afterwards() -> None:
