@@ -4,7 +4,7 @@ the tenant's audit log as `credential_expiring` / `credential_expired` once per
 day, however many instances run the timer: a marker row for the day is created
 in the same transaction as the event, and a second run's transaction fails on it.
 A tenant whose write fails is skipped, the others are recorded, and the run then
-fails naming it (the next run records it).
+fails naming it (a run later that day records it; else the next day's does).
 """
 
 from __future__ import annotations

@@ -280,6 +280,14 @@ class SessionService:
             self._password_session_or_end(self.configs.get_config(user.tenant), family)
             return user
         config = self._sso_on_or_end(self.configs.get_config(user.tenant), family)
+        if (
+            user.entra_tenant_id
+            and (config.tenant_id or "").lower() != user.entra_tenant_id.lower()
+        ):
+            # Signed in through a directory the tenant no longer trusts (a sign-in that
+            # finished on a configuration cached before the move, after its cut-off).
+            self._revoke(family)
+            raise SsoDisabled(_SSO_CHANGED)
         entitlements = current_entitlements(config, user)
         if granted_role_without_row(entitlements, user):
             if not may_grant:

@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
@@ -154,9 +154,11 @@ class ConfigStore:
         """Create or replace, configured (the seeding path: demo tenant, tests)."""
         before = self.get_tenant(tenant)
         config = sessions_ended_by(before.config if before else None, config, self.wall_clock())
-        row = self.tables.upsert(TABLE, _entity(tenant, display_name, config, _new_etag()))
-        self.mappings.sync(tenant, config.profile_mappings)
-        self.forget(tenant)
+        try:
+            row = self.tables.upsert(TABLE, _entity(tenant, display_name, config, _new_etag()))
+            self.mappings.sync(tenant, config.profile_mappings)
+        finally:
+            self.forget(tenant)  # a write that timed out may still have landed
         return _record(row)
 
     def create_or_rename(
@@ -198,7 +200,20 @@ class ConfigStore:
         config = sessions_ended_by(record.config, config, self.wall_clock())
         entity = _entity(record.slug, record.display_name, config, _new_etag())
         try:
-            row = self.tables.update(TABLE, entity, etag=record.etag)
+            row = self._write_over_markers(record, entity)
+        finally:
+            self.forget(record.slug)  # also when a write that timed out may have landed
+        try:
+            self.mappings.sync(record.slug, config.profile_mappings)
+        except SsoUnavailable:
+            # The change is made (sign-in reads the config row); the index catches up
+            # on the next write, so the caller is not told it failed.
+            log.warning("tenant %s: profilemappings not synced; next write repairs", record.slug)
+        return _record(row)
+
+    def _write_over_markers(self, record: TenantRecord, entity: dict[str, Any]) -> Row:
+        try:
+            return self.tables.update(TABLE, entity, etag=record.etag)
         except EtagMismatch:
             # Only operational state (the secret marker) may have moved the row while
             # the configuration stayed the version the caller read: write over it.
@@ -207,15 +222,7 @@ class ConfigStore:
                 raise
             # A rename keeps config_etag: keep the name the row has now.
             entity["display_name"] = fresh.display_name
-            row = self.tables.update(TABLE, entity, etag=fresh.etag)
-        self.forget(record.slug)
-        try:
-            self.mappings.sync(record.slug, config.profile_mappings)
-        except SsoUnavailable:
-            # The change is made (sign-in reads the config row); the index catches up
-            # on the next write, so the caller is not told it failed.
-            log.warning("tenant %s: profilemappings not synced; next write repairs", record.slug)
-        return _record(row)
+            return self.tables.update(TABLE, entity, etag=fresh.etag)
 
     def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:
         """Record whether the tenant's client secret was found missing or unreadable

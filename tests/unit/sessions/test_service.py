@@ -667,6 +667,28 @@ def test_moving_sso_to_another_directory_ends_the_sessions_of_the_old_one(
     assert sessions.refresh("contoso", again.tokens.refresh_token, ip=IP).access_token
 
 
+def test_a_sign_in_finished_on_a_stale_configuration_after_a_move_ends_at_its_refresh(
+    unit: UnitWorld,
+) -> None:
+    # This instance still has the old directory cached when another instance moves
+    # the tenant to a new one: a sign-in here starts after the cut-off, through the
+    # old directory. Its first refresh once the cache has caught up ends it.
+    config = unit.tenant()
+    assert unit.services.configs.get_config("contoso") == config  # cached here
+    elsewhere = replace(unit.services.configs, tables=unit.tables)
+    elsewhere.__post_init__()  # another instance: its own (empty) cache
+    unit.advance(dt.timedelta(seconds=1))
+    elsewhere.put_tenant("contoso", "Contoso", replace(config, tenant_id=random_id()))
+    unit.advance(dt.timedelta(seconds=1))
+    late = sign_in(unit, person())
+    unit.services.configs.forget("contoso")  # its 30 s are up (the cache runs on real time)
+
+    with pytest.raises(SsoDisabled):
+        unit.services.sessions.refresh("contoso", late.tokens.refresh_token, ip=IP)
+    with pytest.raises(InvalidGrant):
+        unit.services.sessions.refresh("contoso", late.tokens.refresh_token, ip=IP)
+
+
 def test_sessions_ended_by_switching_sso_off_stay_ended_when_it_is_back_on(
     unit: UnitWorld,
 ) -> None:

@@ -4,7 +4,11 @@ once, even when a request was reading the configuration at that moment."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import pytest
+
+from shared.errors import SsoUnavailable
 from shared.store.configs import ConfigStore
 from shared.tenants.model import OAuth2Config
 from tests.support.memory_tables import ChangedDuringTheRead, MemoryTables
@@ -22,3 +26,34 @@ def test_sso_switched_off_during_a_read_is_off_here_at_once() -> None:
     assert during is not None and during.enabled
     after = configs.get_config("contoso")
     assert after is not None and not after.enabled  # ... and not kept past it
+
+
+class LandsThenTimesOut:
+    """Storage that, once `failing`, writes a row but never answers (a timeout)."""
+
+    def __init__(self, tables: MemoryTables) -> None:
+        self.tables = tables
+        self.failing = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tables, name)
+
+    def update(self, table: str, entity: Any, *, etag: str | None = None) -> Any:
+        written = self.tables.update(table, entity, etag=etag)
+        if self.failing:
+            raise SsoUnavailable("no answer from storage")
+        return written
+
+
+def test_a_write_that_landed_but_timed_out_is_not_hidden_by_the_cache() -> None:
+    storage = LandsThenTimesOut(MemoryTables())
+    configs = ConfigStore(storage)
+    on = OAuth2Config(enabled=True, client_id="c", tenant_id="t")
+    configs.put_tenant("contoso", "Contoso", on)
+    record = configs.cached_tenant("contoso")  # cached here
+    assert record is not None
+    storage.failing = True
+    with pytest.raises(SsoUnavailable):
+        configs.replace_config(record, replace(on, enabled=False))
+    after = configs.get_config("contoso")
+    assert after is not None and not after.enabled
