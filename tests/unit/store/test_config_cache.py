@@ -38,7 +38,7 @@ class LandsThenTimesOut:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.tables, name)
 
-    def update(self, table: str, entity: Any, *, etag: str | None = None) -> Any:
+    def update(self, table: str, entity: Any, *, etag: str) -> Any:
         written = self.tables.update(table, entity, etag=etag)
         if self.failing:
             raise SsoUnavailable("no answer from storage")
