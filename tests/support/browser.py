@@ -87,6 +87,7 @@ def contoso_served(
     """The app served over HTTPS by the local host (which writes `domain=` on every
     cookie, as Azure does), its redirect URI known to the Entra stand-in, and tenant
     `contoso` seeded on this test's own tables: what every browser test starts from."""
+    from tests.support.documented_answers import answers_documented
     from tests.support.signin import TENANT, seed_contoso
     from tests.support.system import installed_services, make_settings
 
@@ -104,7 +105,7 @@ def contoso_served(
         GRAPH_BASE_URL=fake_entra.graph_base_url,
     )
     try:
-        with installed_services(settings, azurite, request) as services:
+        with installed_services(settings, azurite, request) as services, answers_documented(host):
             seed_contoso(services, entra_directory)
             yield host, services
     finally:
