@@ -138,37 +138,6 @@ def test_wrong_password_unknown_email_and_sso_user_get_one_answer(unit: UnitWorl
     assert answers == {(401, "The email or password is not correct.")}
 
 
-def test_a_wrong_password_and_an_unknown_email_make_the_same_storage_calls(
-    unit: UnitWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # What a timing attacker's clock sees besides CPU (which the e2e test compares):
-    # the same Table calls, in the same order, known account or not.
-    unit.tenant()
-    _, token = invite(unit)
-    unit.services.passwords.set_password("contoso", token, PASSWORD, ip=None)
-    # What runs after the answer (the refusal's audit event) is not on the clock.
-    later: list[Callable[[], None]] = []
-    monkeypatch.setattr(unit.services.passwords, "in_background", later.append)
-    calls: list[tuple[str, str]] = []
-    for name in ("get", "query", "insert", "upsert", "update", "delete", "transact"):
-        real = getattr(unit.tables, name)
-
-        def counted(table: str, *args: Any, _name: str = name, _real: Any = real, **kw: Any) -> Any:
-            calls.append((_name, table))
-            return _real(table, *args, **kw)
-
-        monkeypatch.setattr(unit.tables, name, counted)
-
-    def calls_of(email: str, ip: str) -> list[tuple[str, str]]:
-        calls.clear()
-        with pytest.raises(InvalidCredentials):
-            unit.services.passwords.sign_in("contoso", email, Secret("not the phrase, no"), ip=ip)
-        return list(calls)
-
-    known = calls_of("grace@partner.example", "192.0.2.10")
-    assert known and calls_of("nobody@partner.example", "192.0.2.11") == known
-
-
 def test_a_disabled_password_user_is_told_only_after_the_right_password(
     unit: UnitWorld,
 ) -> None:
