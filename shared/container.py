@@ -351,7 +351,7 @@ class Services:
             from shared.http import TimeoutSession
             from shared.onboarding.consent import Proof
             from shared.onboarding.graph import GraphSteps
-            from shared.onboarding.service import OnboardingService
+            from shared.onboarding.service import OnboardingService, callback_url
             from shared.secret import Secret
             from shared.store.onboarding import OnboardingRequests
 
@@ -379,7 +379,7 @@ class Services:
                     client_id=self.settings.onboarding_client_id or "",
                     credential=credential,
                     http=http,
-                    redirect_uri=f"{self.settings.public_base_url}/api/onboarding/microsoft/callback",
+                    redirect_uri=callback_url(self.settings),
                     state=state,
                     code=code,
                     code_verifier=proof.code_verifier,

@@ -84,7 +84,7 @@ def handle(entra: FakeEntra, request: Request, tenant_id: str) -> Response:
                 "error_description": user.sign_in_error.error_description,
             }
         )
-    return back.fields(_issue_code(entra, directory, app, user, params))
+    return back.fields(issue_code(entra, directory, app, user, params))
 
 
 def _request_failure(params: Mapping[str, str]) -> errors.AadError | None:
@@ -112,7 +112,7 @@ def _signed_in_user(
     return directory.user_by_hint(hint) if hint else None
 
 
-def _issue_code(
+def issue_code(
     entra: FakeEntra,
     directory: Directory,
     app: AppRegistration,

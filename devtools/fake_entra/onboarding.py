@@ -45,6 +45,7 @@ from urllib.parse import urlencode
 from werkzeug.wrappers import Request, Response
 
 from devtools.fake_entra import errors
+from devtools.fake_entra.authorize import issue_code
 from devtools.fake_entra.directory import AppRegistration, ClientSecret, _app, _mapping
 from devtools.fake_entra.metadata import error_json, json_response
 
@@ -198,9 +199,7 @@ def _admin_code(
         admin = enabled[0] if enabled else None
     if admin is None:
         return None
-    from devtools.fake_entra.authorize import _issue_code
-
-    return _issue_code(entra, directory, app, admin, args)["code"]
+    return issue_code(entra, directory, app, admin, args)["code"]
 
 
 def multitenant_app(entra: FakeEntra, client_id: str) -> AppRegistration | None:

@@ -98,10 +98,6 @@ def authority_url(authority_host: str, tenant_id: str) -> str:
     return f"{authority_host}/{tenant_id}"
 
 
-def jwks_uri_for(authority_host: str, tenant_id: str) -> str:
-    return f"{authority_host}/{tenant_id}/discovery/v2.0/keys"
-
-
 def aadsts_code(description: object) -> str | None:
     match = _AADSTS.search(description) if isinstance(description, str) else None
     return match.group(0) if match else None

@@ -23,12 +23,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from shared import telemetry
+from shared.entra.id_tokens import IdClaims, UnknownSigningKey, validate_id_token
 from shared.errors import SsoUnavailable
 
 DAY = 24 * 3600.0
@@ -200,3 +201,42 @@ class KeyCache:
             directory.snapshot = _Snapshot(stale.keys, retry_at)
             return
         directory.snapshot = _Snapshot(MappingProxyType(keys), self._clock() + self._ttl)
+
+
+def jwks_uri_for(authority_host: str, tenant_id: str) -> str:
+    return f"{authority_host}/{tenant_id}/discovery/v2.0/keys"
+
+
+class KeySource(Protocol):
+    """Entra's signing keys by JWKS URI (`KeyCache`)."""
+
+    def get_keys(self, jwks_uri: str) -> Keys: ...
+
+    def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Keys: ...
+
+
+def validate_with_directory_keys(
+    raw: str,
+    *,
+    keys: KeySource,
+    issuer_host: str,
+    tenant_id: str,
+    client_id: str,
+    nonce_hash: str,
+    now: float,
+) -> IdClaims:
+    """`validate_id_token` with the directory's published keys, refetched once for a
+    kid they lack (a key Entra has just rotated in)."""
+    jwks_uri = jwks_uri_for(issuer_host, tenant_id)
+    arguments: dict[str, Any] = {
+        "issuer_host": issuer_host,
+        "tenant_id": tenant_id,
+        "client_id": client_id,
+        "nonce_hash": nonce_hash,
+        "now": now,
+    }
+    try:
+        return validate_id_token(raw, keys=keys.get_keys(jwks_uri), **arguments)
+    except UnknownSigningKey as unknown:
+        fresh = keys.refresh_for_unknown_kid(jwks_uri, unknown.kid)
+        return validate_id_token(raw, keys=fresh, **arguments)

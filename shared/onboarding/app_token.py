@@ -11,10 +11,9 @@ import msal
 import requests
 
 from shared.entra.certificates import msal_credential
-from shared.onboarding.consent import CONSENT_SCOPES
+from shared.onboarding.consent import CONSENT_SCOPES, GRAPH_SCOPE
 from shared.secret import Secret
 
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 # MSAL logs a token answer it cannot parse verbatim (its text may hold a token), as
 # shared.entra.client also says: this module may be the first to load MSAL.
 logging.getLogger("msal").setLevel(logging.CRITICAL)

@@ -15,22 +15,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-from shared.entra.id_tokens import UnknownSigningKey, unverified_tenant, validate_id_token
+from shared.entra.id_tokens import unverified_tenant
+from shared.entra.keys import KeySource, validate_with_directory_keys
 from shared.errors import InvalidIdToken
 
 # What the consent asks for: Graph's application permissions (.default) and the
 # admin's sign-in (openid), nothing more (no refresh token is wanted).
-CONSENT_SCOPES = ("https://graph.microsoft.com/.default", "openid")
-
-
-class EntraKeys(Protocol):
-    def get_keys(self, jwks_uri: str) -> Mapping[str, Any]: ...
-
-    def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Mapping[str, Any]: ...
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+CONSENT_SCOPES = (GRAPH_SCOPE, "openid")
 
 
 @dataclass(frozen=True)
@@ -60,7 +54,7 @@ class Proof:
 def consenting_directory(
     id_token: str,
     *,
-    keys: EntraKeys,
+    keys: KeySource,
     issuer_host: str,
     client_id: str,
     nonce_hash: str,
@@ -71,17 +65,13 @@ def consenting_directory(
     tenant = unverified_tenant(id_token)
     if tenant is None:
         raise InvalidIdToken("The ID token names no directory (tid).")
-    jwks_uri = f"{issuer_host}/{tenant}/discovery/v2.0/keys"
-    arguments: dict[str, Any] = {
-        "issuer_host": issuer_host,
-        "tenant_id": tenant,
-        "client_id": client_id,
-        "nonce_hash": nonce_hash,
-        "now": now,
-    }
-    try:
-        claims = validate_id_token(id_token, keys=keys.get_keys(jwks_uri), **arguments)
-    except UnknownSigningKey as unknown:
-        keys_now = keys.refresh_for_unknown_kid(jwks_uri, unknown.kid)
-        claims = validate_id_token(id_token, keys=keys_now, **arguments)
+    claims = validate_with_directory_keys(
+        id_token,
+        keys=keys,
+        issuer_host=issuer_host,
+        tenant_id=tenant,
+        client_id=client_id,
+        nonce_hash=nonce_hash,
+        now=now,
+    )
     return claims.tid

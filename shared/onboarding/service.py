@@ -104,10 +104,6 @@ class OnboardingService:
     def configured(self) -> bool:
         return self.settings.onboarding_client_id is not None
 
-    @property
-    def callback_url(self) -> str:
-        return f"{self.settings.public_base_url}/api/onboarding/microsoft/callback"
-
     # --- 1. start ------------------------------------------------------------------------
 
     def start(self, caller: AdminCaller, tenant: str, body: object, *, ip: str | None) -> Started:
@@ -143,7 +139,7 @@ class OnboardingService:
             {
                 "client_id": client_id,
                 "response_type": "code",
-                "redirect_uri": self.callback_url,
+                "redirect_uri": callback_url(self.settings),
                 "response_mode": "query",
                 "scope": " ".join(CONSENT_SCOPES),
                 "prompt": "consent",
@@ -364,6 +360,11 @@ class OnboardingService:
             if return_to.startswith("/")
             else return_to
         )
+
+
+def callback_url(settings: Settings) -> str:
+    """Where Entra sends the consent back (the onboarding app's redirect URI)."""
+    return f"{settings.public_base_url}/api/onboarding/microsoft/callback"
 
 
 class _Failed(Exception):

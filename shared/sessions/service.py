@@ -45,7 +45,7 @@ from shared.tenants.entitlements import (
     current_entitlements,
     granted_role_without_row,
 )
-from shared.tenants.model import OAuth2Config, is_sso_ready
+from shared.tenants.model import OAuth2Config, directory_of, is_sso_ready
 from shared.users import PROVIDER_MICROSOFT, User
 
 # Entra's sid is a GUID; a longer one is cut the same way at sign-in and at logout.
@@ -249,13 +249,21 @@ class SessionService:
             raise Unauthorized("The session has expired.")
         return found[0]
 
-    def _sso_on_or_end(self, config: OAuth2Config | None, family: RefreshFamily) -> OAuth2Config:
-        """`config`, if SSO is on in it and has not been off since the session began;
-        else the session ends here (SsoDisabled)."""
+    def _sso_on_or_end(
+        self, config: OAuth2Config | None, family: RefreshFamily, *, user: User | None = None
+    ) -> OAuth2Config:
+        """`config`, if SSO is on in it, has not been off or moved since the session
+        began, and (given the `user`) still trusts the directory they signed in
+        through; else the session ends here (SsoDisabled)."""
         if config is None or not is_sso_ready(config):
             self._revoke(family)
             raise SsoDisabled(_SSO_OFF)
-        if family.started < config.sso_sessions_after:
+        signed_in_through = (user.entra_tenant_id or "").lower() if user is not None else ""
+        if family.started < config.sso_sessions_after or (
+            signed_in_through and signed_in_through != directory_of(config)
+        ):
+            # A sign-in that finished on a configuration cached before a move started
+            # after the cut-off: its directory says it.
             self._revoke(family)
             raise SsoDisabled(_SSO_CHANGED)
         return config
@@ -279,21 +287,13 @@ class SessionService:
         if user.provider != PROVIDER_MICROSOFT:
             self._password_session_or_end(self.configs.get_config(user.tenant), family)
             return user
-        config = self._sso_on_or_end(self.configs.get_config(user.tenant), family)
-        if (
-            user.entra_tenant_id
-            and (config.tenant_id or "").lower() != user.entra_tenant_id.lower()
-        ):
-            # Signed in through a directory the tenant no longer trusts (a sign-in that
-            # finished on a configuration cached before the move, after its cut-off).
-            self._revoke(family)
-            raise SsoDisabled(_SSO_CHANGED)
+        config = self._sso_on_or_end(self.configs.get_config(user.tenant), family, user=user)
         entitlements = current_entitlements(config, user)
         if granted_role_without_row(entitlements, user):
             if not may_grant:
                 roles = tuple(r for r in entitlements.roles if r in user.roles)
                 return replace(user, profiles=entitlements.profiles, roles=roles)
-            config = self._sso_on_or_end(self.configs.read_now(user.tenant), family)
+            config = self._sso_on_or_end(self.configs.read_now(user.tenant), family, user=user)
             entitlements = current_entitlements(config, user)
         if (entitlements.profiles, entitlements.roles) == (user.profiles, user.roles):
             return user

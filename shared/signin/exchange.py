@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from shared.entra.client import ClientCredentials, ClientSecretRejected, TokenResult, jwks_uri_for
-from shared.entra.id_tokens import IdClaims, UnknownSigningKey, email_from_claims, validate_id_token
+from shared.entra.client import ClientCredentials, ClientSecretRejected, TokenResult
+from shared.entra.id_tokens import IdClaims, email_from_claims
+from shared.entra.keys import KeySource, validate_with_directory_keys
 from shared.errors import IdpError, SsoDisabled, SsoNoEmailClaim
 from shared.secret import Secret
 from shared.settings import Settings
-from shared.signin.ports import AuditLog, ClientSecretSource, ConfigSource, Entra, EntraKeys
+from shared.signin.ports import AuditLog, ClientSecretSource, ConfigSource, Entra
 from shared.signin.provisioning import SignInIdentity
 from shared.signin.transaction import AuthTransaction
 from shared.tenants.model import OAuth2Config
@@ -29,7 +29,7 @@ class TokenExchange:
         configs: ConfigSource,
         client_secrets: ClientSecretSource,
         entra: Entra,
-        keys: EntraKeys,
+        keys: KeySource,
         audit: AuditLog,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -88,20 +88,15 @@ class TokenExchange:
     def validate(
         self, config: OAuth2Config, transaction: AuthTransaction, id_token: str
     ) -> IdClaims:
-        tenant_id = config.tenant_id or ""
-        jwks_uri = jwks_uri_for(self._settings.entra_authority_host, tenant_id)
-        arguments: dict[str, Any] = {
-            "issuer_host": self._settings.entra_authority_host,
-            "tenant_id": tenant_id,
-            "client_id": config.client_id or "",
-            "nonce_hash": _nonce_hash(str(transaction.msal_flow.get("nonce", ""))),
-            "now": self._clock(),
-        }
-        try:
-            return validate_id_token(id_token, keys=self._keys.get_keys(jwks_uri), **arguments)
-        except UnknownSigningKey as unknown:
-            keys = self._keys.refresh_for_unknown_kid(jwks_uri, unknown.kid)
-            return validate_id_token(id_token, keys=keys, **arguments)
+        return validate_with_directory_keys(
+            id_token,
+            keys=self._keys,
+            issuer_host=self._settings.entra_authority_host,
+            tenant_id=config.tenant_id or "",
+            client_id=config.client_id or "",
+            nonce_hash=_nonce_hash(str(transaction.msal_flow.get("nonce", ""))),
+            now=self._clock(),
+        )
 
     def identity(self, claims: IdClaims, tokens: TokenResult) -> SignInIdentity:
         email = email_from_claims(claims)

@@ -17,7 +17,6 @@ from shared.users import Entitlements, User
 
 if TYPE_CHECKING:
     from shared.entra.client import ClientCredentials, TokenResult
-    from shared.entra.keys import Keys
     from shared.sessions.service import PendingSession
     from shared.signin.sealed_state import StateKey
     from shared.store.rows import Op
@@ -62,14 +61,6 @@ class Entra(Protocol):
         ...
 
     def security_group_ids(self, access_token: str) -> tuple[str, ...]: ...
-
-
-class EntraKeys(Protocol):
-    """Entra's signing keys (shared.entra.keys.KeyCache)."""
-
-    def get_keys(self, jwks_uri: str) -> Keys: ...
-
-    def refresh_for_unknown_kid(self, jwks_uri: str, kid: str) -> Keys: ...
 
 
 class ClientSecretSource(Protocol):

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from shared import telemetry
 from shared.entra.client import idp_error_from_redirect
+from shared.entra.keys import KeySource
 from shared.errors import (
     AccountDisabled,
     EntraBridgeError,
@@ -34,7 +35,6 @@ from shared.signin.ports import (
     ClientSecretSource,
     ConfigSource,
     Entra,
-    EntraKeys,
     SessionIssuer,
     StartThrottle,
     StateKeys,
@@ -95,7 +95,7 @@ class SignInService:
         configs: ConfigSource,
         client_secrets: ClientSecretSource,
         entra: Entra,
-        keys: EntraKeys,
+        keys: KeySource,
         state_keys: StateKeys,
         used_states: UsedStates,
         users: UserStore,

@@ -57,8 +57,8 @@ class ScimTokenStore:
     _generation: int = field(default=0, repr=False)
 
     def replace_op(self, tenant: str, token: str, *, now: dt.datetime, actor: str) -> Op:
-        """The row of a new token (replacing any earlier one), for a transaction."""
-        self.forget(tenant)
+        """The row of a new token (replacing any earlier one), for a transaction; call
+        `forget` once it is written."""
         return Op(
             "upsert",
             {
@@ -72,11 +72,10 @@ class ScimTokenStore:
 
     def revoke(self, tenant: str) -> bool:
         """Delete the tenant's token; False when it had none."""
-        self.forget(tenant)
         try:
             return self.tables.delete(TABLE, tenant, _ROW_KEY)
         finally:
-            self.forget(tenant)  # a check that read the row meanwhile keeps nothing
+            self.forget(tenant)  # also what a check that read the row meanwhile kept
 
     def info(self, tenant: str) -> ScimTokenInfo | None:
         row = self.tables.get(TABLE, tenant, _ROW_KEY)

@@ -295,7 +295,7 @@ def sessions_ended_by(old: OAuth2Config | None, new: OAuth2Config, now: float) -
     password_after = max(new.password_sessions_after, old.password_sessions_after if old else 0.0)
     if old is not None and is_sso_ready(old) and not is_sso_ready(new):
         sso_after = now
-    if old is not None and is_sso_ready(old) and _directory(old) != _directory(new):
+    if old is not None and is_sso_ready(old) and directory_of(old) != directory_of(new):
         sso_after = now  # the old directory's people are no longer this tenant's
     if (new.enforce_sso and is_sso_ready(new)) and not (
         old is not None and old.enforce_sso and is_sso_ready(old)
@@ -304,5 +304,6 @@ def sessions_ended_by(old: OAuth2Config | None, new: OAuth2Config, now: float) -
     return replace(new, sso_sessions_after=sso_after, password_sessions_after=password_after)
 
 
-def _directory(config: OAuth2Config) -> str:
+def directory_of(config: OAuth2Config) -> str:
+    """The Entra directory (tenant id) SSO trusts, lower case; "" when none is set."""
     return (config.tenant_id or "").lower()

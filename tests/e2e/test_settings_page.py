@@ -49,6 +49,11 @@ def form_of(page: str) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in fields.items()}
 
 
+def opened(system: AdminSystem, cookie: str) -> requests.Response:
+    """The settings page as the signed-in admin's browser gets it."""
+    return system.http.get(page_url(system), headers={"Cookie": cookie})
+
+
 def save(
     system: AdminSystem, cookie: str, form: dict[str, str], **headers: str
 ) -> requests.Response:
@@ -77,7 +82,7 @@ def test_an_admin_sees_the_settings_and_saves_a_new_mapping(admin_system: AdminS
     system = admin_system
     configured(system)
     cookie = as_admin(system)
-    page = system.http.get(page_url(system), headers={"Cookie": cookie})
+    page = opened(system, cookie)
     assert page.status_code == 200
     assert "s3c*****" in page.text and "s3cr3t~value" not in page.text  # only masked
     assert f"/api/auth/{ADMIN_TENANT}/callback" in page.text  # the redirect URI to copy
@@ -99,7 +104,7 @@ def test_a_bad_field_is_shown_next_to_it_and_nothing_is_saved(admin_system: Admi
     configured(system)
     cookie = as_admin(system)
     before = system.services.admin.get_config(ADMIN_TENANT)
-    page = system.http.get(page_url(system), headers={"Cookie": cookie})
+    page = opened(system, cookie)
     refused = save(system, cookie, form_of(page.text) | {"client_id": "not-a-uuid"})
     assert refused.status_code == 400
     assert "id=err-client_id" in refused.text and "value='not-a-uuid'" in refused.text
@@ -112,7 +117,7 @@ def test_a_save_over_someone_elses_newer_save_is_refused_and_loses_nothing(
     system = admin_system
     configured(system)
     cookie = as_admin(system)
-    first_tab = form_of(system.http.get(page_url(system), headers={"Cookie": cookie}).text)
+    first_tab = form_of(opened(system, cookie).text)
     second_tab = dict(first_tab)
     assert (
         save(system, cookie, first_tab | {"button_label": "Sign in with Acme"}).status_code == 303
@@ -129,7 +134,7 @@ def test_forged_posts_are_refused(admin_system: AdminSystem) -> None:
     configured(system)
     cookie = as_admin(system)
     before = system.services.admin.get_config(ADMIN_TENANT)
-    form = form_of(system.http.get(page_url(system), headers={"Cookie": cookie}).text)
+    form = form_of(opened(system, cookie).text)
     form["enabled"] = ""
     for headers, changes in (
         ({"Origin": "https://attacker.example"}, {}),  # another site's form
@@ -208,12 +213,12 @@ def test_connect_microsoft_is_offered_only_when_set_up_and_its_outcome_is_shown(
     system = admin_system
     configured(system)
     cookie = as_admin(system)
-    plain = system.http.get(page_url(system), headers={"Cookie": cookie})
+    plain = opened(system, cookie)
     assert "Connect Microsoft" not in plain.text  # no ONBOARDING_CLIENT_ID
     system.services.settings = dataclasses.replace(
         system.services.settings, onboarding_client_id="4ad9371e-1697-507a-a22b-20902b8b0f96"
     )
-    offered = system.http.get(page_url(system), headers={"Cookie": cookie})
+    offered = opened(system, cookie)
     assert "<button type=submit>Connect Microsoft</button>" in offered.text
     assert (
         "form-action 'self' https://login.microsoftonline.com"
@@ -255,7 +260,7 @@ def test_saving_the_page_keeps_every_mapping_the_api_allows(admin_system: AdminS
     many = [{"profile_id": str(uuid.uuid4()), "group_id": str(uuid.uuid4())} for _ in range(250)]
     assert system.configure(**(complete_config() | {"profile_mappings": many})).status_code == 200
     cookie = as_admin(system)
-    page = system.http.get(page_url(system), headers={"Cookie": cookie})
+    page = opened(system, cookie)
     saved = save(system, cookie, form_of(page.text))
     assert saved.status_code == 303
     kept = system.services.admin.get_config(ADMIN_TENANT).body["profile_mappings"]
