@@ -365,7 +365,13 @@ class SignInService:
         session = self._sessions.issue(user, written.pending)
         if user.disabled:  # disabled while this sign-in was writing its session
             attempt.state_used = True
-            self._sessions.end_session(tenant, session.refresh_token)
+            try:
+                self._sessions.end_session(tenant, session.refresh_token)
+            except SsoUnavailable:
+                # Its tokens never leave this process, so nobody can use the session
+                # left behind (its first refresh would revoke it): the answer stays
+                # account_disabled, not a storage failure the person cannot act on.
+                log.warning("sign-in refused: the session it began could not be ended (storage)")
             raise AccountDisabled()
         return Completed(user=user, tokens=session, return_to=transaction.return_to)
 

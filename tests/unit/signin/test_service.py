@@ -15,7 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
-from shared.errors import AccountConflict, AccountDisabled, InvalidState, ProviderMismatch
+from shared.errors import (
+    AccountConflict,
+    AccountDisabled,
+    InvalidState,
+    ProviderMismatch,
+    SsoUnavailable,
+)
 from shared.signin.results import Completed, SpaHandoff
 from shared.signin.transaction import Mode, new_browser_binding
 from shared.store import configs, mappings, tenant_partition
@@ -330,11 +336,48 @@ def test_a_sign_in_racing_a_disable_gets_no_session_that_re_enabling_revives(
     assert [row for row in families if not row.data.get("revoked")] == []
 
 
-class _Hooked:
-    """`tables` with `apply` replaced."""
+def test_a_sign_in_racing_a_disable_is_refused_as_disabled_when_storage_then_fails(
+    unit: UnitWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As above, and storage fails when the sign-in ends the session it wrote: the
+    # person is still told their account is disabled (not to retry a storage
+    # failure), and no token of that session leaves.
+    unit.tenant()
+    ada = Person(oid=random_id(), email="ada@contoso.example")
+    user = sign_in(unit, ada).user
+    store = unit.services.users
+    store._recent.forget("contoso", user.id)
+    tables = store.tables
 
-    def __init__(self, tables: Any, apply: Callable[[str, Sequence[Op]], list[str | None]]):
+    def apply_after_a_disable(table: str, operations: Sequence[Op]) -> list[str | None]:
+        unit.services.admin.set_user_disabled(
+            PLATFORM, "contoso", user.id, {"disabled": True}, ip=None
+        )
+        return tables.apply(table, operations)
+
+    def storage_down(*_: Any, **__: Any) -> None:
+        raise SsoUnavailable("Table Storage could not be reached or failed the request.")
+
+    monkeypatch.setattr(store, "tables", _Hooked(tables, apply_after_a_disable))
+    families = unit.services.sessions.refresh_tokens
+    monkeypatch.setattr(families, "tables", _Hooked(tables, tables.apply, update=storage_down))
+    attempt = start(unit)
+    with pytest.raises(AccountDisabled):
+        complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
+
+
+class _Hooked:
+    """`tables` with `apply` (and any method named in `others`) replaced."""
+
+    def __init__(
+        self,
+        tables: Any,
+        apply: Callable[[str, Sequence[Op]], list[str | None]],
+        **others: Callable[..., Any],
+    ):
         self._tables, self.apply = tables, apply
+        for name, method in others.items():
+            setattr(self, name, method)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tables, name)
