@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 import requests
 
+from bench.scale import times
 from bench.signin import TENANT, WARM_UP, Stack, host_process, process_cpu_seconds
 
-SIGN_INS = 200
-CONCURRENT_SIGN_INS = 200
-REPEATS = 3
+SIGN_INS = times(200)
+CONCURRENT_SIGN_INS = times(200, 8)
+REPEATS = times(3, 1)
 PEER_COMMAND = ["-m", "bench.peer_flask"]
 
 

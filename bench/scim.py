@@ -18,9 +18,10 @@ from typing import Any
 
 import requests
 
+from bench.scale import times
 from bench.signin import TENANT, Stack, in_process_host
 
-COUNT = 150
+COUNT = times(150)
 SCIM_JSON = {"Content-Type": "application/scim+json"}
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

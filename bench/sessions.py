@@ -20,9 +20,10 @@ from typing import Any
 
 import requests
 
+from bench.scale import times
 from bench.signin import CUSTOMER, TENANT, Stack, in_process_host
 
-REQUESTS = 200
+REQUESTS = times(200)
 PLATFORM_KEY = "bench-platform-admin-key-0123456789"
 
 
@@ -132,7 +133,7 @@ REFRESH_STEPS = (
 )
 # A family refreshed every 15 minutes holds its full list of used-token fingerprints
 # after about a day: measure that steady state, not a fresh family's small row.
-REFRESH_WARM_UP = 120
+REFRESH_WARM_UP = times(120)
 
 
 def refresh_by_step(services: Any, base: str, http: requests.Session, token: str) -> float:

@@ -31,10 +31,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from bench.scale import times
+
 TENANT = "demo"
 CUSTOMER = "46478538-4689-45b5-994c-d12a49c354b0"
 WARM_UP = 3
 HOST_COMMAND = [sys.executable, "-m", "devtools.funchost"]
+STATUS_REQUESTS = times(200)
 
 
 @dataclass
@@ -203,7 +206,7 @@ STEPS = (
 THREAD_CLOCK_STEPS = {"_exchange.redeem"}
 
 
-def cpu_by_step(stack: Stack, count: int = 30) -> list[tuple[str, float]]:
+def cpu_by_step(stack: Stack, count: int = times(30)) -> list[tuple[str, float]]:
     """(step, host CPU ms per sign-in), host in this process."""
     from shared.container import Services
     from shared.settings import Settings
@@ -309,15 +312,15 @@ def status_request_cpu(stack: Stack) -> float:
         for _ in range(WARM_UP):
             sign_in(http, base, stack.user_upn, lambda: None)
         cpu = process_cpu_seconds(process.pid)
-        for _ in range(200):
+        for _ in range(STATUS_REQUESTS):
             http.get(f"{base}/api/auth/{TENANT}/status")
-        return (process_cpu_seconds(process.pid) - cpu) / 200 * 1000
+        return (process_cpu_seconds(process.pid) - cpu) / STATUS_REQUESTS * 1000
 
 
 # --- the baseline: what the Table Storage SDK alone costs -------------------------------
 
 
-def table_call_floor(stack: Stack, count: int = 200) -> dict[str, float]:
+def table_call_floor(stack: Stack, count: int = times(200)) -> dict[str, float]:
     """Process CPU ms of bare azure-data-tables calls through the project's adapter
     against the same Azurite: a point read, an insert, a conditional delete and a
     3-operation transaction (the shapes of a sign-in's calls)."""

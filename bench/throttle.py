@@ -20,10 +20,11 @@ from typing import Any
 
 import requests
 
+from bench.scale import times
 from bench.sessions import Timer
 from bench.signin import TENANT, Stack, in_process_host
 
-STARTS = 300
+STARTS = times(300)
 TABLE_CALLS = ("get", "insert", "upsert", "update", "delete", "transact", "query")
 
 
