@@ -24,6 +24,7 @@ from shared.sessions.access import (
     session_issuer,
     verify_with_key_source,
 )
+from shared.sessions.keys import SigningKey
 from shared.sessions.ports import AuditLog, ConfigReader, RefreshFamilies, SigningKeys, Users
 from shared.sessions.refresh import (
     REFRESH_ABSOLUTE_TTL,
@@ -55,11 +56,14 @@ MAX_ENTRA_SID = 256
 @dataclass(frozen=True)
 class PendingSession:
     """A session decided but not yet stored: its rows go into the sign-in's transaction,
-    and its tokens are handed out only once they are written."""
+    and its tokens are handed out only once they are written. Its signing key is
+    read before anything is written, so issuing its tokens cannot fail (a Key Vault
+    failure refuses the sign-in with nothing stored, not after its rows are in)."""
 
     family: RefreshFamily
     refresh_token: str
     rows: tuple[Op, ...]
+    key: SigningKey
 
 
 _SSO_OFF = "Single sign-on is switched off for this tenant; the session has ended."
@@ -84,7 +88,9 @@ class SessionService:
         return session_issuer(self.public_base_url)
 
     def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
-        """A new session for `user_id` (no I/O): write `rows`, then call `issue`."""
+        """A new session for `user_id`: write `rows`, then call `issue`. Reads only the
+        signing key (Key Vault, cached), and that first."""
+        key = self.keys.current()
         family, token = start_family(
             user_id=user_id,
             tenant=tenant,
@@ -92,7 +98,7 @@ class SessionService:
             entra_sid=entra_session_id[:MAX_ENTRA_SID] if entra_session_id else None,
         )
         rows = tuple(self.refresh_tokens.create_ops(family))
-        return PendingSession(family=family, refresh_token=token, rows=rows)
+        return PendingSession(family=family, refresh_token=token, rows=rows, key=key)
 
     def start_session(self, user: User, *, entra_session_id: str | None = None) -> SessionTokens:
         """A session for `user` stored on its own (`begin` + `issue` for a sign-in)."""
@@ -101,7 +107,7 @@ class SessionService:
         return self.issue(user, pending)
 
     def issue(self, user: User, pending: PendingSession) -> SessionTokens:
-        """The tokens of a session whose rows are written."""
+        """The tokens of a session whose rows are written (no I/O)."""
         if (user.id, user.tenant) != (pending.family.user_id, pending.family.tenant):
             raise ValueError("the session was begun for another user")
         return self._tokens(
@@ -109,6 +115,7 @@ class SessionService:
             sid=pending.family.family_id,
             refresh_token=pending.refresh_token,
             now=self.clock(),
+            key=pending.key,
         )
 
     def refresh(self, tenant: str, refresh_token: str, *, ip: str | None) -> SessionTokens:
@@ -323,7 +330,15 @@ class SessionService:
             code="invalid_grant",
         )
 
-    def _tokens(self, user: User, *, sid: str, refresh_token: str, now: float) -> SessionTokens:
+    def _tokens(
+        self,
+        user: User,
+        *,
+        sid: str,
+        refresh_token: str,
+        now: float,
+        key: SigningKey | None = None,
+    ) -> SessionTokens:
         claims = SessionClaims(
             sub=user.id,
             tenant=user.tenant,
@@ -336,7 +351,7 @@ class SessionService:
             roles=user.roles,
         )
         access = issue_access_token(
-            key=self.keys.current(), claims=claims, issuer=self.issuer, now=now
+            key=key or self.keys.current(), claims=claims, issuer=self.issuer, now=now
         )
         return SessionTokens(
             access_token=access,

@@ -362,9 +362,11 @@ class SignInService:
             if failure.index == 0 and failure.reason == "exists":
                 raise _Replayed() from None
             raise SsoUnavailable("The sign-in could not be recorded.") from failure
+        # Its state is used now: a refusal from here on is told as itself, not as a
+        # replay (the "used" row it would write is there).
+        attempt.state_used = True
         session = self._sessions.issue(user, written.pending)
         if user.disabled:  # disabled while this sign-in was writing its session
-            attempt.state_used = True
             try:
                 self._sessions.end_session(tenant, session.refresh_token)
             except SsoUnavailable:

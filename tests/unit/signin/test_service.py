@@ -22,6 +22,7 @@ from shared.errors import (
     ProviderMismatch,
     SsoUnavailable,
 )
+from shared.sessions.keys import SESSION_KEY_SECRET
 from shared.signin.results import Completed, SpaHandoff
 from shared.signin.transaction import Mode, new_browser_binding
 from shared.store import configs, mappings, tenant_partition
@@ -364,6 +365,38 @@ def test_a_sign_in_racing_a_disable_is_refused_as_disabled_when_storage_then_fai
     attempt = start(unit)
     with pytest.raises(AccountDisabled):
         complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
+
+
+def test_key_vault_failing_the_session_key_refuses_the_sign_in_with_nothing_stored(
+    unit: UnitWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new instance while Key Vault is down for its session signing key (the state key
+    # and the client secret were read): the person is told the service is unavailable
+    # (503, retry), not that their sign-in was replayed; no user, no session, and no
+    # "sign_in" in the audit log. Key Vault is an edge of the world: its failure is
+    # injected by name.
+    unit.tenant()
+    ada = Person(oid=random_id(), email="ada@contoso.example")
+    attempt = start(unit)
+    read_now = unit.vault.read_now
+
+    def session_key_unreadable(name: str, version: str | None) -> Any:
+        if name == SESSION_KEY_SECRET:
+            raise SsoUnavailable("Key Vault could not be reached.")
+        return read_now(name, version)
+
+    monkeypatch.setattr(unit.vault, "read_now", session_key_unreadable)
+    before = row_counts(unit)[tenant_partition.TABLE]
+    with pytest.raises(SsoUnavailable):
+        complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
+
+    assert users(unit) == []
+    assert audited(unit) == [("sign_in_refused", "sso_unavailable")]
+    # The refusal's audit event and its state's "used" mark; no session, no user.
+    assert row_counts(unit)[tenant_partition.TABLE] == before + 2
+
+    monkeypatch.undo()  # Key Vault is back: a new attempt signs her in
+    assert sign_in(unit, ada).user.email == "ada@contoso.example"
 
 
 class _Hooked:
