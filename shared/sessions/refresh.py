@@ -47,7 +47,10 @@ class RefreshFamily:
     `current_hash` is the sha256 of the one token that may be used now; `used` holds
     fingerprints of earlier ones, newest first. `entra_sid` is the Entra sign-in
     session (`sid` of the ID token) that started the family: Entra's front-channel
-    logout names only that.
+    logout names only that. `directory` is the Entra tenant id the sign-in came
+    through (None for a password session, and for a family stored before it was
+    kept): a session of a directory the tenant no longer trusts ends at its next
+    use, whichever route it is used at.
     """
 
     family_id: str
@@ -60,6 +63,7 @@ class RefreshFamily:
     used: tuple[str, ...] = ()
     revoked: bool = False
     entra_sid: str | None = None
+    directory: str | None = None
 
     @property
     def started(self) -> float:
@@ -109,6 +113,7 @@ def start_family(
     tenant: str,
     now: float,
     entra_sid: str | None = None,
+    directory: str | None = None,
     idle_ttl: float = REFRESH_IDLE_TTL,
 ) -> tuple[RefreshFamily, str]:
     """A new family (a sign-in) and its first token; the family id is the session's `sid`."""
@@ -124,6 +129,7 @@ def start_family(
         expires_at=expires_at,
         idle_expires_at=min(now + idle_ttl, expires_at),
         entra_sid=entra_sid,
+        directory=directory.lower() if directory else None,
     )
     return family, token
 

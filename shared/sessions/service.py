@@ -87,22 +87,36 @@ class SessionService:
     def issuer(self) -> str:
         return session_issuer(self.public_base_url)
 
-    def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
-        """A new session for `user_id`: write `rows`, then call `issue`. Reads only the
-        signing key (Key Vault, cached), and that first."""
+    def begin(
+        self,
+        *,
+        user_id: str,
+        tenant: str,
+        entra_session_id: str | None,
+        directory: str | None = None,
+    ) -> PendingSession:
+        """A new session for `user_id`, signed in through the Entra `directory` (None:
+        a password session): write `rows`, then call `issue`. Reads only the signing
+        key (Key Vault, cached), and that first."""
         key = self.keys.current()
         family, token = start_family(
             user_id=user_id,
             tenant=tenant,
             now=self.clock(),
             entra_sid=entra_session_id[:MAX_ENTRA_SID] if entra_session_id else None,
+            directory=directory,
         )
         rows = tuple(self.refresh_tokens.create_ops(family))
         return PendingSession(family=family, refresh_token=token, rows=rows, key=key)
 
     def start_session(self, user: User, *, entra_session_id: str | None = None) -> SessionTokens:
         """A session for `user` stored on its own (`begin` + `issue` for a sign-in)."""
-        pending = self.begin(user_id=user.id, tenant=user.tenant, entra_session_id=entra_session_id)
+        pending = self.begin(
+            user_id=user.id,
+            tenant=user.tenant,
+            entra_session_id=entra_session_id,
+            directory=user.entra_tenant_id if user.provider == PROVIDER_MICROSOFT else None,
+        )
         self.refresh_tokens.create(pending.family)
         return self.issue(user, pending)
 
@@ -260,12 +274,16 @@ class SessionService:
         self, config: OAuth2Config | None, family: RefreshFamily, *, user: User | None = None
     ) -> OAuth2Config:
         """`config`, if SSO is on in it, has not been off or moved since the session
-        began, and (given the `user`) still trusts the directory they signed in
-        through; else the session ends here (SsoDisabled)."""
+        began, and still trusts the directory the session came through (its family
+        says which; for an older family, the `user` if given); else the session ends
+        here (SsoDisabled)."""
         if config is None or not is_sso_ready(config):
             self._revoke(family)
             raise SsoDisabled(_SSO_OFF)
-        signed_in_through = (user.entra_tenant_id or "").lower() if user is not None else ""
+        # The family says it (every route); a family older than that, the user row.
+        signed_in_through = family.directory or (
+            (user.entra_tenant_id or "").lower() if user is not None else ""
+        )
         if family.started < config.sso_sessions_after or (
             signed_in_through and signed_in_through != directory_of(config)
         ):

@@ -125,8 +125,16 @@ class UserStore(Protocol):
 
 
 class SessionIssuer(Protocol):
-    def begin(self, *, user_id: str, tenant: str, entra_session_id: str | None) -> PendingSession:
-        """A session whose `rows` the caller writes before calling `issue`."""
+    def begin(
+        self,
+        *,
+        user_id: str,
+        tenant: str,
+        entra_session_id: str | None,
+        directory: str | None = None,
+    ) -> PendingSession:
+        """A session through the Entra `directory` whose `rows` the caller writes before
+        calling `issue`."""
         ...
 
     def issue(self, user: User, pending: PendingSession) -> SessionTokens: ...

@@ -47,7 +47,7 @@ from shared.signin.sealed_state import MAX_STATE_LENGTH, open_state, seal, with_
 from shared.signin.transaction import FLOW_TTL, AuthTransaction, Mode, bound_to_browser
 from shared.store.rows import TransactionFailed
 from shared.tenants.entitlements import entitlements_for, groups_to_store
-from shared.tenants.model import OAuth2Config, is_admin, is_sso_ready
+from shared.tenants.model import OAuth2Config, directory_of, is_admin, is_sso_ready
 from shared.users import User
 
 if TYPE_CHECKING:
@@ -59,6 +59,10 @@ __all__ = ["Completed", "SignInService", "SpaHandoff", "Started"]
 log = logging.getLogger("entrabridge.signin")
 # Refusals nobody can be held to (no sign-in attempt of ours behind them).
 _anonymous_log = RateLimitedLog(log)
+_MOVED = (
+    "Single sign-on for this tenant has moved to another Microsoft Entra directory. "
+    "Please sign in again."
+)
 
 
 @dataclass
@@ -332,6 +336,10 @@ class SignInService:
             config = self._configs.read_now(tenant) or config
             if not is_sso_ready(config):
                 raise SsoDisabled()
+            if directory_of(config) != identity.tenant_id.lower():
+                # Moved to another directory since this instance cached it: the old
+                # directory's admin groups grant nothing any more.
+                raise SsoDisabled(_MOVED)
         entitlements = entitlements_for(config, identity.group_ids)
         # Kept on the user row: refreshes recompute profiles and roles from them.
         identity = replace(identity, group_ids=groups_to_store(config, identity.group_ids))
@@ -343,7 +351,10 @@ class SignInService:
 
         def session_and_event(user: User) -> _SessionRows:
             pending = self._sessions.begin(
-                user_id=user.id, tenant=tenant, entra_session_id=claims.sid
+                user_id=user.id,
+                tenant=tenant,
+                entra_session_id=claims.sid,
+                directory=identity.tenant_id,
             )
             event = self._audit.event(tenant, "sign_in", actor=user.id, ip=ip, user_id=user.id)
             return _SessionRows(pending=pending, rows=(used, *pending.rows, event))

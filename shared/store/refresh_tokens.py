@@ -117,6 +117,7 @@ def _family_entity(family: RefreshFamily) -> dict[str, Any]:
         "used": json.dumps(list(family.used)),
         "revoked": family.revoked,
         "entra_sid": family.entra_sid or "",
+        "directory": family.directory or "",
         EXPIRES_AT: _expiry(family),
     }
 
@@ -135,4 +136,5 @@ def _family(row: Row) -> RefreshFamily:
         used=tuple(json.loads(str(data.get("used") or "[]"))),
         revoked=bool(data.get("revoked", False)),
         entra_sid=str(data.get("entra_sid") or "") or None,
+        directory=str(data.get("directory") or "") or None,
     )

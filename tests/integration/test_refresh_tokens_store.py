@@ -25,12 +25,15 @@ from shared.store.rows import Tables
 NOW = 1_800_000_000.0
 ADA = "7c1f2a9e-0b3d-4e5f-8a6b-9c0d1e2f3a4b"
 BOB = "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a"
+DIRECTORY = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"  # the Entra tenant they signed in through
 
 
 def started(
     store: RefreshTokenTable, *, user: str = ADA, sid: str | None = "entra-sid"
 ) -> tuple[RefreshFamily, str]:
-    family, token = start_family(user_id=user, tenant="acme", now=NOW, entra_sid=sid)
+    family, token = start_family(
+        user_id=user, tenant="acme", now=NOW, entra_sid=sid, directory=DIRECTORY
+    )
     store.create(family)
     return family, token
 
@@ -50,6 +53,7 @@ def test_a_family_reads_back_as_written_and_a_rotation_replaces_it(
     first, token = started(store)
     family, etag = stored(store, token)
     assert family == first
+    assert family.directory == DIRECTORY
     second, new_token = rotated(family, now=NOW + 60)
     store.replace(second, etag=etag)
     assert stored(store, new_token)[0] == second

@@ -689,6 +689,28 @@ def test_a_sign_in_finished_on_a_stale_configuration_after_a_move_ends_at_its_re
         unit.services.sessions.refresh("contoso", late.tokens.refresh_token, ip=IP)
 
 
+def test_a_session_begun_through_the_old_directory_after_a_move_is_refused_at_its_next_use(
+    unit: UnitWorld,
+) -> None:
+    # As above, but the session's access token is used first (the admin API, or any
+    # route that takes a Bearer token): it is refused there too, and the session ends.
+    config = unit.tenant()
+    assert unit.services.configs.get_config("contoso") == config  # cached here
+    elsewhere = replace(unit.services.configs, tables=unit.tables)
+    elsewhere.__post_init__()  # another instance: its own (empty) cache
+    unit.advance(dt.timedelta(seconds=1))
+    elsewhere.put_tenant("contoso", "Contoso", replace(config, tenant_id=random_id()))
+    unit.advance(dt.timedelta(seconds=1))
+    late = sign_in(unit, person())
+    unit.services.configs.forget("contoso")  # its 30 s are up (the cache runs on real time)
+
+    with pytest.raises(Unauthorized) as refused:
+        unit.services.sessions.verify_token(late.tokens.access_token)
+    assert "another directory" in refused.value.description
+    with pytest.raises(InvalidGrant):  # ended by that use, for good
+        unit.services.sessions.refresh("contoso", late.tokens.refresh_token, ip=IP)
+
+
 def test_sessions_ended_by_switching_sso_off_stay_ended_when_it_is_back_on(
     unit: UnitWorld,
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,6 +20,7 @@ from shared.errors import (
     AccountDisabled,
     InvalidState,
     ProviderMismatch,
+    SsoDisabled,
     SsoUnavailable,
 )
 from shared.sessions.keys import SESSION_KEY_SECRET
@@ -228,6 +229,29 @@ def test_a_member_of_an_admin_group_signs_in_as_tenant_admin(unit: UnitWorld) ->
         ROLE_TENANT_ADMIN,
     )
     assert member.user.roles == ()
+
+
+def test_an_admin_group_of_the_old_directory_grants_nothing_after_a_move_on_a_stale_instance(
+    unit: UnitWorld,
+) -> None:
+    # Another instance moves the tenant to a new directory and keeps the admin group
+    # ids as they were (a GET body sent back with tenant_id edited). This instance
+    # still has the old directory cached for up to 30 s: a member of the old admin
+    # group who signs in here must not come away as tenant_admin.
+    admins = random_id()
+    config = unit.tenant(admin_groups=(admins,))
+    assert unit.services.configs.get_config("contoso") == config  # cached here
+    elsewhere = replace(unit.services.configs, tables=unit.tables)
+    elsewhere.__post_init__()  # another instance: its own (empty) cache
+    unit.advance(dt.timedelta(seconds=1))
+    elsewhere.put_tenant("contoso", "Contoso", replace(config, tenant_id=random_id()))
+    unit.advance(dt.timedelta(seconds=1))
+
+    with pytest.raises(SsoDisabled) as refused:
+        sign_in(unit, Person(oid=random_id(), email="ada@contoso.example", groups=(admins,)))
+
+    assert "another Microsoft Entra directory" in refused.value.description
+    assert users(unit) == []
 
 
 def test_leaving_the_admin_group_takes_the_role_away_at_the_next_sign_in(
