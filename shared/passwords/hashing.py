@@ -31,8 +31,11 @@ def hash_password(password: Secret) -> str:
 def verify_password(encoded: str | None, password: Secret) -> bool:
     """True when `password` matches `encoded`. Without a hash (no such user, or one
     who signs in with Microsoft) a dummy is checked all the same, and False."""
+    # surrogatepass: a lone surrogate (which the policy never lets into a hash) gives
+    # bytes no valid password has, so it is checked at the same cost and never matches.
+    given = password.reveal().encode("utf-8", "surrogatepass")
     try:
-        matches = _HASHER.verify(encoded or _dummy_hash(), password.reveal())
+        matches = _HASHER.verify(encoded or _dummy_hash(), given)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     return matches and encoded is not None

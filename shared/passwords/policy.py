@@ -29,6 +29,10 @@ _RUNS = (
 
 def password_problem(password: str, *, email: str | None = None) -> str | None:
     """Why `password` is refused (for the `password` field), or None."""
+    if any("\ud800" <= char <= "\udfff" for char in password):
+        # A JSON string may hold half a UTF-16 pair; no keyboard types one, and it has
+        # no UTF-8 form to hash.
+        return "must be text: it holds a lone surrogate (half of a UTF-16 pair)"
     if len(password) < MIN_LENGTH:
         return f"must be at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:

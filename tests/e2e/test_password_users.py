@@ -213,6 +213,30 @@ def test_an_email_in_use_is_409_and_a_bad_body_names_its_fields(
     assert [u["email"] for u in listed] == ["grace@partner.example"]
 
 
+def test_a_password_holding_half_a_utf16_pair_is_refused_not_a_crash(
+    admin_system: AdminSystem,
+) -> None:
+    # "\ud800" is valid in a JSON string but has no UTF-8 form: choosing it is a 400
+    # naming the field (the link stays usable), signing in with it a wrong password.
+    system = admin_system
+    system.create_tenant()
+    invite = create(system, email="ada@partner.example").json()["invite_url"]
+    odd = "a long phrase \ud800 of my own"
+    refused = system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": odd}
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"] == "invalid_request"
+    assert "password" in refused.json()["fields"]
+    chosen = system.http.post(
+        url(system, "set-password"), json={"token": token_of(invite), "password": PASSWORD}
+    )
+    assert chosen.status_code == 200, chosen.text
+    for email in ("ada@partner.example", "nobody@partner.example"):
+        wrong = system.http.post(url(system, "password"), json={"email": email, "password": odd})
+        assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_credentials")
+
+
 def test_creating_users_needs_an_admin_credential(admin_system: AdminSystem) -> None:
     system = admin_system
     system.create_tenant()

@@ -62,6 +62,7 @@ def test_no_hash_never_verifies_but_costs_what_a_real_check_costs() -> None:
         ("monkeymonkey99", "too common"),
         ("!!Welcome2026!!", "too common"),
         ("ada.lovelace2026x", "email"),
+        ("a long phrase \ud800 of my own", "lone surrogate"),
     ],
 )
 def test_weak_passwords_are_refused_saying_why(password: str, problem: str) -> None:
@@ -75,3 +76,11 @@ def test_weak_passwords_are_refused_saying_why(password: str, problem: str) -> N
 )
 def test_a_phrase_of_ones_own_is_accepted(password: str) -> None:
     assert password_problem(password, email="ada@example.com") is None
+
+
+def test_a_password_with_a_lone_surrogate_is_checked_and_never_matches() -> None:
+    # Valid in a JSON string, not text: signing in with one is a wrong password, not a
+    # crash, whether or not the account has a hash.
+    stored = hash_password(Secret("a long phrase of my own"))
+    for encoded in (stored, None):
+        assert verify_password(encoded, Secret("a long phrase \ud800 of my own")) is False
