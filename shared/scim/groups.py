@@ -121,11 +121,18 @@ class ScimGroups:
             modified=now,
         )
         wanted = _member_ids(group)
-        ops = self.scim.group_ops(row, None)
-        etag = self._apply_members(
-            tenant, config, None, row, ops, {}, wanted, action="scim_group_created"
-        )
-        return self._answer(replace(row, etag=etag), wanted)
+        for _ in range(_ATTEMPTS):
+            # A member's row changing between its read and the write (a sign-in, a
+            # parallel user PATCH from Entra) refuses the whole first write: read again.
+            ops = self.scim.group_ops(row, None)
+            try:
+                etag = self._apply_members(
+                    tenant, config, None, row, ops, {}, wanted, action="scim_group_created"
+                )
+            except _Retry:
+                continue
+            return self._answer(replace(row, etag=etag), wanted)
+        raise ScimError(409, "Its members kept changing; retry the request.")
 
     @speaking_scim
     def replace(

@@ -57,6 +57,11 @@ def version_of(row_etag: str) -> str:
     return 'W/"' + hashlib.sha256(row_etag.encode()).hexdigest()[:20] + '"'
 
 
+# Reads and writes of one change before answering 409 "retry" (each lost race means
+# another writer made progress).
+_ATTEMPTS = 3
+
+
 def check_if_match(if_match: str | None, row_etag: str) -> None:
     if if_match is None or if_match.strip() == "*":
         return
@@ -159,33 +164,32 @@ class ScimUsers:
     def replace(
         self, tenant: str, config: OAuth2Config, user_id: str, body: object, if_match: str | None
     ) -> Answer:
-        before, etag = self._scim_user(tenant, user_id)
-        check_if_match(if_match, etag)
         resource = _read(self._with_manager(tenant, body), Context.RESOURCE_REPLACEMENT_REQUEST)
-        return self._change(tenant, config, before, etag, resource)
+        return self._change_current(tenant, config, user_id, if_match, lambda _: resource)
 
     @speaking_scim
     def patch(
         self, tenant: str, config: OAuth2Config, user_id: str, body: object, if_match: str | None
     ) -> Answer:
-        before, etag = self._scim_user(tenant, user_id)
-        check_if_match(if_match, etag)
-        try:
-            operations = PatchOp[ScimUser].model_validate(
-                patch_with_manager_reference(body, self._users_url(tenant)),
-                scim_ctx=Context.RESOURCE_PATCH_REQUEST,
-            )
-            resource = ScimUser.model_validate(_stored_resource(before))
-            operations.patch(resource)
-            # The patched resource must still be a valid one (userName kept, ...).
-            resource = ScimUser.model_validate(
-                resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST),
-                scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
-            )
-        except Exception as exc:  # mapped to a SCIM error, or raised again
-            raise scim_error_of(exc) from exc
-        _require_user_name(resource)  # as a POST or PUT requires
-        return self._change(tenant, config, before, etag, resource)
+        def patched(before: User) -> ScimUser:
+            try:
+                operations = PatchOp[ScimUser].model_validate(
+                    patch_with_manager_reference(body, self._users_url(tenant)),
+                    scim_ctx=Context.RESOURCE_PATCH_REQUEST,
+                )
+                resource = ScimUser.model_validate(_stored_resource(before))
+                operations.patch(resource)
+                # The patched resource must still be a valid one (userName kept, ...).
+                resource = ScimUser.model_validate(
+                    resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST),
+                    scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
+                )
+            except Exception as exc:  # mapped to a SCIM error, or raised again
+                raise scim_error_of(exc) from exc
+            _require_user_name(resource)  # as a POST or PUT requires
+            return resource
+
+        return self._change_current(tenant, config, user_id, if_match, patched)
 
     @speaking_scim
     def delete(self, tenant: str, config: OAuth2Config, user_id: str, if_match: str | None) -> None:
@@ -217,6 +221,26 @@ class ScimUsers:
 
     # --- internals -----------------------------------------------------------------------
 
+    def _change_current(
+        self,
+        tenant: str,
+        config: OAuth2Config,
+        user_id: str,
+        if_match: str | None,
+        resource_of: Callable[[User], Any],
+    ) -> Answer:
+        """The user changed to `resource_of(the row as read)`. The row changing between
+        the read and the write (a sign-in, a group change: Entra sends users and groups
+        in parallel) means reading it again; with If-Match, that read is a 412."""
+        for _ in range(_ATTEMPTS):
+            before, etag = self._scim_user(tenant, user_id)
+            check_if_match(if_match, etag)
+            try:
+                return self._change(tenant, config, before, etag, resource_of(before))
+            except _ChangedMeanwhile:
+                continue
+        raise ScimError(409, "The user kept changing; retry the request.")
+
     def _change(
         self, tenant: str, config: OAuth2Config, before: User, etag: str, resource: Any
     ) -> Answer:
@@ -236,7 +260,12 @@ class ScimUsers:
             else "scim_user_updated"
         )
         ops.append(self.audit.event(tenant, action, actor=ACTOR, user_id=before.id))
-        new_etag = self._write(ops, after)
+        try:
+            new_etag = self._apply(ops, after)
+        except TransactionFailed as failure:
+            if failure.reason in ("precondition", "missing"):
+                raise _ChangedMeanwhile() from failure
+            raise _conflict(ops, failure) from failure
         if after.disabled:
             self.revoke_sessions(tenant, before.id)
         return self._answer(after, new_etag, None)
@@ -414,6 +443,10 @@ def _with_facts(user: User, config: OAuth2Config, facts: UserFacts, stored: str)
             changed, entra_tenant_id=config.tenant_id, entra_object_id=facts.object_id
         )
     return changed
+
+
+class _ChangedMeanwhile(Exception):
+    """A row the change was conditioned on changed after it was read."""
 
 
 def _conflict(ops: list[Op], failure: TransactionFailed) -> ScimError | SsoUnavailable:

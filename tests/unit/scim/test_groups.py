@@ -97,6 +97,37 @@ def test_membership_changes_reach_profiles_at_once(
     assert [e["actor"] for e in events if e["action"] == "scim_group_updated"] == ["scim"] * 3
 
 
+def test_a_group_created_while_a_member_changes_is_written_after_reading_them_again(
+    unit: UnitWorld, scim: ScimService, config: OAuth2Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Entra provisions users and groups in parallel: Ada's row changes (her display
+    # name, from Entra's PATCH) between the group's read of it and its write.
+    ada = scim.users.create(TENANT, config, entra_user(random_id())).body["id"]
+    store = scim.groups.users
+    read = store.get_with_etag
+    changed: list[str] = []
+
+    def read_then_changed_elsewhere(tenant: str, user_id: str) -> Any:
+        found = read(tenant, user_id)
+        if not changed:
+            changed.append(user_id)
+            rename = {"op": "replace", "path": "displayName", "value": "Ada K."}
+            scim.users.patch(
+                TENANT, config, ada, {"schemas": [PATCH], "Operations": [rename]}, None
+            )
+        return found
+
+    monkeypatch.setattr(store, "get_with_etag", read_then_changed_elsewhere)
+    body = {**entra_group(ENGINEERS), "members": [{"value": ada}]}
+    created = scim.groups.create(TENANT, config, body)
+
+    assert changed == [ada]
+    assert [m["value"] for m in created.body["members"]] == [ada]
+    assert profiles(unit, ada) == (ENGINEER_PROFILE,)
+    user = unit.services.users.get(TENANT, ada)
+    assert user is not None and user.name == "Ada K."  # her change is kept too
+
+
 def test_a_removed_member_refreshes_without_the_profile(
     unit: UnitWorld, scim: ScimService, config: OAuth2Config
 ) -> None:

@@ -280,6 +280,43 @@ def test_put_replaces_and_a_stale_if_match_is_refused(unit: UnitWorld, scim: Sci
     assert scim.users.get(TENANT, user_id, {}).body["displayName"] == "A. L."
 
 
+def test_a_patch_racing_another_change_of_the_user_reads_again_and_keeps_both(
+    unit: UnitWorld, scim: ScimService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Entra sends users and groups in parallel: another change lands on the user's row
+    # between this PATCH's read and its write. Without If-Match it is read again and
+    # applied (not a 409 Entra would have to retry); with the old version it is a 412.
+    config = unit.services.configs.get_config(TENANT)
+    assert config is not None
+    created = scim.users.create(TENANT, config, entra_user(random_id()))
+    user_id = created.body["id"]
+    rows = scim.users.users
+    read = rows.get_with_etag
+    raced: list[str] = []
+    names = iter(("A. L.", "Ada L."))
+
+    def read_then_changed_elsewhere(tenant: str, wanted: str) -> Any:
+        found = read(tenant, wanted)
+        if not raced:
+            raced.append(next(names))
+            rename = {"op": "replace", "path": "displayName", "value": raced[0]}
+            scim.users.patch(TENANT, config, user_id, patch(rename), None)
+        return found
+
+    monkeypatch.setattr(rows, "get_with_etag", read_then_changed_elsewhere)
+    title = {"op": "replace", "path": "title", "value": "Engineer"}
+    patched = scim.users.patch(TENANT, config, user_id, patch(title), None)
+    assert raced == ["A. L."]
+    assert (patched.body["displayName"], patched.body["title"]) == ("A. L.", "Engineer")
+
+    raced.clear()
+    role = {"op": "replace", "path": "title", "value": "Lead"}
+    stale = refused(lambda: scim.users.patch(TENANT, config, user_id, patch(role), patched.version))
+    assert stale.status == 412
+    kept = scim.users.get(TENANT, user_id, {}).body
+    assert (kept["displayName"], kept["title"]) == ("Ada L.", "Engineer")
+
+
 def test_delete_hides_the_user_from_scim_and_disables_them_for_good(
     unit: UnitWorld, scim: ScimService
 ) -> None:
