@@ -32,6 +32,7 @@ _BASE = "api/scim/v2/{tenant}"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 SEARCH = ".search"  # POST {endpoint}/.search: a query in the body (RFC 7644 3.4.3)
 _ENDPOINTS = ("ServiceProviderConfig", "Schemas", "ResourceTypes", "Users", "Groups")
+_ENDPOINTS_WITH_RESOURCES = ("Schemas", "ResourceTypes", "Users", "Groups")  # {endpoint}/{id}
 MAX_SCIM_BODY = 1024 * 1024  # Entra's largest: a group PATCH with many members
 ScimHandler = Callable[[func.HttpRequest], tuple[int, Any, dict[str, str]]]
 
@@ -282,7 +283,15 @@ def scim_unknown(req: func.HttpRequest) -> tuple[int, Any, dict[str, str]]:
 
     _authenticated(req)
     path = str(req.route_params.get("rest", "")).strip("/")
-    first = path.split("/", 1)[0]
-    if first in _ENDPOINTS or path == SEARCH:
+    if _is_endpoint(path):
         raise ScimError(405, f"{req.method.upper()} is not allowed on this endpoint.")
     raise ScimError(404, "No such SCIM endpoint.")
+
+
+def _is_endpoint(path: str) -> bool:
+    """A path one of the routes above serves (for some method): an endpoint, one of its
+    resources, or a search. `Users/{id}/x` is none of them."""
+    parts = path.split("/")
+    if len(parts) == 1:
+        return parts[0] in _ENDPOINTS or parts[0] == SEARCH
+    return len(parts) == 2 and parts[0] in _ENDPOINTS_WITH_RESOURCES and parts[1] != ""

@@ -219,6 +219,30 @@ def test_refusals_are_scim_errors_and_change_nothing(scim: Scim) -> None:
     assert scim("GET", "/Users").json()["totalResults"] == 1
 
 
+def test_a_method_an_endpoint_does_not_take_is_405_and_an_unknown_path_404(scim: Scim) -> None:
+    # Both as SCIM errors, never the host's bare answers (docs/scim.md).
+    for method, path in (
+        ("DELETE", "/Users"),
+        ("PATCH", "/Groups"),
+        ("POST", "/ServiceProviderConfig"),
+        ("GET", "/.search"),
+        ("POST", "/Users/some-id"),
+    ):
+        answer = scim(method, path)
+        assert answer.status_code == 405, (method, path, answer.text)
+        assert answer.json()["schemas"] == [ERROR]
+    for method, path in (
+        ("GET", "/Users/some-id/x"),
+        ("GET", "/Schemas/a/b"),
+        ("GET", "/ServiceProviderConfig/x"),
+        ("GET", "/Bulk"),
+        ("DELETE", "/Me"),
+    ):
+        answer = scim(method, path)
+        assert answer.status_code == 404, (method, path, answer.text)
+        assert answer.json()["schemas"] == [ERROR]
+
+
 def test_revoking_the_token_locks_entra_out(scim: Scim) -> None:
     assert scim("GET", "/ServiceProviderConfig").status_code == 200
     revoked = admin_call(scim.system, "DELETE", "scim-token", scim.admin_token())
