@@ -26,7 +26,7 @@ from shared.store.configs import TenantRecord
 from shared.store.passwords import PasswordStore, new_link_token
 from shared.store.rows import Op
 from shared.tenants.fields import FieldProblem, parse_uuid
-from shared.tenants.model import slug_or_unknown_tenant
+from shared.tenants.model import slug_or_unknown_tenant, sso_enforced
 from shared.users import PROVIDER_MICROSOFT, PROVIDER_PASSWORD, User
 
 _FIELDS = ("email", "name", "provider", "customer_id", "profiles")
@@ -70,7 +70,7 @@ class UserCreation:
         if record is None:
             raise UnknownTenant()
         new = parse_new_user(body)
-        if new.provider == PROVIDER_PASSWORD and record.config.enforce_sso:
+        if new.provider == PROVIDER_PASSWORD and sso_enforced(record.config):
             raise SsoRequired("Enforce SSO is on: new users sign in with Microsoft.")
         configured = record.config.customer_id
         if new.customer_id not in (None, configured) and not caller.platform:

@@ -48,7 +48,7 @@ from shared.store.password_throttle import PasswordFailures
 from shared.store.passwords import PasswordLink, PasswordRow, PasswordStore, new_link_token
 from shared.store.rows import Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
-from shared.tenants.model import OAuth2Config, is_sso_ready
+from shared.tenants.model import OAuth2Config, sso_enforced
 from shared.users import PROVIDER_PASSWORD, User
 
 log = logging.getLogger("entrabridge.passwords")
@@ -312,7 +312,7 @@ class PasswordService:
         config = self.configs.get_config(tenant)
         if config is None:
             raise UnknownTenant()
-        if config.enforce_sso and is_sso_ready(config):
+        if sso_enforced(config):
             raise SsoRequired()
         return config
 

@@ -46,7 +46,7 @@ from shared.tenants.entitlements import (
     current_entitlements,
     granted_role_without_row,
 )
-from shared.tenants.model import OAuth2Config, directory_of, is_sso_ready
+from shared.tenants.model import OAuth2Config, directory_of, is_sso_ready, sso_enforced
 from shared.users import PROVIDER_MICROSOFT, User
 
 # Entra's sid is a GUID; a longer one is cut the same way at sign-in and at logout.
@@ -297,8 +297,7 @@ class SessionService:
         """A password session ends (SsoRequired) while Enforce SSO is on, and for good
         when it was on at any time since the session began."""
         if config is not None and (
-            (config.enforce_sso and is_sso_ready(config))
-            or family.started < config.password_sessions_after
+            sso_enforced(config) or family.started < config.password_sessions_after
         ):
             self._revoke(family)
             raise SsoRequired()

@@ -230,6 +230,13 @@ def is_sso_ready(config: OAuth2Config) -> bool:
     return config.enabled and not missing_for_enable(config)
 
 
+def sso_enforced(config: OAuth2Config) -> bool:
+    """Enforce SSO is in effect: on, and SSO usable. While SSO is off or incomplete the
+    password routes stay open (and password users may be created), so turning SSO
+    off never locks a tenant out."""
+    return config.enforce_sso and is_sso_ready(config)
+
+
 def profiles_for_groups(
     config: OAuth2Config | Iterable[ProfileMapping], group_ids: Iterable[str]
 ) -> tuple[str, ...]:
@@ -297,9 +304,7 @@ def sessions_ended_by(old: OAuth2Config | None, new: OAuth2Config, now: float) -
         sso_after = now
     if old is not None and is_sso_ready(old) and directory_of(old) != directory_of(new):
         sso_after = now  # the old directory's people are no longer this tenant's
-    if (new.enforce_sso and is_sso_ready(new)) and not (
-        old is not None and old.enforce_sso and is_sso_ready(old)
-    ):
+    if sso_enforced(new) and not (old is not None and sso_enforced(old)):
         password_after = now
     return replace(new, sso_sessions_after=sso_after, password_sessions_after=password_after)
 

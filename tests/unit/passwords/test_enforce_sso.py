@@ -73,6 +73,25 @@ def test_with_a_recent_sso_admin_it_turns_on_and_closes_the_password_routes(
     assert unit.services.user_creation.create(PLATFORM, "contoso", sso_user, ip=None)[1] is None
 
 
+def test_switching_sso_off_while_enforced_reopens_every_password_route_alike(
+    unit: UnitWorld,
+) -> None:
+    # Enforce SSO stays on in the document, but with SSO off it is not in effect: the
+    # password routes work again, so creating a password user works too (one rule
+    # for all of them, never a user who could be created but not sign in, or the
+    # other way round).
+    with_sso_admin(unit)
+    put(unit, enforce_sso=True)
+    assert put(unit, enabled=False)["enforce_sso"] is True
+    body = {"email": "grace@partner.example", "name": "Grace", "provider": "password"}
+    _, url = unit.services.user_creation.create(PLATFORM, "contoso", body, ip=None)
+    assert url is not None
+    token = url.split("token=", 1)[1]
+    phrase = Secret("a phrase only she knows well")
+    user, _ = unit.services.passwords.set_password("contoso", token, phrase, ip=None)
+    assert user.email == "grace@partner.example"
+
+
 def test_the_platform_operator_can_always_turn_it_off(unit: UnitWorld) -> None:
     with_sso_admin(unit)
     put(unit, enforce_sso=True)
