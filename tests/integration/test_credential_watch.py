@@ -29,6 +29,11 @@ def test_the_timer_audits_expiring_and_expired_secrets_once(
     binding = timer.get_trigger()
     assert binding is not None
     assert binding.get_dict_repr()["schedule"] == "0 0 6 * * *"
+    # A run that skipped a failing tenant fails, and the host runs it again that day
+    # (the worker hands this policy to the host when it indexes the functions).
+    retry = timer.get_settings_dict("retry_policy")
+    assert retry is not None and retry["strategy"] == "exponential_backoff"
+    assert int(retry["max_retry_count"]) >= 3
     today = dt.datetime.now(dt.UTC).date()
     with installed_services(make_settings(azurite, fake_keyvault), azurite, request) as services:
         for slug, days in (("acme", 12), ("globex", -3), ("initech", 300)):
