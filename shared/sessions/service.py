@@ -12,11 +12,12 @@ and roles follow the tenant's current mappings (shared.tenants.entitlements).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from shared.errors import AccountDisabled, SsoDisabled, SsoRequired, Unauthorized
+from shared.errors import AccountDisabled, SsoDisabled, SsoRequired, SsoUnavailable, Unauthorized
 from shared.sessions.access import (
     ACCESS_TOKEN_TTL,
     SessionClaims,
@@ -48,6 +49,8 @@ from shared.tenants.entitlements import (
 )
 from shared.tenants.model import OAuth2Config, directory_of, is_sso_ready, sso_enforced
 from shared.users import PROVIDER_MICROSOFT, User
+
+_log = logging.getLogger("entrabridge.sessions")
 
 # Entra's sid is a GUID; a longer one is cut the same way at sign-in and at logout.
 MAX_ENTRA_SID = 256
@@ -229,7 +232,12 @@ class SessionService:
             if self.refresh_tokens.revoke_entra_session(tenant, sid) > 0:
                 ended.add(tenant)
         for where in sorted(ended):
-            self.audit.record(where, "sign_out", actor="session", ip=ip)
+            try:
+                self.audit.record(where, "sign_out", actor="session", ip=ip)
+            except SsoUnavailable:
+                # The sessions have ended: answering 503 would keep the person's
+                # cookies, and their retry ends nothing, so it would not audit either.
+                _log.error("sign-out: the session ended but its audit event was not written")
         return bool(ended)
 
     def end_session(self, tenant: str, refresh_token: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.admin.auth import AdminCaller
-from shared.errors import AccountDisabled, InvalidGrant, SsoDisabled, Unauthorized
+from shared.errors import AccountDisabled, InvalidGrant, SsoDisabled, SsoUnavailable, Unauthorized
 from shared.sessions.access import ACCESS_TOKEN_TTL, SessionClaims, issue_access_token
 from shared.sessions.keys import SigningKey
 from shared.sessions.refresh import REFRESH_ABSOLUTE_TTL, REFRESH_IDLE_TTL
@@ -401,6 +401,32 @@ def test_entra_logout_ends_the_sessions_of_that_entra_sign_in(unit: UnitWorld) -
     with pytest.raises(Unauthorized):
         unit.services.sessions.verify("contoso", done.tokens.access_token)
     assert unit.services.sessions.verify("contoso", elsewhere.access_token).sub == done.user.id
+
+
+def test_signing_out_when_its_audit_event_cannot_be_written_still_signs_out(
+    unit: UnitWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Storage fails for the audit row only, after the session has ended: the person is
+    # signed out (their cookies cleared), not sent a 503 whose retry ends nothing.
+    unit.tenant()
+    done = sign_in(unit, person())
+    audit_tables = unit.services.sessions.audit.tables
+
+    class AuditRowRefused:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(audit_tables, name)
+
+        def insert(self, *_: Any, **__: Any) -> Any:
+            raise SsoUnavailable("Table Storage could not be reached or failed the request.")
+
+    monkeypatch.setattr(unit.services.sessions.audit, "tables", AuditRowRefused())
+    ended = unit.services.sessions.sign_out(
+        "contoso", access_tokens=[done.tokens.access_token], ip=IP
+    )
+
+    assert ended is True
+    with pytest.raises(Unauthorized):
+        unit.services.sessions.verify("contoso", done.tokens.access_token)
 
 
 # --- the user's row --------------------------------------------------------------------
