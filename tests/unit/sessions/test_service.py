@@ -410,7 +410,9 @@ def test_signing_out_when_its_audit_event_cannot_be_written_still_signs_out(
     # signed out (their cookies cleared), not sent a 503 whose retry ends nothing.
     unit.tenant()
     done = sign_in(unit, person())
-    audit_tables = unit.services.sessions.audit.tables
+    audit = unit.services.audit  # the store the sessions record their events in
+    assert unit.services.sessions.audit is audit
+    audit_tables = audit.tables
 
     class AuditRowRefused:
         def __getattr__(self, name: str) -> Any:
@@ -419,7 +421,7 @@ def test_signing_out_when_its_audit_event_cannot_be_written_still_signs_out(
         def insert(self, *_: Any, **__: Any) -> Any:
             raise SsoUnavailable("Table Storage could not be reached or failed the request.")
 
-    monkeypatch.setattr(unit.services.sessions.audit, "tables", AuditRowRefused())
+    monkeypatch.setattr(audit, "tables", AuditRowRefused())
     ended = unit.services.sessions.sign_out(
         "contoso", access_tokens=[done.tokens.access_token], ip=IP
     )
