@@ -141,7 +141,10 @@ def login_page(
         )
     else:
         parts.append(f"<p class=or>{escape(MESSAGES['sso_disabled'])}</p>")
-    return web.html_response(page("Sign in", "".join(parts)), http_status)
+    # Signed in, the person is sent to the homepage or a return_to, often on the
+    # application's own origin: browsers check that redirect against form-action.
+    csp = web.page_csp(status.form_destinations)
+    return web.html_response(page("Sign in", "".join(parts)), http_status, csp=csp)
 
 
 def error_notice(code: str, retry_after: int | None = None) -> str:

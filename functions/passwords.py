@@ -15,6 +15,7 @@ import azure.functions as func
 from functions import pages, web
 from shared.errors import EntraBridgeError, Forbidden, InvalidRequest
 from shared.secret import Secret
+from shared.signin.redirects import form_destinations
 
 if TYPE_CHECKING:
     from shared.container import Services
@@ -122,7 +123,7 @@ def set_password(req: func.HttpRequest) -> func.HttpResponse:
         if req.method == "GET":
             token = str(req.params.get("token") or "")
             user = services.passwords.link_user(tenant, token)
-            return _set_password_page(tenant, token, user, problem=None)
+            return _set_password_page(tenant, token, user, problem=None, services=services)
         _from_this_site(req)
         fields = _fields(req, "token", "password")
         user = services.passwords.link_user(tenant, fields["token"])
@@ -132,7 +133,9 @@ def set_password(req: func.HttpRequest) -> func.HttpResponse:
             )
         except InvalidRequest as refused:
             problem = refused.fields.get("password", refused.description)
-            return _set_password_page(tenant, fields["token"], user, problem=problem)
+            return _set_password_page(
+                tenant, fields["token"], user, problem=problem, services=services
+            )
         config = services.signin.config_or_none(tenant)
         assert config is not None
         location = services.signin.homepage(tenant, config)
@@ -206,7 +209,7 @@ def _session_json(user: User, tokens: SessionTokens) -> func.HttpResponse:
 
 
 def _set_password_page(
-    tenant: str, token: str, user: User, *, problem: str | None
+    tenant: str, token: str, user: User, *, problem: str | None, services: Services
 ) -> func.HttpResponse:
     action = escape(f"/api/auth/{tenant}/set-password", quote=True)
     notice = f"<p class=error id=problem>The password {escape(problem)}.</p>" if problem else ""
@@ -222,4 +225,11 @@ def _set_password_page(
         "<button type=submit>Set password and sign in</button></form>"
     )
     status = 400 if problem else 200
-    return web.html_response(pages.page("Choose your password", body), status)
+    # Its answer sends the person to the tenant's homepage, often on another origin:
+    # browsers check that redirect against form-action.
+    config = services.signin.config_or_none(tenant)
+    destinations = (
+        form_destinations(config.homepage_url, config.allowed_return_origins) if config else ()
+    )
+    page = pages.page("Choose your password", body)
+    return web.html_response(page, status, csp=web.page_csp(destinations))

@@ -38,6 +38,16 @@ PAGE_CSP = (
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
+
+def page_csp(form_destinations: Iterable[str] = ()) -> str:
+    """PAGE_CSP whose forms' answers may also redirect to `form_destinations` (origins
+    checked by shared.signin.redirects.form_destinations)."""
+    extra = " ".join(form_destinations)
+    return (
+        PAGE_CSP.replace("form-action 'self'", f"form-action 'self' {extra}") if extra else PAGE_CSP
+    )
+
+
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
 
 

@@ -90,6 +90,20 @@ def _fully_decoded(value: str) -> str | None:
     return None
 
 
+# What a CSP source may hold for an origin (no space, `;` or quote to break out).
+_CSP_ORIGIN = re.compile(r"https?://[a-z0-9.\-]+(?::[0-9]{1,5})?")
+
+
+def form_destinations(homepage_url: str | None, allowed_origins: Sequence[str]) -> tuple[str, ...]:
+    """The other origins a sign-in form's answer may redirect to (the tenant's homepage,
+    its allowed return origins), as CSP `form-action` sources: browsers check the
+    redirect after a form post against it. Anything not a plain origin is left out."""
+    found = [origin_of(url) for url in (homepage_url or "", *allowed_origins)]
+    return tuple(
+        sorted({o for o in found if o is not None and _CSP_ORIGIN.fullmatch(o) is not None})
+    )
+
+
 def hosted_login_page(public_base_url: str, tenant: str) -> str:
     """The tenant's login page this service hosts (GET /api/auth/{tenant}/login)."""
     return f"{public_base_url}/api/auth/{tenant}/login"

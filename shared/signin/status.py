@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from shared.errors import UnknownTenant
 from shared.expiry.assess import assess
+from shared.signin.redirects import form_destinations
 from shared.tenants.model import is_sso_ready
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ class SignInStatus:
     # Why SSO is off although the configuration enables it (the credential expired,
     # or its secret is missing in Key Vault); None otherwise.
     unavailable_reason: str | None = None
+    # Origins the login form's answer may redirect to (its CSP form-action); not part
+    # of the status route's answer.
+    form_destinations: tuple[str, ...] = ()
 
     def to_body(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -73,4 +77,5 @@ def sign_in_status(configs: ConfigReader, tenant: str, *, public_base_url: str) 
         enforce_sso=config.enforce_sso and ready,
         display_name=record.display_name,
         unavailable_reason=reason,
+        form_destinations=form_destinations(config.homepage_url, config.allowed_return_origins),
     )

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -87,6 +91,63 @@ def test_an_invited_person_chooses_a_password_and_later_signs_in_with_it(
     page.wait_for_url(f"**/api/auth/{TENANT}/login")
     assert page.get_by_role("heading", name="Signed in").is_visible()
     assert system.cookie(SESSION)
+
+
+@contextmanager
+def application_homepage() -> Iterator[str]:
+    """The SaaS application's own homepage, on another origin than this service (as in
+    production): a bare HTTP server answering every GET."""
+
+    class Home(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>Home</title><h1>The application</h1>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Home)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/home"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_both_password_forms_land_on_a_homepage_on_another_origin(
+    browser_system: BrowserSystem,
+) -> None:
+    # Browsers check the redirect that answers a form post against the page's CSP
+    # form-action: the tenant's homepage (another origin) must be allowed there, or
+    # Chromium stays on the form with a signed-in session it never shows.
+    system = browser_system
+    page = system.page
+    with application_homepage() as home:
+        record = system.services.configs.get_tenant(TENANT)
+        assert record is not None
+        moved = dataclasses.replace(record.config, homepage_url=home)
+        system.services.configs.put_tenant(TENANT, record.display_name, moved)
+
+        page.goto(invite(system))
+        page.get_by_label("New password").fill(PHRASE)
+        page.get_by_role("button", name="Set password and sign in").click()
+        page.wait_for_url(home)
+        assert page.get_by_role("heading", name="The application").is_visible()
+
+        page.context.clear_cookies()
+        page.goto(system.url(f"/api/auth/{TENANT}/login"))
+        page.get_by_label("Email", exact=True).fill("grace@partner.example")
+        page.get_by_label("Password", exact=True).fill(PHRASE)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_url(home)
+        assert page.get_by_role("heading", name="The application").is_visible()
+        assert system.cookie(SESSION)
 
 
 def test_a_used_invite_link_says_what_to_do(browser_system: BrowserSystem) -> None:

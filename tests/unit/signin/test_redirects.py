@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.signin.redirects import origin_of, safe_return_to
+from shared.signin.redirects import form_destinations, origin_of, safe_return_to
 
 _ESCAPE = re.compile(r"\\(?:([tnr0])|u([0-9a-fA-F]{4}))")
 _CONTROL = {"t": "\t", "n": "\n", "r": "\r", "0": "\0"}
@@ -143,3 +143,15 @@ def test_the_corpus_is_substantial_and_covers_the_classic_families() -> None:
     assert any("\t" in p for p in PAYLOADS)
     assert any(not p.isascii() for p in PAYLOADS)
     assert any("@evil" in p for p in PAYLOADS)
+
+
+def test_form_destinations_are_the_homepage_and_allowed_origins_as_plain_origins() -> None:
+    # They go into a CSP header: a value that is not a plain origin could add sources
+    # or directives (`;`, spaces, quotes), so it is left out rather than escaped.
+    found = form_destinations(
+        "https://App.Example:443/home?x=1",
+        ["https://partner.example:8443", "https://evil.example;script-src *", "/relative"],
+    )
+    assert found == ("https://app.example", "https://partner.example:8443")
+    assert form_destinations("/", []) == ()
+    assert form_destinations(None, ["https://a.example 'unsafe-inline'"]) == ()
