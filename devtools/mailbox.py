@@ -19,7 +19,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 
-class _Keep:
+class KeepMessages:
+    """An aiosmtpd handler: every message received is kept as a `.eml` file in `folder`."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
@@ -90,7 +92,7 @@ def start_mailbox(folder: Path, port: int = 0) -> Mailbox:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
-    controller = Controller(_Keep(folder), hostname="127.0.0.1", port=port)
+    controller = Controller(KeepMessages(folder), hostname="127.0.0.1", port=port)
     controller.start()
     return Mailbox(folder, port, controller)
 

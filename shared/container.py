@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.onboarding.service import OnboardingService
     from shared.passwords.service import PasswordService
     from shared.scim.service import ScimService
+    from shared.secret import Secret
     from shared.sessions.keys import SessionKeyRing
     from shared.sessions.service import SessionService
     from shared.signin.client_secrets import ClientSecrets
@@ -84,6 +85,13 @@ class Services:
             if name not in self._built:
                 self._built[name] = build()
             return self._built[name]  # type: ignore[no-any-return]
+
+    def _smtp_password(self) -> Secret | None:
+        """Key Vault's smtp-password (shared.passwords.mail), through the secrets cache."""
+        from shared.passwords.mail import SMTP_PASSWORD_SECRET
+
+        found = self.secrets.get_secret(SMTP_PASSWORD_SECRET)
+        return found.value if found is not None else None
 
     @property
     def credential(self) -> TokenCredential:
@@ -292,7 +300,7 @@ class Services:
                 failures=PasswordFailures(self.tables),
                 ip_counts=ThrottleCounts(self.tables, window=IP_WINDOW, prefix="throttle:pwip:"),
                 revoke_sessions=RefreshTokenTable(self.tables).revoke_user,
-                mailer=mailer(self.settings),
+                mailer=mailer(self.settings, stored_password=self._smtp_password),
                 clock=self.clock,
             )
 
@@ -352,7 +360,6 @@ class Services:
             from shared.onboarding.consent import Proof
             from shared.onboarding.graph import GraphSteps
             from shared.onboarding.service import OnboardingService, callback_url
-            from shared.secret import Secret
             from shared.store.onboarding import OnboardingRequests
 
             http = TimeoutSession()

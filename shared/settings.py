@@ -64,7 +64,8 @@ class Settings:
     cookie_prefix: str = HOST_PREFIX
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     authorize_limit_per_minute: int = DEFAULT_AUTHORIZE_LIMIT
-    # smtp[s]://[user:password@]host[:port]; None: no mail (links go to the admin).
+    # smtp[s]://[user[:password]@]host[:port]; None: no mail (links go to the admin).
+    # Without a password in it, a user's is Key Vault's smtp-password (passwords.mail).
     smtp_url: Secret | None = None
     mail_from: str | None = None
     # The operator's multitenant app for one-click onboarding (its credential is in

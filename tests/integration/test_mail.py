@@ -4,15 +4,22 @@ arrive with their links, and a dead server fails nothing but the mail."""
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
-from devtools.mailbox import Mailbox, start_mailbox
-from shared.passwords.mail import Mailer, invite_text
+from devtools.localca import ensure_local_ca
+from devtools.mailbox import KeepMessages, Mailbox, start_mailbox
+from shared.passwords.mail import SMTP_PASSWORD_SECRET, Mailer, invite_text
 from shared.secret import Secret
 from shared.settings import Settings, SettingsError
+from tests.support.memory_vault import MemoryVault
 
 
 @pytest.fixture
@@ -56,3 +63,73 @@ def test_mail_settings_are_checked() -> None:
             Settings.from_env(base | bad)
     ok = Settings.from_env(base | {"SMTP_URL": "smtp://m.example.com:587", "MAIL_FROM": "a@b.c"})
     assert ok.mail_from == "a@b.c" and "m.example.com" not in repr(ok.smtp_url)
+
+
+class _Credentials:
+    """An aiosmtpd authenticator that accepts anything and keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+        login = auth.login.decode() if isinstance(auth.login, bytes) else str(auth.login)
+        password = auth.password.decode() if isinstance(auth.password, bytes) else auth.password
+        self.seen.append((login, str(password)))
+        return AuthResult(success=True)
+
+
+@contextmanager
+def smtp_server(folder: Path, *, tls: bool) -> Iterator[tuple[int, _Credentials]]:
+    """A real SMTP server that asks for AUTH; with `tls`, it offers STARTTLS with the
+    local CA's loopback certificate (and takes AUTH only after it)."""
+    credentials = _Credentials()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    options: dict[str, Any] = {"authenticator": credentials, "auth_require_tls": tls}
+    if tls:
+        ca = ensure_local_ca()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(ca.server_cert, ca.server_key)
+        options["tls_context"] = context
+    controller = Controller(KeepMessages(folder), hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield port, credentials
+    finally:
+        controller.stop()
+
+
+def test_credentials_never_go_to_a_server_that_offers_no_tls(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # STARTTLS missing from the server's offer (or stripped by a man in the middle):
+    # no AUTH is sent, and no mail.
+    with smtp_server(tmp_path, tls=False) as (port, credentials):
+        mailer = Mailer(Secret(f"smtp://mailer:S3cretPw@127.0.0.1:{port}"), "eb@example.com")
+        assert mailer.send("grace@partner.example", "s", "body") is False
+    assert credentials.seen == []
+    assert list(tmp_path.glob("*.eml")) == []
+    assert "offers no TLS" in caplog.text and "S3cretPw" not in caplog.text
+
+
+def test_the_password_comes_from_key_vault_when_the_url_names_only_a_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the contract says: SMTP_URL names the user, Key Vault's smtp-password is the
+    # password; both travel only after STARTTLS (the local CA signs the server).
+    monkeypatch.setenv("SSL_CERT_FILE", str(ensure_local_ca().bundle))
+    vault = MemoryVault()
+    vault.set_secret(SMTP_PASSWORD_SECRET, "from-key-vault")
+
+    def stored() -> Secret | None:
+        found = vault.get_secret(SMTP_PASSWORD_SECRET)
+        return found.value if found is not None else None
+
+    with smtp_server(tmp_path, tls=True) as (port, credentials):
+        mailer = Mailer(
+            Secret(f"smtp://mailer@127.0.0.1:{port}"), "eb@example.com", stored_password=stored
+        )
+        assert mailer.send("grace@partner.example", "s", "body") is True
+    assert credentials.seen == [("mailer", "from-key-vault")]
+    assert len(list(tmp_path.glob("*.eml"))) == 1
