@@ -3,9 +3,10 @@
 Table Storage has no TTL. Reads already treat an expired row as absent
 (`shared.store.tables`), so this is about space and scan time, not
 correctness: sessions with their Entra-sid index rows past their 30-day
-lifetime, the "used" rows of sign-in states past their 10 minutes, and the
-sign-in throttle's per-minute counts. (A sign-in start writes nothing: its
-transaction travels sealed in its state.)
+lifetime, the "used" rows of sign-in states past their 10 minutes, the
+throttles' counts, password links, the credential watch's daily marks and
+abandoned onboarding requests (`EXPIRING_RANGES`, `SHARED_EXPIRING_RANGES`).
+(A sign-in start writes nothing: its transaction travels sealed in its state.)
 Users carry no expiry and are never touched. Audit events are kept for
 AUDIT_RETENTION_DAYS (400 by default) and then deleted, oldest first
 (`purge_old_audit`); in the users table only each tenant's session and audit
@@ -20,7 +21,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from shared.errors import SsoUnavailable
-from shared.store import audit, tenant_partition
+from shared.store import audit, onboarding, tenant_partition
 from shared.store.configs import ConfigStore
 from shared.store.rows import (
     MAX_TRANSACTION_OPERATIONS,
@@ -36,8 +37,20 @@ log = logging.getLogger("entrabridge.housekeeping")
 
 # RowKey ranges of the tenant partition whose rows carry `ExpiresAt`: sessions,
 # their Entra-sid index, used sign-in states, the throttles' counts, password
-# invite and reset links and the reset mail's interval.
-EXPIRING_RANGES = ("session:", "esid:", "stateused:", "throttle:", "pwlink:", "pwreset:")
+# invite and reset links, the reset mail's interval and the credential watch's
+# once-a-day marks.
+EXPIRING_RANGES = (
+    "session:",
+    "esid:",
+    "stateused:",
+    "throttle:",
+    "pwlink:",
+    "pwreset:",
+    "credwatch:",
+)
+# Ranges of partitions no tenant owns: onboarding requests (their PKCE verifier and
+# nonce, 10 minutes); the directories onboarding claimed (`dir:`) never expire.
+SHARED_EXPIRING_RANGES = ((onboarding.PARTITION, "onb:"),)
 
 
 def run(tables: Tables, configs: ConfigStore, *, retention_days: int) -> None:
@@ -72,21 +85,21 @@ def purge_expired(
     removed = 0
     if slugs is None:
         slugs = tenant_slugs(configs)
-    for slug in slugs:
-        for prefix in EXPIRING_RANGES:
-            try:
-                found = tables.find_keys(
-                    tenant_partition.TABLE,
-                    partition_key=slug,
-                    row_key_from=prefix,
-                    row_key_before=prefix_upper_bound(prefix),
-                    expired_only=True,
-                )
-                removed += delete_rows(
-                    tables, tenant_partition.TABLE, found, limit=limit_per_range, budget=60.0
-                )
-            except SsoUnavailable:
-                log.warning("expired rows: %s %s could not be purged", slug, prefix)
+    ranges = [(slug, prefix) for slug in slugs for prefix in EXPIRING_RANGES]
+    for partition, prefix in [*ranges, *SHARED_EXPIRING_RANGES]:
+        try:
+            found = tables.find_keys(
+                tenant_partition.TABLE,
+                partition_key=partition,
+                row_key_from=prefix,
+                row_key_before=prefix_upper_bound(prefix),
+                expired_only=True,
+            )
+            removed += delete_rows(
+                tables, tenant_partition.TABLE, found, limit=limit_per_range, budget=60.0
+            )
+        except SsoUnavailable:
+            log.warning("expired rows: %s %s could not be purged", partition, prefix)
     log.info("expired rows deleted: %d", removed)
     return {tenant_partition.TABLE: removed}
 

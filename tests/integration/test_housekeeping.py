@@ -14,11 +14,13 @@ from devtools.fake_keyvault import FakeKeyVault
 from shared.sessions.refresh import start_family
 from shared.settings import Settings, SettingsError
 from shared.signin.transaction import FLOW_TTL
+from shared.store import onboarding
 from shared.store.audit import AuditStore
 from shared.store.configs import ConfigStore
 from shared.store.housekeeping import delete_batch, delete_rows, purge_expired, purge_old_audit
+from shared.store.onboarding import OnboardingRequest, OnboardingRequests
 from shared.store.refresh_tokens import RefreshTokenTable
-from shared.store.rows import Op, Row, Tables
+from shared.store.rows import EXPIRES_AT, Op, Row, Tables
 from shared.store.tables import TableStore
 from shared.store.used_states import UsedStates
 from shared.tenants.model import OAuth2Config
@@ -92,6 +94,40 @@ def test_expired_sessions_their_index_and_used_states_go_users_and_audit_stay(
     ]
     clock.now = start + dt.timedelta(minutes=16)
     assert purge_expired(tables, configs) == {"users": 0}
+
+
+def test_old_onboarding_requests_and_credential_watch_marks_go_claims_stay(
+    any_tables: Tables,
+) -> None:
+    # An abandoned onboarding start keeps its PKCE verifier and nonce; the watch writes
+    # a mark per tenant per day: both expire, and must not pile up. The directories
+    # onboarding claimed never expire.
+    clock = Clock()
+    start = clock.now
+    tables = any_tables
+    tables.clock = clock
+    configs = ConfigStore(tables)
+    configs.put_tenant("acme", "Acme", OAuth2Config())
+    requests = OnboardingRequests(tables)
+    request = OnboardingRequest(
+        tenant="acme", return_to="/", binding_sha256="b", actor="a", expected_directory=None
+    )
+    requests.create("abandoned", request, now=start)
+    assert requests.claim_directory("9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a", "acme") == "acme"
+    tables.insert(
+        "users",
+        {"PartitionKey": "acme", "RowKey": "credwatch:2026-12-01:x", EXPIRES_AT: start},
+    )
+
+    clock.now = start + dt.timedelta(days=3)
+    requests.create("fresh", request, now=clock.now)
+    assert purge_expired(tables, configs) == {"users": 2}
+
+    clock.now = start - dt.timedelta(days=2)  # every row not deleted would show
+    assert [k for k in keys(tables, "users", "acme") if k.startswith("credwatch:")] == []
+    onboarding_rows = keys(tables, "users", onboarding.PARTITION)
+    assert [k.split(":")[0] for k in onboarding_rows] == ["dir", "onb"]
+    assert requests.take("fresh") is not None
 
 
 def test_a_run_stops_at_its_limit_and_the_next_takes_the_rest(any_tables: Tables) -> None:
