@@ -452,13 +452,18 @@ class AdminService:
 def _pinned(
     config: OAuth2Config, version: str, *, before: OAuth2Config, current: SecretValue | None
 ) -> OAuth2Config:
-    """`config` using secret `version`, the one in use until now kept as the previous."""
+    """`config` using secret `version` (pending until it signs someone in), the one in
+    use until now kept as the previous; while that one is itself pending (never
+    used), the previous stays the one before it, known to work."""
     replaced = before.client_secret_version or (current.version if current else None)
+    if before.client_secret_pending and before.client_secret_previous_version:
+        replaced = before.client_secret_previous_version
     return dataclasses.replace(
         config,
         client_secret_set=True,
         client_secret_version=version,
         client_secret_previous_version=replaced if replaced != version else None,
+        client_secret_pending=True,
     )
 
 

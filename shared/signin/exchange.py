@@ -6,19 +6,22 @@ elsewhere), full ID-token validation, and the groups (from Graph on overage).
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 
 from shared.entra.client import ClientCredentials, ClientSecretRejected, TokenResult
 from shared.entra.id_tokens import IdClaims, email_from_claims
 from shared.entra.keys import KeySource, validate_with_directory_keys
-from shared.errors import IdpError, SsoDisabled, SsoNoEmailClaim
+from shared.errors import IdpError, SsoDisabled, SsoNoEmailClaim, SsoUnavailable
 from shared.secret import Secret
 from shared.settings import Settings
 from shared.signin.ports import AuditLog, ClientSecretSource, ConfigSource, Entra
 from shared.signin.provisioning import SignInIdentity
 from shared.signin.transaction import AuthTransaction
 from shared.tenants.model import OAuth2Config
+
+log = logging.getLogger("entrabridge.signin")
 
 
 class TokenExchange:
@@ -64,9 +67,13 @@ class TokenExchange:
     ) -> TokenResult:
         creds = self.credentials(tenant, config)
         try:
-            return self._entra.redeem(creds, transaction.msal_flow, auth_response)
+            redeemed = self._entra.redeem(creds, transaction.msal_flow, auth_response)
         except ClientSecretRejected as rejected:
             refusal = rejected
+        else:
+            if config.client_secret_pending:
+                self._proven(tenant, creds.secret_version)
+            return redeemed
         # Entra refused the secret: maybe another instance rotated it (re-read the
         # config and the secret), maybe the new version is not live yet in Entra (try
         # the previous one once).
@@ -74,9 +81,12 @@ class TokenExchange:
         fresh = self._client_secrets.refreshed(tenant, config)
         if fresh is not None and fresh[1] != creds.secret_version:
             self._audit.record(tenant, "client_secret_reloaded", actor="system", ip=ip)
-            return self._entra.redeem(
+            redeemed = self._entra.redeem(
                 _with_secret(config, fresh), transaction.msal_flow, auth_response
             )
+            if config.client_secret_pending:
+                self._proven(tenant, fresh[1])
+            return redeemed
         previous = self._client_secrets.previous(tenant, config, creds.secret_version)
         if previous is None:
             raise refusal
@@ -84,6 +94,14 @@ class TokenExchange:
         return self._entra.redeem(
             _with_secret(config, previous), transaction.msal_flow, auth_response
         )
+
+    def _proven(self, tenant: str, version: str) -> None:
+        """The new version works: a further rotation may demote it to fallback. Best
+        effort: the sign-in it proved does not fail for this mark."""
+        try:
+            self._configs.mark_client_secret_proven(tenant, version)
+        except SsoUnavailable:
+            log.warning("tenant %s: the working client secret could not be marked", tenant)
 
     def validate(
         self, config: OAuth2Config, transaction: AuthTransaction, id_token: str

@@ -38,6 +38,10 @@ class ConfigSource(Protocol):
         """Record that the configured client secret was (not) found in Key Vault."""
         ...
 
+    def mark_client_secret_proven(self, tenant: str, version: str) -> bool:
+        """Record that the current client secret `version` has signed someone in."""
+        ...
+
 
 class Entra(Protocol):
     """The authorization-code flow and Graph (shared.entra.client.EntraClient)."""

@@ -29,7 +29,12 @@ from typing import Any, Literal
 from shared.errors import SsoUnavailable
 from shared.store.mappings import ProfileMappingTable
 from shared.store.rows import EntityExists, EtagMismatch, Row, Tables
-from shared.store.tenant_rows import SECRET_UNAVAILABLE, config_from_entity, config_to_entity
+from shared.store.tenant_rows import (
+    SECRET_PENDING,
+    SECRET_UNAVAILABLE,
+    config_from_entity,
+    config_to_entity,
+)
 from shared.tenants.model import OAuth2Config, default_config, sessions_ended_by
 
 log = logging.getLogger(__name__)
@@ -244,6 +249,26 @@ class ConfigStore:
             )
             return True
         return False  # it keeps changing: the next check records it
+
+    def mark_client_secret_proven(self, tenant: str, version: str) -> bool:
+        """Record that `version`, the tenant's current one, has signed someone in: it is
+        no longer pending. Writes only when the row still names that version as
+        pending (True then), never the configuration."""
+        for _ in range(_ATTEMPTS):
+            row = self.tables.get(TABLE, PARTITION, tenant)
+            if (
+                row is None
+                or row.data.get(SECRET_PENDING) is not True
+                or str(row.data.get("client_secret_version") or "") != version
+            ):
+                return False
+            try:
+                self.tables.update(TABLE, {**row.data, SECRET_PENDING: False}, etag=row.etag)
+            except EtagMismatch:
+                continue
+            self.forget(tenant)
+            return True
+        return False  # it keeps changing: the next sign-in records it
 
     def configured_tenants(self) -> list[tuple[str, OAuth2Config]]:
         """Every tenant's slug and configuration, read past the cache (the health probe)."""

@@ -24,6 +24,7 @@ _CHUNK = 30_000
 # 2: homepage_url "" is null (the hosted page) and "/" is "/" (see _homepage).
 ROW_FORMAT = 2
 SECRET_UNAVAILABLE = "client_secret_unavailable"  # noqa: S105 (a property name)
+SECRET_PENDING = "client_secret_pending"  # noqa: S105 (a property name)
 _LISTS = ("profile_mappings", "admin_group_ids", "allowed_return_origins")
 
 
@@ -51,6 +52,7 @@ def config_to_entity(config: OAuth2Config) -> dict[str, Any]:
         "client_secret_version": config.client_secret_version or "",
         "client_secret_previous_version": config.client_secret_previous_version or "",
         "credential_type": config.credential_type,
+        SECRET_PENDING: config.client_secret_pending,
         # Whole milliseconds, rounded up: a session begun before a cut-off stays before it.
         "sso_sessions_after_ms": math.ceil(config.sso_sessions_after * 1000),
         "password_sessions_after_ms": math.ceil(config.password_sessions_after * 1000),
@@ -102,6 +104,7 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         client_secret_previous_version=text("client_secret_previous_version"),
         credential_type="certificate" if data.get("credential_type") == "certificate" else "secret",
         client_secret_unavailable=data.get(SECRET_UNAVAILABLE) is True,
+        client_secret_pending=data.get(SECRET_PENDING) is True,
         sso_sessions_after=_seconds(data.get("sso_sessions_after_ms")),
         password_sessions_after=_seconds(data.get("password_sessions_after_ms")),
     )

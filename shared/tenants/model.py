@@ -194,6 +194,12 @@ class OAuth2Config:
     # Never written by a configuration write (which clears it: a new write is a
     # new chance); see ConfigStore.mark_client_secret.
     client_secret_unavailable: bool = False
+    # Operational state too: the current version was stored by a rotation (a new
+    # secret, a certificate) and has not yet signed anyone in. While it is pending, a
+    # further rotation keeps the previous version (the one known to work) rather
+    # than demoting the untried one to fallback. Cleared by the first sign-in it
+    # redeems (ConfigStore.mark_client_secret_proven); never in the document.
+    client_secret_pending: bool = False
     # Sessions started before these times (epoch seconds) have ended: single sign-on
     # went off (Microsoft sessions) or Enforce SSO went on (password sessions). Set by
     # the store on each configuration write (sessions_ended_by); never in the document.

@@ -101,3 +101,27 @@ def test_one_certificate_replaces_another_without_a_failed_sign_in(
         directory.tenant_id, directory.client_id, first["certificate_pem"]
     )
     assert sso_error(system.browser_sign_in("one_group")) is None
+
+
+def test_a_second_certificate_made_before_the_first_was_uploaded_keeps_the_secret_working(
+    signin_system: SignInSystem,
+) -> None:
+    # The admin makes a certificate twice (a retry, a lost PEM) before uploading any:
+    # the secret that works must stay the fallback, not the first, never-used one.
+    system = signin_system
+    directory = system.directory
+    admin = signed_in(system, "several_groups")["__Host-eb_session"]
+    assert admin_call(system, "POST", "oauth2/client-certificate", admin).status_code == 201
+    second = admin_call(system, "POST", "oauth2/client-certificate", admin).json()
+    assert sso_error(system.browser_sign_in("one_group")) is None  # by the secret
+
+    system.entra.add_certificate(
+        directory.tenant_id, directory.client_id, second["certificate_pem"]
+    )
+    system.entra.remove_client_secret(
+        directory.tenant_id, directory.client_id, directory.client_secret
+    )
+    assert sso_error(system.browser_sign_in("one_group")) is None  # by the second
+    # Proven now: a third one keeps the second as the fallback.
+    assert admin_call(system, "POST", "oauth2/client-certificate", admin).status_code == 201
+    assert sso_error(system.browser_sign_in("one_group")) is None

@@ -448,8 +448,15 @@ def test_rotation_stores_a_new_version_named_by_the_config_with_the_old_one_as_p
     assert document.body["client_secret_expires_on"] == in_days(admin, 90)
     assert document.etag != etag
     assert latest(admin) == by_operator("client_secret_rotated", "client_secret")
+    # The second has signed nobody in yet: a third rotation keeps the first, known to
+    # work, as the fallback rather than the untried second.
     rotate(admin, THIRD_SECRET, in_days(admin, 60))
-    assert pinned(unit) == (versions(unit)[0], second)
+    assert pinned(unit) == (versions(unit)[0], first)
+    # Once the current one has signed someone in, the next rotation demotes it.
+    third = versions(unit)[0]
+    assert unit.services.configs.mark_client_secret_proven(TENANT, third)
+    rotate(admin, NEW_SECRET, in_days(admin, 30))
+    assert pinned(unit) == (versions(unit)[0], third)
 
 
 def test_a_new_secret_in_a_config_put_is_a_new_version_and_keeps_the_previous(
