@@ -101,6 +101,9 @@ class ConfigStore:
     def __post_init__(self) -> None:
         self._known = _Expiring(self.max_entries)
         self._unknown = _Expiring(self.max_entries)
+        # (tenant, version) this instance saw proven: the cached config may say
+        # "pending" for up to 30 s more, and each sign-in meanwhile would read the row.
+        self._proven: set[str] = set()
 
     @property
     def cached_entries(self) -> int:
@@ -254,21 +257,31 @@ class ConfigStore:
         """Record that `version`, the tenant's current one, has signed someone in: it is
         no longer pending. Writes only when the row still names that version as
         pending (True then), never the configuration."""
+        seen = f"{tenant}\n{version}"
+        with self._lock:
+            if seen in self._proven:
+                return False
         for _ in range(_ATTEMPTS):
             row = self.tables.get(TABLE, PARTITION, tenant)
-            if (
-                row is None
-                or row.data.get(SECRET_PENDING) is not True
-                or str(row.data.get("client_secret_version") or "") != version
-            ):
+            if row is None or str(row.data.get("client_secret_version") or "") != version:
+                return False  # rotated since: the new version is for its own sign-ins
+            if row.data.get(SECRET_PENDING) is not True:
+                self._remember_proven(seen)  # another instance marked it
                 return False
             try:
                 self.tables.update(TABLE, {**row.data, SECRET_PENDING: False}, etag=row.etag)
             except EtagMismatch:
                 continue
             self.forget(tenant)
+            self._remember_proven(seen)
             return True
         return False  # it keeps changing: the next sign-in records it
+
+    def _remember_proven(self, seen: str) -> None:
+        with self._lock:
+            if len(self._proven) >= self.max_entries:
+                self._proven.clear()  # bounded: forgetting costs one read, no more
+            self._proven.add(seen)
 
     def configured_tenants(self) -> list[tuple[str, OAuth2Config]]:
         """Every tenant's slug and configuration, read past the cache (the health probe)."""
