@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import azure.functions as func
 
 from functions import pages, web
-from shared.admin.settings_form import body_from_form, csrf_ok, csrf_token, mapping_rows
+from shared.admin.settings_form import (
+    body_from_form,
+    csrf_ok,
+    csrf_token,
+    field_errors,
+    mapping_rows,
+)
 from shared.errors import (
     EntraBridgeError,
     Forbidden,
@@ -293,6 +299,9 @@ def _values(document: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+_UNPLACED = "<!--unplaced errors-->"
+
+
 def _page(
     tenant: str,
     values: dict[str, str],
@@ -306,15 +315,18 @@ def _page(
     extra_rows: int = 0,
     connect_to: str | None = None,
 ) -> func.HttpResponse:
-    errors = errors or {}
+    placed = field_errors(errors or {})
 
-    def error_of(name: str) -> tuple[str, str]:
-        problem = errors.get(name)
-        if problem is None:
-            return "", ""
+    def error_of(name: str, *, hint: str = "") -> tuple[str, str]:
+        """(the control's attributes, the message before it); `hint`: the id of a hint
+        the control is described by as well (one aria-describedby naming both)."""
+        problems = placed.pop(name, None)
+        if problems is None:
+            return (f" aria-describedby={hint}" if hint else ""), ""
+        described = f"err-{name} {hint}".strip()
         return (
-            f" aria-invalid=true aria-describedby=err-{name}",
-            f"<p class=error id=err-{name}>{escape(problem)}</p>",
+            f" aria-invalid=true aria-describedby='{described}'",
+            f"<p class=error id=err-{name}>{escape('; '.join(problems))}</p>",
         )
 
     def text(name: str, label: str, *, kind: str = "text", readonly: bool = False) -> str:
@@ -343,11 +355,19 @@ def _page(
     rows = mapping_rows(values)
     rows += [{"profile_id": "", "group_id": ""}] * (1 + extra_rows)
     mapping_error = error_of("profile_mappings")
+
+    def cell(name: str, label: str, value: str) -> str:
+        attributes, message = error_of(name)
+        return (
+            f"<td><input aria-label='{escape(label, quote=True)}' name={name} "
+            f"value='{escape(value, quote=True)}'{attributes}>{message}</td>"
+        )
+
     table = "".join(
-        f"<tr><td><input aria-label='Profile ID, row {i + 1}' name=profile_id_{i} "
-        f"value='{escape(row['profile_id'], quote=True)}'></td>"
-        f"<td><input aria-label='Entra group ID, row {i + 1}' name=group_id_{i} "
-        f"value='{escape(row['group_id'], quote=True)}'></td><td>"
+        "<tr>"
+        + cell(f"profile_id_{i}", f"Profile ID, row {i + 1}", row["profile_id"])
+        + cell(f"group_id_{i}", f"Entra group ID, row {i + 1}", row["group_id"])
+        + "<td>"
         + (
             f"<button type=submit name=remove_row value={i} formnovalidate "
             f"aria-label='Remove row {i + 1}'>Remove</button>"
@@ -369,6 +389,7 @@ def _page(
         f"<dt>{escape(str(k))}</dt><dd><code>{escape(str(v))}</code></dd>"
         for k, v in (document.get("field_mappings") or {}).items()
     )
+    secret_error = error_of("client_secret", hint="secret-hint")
     masked = document.get("client_secret")
     secret_hint = (
         f"Stored: <code>{escape(str(masked))}</code>. Leave empty to keep it."
@@ -387,17 +408,17 @@ def _page(
     )
     body = (
         f"<h1>OAuth2 settings</h1>{nav(tenant, 'settings')}"
-        f"{notice}{connect_form}"
+        f"{notice}{_UNPLACED}{connect_form}"
         f"<form method=post action='{escape(f'/api/auth/{tenant}/settings', quote=True)}'>"
         f"<input type=hidden name=csrf value='{escape(csrf, quote=True)}'>"
         f"<input type=hidden name=etag value='{escape(etag or '', quote=True)}'>"
         f"{checkbox('enabled', 'Enable OAuth2')}"
         "<p>OAuth2 provider: <strong>Microsoft</strong></p>"
         f"{text('client_id', 'Client ID')}{text('tenant_id', 'Tenant ID')}"
-        f"<label for=client_secret>Client secret</label>{error_of('client_secret')[1]}"
+        f"<label for=client_secret>Client secret</label>{secret_error[1]}"
         f"<p class=hint id=secret-hint>{secret_hint}</p>"
-        "<input id=client_secret name=client_secret type=password autocomplete=off "
-        f"aria-describedby=secret-hint{error_of('client_secret')[0]}>"
+        "<input id=client_secret name=client_secret type=password autocomplete=off"
+        f"{secret_error[0]}>"
         f"{text('client_secret_expires_on', 'Client secret expires on', kind='date')}"
         f"<h2>Read-only values for Entra</h2><dl>{derived}<dt>Scopes</dt>"
         f"<dd><code>{scopes}</code></dd></dl><h2>Field mappings</h2><dl>{fields}</dl>"
@@ -420,6 +441,12 @@ def _page(
         "button shows, the user is created and their profiles are assigned.</p>"
         f"<script>{_COPY_SCRIPT}</script>"
     )
+    # Every error is shown: one no control took (none today) is listed at the top.
+    unplaced = "".join(
+        f"<li>{escape(name)}: {escape('; '.join(problems))}</li>"
+        for name, problems in placed.items()
+    )
+    body = body.replace(_UNPLACED, f"<ul class=error>{unplaced}</ul>" if unplaced else "", 1)
     # The button's form is answered with a redirect to Entra's consent screen, which
     # browsers check against form-action: Entra's origin is allowed then, and only then.
     csp = (

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,6 +69,31 @@ def mapping_rows(form: Mapping[str, str]) -> list[dict[str, str]]:
         if profile or group:
             rows.append({"profile_id": profile, "group_id": group})
     return rows
+
+
+_ITEM = re.compile(r"(?P<list>[a-z_]+)\[(?P<index>[0-9]+)\](?:\.(?P<key>[a-z_]+))?")
+_LINE_LISTS = ("admin_group_ids", "allowed_return_origins")  # textareas, one per line
+
+
+def field_errors(errors: Mapping[str, str]) -> dict[str, list[str]]:
+    """The configuration's errors by the page control that shows them: a list item's
+    (`admin_group_ids[1]`, `profile_mappings[0].group_id`) goes to its textarea,
+    saying which entry, or to its row's input (`group_id_0`; the page's rows are
+    the document's, in order); any other field's to the control of that name."""
+    placed: dict[str, list[str]] = {}
+    for name, problem in errors.items():
+        item = _ITEM.fullmatch(name)
+        control, message = name, problem
+        if item is not None:
+            index, key = int(item["index"]), item["key"]
+            if item["list"] in _LINE_LISTS:
+                control, message = item["list"], f"entry {index + 1}: {problem}"
+            elif item["list"] == "profile_mappings" and key in ("profile_id", "group_id"):
+                control = f"{key}_{index}"
+            elif item["list"] == "profile_mappings":
+                control, message = "profile_mappings", f"row {index + 1}: {problem}"
+        placed.setdefault(control, []).append(message)
+    return placed
 
 
 def _lines(text: str) -> list[str]:

@@ -4,6 +4,8 @@ admin gets the 403 page. Each screen is checked with axe and kept as a screensho
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Browser, expect
 
 from tests.browser.test_hosted_pages import assert_accessible, sign_in_as
@@ -124,6 +126,40 @@ def test_a_bad_field_and_a_save_from_a_stale_tab_change_nothing(
     assert stale.get_by_label("Homepage URL").input_value() == "/portal"  # nothing lost
     body = system.services.admin.get_config(TENANT).body
     assert (body["button_label"], body["homepage_url"]) == ("Sign in with Contoso", None)
+
+
+def test_a_bad_entry_in_a_list_or_a_row_is_shown_at_its_control(
+    browser_system: BrowserSystem,
+) -> None:
+    # The configuration names list items (`admin_group_ids[1]`,
+    # `profile_mappings[0].group_id`): each message must reach the control it is
+    # about, announced with it, or the admin cannot tell what to fix.
+    system = browser_system
+    page = system.page
+    sign_in_as(system, "Sam Several")
+    before = system.services.admin.get_config(TENANT)
+    page.goto(system.url(f"/api/auth/{TENANT}/settings"))
+    page.get_by_label("Admin group IDs (one per line)").fill(f"{GROUP}\nnot-a-group-id")
+    rows = page.locator("input[name^=profile_id_]").count()
+    page.get_by_label(f"Profile ID, row {rows}").fill(PROFILE)
+    page.get_by_label(f"Entra group ID, row {rows}").fill("not-a-group-either")
+    page.get_by_label("Client secret", exact=True).fill("ends with a space ")
+    page.get_by_role("button", name="Save").click()
+
+    admins = page.get_by_label("Admin group IDs (one per line)")
+    expect(admins).to_have_attribute("aria-invalid", "true")
+    expect(admins).to_have_accessible_description(re.compile("entry 2"))
+    row = page.get_by_label(f"Entra group ID, row {rows}")
+    expect(row).to_have_attribute("aria-invalid", "true")
+    expect(row).to_have_accessible_description(re.compile(r"\S"))
+    secret = page.get_by_label("Client secret", exact=True)
+    expect(secret).to_have_attribute("aria-invalid", "true")
+    # Its error and its hint, both announced (one aria-describedby naming the two).
+    expect(secret).to_have_accessible_description(re.compile("Stored|None stored"))
+    described = secret.get_attribute("aria-describedby") or ""
+    assert described.split() == ["err-client_secret", "secret-hint"]
+    assert_accessible(system, "settings-bad-list-entries")
+    assert system.services.admin.get_config(TENANT) == before
 
 
 def test_a_form_on_another_site_cannot_save_settings(browser_system: BrowserSystem) -> None:
