@@ -108,10 +108,11 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def login_page(
-    status: SignInStatus, *, notice: str = "", http_status: int = 200
+    status: SignInStatus, *, notice: str = "", http_status: int = 200, email: str = ""
 ) -> func.HttpResponse:
     """The sign-in page: the email and password form, then the tenant's Microsoft
-    button; only the button while Enforce SSO is on. `notice` is our own markup."""
+    button; only the button while Enforce SSO is on. `notice` is our own markup;
+    `email`, the address a refused attempt was made with (never the password)."""
     tenant = status.tenant
     organisation = f"<p class=org>{escape(status.display_name)}</p>" if status.display_name else ""
     parts = ["<h1>Sign in</h1>", organisation, notice]
@@ -121,7 +122,8 @@ def login_page(
         parts.append(
             f"<form method=post action='{action}'>"
             "<label for=email>Email</label>"
-            "<input id=email name=email type=email autocomplete=username required>"
+            "<input id=email name=email type=email autocomplete=username required"
+            f" value='{escape(email, quote=True)}'>"
             "<label for=password>Password</label>"
             "<input id=password name=password type=password "
             "autocomplete=current-password required>"

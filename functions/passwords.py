@@ -36,10 +36,12 @@ def _services() -> Services:
 def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     if web.is_json(req):
         return _password_sign_in_json(req)
+    email = ""  # shown again on a refusal, so the person only retypes the password
     try:
         tenant = web.tenant_of(req)
         _from_this_site(req)
         fields = _fields(req, "email", "password", "return_to")
+        email = fields["email"]
         services = _services()
         _, tokens = services.passwords.sign_in(
             tenant, fields["email"], Secret(fields["password"]), ip=web.client_ip(req)
@@ -48,13 +50,15 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
         assert config is not None  # sign_in refused an unknown tenant
         location = services.signin.return_to(tenant, config, fields["return_to"] or None)
     except EntraBridgeError as error:
-        return _login_again(req, error)
+        return _login_again(req, error, email=email)
     return _signed_in_redirect(services, tokens, location)
 
 
-def _login_again(req: func.HttpRequest, error: EntraBridgeError) -> func.HttpResponse:
-    """The login page again, saying why, with the refusal's status (the hosted error
-    page when there is no login page to show)."""
+def _login_again(
+    req: func.HttpRequest, error: EntraBridgeError, *, email: str = ""
+) -> func.HttpResponse:
+    """The login page again, saying why, with the refusal's status and the `email`
+    typed (the hosted error page when there is no login page to show)."""
     from shared.signin.status import sign_in_status
 
     try:
@@ -68,7 +72,7 @@ def _login_again(req: func.HttpRequest, error: EntraBridgeError) -> func.HttpRes
         page = pages.error_page(error.code, status=error.status)
     else:
         notice = pages.error_notice(error.code, error.retry_after)
-        page = pages.login_page(status, notice=notice, http_status=error.status)
+        page = pages.login_page(status, notice=notice, http_status=error.status, email=email)
     if error.retry_after is not None:  # a throttled form says when, as the JSON answer does
         page.headers["Retry-After"] = str(error.retry_after)
     return page

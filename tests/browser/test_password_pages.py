@@ -84,8 +84,10 @@ def test_an_invited_person_chooses_a_password_and_later_signs_in_with_it(
     assert answer.value.status == 401
     assert "email or password is not correct" in page.locator("p.error").inner_text()
     assert_accessible(system, "login-invalid-credentials")
+    # Her email is kept; the password is never sent back.
+    assert page.get_by_label("Email", exact=True).input_value() == "grace@partner.example"
+    assert page.get_by_label("Password", exact=True).input_value() == ""
 
-    page.get_by_label("Email", exact=True).fill("grace@partner.example")
     page.get_by_label("Password", exact=True).fill(PHRASE)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"**/api/auth/{TENANT}/login")
