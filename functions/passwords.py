@@ -197,7 +197,8 @@ def _signed_in_redirect(
         refresh_ttl=tokens.refresh_expires_in,
         names=services.settings.cookie_names,
     )
-    return web.redirect(location, cookies=cookies, status=303)
+    # 302, as the contract says for a browser's form (browsers follow it with a GET).
+    return web.redirect(location, cookies=cookies, status=302)
 
 
 def _session_json(user: User, tokens: SessionTokens) -> func.HttpResponse:

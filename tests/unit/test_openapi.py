@@ -257,8 +257,9 @@ def test_redirects_document_their_location() -> None:
         for m, p, op in operations()
         if "302" in op["responses"]
     ]
-    # authorize, callback GET and POST, logout GET, onboarding's callback
-    assert len(redirects) == 5
+    # authorize, callback GET and POST, logout GET, onboarding's callback, and the
+    # password forms (sign-in, set-password) as the contract has them
+    assert len(redirects) == 7
     for method, path, response in redirects:
         assert "Location" in response["headers"], f"{method} {path}"
         assert "Set-Cookie" in response["headers"], f"{method} {path}"
