@@ -176,8 +176,9 @@ def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
     except PreconditionFailed:
         notice = (
             "<p class=error role=alert>Someone else saved these settings after you opened "
-            "this page. Nothing of yours was saved and nothing is lost: your changes are "
-            "below. <a href=''>Reload</a> to see theirs, then apply yours again.</p>"
+            "this page. Nothing of yours was saved: your changes are below (a client "
+            "secret you typed must be typed again). <a href=''>Reload</a> to see theirs, "
+            "then apply yours again.</p>"
         )
         return _page(tenant, dict(form), current.body, notice=notice, status=409, **page_args)
     except Forbidden as refused:
@@ -315,7 +316,13 @@ def _page(
     extra_rows: int = 0,
     connect_to: str | None = None,
 ) -> func.HttpResponse:
-    placed = field_errors(errors or {})
+    errors = dict(errors or {})
+    if values.get("client_secret", "").strip():
+        # The page never shows a secret back: one typed before this answer is gone
+        # from the form, and saving it as it now stands would keep the old one.
+        retype = "was not saved: type it again (a secret is never shown back)"
+        errors["client_secret"] = "; ".join(filter(None, (errors.get("client_secret"), retype)))
+    placed = field_errors(errors)
 
     def error_of(name: str, *, hint: str = "") -> tuple[str, str]:
         """(the control's attributes, the message before it); `hint`: the id of a hint

@@ -108,9 +108,14 @@ def test_a_bad_field_and_a_save_from_a_stale_tab_change_nothing(
     before = system.services.admin.get_config(TENANT)
     page.goto(settings)
     page.get_by_label("Client ID").fill("not-a-uuid")
+    page.get_by_label("Client secret", exact=True).fill("a-new-secret-value")
     page.get_by_role("button", name="Save").click()
     assert page.locator("#err-client_id").is_visible()
     assert page.get_by_label("Client ID").get_attribute("aria-invalid") == "true"
+    # The secret is not shown back: the admin is told to type it again, at the field.
+    secret = page.get_by_label("Client secret", exact=True)
+    assert secret.input_value() == ""
+    expect(secret).to_have_accessible_description(re.compile("type it again"))
     assert_accessible(system, "settings-bad-field")
     assert system.services.admin.get_config(TENANT) == before
 
