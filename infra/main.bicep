@@ -140,6 +140,12 @@ param graphBaseUrl string = 'https://graph.microsoft.com'
 @description('Application (client) id of the operator\'s multitenant onboarding app (one-click "Connect Microsoft", README); its credential goes into the app vault as onboarding-client-credential. Empty: onboarding is off.')
 param onboardingClientId string = ''
 
+@description('Outgoing mail for invites and password resets (SMTP_URL): smtp://[user@]host:port (STARTTLS) or smtps://host:port; with a user, store their password in the app vault as smtp-password (README). Empty: no mail, links go to the admin only.')
+param smtpUrl string = ''
+
+@description('Sender address of invite and reset mail (MAIL_FROM); required with smtpUrl.')
+param mailFrom string = ''
+
 // Lowercase letters and digits only, so one prefix fits every naming rule (storage
 // accounts take nothing else); 'eb' when namePrefix has none of them.
 var prefixChars = 'abcdefghijklmnopqrstuvwxyz0123456789'
@@ -303,6 +309,8 @@ module appSettings 'modules/appsettings.bicep' = {
     graphBaseUrl: graphBaseUrl
     onboardingClientId: onboardingClientId
     pythonThreadCount: httpPerInstanceConcurrency
+    smtpUrl: smtpUrl
+    mailFrom: mailFrom
   }
 }
 

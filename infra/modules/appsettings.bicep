@@ -43,6 +43,12 @@ param onboardingClientId string
 @description('Worker threads of the Python worker: one per concurrent HTTP request.')
 param pythonThreadCount int
 
+@description('Outgoing mail (SMTP_URL: smtp://[user@]host:port, STARTTLS, or smtps://...); a user\'s password is the app vault\'s secret smtp-password. Empty: no mail.')
+param smtpUrl string
+
+@description('Sender address of that mail (MAIL_FROM); required with smtpUrl.')
+param mailFrom string
+
 resource site 'Microsoft.Web/sites@2024-04-01' existing = {
   name: appName
 }
@@ -86,6 +92,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     GRAPH_BASE_URL: graphBaseUrl
     // An empty value reads as unset: no onboarding (503 onboarding_not_configured).
     ONBOARDING_CLIENT_ID: onboardingClientId
+    // Empty reads as unset: no mail, invite and reset links go to the admin only.
+    // Set here, not by hand: the whole set is replaced on every deployment.
+    SMTP_URL: smtpUrl
+    MAIL_FROM: mailFrom
     AZURE_CREDENTIAL_MODE: 'managed'
   }
 }
