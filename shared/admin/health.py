@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.errors import EntraBridgeError
-from shared.expiry.assess import assess, counts
+from shared.expiry.assess import assess_in_use, counts
 from shared.tenants.model import OAuth2Config, is_sso_ready
 
 MAX_AGE = 30.0
@@ -130,7 +130,9 @@ class HealthProbe:
             f"missing or unreadable for {len(unavailable)} tenant(s)" if unavailable else "ok"
         )
         today = dt.datetime.now(dt.UTC).date()
-        standings = [s for slug, c in tenants if (s := assess(slug, c, today=today)) is not None]
+        standings = [
+            s for slug, c in tenants if (s := assess_in_use(slug, c, today=today)) is not None
+        ]
         checks["credential_expiry"] = _expiry_check(counts(standings))
         expired = {s.tenant for s in standings if s.standing == "expired"}
         return HealthReport(checks=checks, degraded_tenants=tuple(sorted(unavailable | expired)))

@@ -287,6 +287,7 @@ class AdminService:
                     client_secret_set=True,
                     client_secret_version=version,
                     client_secret_previous_version=None,
+                    client_secret_previous_expires_on=None,
                     client_secret_expires_on=expires,
                     credential_type="secret",  # what onboarding stores, whatever was before
                 )
@@ -456,13 +457,17 @@ def _pinned(
     use until now kept as the previous; while that one is itself pending (never
     used), the previous stays the one before it, known to work."""
     replaced = before.client_secret_version or (current.version if current else None)
+    replaced_expires = before.client_secret_expires_on
     if before.client_secret_pending and before.client_secret_previous_version:
         replaced = before.client_secret_previous_version
+        replaced_expires = before.client_secret_previous_expires_on
+    kept = replaced is not None and replaced != version
     return dataclasses.replace(
         config,
         client_secret_set=True,
         client_secret_version=version,
-        client_secret_previous_version=replaced if replaced != version else None,
+        client_secret_previous_version=replaced if kept else None,
+        client_secret_previous_expires_on=replaced_expires if kept else None,
         client_secret_pending=True,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from shared.tenants.model import OAuth2Config
@@ -40,6 +40,26 @@ def assess(tenant: str, config: OAuth2Config, *, today: dt.date) -> CredentialSt
     if days_left < EXPIRING_DAYS:
         return CredentialStanding(tenant, "expiring", days_left)
     return CredentialStanding(tenant, "healthy", days_left)
+
+
+def assess_in_use(
+    tenant: str, config: OAuth2Config, *, today: dt.date
+) -> CredentialStanding | None:
+    """`assess` of the credential sign-in relies on: while the current one is pending
+    (made, maybe not yet uploaded to Entra, never used), sign-in may still run on
+    the previous one, so whichever of the two expires first is the one that counts.
+    (The login page keeps `assess`: it must not hide the button that proves the new
+    one.)"""
+    standing = assess(tenant, config, today=today)
+    previous = config.client_secret_previous_expires_on
+    if standing is None or not config.client_secret_pending or previous is None:
+        return standing
+    fallback = assess(tenant, replace(config, client_secret_expires_on=previous), today=today)
+    if fallback is None or fallback.days_left is None:
+        return standing
+    if standing.days_left is None or fallback.days_left < standing.days_left:
+        return fallback
+    return standing
 
 
 def counts(standings: Iterable[CredentialStanding]) -> dict[str, int]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared import telemetry
-from shared.expiry.assess import CredentialStanding, assess, counts
+from shared.expiry.assess import CredentialStanding, assess_in_use, counts
 from shared.store.rows import EXPIRES_AT, Op, Tables, TransactionFailed
 from shared.store.tenant_partition import TABLE
 from shared.tenants.model import OAuth2Config
@@ -51,7 +51,8 @@ class CredentialWatch:
     def standings(self) -> list[CredentialStanding]:
         today = self.clock().date()
         found = (
-            assess(slug, config, today=today) for slug, config in self.tenants.configured_tenants()
+            assess_in_use(slug, config, today=today)
+            for slug, config in self.tenants.configured_tenants()
         )
         return [standing for standing in found if standing is not None]
 

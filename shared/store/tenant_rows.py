@@ -53,6 +53,11 @@ def config_to_entity(config: OAuth2Config) -> dict[str, Any]:
         "client_secret_previous_version": config.client_secret_previous_version or "",
         "credential_type": config.credential_type,
         SECRET_PENDING: config.client_secret_pending,
+        "client_secret_previous_expires_on": (
+            format_expiry(config.client_secret_previous_expires_on)
+            if config.client_secret_previous_expires_on
+            else ""
+        ),
         # Whole milliseconds, rounded up: a session begun before a cut-off stays before it.
         "sso_sessions_after_ms": math.ceil(config.sso_sessions_after * 1000),
         "password_sessions_after_ms": math.ceil(config.password_sessions_after * 1000),
@@ -78,6 +83,7 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
 
     lists = {name: _joined(data, name) for name in _LISTS}
     expires = text("client_secret_expires_on")
+    previous_expires = text("client_secret_previous_expires_on")
     updated_at = text("updated_at")
     return OAuth2Config(
         enabled=data.get("enabled") is True,
@@ -105,6 +111,9 @@ def config_from_entity(data: Mapping[str, Any]) -> OAuth2Config:
         credential_type="certificate" if data.get("credential_type") == "certificate" else "secret",
         client_secret_unavailable=data.get(SECRET_UNAVAILABLE) is True,
         client_secret_pending=data.get(SECRET_PENDING) is True,
+        client_secret_previous_expires_on=(
+            parse_expiry(previous_expires) if previous_expires else None
+        ),
         sso_sessions_after=_seconds(data.get("sso_sessions_after_ms")),
         password_sessions_after=_seconds(data.get("password_sessions_after_ms")),
     )

@@ -200,6 +200,10 @@ class OAuth2Config:
     # than demoting the untried one to fallback. Cleared by the first sign-in it
     # redeems (ConfigStore.mark_client_secret_proven); never in the document.
     client_secret_pending: bool = False
+    # When the previous version expires (kept with it at each rotation): while the
+    # current one is pending, sign-in may still rely on the previous one, and the
+    # credential watch warns about whichever expires first. Never in the document.
+    client_secret_previous_expires_on: dt.date | None = None
     # Sessions started before these times (epoch seconds) have ended: single sign-on
     # went off (Microsoft sessions) or Enforce SSO went on (password sessions). Set by
     # the store on each configuration write (sessions_ended_by); never in the document.

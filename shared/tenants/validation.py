@@ -147,6 +147,7 @@ def parse_config_put(
         client_secret_version=current.client_secret_version,
         client_secret_previous_version=current.client_secret_previous_version,
         client_secret_pending=current.client_secret_pending,
+        client_secret_previous_expires_on=current.client_secret_previous_expires_on,
         # A secret given in this PUT makes the credential a secret again.
         credential_type="secret" if new_secret is not None else current.credential_type,
     )

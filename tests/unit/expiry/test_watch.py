@@ -11,14 +11,17 @@ from typing import Any
 
 import pytest
 
+from shared.admin.auth import PLATFORM_ACTOR, AdminCaller
 from shared.errors import SsoUnavailable
 from shared.expiry.assess import assess, counts
 from shared.expiry.watch import CredentialWatchIncomplete
+from shared.signin.status import sign_in_status
 from shared.store.rows import Op
 from shared.tenants.model import OAuth2Config
 from tests.support.unit_services import UnitWorld
 
 TODAY = dt.date(2026, 12, 5)
+PLATFORM = AdminCaller(actor=PLATFORM_ACTOR, platform=True, user_id=None)
 
 
 def secret_until(day: dt.date | None, **changes: object) -> OAuth2Config:
@@ -124,3 +127,27 @@ def test_the_status_route_says_why_sso_is_off_when_the_secret_expired(unit: Unit
     assert expired["unavailable_reason"] == "credential_expired"
     expiring = sign_in_status(unit.services.configs, "fabrikam", public_base_url=base).to_body()
     assert expiring["sso_enabled"] is True and "unavailable_reason" not in expiring
+
+
+def test_a_certificate_not_yet_used_does_not_hide_the_secret_that_expires_first(
+    unit: UnitWorld,
+) -> None:
+    # An admin makes a certificate (12 months) for a secret 10 days from expiry but
+    # has not uploaded it: sign-in still runs on the secret, so the watch and
+    # /api/health keep warning about the secret, until the certificate signs
+    # someone in. The login page keeps its button meanwhile (that sign-in proves it).
+    today = unit.clock.utc().date()
+    unit.tenant("contoso", client_secret_expires_on=today + dt.timedelta(days=10))
+    unit.services.admin.create_client_certificate(PLATFORM, "contoso", ip=None)
+    watch = unit.services.credential_watch
+
+    [standing] = watch.run()
+    assert (standing.standing, standing.days_left) == ("expiring", 10)
+    assert unit.services.health.report().checks["credential_expiry"] != "ok"
+    status = sign_in_status(unit.services.configs, "contoso", public_base_url="https://x.example")
+    assert status.sso_enabled
+
+    config = unit.services.configs.read_now("contoso")
+    assert config is not None and config.client_secret_version
+    assert unit.services.configs.mark_client_secret_proven("contoso", config.client_secret_version)
+    assert watch.run() == []  # the certificate, 12 months, is what counts now
