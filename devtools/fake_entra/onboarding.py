@@ -23,9 +23,9 @@ Multitenant apps come from the directory file's top-level `multitenant_apps`
 `consent_error` [error, description]; `replication_404s` N (the next N Graph
 calls naming a just-created application or principal answer 404, as Graph does
 for seconds after creation); `step_faults` {step: {"status", "times" (0: every
-call), "retry_after"}} for steps instantiate, get_application, list_applications,
-patch_application, add_password, delete_application, service_principals,
-permission_grant.
+call), "retry_after", "after_acting" (do the step, then answer the fault)}} for
+steps instantiate, get_application, list_applications, patch_application,
+add_password, delete_application, service_principals, permission_grant.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import re
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -267,7 +267,11 @@ def graph(entra: FakeEntra, request: Request, parts: list[str]) -> Response:
     if parts[:1] == ["applicationTemplates"]:
         if parts[1:] != [CUSTOM_APP_TEMPLATE, "instantiate"] or method != "POST":
             return graph_error(404, "Request_ResourceNotFound", "No such application template.")
-        return _step(entra, "instantiate") or _instantiate(entra, request, tenant_id)
+
+        def instantiate() -> Response:
+            return _instantiate(entra, request, tenant_id)
+
+        return _step(entra, "instantiate", instantiate) or instantiate()
     if parts == ["applications"] and method == "GET":
         return _step(entra, "list_applications") or _list_apps(entra, request, tenant_id)
     if parts[:1] == ["applications"] and len(parts) in (2, 3):
@@ -279,15 +283,28 @@ def graph(entra: FakeEntra, request: Request, parts: list[str]) -> Response:
         }.get((method, len(parts)))
         if step is None or (len(parts) == 3 and parts[2] != "addPassword"):
             return graph_error(405, "Request_BadRequest", "Not supported here.")
-        return _step(entra, step) or _app_call(entra, request, tenant_id, parts[1], step)
+
+        def call() -> Response:
+            return _app_call(entra, request, tenant_id, parts[1], step)
+
+        return _step(entra, step, call) or call()
     if parts == ["servicePrincipals"] and method == "GET":
         return _step(entra, "service_principals") or _principals(entra, request, tenant_id)
     if parts == ["oauth2PermissionGrants"] and method == "POST":
-        return _step(entra, "permission_grant") or _grant(entra, request, tenant_id)
+
+        def grant() -> Response:
+            return _grant(entra, request, tenant_id)
+
+        return _step(entra, "permission_grant", grant) or grant()
     return graph_error(400, "BadRequest", "Not served by the stand-in.")
 
 
-def _step(entra: FakeEntra, step: str) -> Response | None:
+def _step(
+    entra: FakeEntra, step: str, act: Callable[[], Response] | None = None
+) -> Response | None:
+    """The step's fault answer, if one is set (None: serve it). A fault with
+    `after_acting` (and `act`, the step itself) does the step first, then answers
+    the fault, as a gateway timing out after Graph acted would."""
     from devtools.fake_entra.graph import graph_error
 
     state = entra.onboarding
@@ -300,6 +317,8 @@ def _step(entra: FakeEntra, step: str) -> Response | None:
             del state.step_faults[step]
         elif times > 1:
             state.step_faults[step] = {**fault, "times": times - 1}
+    if fault.get("after_acting") and act is not None:
+        act()
     status = int(fault.get("status", 503))
     answer = graph_error(status, "serviceNotAvailable" if status >= 500 else "Request_BadRequest",
                          f"Fault switch on {step}.")  # fmt: skip

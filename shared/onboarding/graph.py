@@ -6,7 +6,10 @@ again by our tag; delete it.
 Graph is eventually consistent: an application created a moment ago can answer
 404 for seconds, and busy answers (429, 503) carry Retry-After. Every call here
 is retried with bounded backoff, honouring Retry-After, within one deadline for
-the whole onboarding (60 s); a 404 is retried only for what was just created.
+the whole onboarding (60 s); a 404 is retried only for what was just created. A
+POST (it creates an app, a secret or a grant) is retried only when Graph surely
+did not act on it (429, 503, no connection made): a repeated create would leave
+a second app or a live secret nobody holds.
 Anything else ends the onboarding: `GraphFailed` names the step and the status,
 never a body (Graph's messages can echo what was sent).
 """
@@ -21,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 CUSTOM_APP_TEMPLATE = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"  # Microsoft's documented id
@@ -34,7 +38,21 @@ DELEGATED = {
 }
 DEADLINE_SECONDS = 60.0
 _RETRIED = frozenset({429, 500, 502, 503, 504})
+# A POST creates something (an app, a secret, a grant): it is sent again only when
+# Graph surely did not act on it (throttled, or busy and saying so), never after a
+# 500, 502, 504 or a lost answer, which may follow a change Graph made.
+_RETRIED_POST = frozenset({429, 503})
 _MAX_WAIT = 10.0
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """The request surely never reached Graph: no connection was made."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
 
 
 class GraphFailed(Exception):
@@ -189,6 +207,7 @@ class GraphSteps:
         just_created: bool = False,
     ) -> Any:
         attempt = 0
+        creates = method == "POST"
         while True:
             attempt += 1
             try:
@@ -199,7 +218,9 @@ class GraphSteps:
                     headers={"Authorization": f"Bearer {self.access_token}"},
                     timeout=(3, 15),
                 )
-            except requests.RequestException:
+            except requests.RequestException as error:
+                if creates and not _never_sent(error):
+                    raise GraphFailed(step, None) from error
                 self._pause(step, None, attempt, None)
                 continue
             if answer.status_code < 300:
@@ -209,7 +230,8 @@ class GraphSteps:
                     return answer.json()
                 except ValueError:
                     raise GraphFailed(step, answer.status_code) from None
-            retried = answer.status_code in _RETRIED or (just_created and answer.status_code == 404)
+            statuses = _RETRIED_POST if creates else _RETRIED
+            retried = answer.status_code in statuses or (just_created and answer.status_code == 404)
             if not retried:
                 raise GraphFailed(step, answer.status_code)
             self._pause(step, answer.headers.get("Retry-After"), attempt, answer.status_code)

@@ -390,6 +390,26 @@ def test_a_step_failing_for_good_leaves_no_orphan_and_no_change(
     assert "onboarding_app_deleted" in [e["action"] for e in events]
 
 
+@pytest.mark.parametrize("step", ["instantiate", "add_password", "permission_grant"])
+def test_a_create_graph_may_have_made_is_never_sent_twice(
+    onboarding: Onboarding, step: str
+) -> None:
+    # Graph acts, then the answer is lost (a gateway's 504): sending the POST again
+    # would make a second app, a second live secret nobody holds, or a grant that
+    # conflicts. The onboarding fails instead, and the run's app is deleted.
+    onboarding.entra.set_onboarding_faults(
+        step_faults={step: {"status": 504, "times": 1, "after_acting": True}}
+    )
+    done = onboarding.callback(onboarding.consent(onboarding.start().json()["consent_url"]))
+    assert outcome(done)["onboarding_error"] == ["graph_failed"]
+    directory = onboarding.directory.northwind_tenant_id
+    made = onboarding.entra.onboarded_apps(directory)
+    # The instantiate whose answer was lost leaves the one app Graph made (its id
+    # never reached us); every later step's app is ours, and deleted.
+    assert len(made) == (1 if step == "instantiate" else 0)
+    assert onboarding.config().client_id is None
+
+
 def test_a_failed_clean_up_is_audited(onboarding: Onboarding) -> None:
     onboarding.entra.set_onboarding_faults(
         step_faults={
