@@ -16,7 +16,7 @@ import azure.functions as func
 from functions import pages, web
 from functions.settings import AdminSession, admin_session, nav, refused_post, refused_post_page
 from shared.admin.settings_form import csrf_token
-from shared.errors import EntraBridgeError
+from shared.errors import EntraBridgeError, InvalidRequest
 from shared.users import User
 
 bp = web.Blueprint()
@@ -29,13 +29,13 @@ def settings_users(req: func.HttpRequest) -> func.HttpResponse:
     if not isinstance(session, AdminSession):
         return session
     admin = session.services.admin
-    notice = ""
-    try:
-        if req.method == "POST":
-            form = web.form_or_json(req)
-            if refused_post(req, session, form):
-                return refused_post_page()
-            disabled = form.get("disabled") == "true"
+    notice, status = "", 200
+    if req.method == "POST":
+        form = web.form_or_json(req)
+        if refused_post(req, session, form):
+            return refused_post_page()
+        disabled = form.get("disabled") == "true"
+        try:
             changed = admin.set_user_disabled(
                 session.caller,
                 session.tenant,
@@ -43,18 +43,24 @@ def settings_users(req: func.HttpRequest) -> func.HttpResponse:
                 {"disabled": disabled},
                 ip=web.client_ip(req),
             )
+        except EntraBridgeError as refused:  # the page again, saying why, with its status
+            notice = f"<p class=error role=alert>{escape(refused.description)}</p>"
+            status = refused.status
+        else:
             state = "disabled (their sessions have ended)" if disabled else "enabled"
             notice = f"<p class=saved role=status>{escape(changed.email)} is {state}.</p>"
-        email = str(req.params.get("email") or "").strip()
-        cursor = str(req.params.get("cursor") or "") or None
+    email = str(req.params.get("email") or "").strip()
+    cursor = str(req.params.get("cursor") or "") or None
+    try:
         if email:
             found = session.services.users.by_email(session.tenant, email)
             listed, next_cursor = ([found] if found else []), None
         else:
             listed, next_cursor = admin.list_users(session.tenant, limit=PAGE, cursor=cursor)
     except EntraBridgeError as error:
-        notice = f"<p class=error role=alert>{escape(error.description)}</p>"
-        listed, next_cursor, email = [], None, ""
+        notice += f"<p class=error role=alert>{escape(error.description)}</p>"
+        status = status if status != 200 else error.status
+        listed, next_cursor = [], None
     rows = "".join(_user_row(session, user) for user in listed) or (
         "<tr><td colspan=4>No user found.</td></tr>"
     )
@@ -72,7 +78,7 @@ def settings_users(req: func.HttpRequest) -> func.HttpResponse:
         "<th scope=col>Name</th><th scope=col>Email</th><th scope=col>Sign-in</th>"
         f"<th scope=col>Status</th></tr></thead><tbody>{rows}</tbody></table>{more}"
     )
-    return web.html_response(pages.page("Users", body))
+    return web.html_response(pages.page("Users", body), status)
 
 
 def _user_row(session: AdminSession, user: User) -> str:
@@ -103,10 +109,23 @@ def settings_audit(req: func.HttpRequest) -> func.HttpResponse:
         return session
     action = str(req.params.get("action") or "").strip()
     cursor = str(req.params.get("cursor") or "") or None
+    notice, status = "", 200
     try:
         events, next_cursor = session.services.admin.list_audit(
             session.tenant, limit=PAGE, cursor=cursor
         )
+    except InvalidRequest:  # a link to an older page that is not (any more) valid
+        notice = (
+            "<p class=error role=alert>That page of the log could not be found; "
+            "the newest events are shown.</p>"
+        )
+        status = 400
+        try:
+            events, next_cursor = session.services.admin.list_audit(
+                session.tenant, limit=PAGE, cursor=None
+            )
+        except EntraBridgeError as error:
+            return pages.error_page(error.code, status=error.status)
     except EntraBridgeError as error:
         return pages.error_page(error.code, status=error.status)
     if action:  # within this page of events (the log pages by time)
@@ -126,7 +145,7 @@ def settings_audit(req: func.HttpRequest) -> func.HttpResponse:
         else ""
     )
     body = (
-        f"<h1>Audit log</h1>{nav(session.tenant, 'settings/audit')}"
+        f"<h1>Audit log</h1>{nav(session.tenant, 'settings/audit')}{notice}"
         "<form method=get role=search><label for=action>Only this action</label>"
         f"<input id=action name=action value='{escape(action, quote=True)}'>"
         "<button type=submit>Filter</button></form>"
@@ -134,4 +153,4 @@ def settings_audit(req: func.HttpRequest) -> func.HttpResponse:
         "<th scope=col>Action</th><th scope=col>By</th><th scope=col>Code</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{more}"
     )
-    return web.html_response(pages.page("Audit log", body))
+    return web.html_response(pages.page("Audit log", body), status)

@@ -200,7 +200,9 @@ def test_a_user_scim_manages_shows_so_and_cannot_be_switched_here(
     form = {"csrf": hidden(listed, "csrf"), "user_id": user_id, "disabled": "true"}
     origin = {"Origin": system.services.settings.public_base_url}
     switched = system.http.post(tab, data=form, headers={"Cookie": cookie} | origin)
+    assert switched.status_code == 409  # the refusal's own status, not a 200
     assert "managed by SCIM provisioning" in switched.text
+    assert "grace@acme.example" in switched.text  # the list is still there
     stored = system.services.users.get(ADMIN_TENANT, user_id)
     assert stored is not None and not stored.disabled
 
@@ -251,6 +253,10 @@ def test_the_audit_tab_lists_the_newest_events_and_filters_by_action(
     assert "tenant_created" in only.text and "<td>config_created</td>" not in only.text
     anonymous = system.http.get(tab, allow_redirects=False)
     assert anonymous.status_code == 303
+    # A link to an older page that is no longer valid: the newest events, saying so.
+    stale = system.http.get(tab, params={"cursor": "not-a-cursor"}, headers={"Cookie": cookie})
+    assert stale.status_code == 400
+    assert "could not be found" in stale.text and "config_created" in stale.text
 
 
 def test_saving_the_page_keeps_every_mapping_the_api_allows(admin_system: AdminSystem) -> None:
