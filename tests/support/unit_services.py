@@ -14,7 +14,7 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -72,6 +72,18 @@ class UnitWorld:
     def advance(self, by: dt.timedelta) -> None:
         """Time passes for the whole world at once."""
         self.clock.offset += by.total_seconds()
+
+    def moved_elsewhere(self, config: OAuth2Config, slug: str = "contoso") -> None:
+        """Another instance (its own, empty cache) moves the tenant to a new Entra
+        directory while this one has `config` cached, which it keeps serving for its
+        30 s; a second passes before and after the move."""
+        configs = self.services.configs
+        assert configs.get_config(slug) == config  # cached here
+        elsewhere = replace(configs, tables=self.tables)
+        elsewhere.__post_init__()
+        self.advance(dt.timedelta(seconds=1))
+        elsewhere.put_tenant(slug, slug.title(), replace(config, tenant_id=random_id()))
+        self.advance(dt.timedelta(seconds=1))
 
     def sign_in(self, person: Person, tenant: str = "contoso", *, ip: str = IP) -> Completed:
         """`person` through the whole Microsoft sign-in (a browser's redirect mode); the

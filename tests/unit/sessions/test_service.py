@@ -701,13 +701,7 @@ def test_a_sign_in_finished_on_a_stale_configuration_after_a_move_ends_at_its_re
     # This instance still has the old directory cached when another instance moves
     # the tenant to a new one: a sign-in here starts after the cut-off, through the
     # old directory. Its first refresh once the cache has caught up ends it.
-    config = unit.tenant()
-    assert unit.services.configs.get_config("contoso") == config  # cached here
-    elsewhere = replace(unit.services.configs, tables=unit.tables)
-    elsewhere.__post_init__()  # another instance: its own (empty) cache
-    unit.advance(dt.timedelta(seconds=1))
-    elsewhere.put_tenant("contoso", "Contoso", replace(config, tenant_id=random_id()))
-    unit.advance(dt.timedelta(seconds=1))
+    unit.moved_elsewhere(unit.tenant())
     late = sign_in(unit, person())
     unit.services.configs.forget("contoso")  # its 30 s are up (the cache runs on real time)
 
@@ -722,13 +716,7 @@ def test_a_session_begun_through_the_old_directory_after_a_move_is_refused_at_it
 ) -> None:
     # As above, but the session's access token is used first (the admin API, or any
     # route that takes a Bearer token): it is refused there too, and the session ends.
-    config = unit.tenant()
-    assert unit.services.configs.get_config("contoso") == config  # cached here
-    elsewhere = replace(unit.services.configs, tables=unit.tables)
-    elsewhere.__post_init__()  # another instance: its own (empty) cache
-    unit.advance(dt.timedelta(seconds=1))
-    elsewhere.put_tenant("contoso", "Contoso", replace(config, tenant_id=random_id()))
-    unit.advance(dt.timedelta(seconds=1))
+    unit.moved_elsewhere(unit.tenant())
     late = sign_in(unit, person())
     unit.services.configs.forget("contoso")  # its 30 s are up (the cache runs on real time)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -239,13 +239,7 @@ def test_an_admin_group_of_the_old_directory_grants_nothing_after_a_move_on_a_st
     # still has the old directory cached for up to 30 s: a member of the old admin
     # group who signs in here must not come away as tenant_admin.
     admins = random_id()
-    config = unit.tenant(admin_groups=(admins,))
-    assert unit.services.configs.get_config("contoso") == config  # cached here
-    elsewhere = replace(unit.services.configs, tables=unit.tables)
-    elsewhere.__post_init__()  # another instance: its own (empty) cache
-    unit.advance(dt.timedelta(seconds=1))
-    elsewhere.put_tenant("contoso", "Contoso", replace(config, tenant_id=random_id()))
-    unit.advance(dt.timedelta(seconds=1))
+    unit.moved_elsewhere(unit.tenant(admin_groups=(admins,)))
 
     with pytest.raises(SsoDisabled) as refused:
         sign_in(unit, Person(oid=random_id(), email="ada@contoso.example", groups=(admins,)))
@@ -332,20 +326,7 @@ def test_a_sign_in_racing_a_disable_gets_no_session_that_re_enabling_revives(
     unit.tenant()
     ada = Person(oid=random_id(), email="ada@contoso.example")
     user = sign_in(unit, ada).user
-    store = unit.services.users
-    store._recent.forget("contoso", user.id)
-    tables = store.tables
-    fired: list[bool] = []
-
-    def apply_after_a_disable(table: str, operations: Sequence[Op]) -> list[str | None]:
-        if not fired:
-            fired.append(True)
-            unit.services.admin.set_user_disabled(
-                PLATFORM, "contoso", user.id, {"disabled": True}, ip=None
-            )
-        return tables.apply(table, operations)
-
-    monkeypatch.setattr(store, "tables", _Hooked(tables, apply_after_a_disable))
+    disabled_while_writing(unit, user, monkeypatch)
     attempt = start(unit)
     with pytest.raises(AccountDisabled):
         complete(unit, attempt, {"code": unit.entra.signs_in(ada)})
@@ -370,20 +351,11 @@ def test_a_sign_in_racing_a_disable_is_refused_as_disabled_when_storage_then_fai
     unit.tenant()
     ada = Person(oid=random_id(), email="ada@contoso.example")
     user = sign_in(unit, ada).user
-    store = unit.services.users
-    store._recent.forget("contoso", user.id)
-    tables = store.tables
-
-    def apply_after_a_disable(table: str, operations: Sequence[Op]) -> list[str | None]:
-        unit.services.admin.set_user_disabled(
-            PLATFORM, "contoso", user.id, {"disabled": True}, ip=None
-        )
-        return tables.apply(table, operations)
+    tables = disabled_while_writing(unit, user, monkeypatch)
 
     def storage_down(*_: Any, **__: Any) -> None:
         raise SsoUnavailable("Table Storage could not be reached or failed the request.")
 
-    monkeypatch.setattr(store, "tables", _Hooked(tables, apply_after_a_disable))
     families = unit.services.sessions.refresh_tokens
     monkeypatch.setattr(families, "tables", _Hooked(tables, tables.apply, update=storage_down))
     attempt = start(unit)
@@ -421,6 +393,27 @@ def test_key_vault_failing_the_session_key_refuses_the_sign_in_with_nothing_stor
 
     monkeypatch.undo()  # Key Vault is back: a new attempt signs her in
     assert sign_in(unit, ada).user.email == "ada@contoso.example"
+
+
+def disabled_while_writing(unit: UnitWorld, user: User, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An admin disables `user` between this instance's read of their row (nothing is
+    cached here: they signed in on another instance) and the sign-in's write, once.
+    The user store's own tables, unhooked."""
+    store = unit.services.users
+    store._recent.forget(user.tenant, user.id)
+    tables = store.tables
+    fired: list[bool] = []
+
+    def apply_after_a_disable(table: str, operations: Sequence[Op]) -> list[str | None]:
+        if not fired:
+            fired.append(True)
+            unit.services.admin.set_user_disabled(
+                PLATFORM, user.tenant, user.id, {"disabled": True}, ip=None
+            )
+        return tables.apply(table, operations)
+
+    monkeypatch.setattr(store, "tables", _Hooked(tables, apply_after_a_disable))
+    return tables
 
 
 class _Hooked:
