@@ -46,6 +46,7 @@ from shared.store.secrets import SecretValue, client_secret_name
 from shared.tenants.document import render_client_secret_answer, render_config_document
 from shared.tenants.model import (
     OAuth2Config,
+    directory_of,
     format_expiry,
     is_sso_ready,
     missing_for_enable,
@@ -267,9 +268,11 @@ class AdminService:
         actor: str,
     ) -> tuple[str, ...]:
         """One-click onboarding's result: the app it made (or found) becomes the
-        tenant's, with its new secret (stored in Key Vault first; the secret of any
-        earlier app is not kept: it belongs to another app). Enabled when nothing
-        else is missing; what is still missing, otherwise."""
+        tenant's, with its new secret (stored in Key Vault first). The credential in
+        use until now stays the fallback when it is the same app's (a run again: the
+        new secret may take a moment to reach every Entra replica); another app's is
+        not kept. Enabled when nothing else is missing; what is still missing,
+        otherwise."""
         record = self._tenant(tenant)
         now = self.clock()
         first = record
@@ -284,12 +287,18 @@ class AdminService:
                     record.config,
                     client_id=client_id,
                     tenant_id=directory_id,
-                    client_secret_set=True,
-                    client_secret_version=version,
-                    client_secret_previous_version=None,
-                    client_secret_previous_expires_on=None,
                     client_secret_expires_on=expires,
                     credential_type="secret",  # what onboarding stores, whatever was before
+                )
+                same_app = (record.config.client_id, directory_of(record.config)) == (
+                    client_id,
+                    directory_id.lower(),
+                )
+                connected = _pinned(
+                    connected,
+                    version,
+                    before=record.config if same_app else OAuth2Config(),
+                    current=None,
                 )
                 missing = missing_for_enable(connected)
                 connected = dataclasses.replace(connected, enabled=not missing)

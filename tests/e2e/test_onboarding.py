@@ -188,12 +188,17 @@ def test_an_operator_connects_a_new_customer_and_its_people_sign_in_at_once(
 
 
 def test_running_it_again_reuses_the_app_and_only_adds_a_secret(onboarding: Onboarding) -> None:
+    versions = []
     for _ in range(2):
         consent_url = onboarding.start().json()["consent_url"]
         done = onboarding.callback(onboarding.consent(consent_url))
         assert outcome(done)["onboarding"] == ["connected"]
+        versions.append(onboarding.config().client_secret_version)
     (app,) = onboarding.entra.onboarded_apps(onboarding.directory.northwind_tenant_id)
     assert len(app["passwordCredentials"]) == 2
+    # The same app's secret from the first run stays the fallback while the new one
+    # reaches every Entra replica.
+    assert onboarding.config().client_secret_previous_version == versions[0] != versions[1]
     assert onboarding.sign_in().headers["Location"].find("sso_error") == -1
 
 
