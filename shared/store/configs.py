@@ -103,7 +103,7 @@ class ConfigStore:
         self._unknown = _Expiring(self.max_entries)
         # (tenant, version) this instance saw proven: the cached config may say
         # "pending" for up to 30 s more, and each sign-in meanwhile would read the row.
-        self._proven: set[str] = set()
+        self._proven: dict[str, str] = {}  # tenant -> its version seen proven
 
     @property
     def cached_entries(self) -> int:
@@ -186,6 +186,10 @@ class ConfigStore:
                     )
                 except EntityExists:
                     continue
+                finally:
+                    # This instance may have "no such tenant" cached (or a read of it
+                    # in flight): it knows the tenant at once.
+                    self.forget(tenant)
                 return _record(row), "created"
             if record.display_name == display_name:
                 return record, "unchanged"
@@ -228,8 +232,12 @@ class ConfigStore:
             fresh = self.get_tenant(record.slug)
             if fresh is None or fresh.config_etag != record.config_etag:
                 raise
-            # A rename keeps config_etag: keep the name the row has now.
+            # A rename keeps config_etag: keep the name the row has now. A sign-in's
+            # proof that the credential works stays too, while the write keeps that
+            # credential (the caller's copy of the mark predates it).
             entity["display_name"] = fresh.display_name
+            if entity.get("client_secret_version") == (fresh.config.client_secret_version or ""):
+                entity[SECRET_PENDING] = fresh.config.client_secret_pending
             return self.tables.update(TABLE, entity, etag=fresh.etag)
 
     def mark_client_secret(self, tenant: str, *, unavailable: bool) -> bool:
@@ -257,31 +265,30 @@ class ConfigStore:
         """Record that `version`, the tenant's current one, has signed someone in: it is
         no longer pending. Writes only when the row still names that version as
         pending (True then), never the configuration."""
-        seen = f"{tenant}\n{version}"
         with self._lock:
-            if seen in self._proven:
+            if self._proven.get(tenant) == version:
                 return False
         for _ in range(_ATTEMPTS):
             row = self.tables.get(TABLE, PARTITION, tenant)
             if row is None or str(row.data.get("client_secret_version") or "") != version:
                 return False  # rotated since: the new version is for its own sign-ins
             if row.data.get(SECRET_PENDING) is not True:
-                self._remember_proven(seen)  # another instance marked it
+                self._remember_proven(tenant, version)  # another instance marked it
                 return False
             try:
                 self.tables.update(TABLE, {**row.data, SECRET_PENDING: False}, etag=row.etag)
             except EtagMismatch:
                 continue
             self.forget(tenant)
-            self._remember_proven(seen)
+            self._remember_proven(tenant, version)
             return True
         return False  # it keeps changing: the next sign-in records it
 
-    def _remember_proven(self, seen: str) -> None:
+    def _remember_proven(self, tenant: str, version: str) -> None:
         with self._lock:
             if len(self._proven) >= self.max_entries:
                 self._proven.clear()  # bounded: forgetting costs one read, no more
-            self._proven.add(seen)
+            self._proven[tenant] = version
 
     def configured_tenants(self) -> list[tuple[str, OAuth2Config]]:
         """Every tenant's slug and configuration, read past the cache (the health probe)."""
@@ -298,6 +305,7 @@ class ConfigStore:
         with self._lock:
             self._known.pop(tenant, None)
             self._unknown.pop(tenant, None)
+            self._proven.pop(tenant, None)  # a write may have changed the mark: read it
             self._generation += 1
 
 

@@ -57,3 +57,42 @@ def test_a_write_that_landed_but_timed_out_is_not_hidden_by_the_cache() -> None:
         configs.replace_config(record, replace(on, enabled=False))
     after = configs.get_config("contoso")
     assert after is not None and not after.enabled
+
+
+def test_a_tenant_this_instance_creates_is_known_here_at_once() -> None:
+    configs = ConfigStore(MemoryTables())
+    assert configs.cached_tenant("acme") is None  # "no such tenant", cached
+    configs.create_or_rename("acme", "Acme")
+    record = configs.cached_tenant("acme")
+    assert record is not None and record.display_name == "Acme"
+
+
+def test_an_admin_write_over_a_sign_ins_mark_keeps_the_credential_proven() -> None:
+    # The admin read the configuration while its new secret was pending; a sign-in
+    # proves the secret before the admin's write lands (over that mark). The write
+    # keeps the secret, so the proof stays: the next rotation demotes this secret to
+    # the fallback, not an older one.
+    configs = ConfigStore(MemoryTables())
+    configs.put_tenant(
+        "acme",
+        "Acme",
+        OAuth2Config(
+            client_secret_set=True, client_secret_version="v2", client_secret_pending=True
+        ),
+    )
+    read_by_admin = configs.get_tenant("acme")
+    assert read_by_admin is not None and read_by_admin.config.client_secret_pending
+    assert configs.mark_client_secret_proven("acme", "v2")
+    configs.replace_config(read_by_admin, replace(read_by_admin.config, button_label="Sign in"))
+    written = configs.read_now("acme")
+    assert written is not None and written.button_label == "Sign in"
+    assert not written.client_secret_pending
+    # A write that pins another version starts that one pending, as it should.
+    rotated = configs.get_tenant("acme")
+    assert rotated is not None
+    configs.replace_config(
+        rotated,
+        replace(rotated.config, client_secret_version="v3", client_secret_pending=True),
+    )
+    after = configs.read_now("acme")
+    assert after is not None and after.client_secret_pending
