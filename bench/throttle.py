@@ -3,7 +3,7 @@
 The options for sharing the count across instances, each measured against the
 same Azurite with the host in this process (JSON-mode starts from one client,
 the limit raised so nothing is refused while measuring):
-- no throttle (the baseline: the auth transaction's insert);
+- no throttle (the baseline: a start writes nothing, its attempt sealed in its state);
 - a shared row read and written on every start (a fixed-window counter row per
   client and minute, optimistic concurrency): `step` 1;
 - a local count added to the shared row every 10 starts (what runs): `step` 10.

@@ -17,11 +17,13 @@ def test_the_readme_onboarding_walkthrough_works(onboarding: Onboarding) -> None
         "Connect Microsoft in one click",
         api=f"{onboarding.host.url}/api",
         key=PLATFORM_KEY,
+        variables={"DIRECTORY": onboarding.directory.northwind_tenant_id},
     )
     found = re.findall(r'"consent_url":\s*"([^"]+)"', output)
     assert found, output
     consent_url = found[-1]
-    # "open consent_url in a browser, choose Demo Corp, Accept" (here: Northwind)
+    # "open consent_url in a browser, choose Demo Corp, Accept" (here: Northwind, the
+    # directory this stand-in hosts for it, given as DIRECTORY above)
     done = onboarding.callback(onboarding.consent(consent_url))
     assert done.status_code == 302, done.text
     location = urlsplit(done.headers["Location"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -18,11 +19,23 @@ def walkthrough(section: str) -> str:
     return str(blocks[0])
 
 
-def run_walkthrough(section: str, *, api: str, key: str, scratch: Path | None = None) -> str:
-    """Run it with bash -euo pipefail (an HTTP error fails it: curl -f); its output."""
+def run_walkthrough(
+    section: str,
+    *,
+    api: str,
+    key: str,
+    scratch: Path | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> str:
+    """Run it with bash -euo pipefail (an HTTP error fails it: curl -f); its output.
+    `variables`: shell variables the walkthrough sets (`NAME=...` lines) given this
+    system's values instead (the test's stand-in is not make dev's)."""
     script = walkthrough(section)
     script = re.sub(r"^API=.*$", f"API={api}", script, flags=re.M)
     script = re.sub(r"^KEY=.*$", f'KEY="X-Platform-Admin-Key: {key}"', script, flags=re.M)
+    for name, value in (variables or {}).items():
+        script, found = re.subn(rf"^{name}=.*$", f"{name}={value}", script, flags=re.M)
+        assert found == 1, f"the walkthrough sets no {name}"
     if scratch is not None:
         script = script.replace("/tmp/", f"{scratch}/")
     script = script.replace("curl -s ", "curl -sSf ")
