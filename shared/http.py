@@ -16,6 +16,7 @@ import logging
 import os
 import ssl
 import threading
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -87,6 +88,9 @@ class EnvCachedSession(requests.Session):
     def __init__(self) -> None:
         super().__init__()
         self._environment: dict[tuple[object, ...], _Settings] = {}
+        # One session serves every tenant's server-to-server calls: a cookie one
+        # answer sets (Entra, Graph) must not ride along on another tenant's request.
+        self.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._environment_lock = threading.Lock()
 
     def merge_environment_settings(

@@ -5,7 +5,9 @@ handshake)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,33 @@ def test_a_name_the_certificate_does_not_carry_is_refused(wildcard_entra: FakeEn
     # 127.0.0.2 reaches the same server, but its certificate names 127.0.0.1 and localhost.
     with TimeoutSession() as http, pytest.raises(requests.exceptions.SSLError):
         http.get(discovery_url(wildcard_entra, host="127.0.0.2"))
+
+
+def test_a_cookie_one_answer_sets_is_never_sent_on_a_later_request() -> None:
+    # One outbound session serves every tenant: what Entra or Graph sets for one
+    # tenant's call must not travel with the next tenant's.
+    seen: list[str | None] = []
+
+    class SetsACookie(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            self.send_header("Set-Cookie", "affinity=tenant-a; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SetsACookie)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with TimeoutSession() as http:
+            url = f"http://127.0.0.1:{server.server_address[1]}/"
+            for _ in range(2):
+                assert http.get(url).status_code == 200
+            assert len(http.cookies) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [None, None]
