@@ -15,6 +15,7 @@ SDK stays behind the `VersionedSecrets` protocol.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import threading
@@ -83,7 +84,9 @@ class _KeySet(Generic[K]):
 
 
 class KeyRing(Generic[K]):
-    """Thread-safe: one thread refreshes while the others wait for its result."""
+    """Thread-safe. Cold, one thread reads Key Vault while the others wait for its
+    result (a failure is theirs too); warm and due, one thread refreshes while the
+    others keep using the current keys."""
 
     def __init__(
         self,
@@ -107,6 +110,8 @@ class KeyRing(Generic[K]):
         self._parsed: dict[str, K] = {}
         self._last_unknown_kid_refresh: float | None = None
         self._lock = threading.Lock()
+        self._cold_failures = 0  # failed reads with no key set yet
+        self._cold_error: EntraBridgeError | None = None
 
     # --- public ----------------------------------------------------------------------
 
@@ -152,12 +157,33 @@ class KeyRing(Generic[K]):
         keys = self._keys  # one attribute read: the fast path takes no lock
         if keys is not None and keys.fresh_until > self._clock():
             return keys
-        with self._lock:
+        if keys is not None:
+            # Due: one thread asks Key Vault; the others go on with the keys they
+            # have rather than queue behind its timeouts when the vault is slow.
+            if not self._lock.acquire(blocking=False):
+                return keys
+            try:
+                keys = self._keys or keys
+                now = self._clock()
+                return keys if keys.fresh_until > now else self._refresh_locked(now, create=True)
+            finally:
+                self._lock.release()
+        failures = self._cold_failures
+        with self._lock:  # cold: every caller waits for the one read
             keys = self._keys
             now = self._clock()
-            if keys is not None and keys.fresh_until > now:
+            if keys is not None:
                 return keys
-            return self._refresh_locked(now, create=True)
+            if self._cold_failures != failures and self._cold_error is not None:
+                # The read we waited for failed: share its outcome rather than queue
+                # one more read (and its timeouts) per waiting request.
+                raise copy.copy(self._cold_error)
+            try:
+                return self._refresh_locked(now, create=True)
+            except EntraBridgeError as error:
+                self._cold_failures += 1
+                self._cold_error = error
+                raise
 
     def _refresh_locked(self, now: float, *, create: bool) -> _KeySet[K]:
         try:

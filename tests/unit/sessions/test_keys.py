@@ -13,6 +13,7 @@ import itertools
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 
@@ -416,3 +417,84 @@ def test_the_previous_key_stops_verifying_30_minutes_after_its_successor_was_mad
     forged = issue_access_token(key=old, claims=CLAIMS, issuer=ISSUER, now=5000)
     with pytest.raises(Unauthorized):
         verify_access_token(forged, keys=ring.verification_keys(), issuer=ISSUER, now=5000)
+
+
+class SlowVault(MemorySecrets):
+    """Key Vault that, once `hold` is set, keeps a list call waiting until `release`
+    (a vault slow to answer, or timing out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = False
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def list_versions(self, name: str) -> list[SecretVersion]:
+        if self.hold:
+            self.inside.set()
+            self.release.wait(10)
+        return super().list_versions(name)
+
+
+def test_while_one_request_refreshes_from_a_slow_vault_the_others_go_on() -> None:
+    # The keys are due (10 minutes): one request asks Key Vault, which hangs; every
+    # other request meanwhile verifies with the keys it has instead of queueing
+    # behind the vault's timeouts.
+    vault, clock = SlowVault(), Clock()
+    ring = SessionKeyRing(vault, ttl_seconds=600, clock=clock, wall_clock=store_time(vault))
+    token = issue_access_token(key=ring.current(), claims=CLAIMS, issuer=ISSUER, now=T0.timestamp())
+    clock.now += 601
+    vault.hold = True
+    refresher = threading.Thread(target=ring.verification_keys)
+    refresher.start()
+    assert vault.inside.wait(5)
+    answered: list[SessionClaims] = []
+    others = [
+        threading.Thread(
+            target=lambda: answered.append(
+                verify_access_token(
+                    token, keys=ring.verification_keys(), issuer=ISSUER, now=T0.timestamp()
+                )
+            )
+        )
+        for _ in range(4)
+    ]
+    for thread in others:
+        thread.start()
+    for thread in others:
+        thread.join(2)
+    assert len(answered) == 4  # before the vault answered
+    vault.release.set()
+    refresher.join(5)
+
+
+def test_a_vault_down_at_a_cold_start_is_asked_once_for_all_waiting_requests() -> None:
+    # A new instance while Key Vault is down: the requests that waited for the one
+    # read share its failure (sso_unavailable) instead of each waiting out its own.
+    vault = SlowVault()
+    ring = SessionKeyRing(vault, ttl_seconds=600, clock=Clock())
+    vault.down, vault.hold = True, True
+    outcomes: list[str] = []
+
+    def use() -> None:
+        try:
+            ring.current()
+            outcomes.append("key")
+        except SsoUnavailable:
+            outcomes.append("sso_unavailable")
+
+    first = threading.Thread(target=use)
+    first.start()
+    assert vault.inside.wait(5)
+    waiting = [threading.Thread(target=use) for _ in range(4)]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.3)  # they reach the lock the first holds (no event marks that)
+    vault.release.set()
+    for thread in [first, *waiting]:
+        thread.join(5)
+    assert outcomes == ["sso_unavailable"] * 5
+    assert vault.calls["list_versions"] == 1
+    # The next request, later, asks again (and gets the key once the vault is back).
+    vault.down, vault.hold = False, False
+    assert ring.current() is not None
