@@ -218,8 +218,16 @@ class SecretStore:
         return self._cached(name, version, self.version_ttl_seconds)
 
     def read_now(self, name: str, version: str | None) -> SecretValue | None:
-        """One version (None: the current one), past the cache and without filling it."""
-        return self._fetch(name, version)
+        """One version (None: the current one), past the cache and without filling it.
+        When the vault no longer has what this process cached (a version disabled or
+        deleted since, or a newer current one), the name's cache is dropped: a cached
+        copy must not keep a credential the operator withdrew in use for an hour."""
+        found = self._fetch(name, version)
+        key = (name.lower(), version)
+        cached, _ = self._cache.get(key, self.clock())
+        if cached is not None and _differs(cached.value, found):
+            self._cache.drop(name.lower())
+        return found
 
     def list_versions(self, name: str) -> list[SecretVersion]:
         """Every version's properties, newest first (uncached: rotation decisions need now)."""
@@ -367,3 +375,9 @@ def _vault_errors() -> Iterator[None]:
 def _vault_call() -> None:
     """Count one Key Vault request for the request's telemetry (shared.telemetry)."""
     telemetry.count_call("vault")
+
+
+def _differs(cached: SecretValue | None, found: SecretValue | None) -> bool:
+    if cached is None or found is None:
+        return cached is not found
+    return cached.properties.version != found.properties.version

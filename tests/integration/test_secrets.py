@@ -110,6 +110,21 @@ def test_a_disabled_secret_reads_as_none(store: SecretStore) -> None:
     assert not listed.enabled
 
 
+def test_a_version_disabled_since_it_was_cached_stops_at_the_next_check_past_the_cache(
+    store: SecretStore,
+) -> None:
+    # The operator disables a leaked client secret's version in Key Vault. The pinned
+    # version is cached for an hour; the health probe's read past the cache sees it
+    # gone, and from then on sign-in on this instance does not use it either (and the
+    # tenant's "unavailable" mark no longer flips back at the next sign-in).
+    stored = store.set_secret("withdrawn", SECRET)
+    assert store.get_secret_version("withdrawn", stored.version) is not None  # cached
+    store.client.update_secret_properties("withdrawn", stored.version, enabled=False)
+    assert store.get_secret_version("withdrawn", stored.version) is not None  # still cached
+    assert store.read_now("withdrawn", stored.version) is None
+    assert store.get_secret_version("withdrawn", stored.version) is None
+
+
 # --- cache ------------------------------------------------------------------------
 
 
