@@ -20,6 +20,8 @@ class CredentialStanding:
     tenant: str
     standing: Standing
     days_left: int | None  # negative once expired; None when unknown
+    # Which credential, in words for the audit event (an admin reads it).
+    credential: str = "client secret"
 
     @property
     def needs_attention(self) -> bool:
@@ -30,16 +32,19 @@ def assess(tenant: str, config: OAuth2Config, *, today: dt.date) -> CredentialSt
     """None when the tenant's sign-in does not use a credential of ours."""
     if not config.enabled or not config.client_secret_set:
         return None
+    credential = (
+        "client certificate" if config.credential_type == "certificate" else "client secret"
+    )
     expires = config.client_secret_expires_on
     if expires is None:
-        return CredentialStanding(tenant, "unknown", None)
+        return CredentialStanding(tenant, "unknown", None, credential)
     day = expires.date() if isinstance(expires, dt.datetime) else expires
     days_left = (day - today).days
     if days_left < 0:
-        return CredentialStanding(tenant, "expired", days_left)
+        return CredentialStanding(tenant, "expired", days_left, credential)
     if days_left < EXPIRING_DAYS:
-        return CredentialStanding(tenant, "expiring", days_left)
-    return CredentialStanding(tenant, "healthy", days_left)
+        return CredentialStanding(tenant, "expiring", days_left, credential)
+    return CredentialStanding(tenant, "healthy", days_left, credential)
 
 
 def assess_in_use(
@@ -58,7 +63,8 @@ def assess_in_use(
     if fallback is None or fallback.days_left is None:
         return standing
     if standing.days_left is None or fallback.days_left < standing.days_left:
-        return fallback
+        # Its kind is not kept with it: named by its role.
+        return replace(fallback, credential="previous credential (the new one is unused yet)")
     return standing
 
 

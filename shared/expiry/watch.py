@@ -91,7 +91,7 @@ class CredentialWatch:
             "RowKey": f"credwatch:{now.date().isoformat()}:{action}",
             EXPIRES_AT: now + dt.timedelta(days=2),
         }
-        detail = f"client secret: {standing.days_left} days left"
+        detail = f"{standing.credential}: {standing.days_left} days left"
         try:
             self.tables.transact(
                 TABLE,

@@ -143,6 +143,9 @@ def test_a_certificate_not_yet_used_does_not_hide_the_secret_that_expires_first(
 
     [standing] = watch.run()
     assert (standing.standing, standing.days_left) == ("expiring", 10)
+    events, _ = unit.services.audit.list("contoso", limit=50, cursor=None)
+    [expiring] = [e for e in events if e["action"] == "credential_expiring"]
+    assert expiring["detail"] == "previous credential (the new one is unused yet): 10 days left"
     assert unit.services.health.report().checks["credential_expiry"] != "ok"
     status = sign_in_status(unit.services.configs, "contoso", public_base_url="https://x.example")
     assert status.sso_enabled
@@ -151,3 +154,11 @@ def test_a_certificate_not_yet_used_does_not_hide_the_secret_that_expires_first(
     assert config is not None and config.client_secret_version
     assert unit.services.configs.mark_client_secret_proven("contoso", config.client_secret_version)
     assert watch.run() == []  # the certificate, 12 months, is what counts now
+
+
+def test_the_event_names_the_kind_of_credential_that_expires() -> None:
+    certificate = secret_until(TODAY + dt.timedelta(days=3), credential_type="certificate")
+    found = assess("contoso", certificate, today=TODAY)
+    assert found is not None and found.credential == "client certificate"
+    found = assess("contoso", secret_until(TODAY), today=TODAY)
+    assert found is not None and found.credential == "client secret"
