@@ -71,8 +71,7 @@ class TokenExchange:
         except ClientSecretRejected as rejected:
             refusal = rejected
         else:
-            if config.client_secret_pending:
-                self._proven(tenant, creds.secret_version)
+            self._proven(tenant, config, creds.secret_version)
             return redeemed
         # Entra refused the secret: maybe another instance rotated it (re-read the
         # config and the secret), maybe the new version is not live yet in Entra (try
@@ -84,8 +83,7 @@ class TokenExchange:
             redeemed = self._entra.redeem(
                 _with_secret(config, fresh), transaction.msal_flow, auth_response
             )
-            if config.client_secret_pending:
-                self._proven(tenant, fresh[1])
+            self._proven(tenant, config, fresh[1])
             return redeemed
         previous = self._client_secrets.previous(tenant, config, creds.secret_version)
         if previous is None:
@@ -95,9 +93,12 @@ class TokenExchange:
             _with_secret(config, previous), transaction.msal_flow, auth_response
         )
 
-    def _proven(self, tenant: str, version: str) -> None:
-        """The new version works: a further rotation may demote it to fallback. Best
-        effort: the sign-in it proved does not fail for this mark."""
+    def _proven(self, tenant: str, config: OAuth2Config, version: str) -> None:
+        """`version` redeemed a code: if the config has it pending, it is proven (a
+        further rotation may demote it to fallback). Best effort: the sign-in it
+        proved does not fail for this mark."""
+        if not config.client_secret_pending:
+            return
         try:
             self._configs.mark_client_secret_proven(tenant, version)
         except SsoUnavailable:

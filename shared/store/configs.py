@@ -101,9 +101,6 @@ class ConfigStore:
     def __post_init__(self) -> None:
         self._known = _Expiring(self.max_entries)
         self._unknown = _Expiring(self.max_entries)
-        # (tenant, version) this instance saw proven: the cached config may say
-        # "pending" for up to 30 s more, and each sign-in meanwhile would read the row.
-        self._proven: dict[str, str] = {}  # tenant -> its version seen proven
 
     @property
     def cached_entries(self) -> int:
@@ -265,30 +262,22 @@ class ConfigStore:
         """Record that `version`, the tenant's current one, has signed someone in: it is
         no longer pending. Writes only when the row still names that version as
         pending (True then), never the configuration."""
-        with self._lock:
-            if self._proven.get(tenant) == version:
-                return False
         for _ in range(_ATTEMPTS):
             row = self.tables.get(TABLE, PARTITION, tenant)
             if row is None or str(row.data.get("client_secret_version") or "") != version:
                 return False  # rotated since: the new version is for its own sign-ins
             if row.data.get(SECRET_PENDING) is not True:
-                self._remember_proven(tenant, version)  # another instance marked it
+                # Another instance marked it: the copy cached here still says pending,
+                # and every sign-in would read the row again until it expired.
+                self.forget(tenant)
                 return False
             try:
                 self.tables.update(TABLE, {**row.data, SECRET_PENDING: False}, etag=row.etag)
             except EtagMismatch:
                 continue
             self.forget(tenant)
-            self._remember_proven(tenant, version)
             return True
         return False  # it keeps changing: the next sign-in records it
-
-    def _remember_proven(self, tenant: str, version: str) -> None:
-        with self._lock:
-            if len(self._proven) >= self.max_entries:
-                self._proven.clear()  # bounded: forgetting costs one read, no more
-            self._proven[tenant] = version
 
     def configured_tenants(self) -> list[tuple[str, OAuth2Config]]:
         """Every tenant's slug and configuration, read past the cache (the health probe)."""
@@ -305,7 +294,6 @@ class ConfigStore:
         with self._lock:
             self._known.pop(tenant, None)
             self._unknown.pop(tenant, None)
-            self._proven.pop(tenant, None)  # a write may have changed the mark: read it
             self._generation += 1
 
 

@@ -110,8 +110,7 @@ class KeyRing(Generic[K]):
         self._parsed: dict[str, K] = {}
         self._last_unknown_kid_refresh: float | None = None
         self._lock = threading.Lock()
-        self._cold_failures = 0  # failed reads with no key set yet
-        self._cold_error: EntraBridgeError | None = None
+        self._cold_error: EntraBridgeError | None = None  # the last read with no key set yet
 
     # --- public ----------------------------------------------------------------------
 
@@ -168,20 +167,18 @@ class KeyRing(Generic[K]):
                 return keys if keys.fresh_until > now else self._refresh_locked(now, create=True)
             finally:
                 self._lock.release()
-        failures = self._cold_failures
+        seen_error = self._cold_error
         with self._lock:  # cold: every caller waits for the one read
             keys = self._keys
-            now = self._clock()
             if keys is not None:
                 return keys
-            if self._cold_failures != failures and self._cold_error is not None:
+            if self._cold_error is not seen_error and self._cold_error is not None:
                 # The read we waited for failed: share its outcome rather than queue
                 # one more read (and its timeouts) per waiting request.
                 raise copy.copy(self._cold_error)
             try:
-                return self._refresh_locked(now, create=True)
+                return self._refresh_locked(self._clock(), create=True)
             except EntraBridgeError as error:
-                self._cold_failures += 1
                 self._cold_error = error
                 raise
 
