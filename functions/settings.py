@@ -1,8 +1,9 @@
 """The tenant admin's OAuth2 settings page: GET/POST /api/auth/{tenant}/settings.
 
 For a signed-in tenant admin (the session cookie of an SSO sign-in, checked by
-the admin API's own authenticator); anyone without a session goes to the login
-page, anyone else gets a 403 page. A save goes through AdminService.put_config
+the admin API's own authenticator, renewed with the refresh cookie once the access
+cookie has gone); anyone without a session goes to the login page, anyone else
+gets a 403 page. A save goes through AdminService.put_config
 with the ETag the page was rendered with, so the API's validation, audit and
 lost-update check all hold: a bad field is shown next to its input and nothing
 is saved; a save over someone else's newer one says so and keeps what was typed.
@@ -69,26 +70,77 @@ class AdminSession:
     services: Services
     caller: AdminCaller
     session_id: str  # the session's family id: what its CSRF token derives from
+    # Set-Cookie values of a session renewed for this request: every answer carries them.
+    renewed: tuple[str, ...] = ()
+
+    def answer(self, response: func.HttpResponse) -> func.HttpResponse:
+        """`response`, with the renewed session's cookies when this request renewed it
+        (without them the browser would keep a refresh token that is used now)."""
+        for cookie in self.renewed:
+            response.headers.add("Set-Cookie", cookie)
+        return response
 
 
 def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
     """The signed-in tenant admin of the request, or the answer for anyone else: 303
-    to the login page without a (live) session, the 403 page for a non-admin."""
+    to the login page without a (live) session, the 403 page for a non-admin.
+
+    The access cookie lasts 15 minutes; past that, a request from this site's own
+    pages renews the session with its refresh cookie (rotating it, as the token
+    endpoint does), so a form kept open longer is still saved, not lost to a
+    sign-in."""
+    renewed: tuple[str, ...] = ()
     try:
         tenant = web.tenant_of(req)
         services = _services()
         login = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
-        token = web.cookies(req).get(services.settings.cookie_names.session)
+        jar = web.cookies(req)
+        token = jar.get(services.settings.cookie_names.session)
         try:
             caller = services.admin_auth.authenticate(tenant, platform_key=None, bearer=token)
         except Unauthorized:
-            return web.redirect(login, status=303)
+            renewal = _renewed_session(req, services, tenant, jar)
+            if renewal is None:
+                return web.redirect(login, status=303)
+            token, renewed = renewal
+            caller = services.admin_auth.authenticate(tenant, platform_key=None, bearer=token)
         assert token is not None
-        return AdminSession(tenant, services, caller, services.sessions.verify(tenant, token).sid)
+        sid = services.sessions.verify(tenant, token).sid
+        return AdminSession(tenant, services, caller, sid, renewed)
     except Forbidden:
-        return _not_an_admin()
+        response = _not_an_admin()
     except EntraBridgeError as error:
-        return pages.error_page(error.code, status=error.status)
+        response = pages.error_page(error.code, status=error.status)
+    for cookie in renewed:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def _renewed_session(
+    req: func.HttpRequest, services: Services, tenant: str, jar: dict[str, str]
+) -> tuple[str, tuple[str, ...]] | None:
+    """A new access token and the cookies of the renewed session, from the refresh
+    cookie; None when there is nothing to renew with or it is refused. Only for a
+    request from this site (or a typed URL): another site's link must not spend the
+    person's refresh token."""
+    from shared.sessions.cookies import session_cookies
+
+    names = services.settings.cookie_names
+    refresh_token = jar.get(names.refresh)
+    if not refresh_token or not web.is_from_this_origin(req, services.settings.public_base_url):
+        return None
+    try:
+        tokens = services.sessions.refresh(tenant, refresh_token, ip=web.client_ip(req))
+    except EntraBridgeError:  # used, revoked, expired, another tenant's, a disabled user
+        return None
+    cookies = session_cookies(
+        tokens.access_token,
+        tokens.refresh_token,
+        access_ttl=tokens.expires_in,
+        refresh_ttl=tokens.refresh_expires_in,
+        names=names,
+    )
+    return tokens.access_token, tuple(cookies)
 
 
 def refused_post(req: func.HttpRequest, session: AdminSession, form: dict[str, str]) -> bool:
@@ -113,6 +165,10 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
     session = admin_session(req)
     if not isinstance(session, AdminSession):
         return session
+    return session.answer(_settings(req, session))
+
+
+def _settings(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
     tenant, services = session.tenant, session.services
     session_id = session.session_id
     try:
@@ -195,12 +251,16 @@ def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
 @bp.route(route="api/auth/{tenant}/settings/connect", methods=["POST"])
 def settings_connect(req: func.HttpRequest) -> func.HttpResponse:
     """The "Connect Microsoft" button: start one-click onboarding, on to Entra."""
-    from functions.onboarding import binding_cookie
-    from shared.store.onboarding import LIFETIME
-
     session = admin_session(req)
     if not isinstance(session, AdminSession):
         return session
+    return session.answer(_connect(req, session))
+
+
+def _connect(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
+    from functions.onboarding import binding_cookie
+    from shared.store.onboarding import LIFETIME
+
     try:
         form = web.form_or_json(req)
     except EntraBridgeError as error:  # not a form, or too large: a page, never a 500

@@ -28,6 +28,10 @@ def settings_users(req: func.HttpRequest) -> func.HttpResponse:
     session = admin_session(req)
     if not isinstance(session, AdminSession):
         return session
+    return session.answer(_users_tab(req, session))
+
+
+def _users_tab(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
     admin = session.services.admin
     notice, status = "", 200
     if req.method == "POST":
@@ -107,6 +111,10 @@ def settings_audit(req: func.HttpRequest) -> func.HttpResponse:
     session = admin_session(req)
     if not isinstance(session, AdminSession):
         return session
+    return session.answer(_audit_tab(req, session))
+
+
+def _audit_tab(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
     action = str(req.params.get("action") or "").strip()
     cursor = str(req.params.get("cursor") or "") or None
     notice, status = "", 200

@@ -62,6 +62,40 @@ def test_an_admin_adds_a_profile_mapping_and_saves(browser_system: BrowserSystem
     assert_accessible(system, "settings-audit")
 
 
+def test_a_page_left_open_past_the_access_cookie_still_saves(
+    browser_system: BrowserSystem,
+) -> None:
+    system = browser_system
+    page = system.page
+    sign_in_as(system, "Sam Several")
+    page.goto(system.url(f"/api/auth/{TENANT}/settings"))
+    rows = page.locator("tbody tr").count()
+    page.get_by_role("button", name="+ Add profile").click()
+    page.get_by_label(f"Profile ID, row {rows + 1}").fill(PROFILE)
+    page.get_by_label(f"Entra group ID, row {rows + 1}").fill(GROUP)
+    # 15 minutes on, the browser drops the access cookie (its Max-Age); the refresh
+    # cookie is left. Waiting that long is not a test: the cookie is taken out instead.
+    session_cookie = re.compile(r".*eb_session$")
+    system.context.clear_cookies(name=session_cookie)
+    refresh_before = _cookie(system, "eb_refresh")
+
+    page.get_by_role("button", name="Save").click()
+
+    page.wait_for_url(f"**/api/auth/{TENANT}/settings?saved=1")
+    assert page.get_by_role("status").inner_text().startswith("Saved.")
+    mappings = system.services.admin.get_config(TENANT).body["profile_mappings"]
+    assert {"profile_id": PROFILE, "group_id": GROUP} in mappings
+    # The session was renewed on the way: a new access cookie and a rotated refresh one.
+    assert _cookie(system, "eb_session") and _cookie(system, "eb_refresh") != refresh_before
+
+
+def _cookie(system: BrowserSystem, suffix: str) -> str | None:
+    for cookie in system.context.cookies():
+        if cookie["name"].endswith(suffix):
+            return cookie["value"]
+    return None
+
+
 def test_a_member_who_is_not_an_admin_gets_the_403_page(browser_system: BrowserSystem) -> None:
     system = browser_system
     page = system.page

@@ -9,6 +9,7 @@ import uuid
 
 import requests
 
+from shared.sessions.types import SessionTokens
 from shared.users import ROLE_TENANT_ADMIN
 from tests.support.admin import (
     ADMIN_TENANT,
@@ -20,6 +21,7 @@ from tests.support.admin import (
 
 PROFILE_C = "e0000000-0000-4000-8000-00000000000c"
 GROUP_C = "f0000000-0000-4000-8000-00000000000c"
+CLIENT_C = "550e8400-e29b-41d4-a716-4466554400cc"
 
 
 def page_url(system: AdminSystem) -> str:
@@ -291,3 +293,141 @@ def test_connect_with_a_body_that_is_no_form_is_a_page_not_a_500(
         )
         assert answer.status_code in (400, 413), answer.status_code
         assert answer.headers["Content-Type"].startswith("text/html")
+
+
+# --- a page kept open past the access cookie's 15 minutes ---------------------------------
+
+
+def _session_cookies(response: requests.Response) -> dict[str, str]:
+    """name -> value of the session cookies the answer sets."""
+    found: dict[str, str] = {}
+    for header in response.raw.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name in ("__Host-eb_session", "__Host-eb_refresh"):
+            found[name] = rest.split(";")[0]
+    return found
+
+
+def _session_of(
+    system: AdminSystem, *, roles: tuple[str, ...] = (ROLE_TENANT_ADMIN,)
+) -> SessionTokens:
+    # In the admin group (or not): a refresh recomputes the roles from the groups.
+    groups = (GROUP_A,) if ROLE_TENANT_ADMIN in roles else ()
+    user = system.add_user(roles=roles, email=f"late{len(roles)}@acme.example", group_ids=groups)
+    return system.services.sessions.start_session(user)
+
+
+def _refresh_only(system: AdminSystem, *, roles: tuple[str, ...] = (ROLE_TENANT_ADMIN,)) -> str:
+    """The Cookie header of an admin's browser once the 15-minute access cookie has gone
+    (its Max-Age is over): only the refresh cookie is left."""
+    return f"__Host-eb_refresh={_session_of(system, roles=roles).refresh_token}"
+
+
+def test_a_save_after_the_access_cookie_expired_renews_the_session_and_is_kept(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    session = _session_of(system)
+    page = opened(system, f"__Host-eb_session={session.access_token}")
+    form = form_of(page.text) | {"profile_id_2": PROFILE_C, "group_id_2": GROUP_C}
+    # 20 minutes later the browser has only the refresh cookie left.
+    late = f"__Host-eb_refresh={session.refresh_token}"
+
+    saved = save(system, late, form)
+
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("?saved=1")
+    mappings = system.services.admin.get_config(ADMIN_TENANT).body["profile_mappings"]
+    assert {"profile_id": PROFILE_C, "group_id": GROUP_C} in mappings
+    renewed = _session_cookies(saved)
+    assert set(renewed) == {"__Host-eb_session", "__Host-eb_refresh"}
+    assert renewed["__Host-eb_refresh"] != session.refresh_token
+    for header in saved.raw.headers.getlist("Set-Cookie"):
+        attributes = header.lower()
+        assert "httponly" in attributes and "secure" in attributes and "samesite" in attributes
+    # The new pair is the session from here on: the page opens with it alone.
+    again = f"__Host-eb_session={renewed['__Host-eb_session']}"
+    assert opened(system, again).status_code == 200
+
+
+def test_a_forged_post_with_only_the_refresh_cookie_saves_nothing(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    session = _session_of(system)
+    form = form_of(opened(system, f"__Host-eb_session={session.access_token}").text)
+    before = system.services.admin.get_config(ADMIN_TENANT)
+    late = f"__Host-eb_refresh={session.refresh_token}"
+    forged = save(system, late, form | {"csrf": "0" * 32, "client_id": CLIENT_C})
+    assert forged.status_code == 403
+    assert system.services.admin.get_config(ADMIN_TENANT) == before
+
+
+def test_renewing_on_the_page_rotates_the_refresh_token_like_the_token_endpoint(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    late = _refresh_only(system)
+    own = {"Cookie": late, "Sec-Fetch-Site": "same-origin"}
+
+    first = system.http.get(page_url(system), headers=own, allow_redirects=False)
+    assert first.status_code == 200 and "OAuth2 settings" in first.text
+    assert _session_cookies(first)
+
+    # The same (now used) refresh token again: a copy someone holds. The family ends,
+    # as at the token endpoint, and the page sends the person to sign in.
+    replayed = system.http.get(page_url(system), headers=own, allow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["Location"].endswith("/login")
+    assert not _session_cookies(replayed)
+    rotated = _session_cookies(first)["__Host-eb_refresh"]
+    revoked = system.http.post(
+        f"{system.host.url}/api/auth/{ADMIN_TENANT}/token",
+        json={"grant_type": "refresh_token", "refresh_token": rotated},
+    )
+    assert revoked.status_code == 400 and revoked.json()["error"] == "invalid_grant"
+    assert "refresh_token_reused" in system.audit_actions()
+
+
+def test_another_sites_link_does_not_spend_the_refresh_token(admin_system: AdminSystem) -> None:
+    system = admin_system
+    configured(system)
+    late = _refresh_only(system)
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {}, {"Origin": "https://evil.example"}):
+        sent = {"Cookie": late} | headers
+        answer = system.http.get(page_url(system), headers=sent, allow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["Location"].endswith("/login")
+        assert not _session_cookies(answer)
+    # Still unused: the person's own next visit renews with it.
+    own = {"Cookie": late, "Sec-Fetch-Site": "none"}
+    assert system.http.get(page_url(system), headers=own).status_code == 200
+
+
+def test_a_member_whose_session_renews_gets_the_403_page_and_keeps_their_session(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    late = _refresh_only(system, roles=())
+    own = {"Cookie": late, "Sec-Fetch-Site": "none"}
+    for tab in ("settings", "settings/users", "settings/audit"):
+        answer = system.http.get(
+            f"{system.host.url}/api/auth/{ADMIN_TENANT}/{tab}", headers=own, allow_redirects=False
+        )
+        assert answer.status_code == 403 and "Tenant admins only" in answer.text, tab
+        # The refresh token this used is spent: the answer must hand on its successor.
+        renewed = _session_cookies(answer)
+        assert set(renewed) == {"__Host-eb_session", "__Host-eb_refresh"}, tab
+        own["Cookie"] = f"__Host-eb_refresh={renewed['__Host-eb_refresh']}"
+    assert "refresh_token_reused" not in system.audit_actions()
+
+
+def test_the_users_and_audit_tabs_renew_the_session_too(admin_system: AdminSystem) -> None:
+    system = admin_system
+    configured(system)
+    own = {"Cookie": _refresh_only(system), "Sec-Fetch-Site": "same-origin"}
+    for tab, heading in (("settings/users", "Users"), ("settings/audit", "Audit")):
+        answer = system.http.get(f"{system.host.url}/api/auth/{ADMIN_TENANT}/{tab}", headers=own)
+        assert answer.status_code == 200 and heading in answer.text, tab
+        own["Cookie"] = f"__Host-eb_refresh={_session_cookies(answer)['__Host-eb_refresh']}"

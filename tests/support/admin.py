@@ -102,8 +102,10 @@ class AdminSystem:
         email: str | None = None,
         roles: tuple[str, ...] = (),
         profiles: tuple[str, ...] = (),
+        group_ids: tuple[str, ...] = (),
     ) -> User:
-        """A user as a sign-in would have made them (the real store's provisioning)."""
+        """A user as a sign-in would have made them (the real store's provisioning);
+        `group_ids` are what a refresh recomputes their profiles and roles from."""
         oid = str(uuid.uuid4())
         return self.services.users.provision(
             SignInIdentity(
@@ -111,7 +113,7 @@ class AdminSystem:
                 object_id=oid,
                 email=email or f"{oid[:8]}@{slug}.example",
                 name=f"User {oid[:8]}",
-                group_ids=(),
+                group_ids=group_ids,
             ),
             tenant=slug,
             customer_id=CUSTOMER,
