@@ -154,6 +154,10 @@ class SessionService:
             self._revoke(current)
             raise AccountDisabled()
         user = self._as_configured_now(user, current, may_grant=True)
+        # The signing key before the rotation is written: a Key Vault failure then
+        # leaves the token unspent, for the client's retry (after it, the retry
+        # would be a reuse and end the session).
+        key = self.keys.current()
         successor, token = rotated(current, now=now)
         try:
             self.refresh_tokens.replace(successor, etag=etag)
@@ -161,7 +165,7 @@ class SessionService:
             # Another use of the same token won: two holders, or a revocation.
             self._revoke_reused(current, ip=ip)
             raise RevokeFamily(current).error() from None
-        return self._tokens(user, sid=current.family_id, refresh_token=token, now=now)
+        return self._tokens(user, sid=current.family_id, refresh_token=token, now=now, key=key)
 
     def verify_token(self, raw: str | None) -> SessionClaims:
         """One of our access tokens, whatever its tenant (signature, iss, aud, times),

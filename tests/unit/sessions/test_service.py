@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from shared.admin.auth import AdminCaller
 from shared.errors import AccountDisabled, InvalidGrant, SsoDisabled, SsoUnavailable, Unauthorized
 from shared.sessions.access import ACCESS_TOKEN_TTL, SessionClaims, issue_access_token
-from shared.sessions.keys import SigningKey
+from shared.sessions.keys import SessionKeyRing, SigningKey
 from shared.sessions.refresh import REFRESH_ABSOLUTE_TTL, REFRESH_IDLE_TTL
 from shared.sessions.service import SessionService
 from shared.signin.results import Completed
@@ -162,6 +162,26 @@ def test_a_used_refresh_token_presented_again_revokes_the_whole_session(
         "invalid_grant",
         "198.51.100.9",
     )
+
+
+def test_a_refresh_that_cannot_read_the_signing_key_leaves_the_token_for_a_retry(
+    unit: UnitWorld,
+) -> None:
+    unit.tenant()
+    done = sign_in(unit, person())
+    # A fresh worker (nothing cached) while Key Vault is down.
+    cold = replace(unit.services.sessions, keys=SessionKeyRing(unit.vault))
+    unit.vault.fail_with = SsoUnavailable("Key Vault is down")
+    with pytest.raises(SsoUnavailable):
+        cold.refresh("contoso", done.tokens.refresh_token, ip=IP)
+
+    unit.vault.fail_with = None
+    retried = cold.refresh("contoso", done.tokens.refresh_token, ip=IP)
+
+    assert (
+        unit.services.sessions.verify("contoso", retried.access_token).sid == done.tokens.session_id
+    )
+    assert "refresh_token_reused" not in actions(unit)
 
 
 def test_a_reused_token_ends_only_its_own_session(unit: UnitWorld) -> None:
