@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,7 @@ from shared.errors import (
     Forbidden,
     InvalidRequest,
     PreconditionFailed,
+    SsoUnavailable,
     Unauthorized,
 )
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from shared.container import Services
 
 bp = web.Blueprint()
+log = logging.getLogger("entrabridge")
 
 # The one script: "Copy" buttons beside the read-only values (progressive: without
 # it the values are still there to select). Allowed by its hash only.
@@ -116,6 +120,26 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
     return response
 
 
+def serve(
+    req: func.HttpRequest, handler: Callable[[func.HttpRequest, AdminSession], func.HttpResponse]
+) -> func.HttpResponse:
+    """`handler`'s answer for the signed-in tenant admin, or admin_session's for anyone
+    else. Whatever `handler` ends in (a page, a refusal, an exception) carries the
+    session's renewed cookies: without them the browser would keep a spent refresh
+    token, and its next use would end the session as a reuse."""
+    session = admin_session(req)
+    if not isinstance(session, AdminSession):
+        return session
+    try:
+        response = handler(req, session)
+    except EntraBridgeError as error:
+        response = pages.error_page(error.code, status=error.status)
+    except Exception:
+        log.exception("settings page %s failed", req.method)
+        response = pages.error_page("server_error", status=500)
+    return session.answer(response)
+
+
 def _renewed_session(
     req: func.HttpRequest, services: Services, tenant: str, jar: dict[str, str]
 ) -> tuple[str, tuple[str, ...]] | None:
@@ -131,6 +155,8 @@ def _renewed_session(
         return None
     try:
         tokens = services.sessions.refresh(tenant, refresh_token, ip=web.client_ip(req))
+    except SsoUnavailable:
+        raise  # an outage, said as one (the token is left unspent for the retry)
     except EntraBridgeError:  # used, revoked, expired, another tenant's, a disabled user
         return None
     cookies = session_cookies(
@@ -162,10 +188,7 @@ def nav(tenant: str, current: str) -> str:
 
 @bp.route(route="api/auth/{tenant}/settings", methods=["GET", "POST"])
 def settings(req: func.HttpRequest) -> func.HttpResponse:
-    session = admin_session(req)
-    if not isinstance(session, AdminSession):
-        return session
-    return session.answer(_settings(req, session))
+    return serve(req, _settings)
 
 
 def _settings(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
@@ -251,10 +274,7 @@ def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
 @bp.route(route="api/auth/{tenant}/settings/connect", methods=["POST"])
 def settings_connect(req: func.HttpRequest) -> func.HttpResponse:
     """The "Connect Microsoft" button: start one-click onboarding, on to Entra."""
-    session = admin_session(req)
-    if not isinstance(session, AdminSession):
-        return session
-    return session.answer(_connect(req, session))
+    return serve(req, _connect)
 
 
 def _connect(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import azure.functions as func
 
 from functions import pages, web
-from functions.settings import AdminSession, admin_session, nav, refused_post, refused_post_page
+from functions.settings import AdminSession, nav, refused_post, refused_post_page, serve
 from shared.admin.settings_form import csrf_token
 from shared.errors import EntraBridgeError, InvalidRequest
 from shared.users import User
@@ -25,10 +25,7 @@ PAGE = 50
 
 @bp.route(route="api/auth/{tenant}/settings/users", methods=["GET", "POST"])
 def settings_users(req: func.HttpRequest) -> func.HttpResponse:
-    session = admin_session(req)
-    if not isinstance(session, AdminSession):
-        return session
-    return session.answer(_users_tab(req, session))
+    return serve(req, _users_tab)
 
 
 def _users_tab(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
@@ -108,10 +105,7 @@ def _user_row(session: AdminSession, user: User) -> str:
 
 @bp.route(route="api/auth/{tenant}/settings/audit", methods=["GET"])
 def settings_audit(req: func.HttpRequest) -> func.HttpResponse:
-    session = admin_session(req)
-    if not isinstance(session, AdminSession):
-        return session
-    return session.answer(_audit_tab(req, session))
+    return serve(req, _audit_tab)
 
 
 def _audit_tab(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
