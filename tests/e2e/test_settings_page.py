@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from typing import Any
 
 import requests
 
@@ -446,15 +447,16 @@ def test_a_refused_or_malformed_post_still_hands_on_the_renewed_session(
     cookie = f"__Host-eb_refresh={session.refresh_token}"
     users = f"{system.host.url}/api/auth/{ADMIN_TENANT}/settings/users"
     connect = f"{page_url(system)}/connect"
-    posts = (
-        (users, {"data": b"\xff\xfe not a form", "headers": {"Content-Type": "text/plain"}}),
-        (users, {"json": [1]}),
-        (users, {"data": {"csrf": "0" * 32, "user_id": "x", "disabled": "true"}}),
-        (connect, {"data": {"csrf": "0" * 32}}),
-        (page_url(system), {"data": {"csrf": "0" * 32, "client_id": CLIENT_C}}),
+    plain = {"Content-Type": "text/plain"}
+    posts: tuple[tuple[str, dict[str, Any], dict[str, str]], ...] = (
+        (users, {"data": b"\xff\xfe not a form"}, plain),
+        (users, {"json": [1]}, {}),
+        (users, {"data": {"csrf": "0" * 32, "user_id": "x", "disabled": "true"}}, {}),
+        (connect, {"data": {"csrf": "0" * 32}}, {}),
+        (page_url(system), {"data": {"csrf": "0" * 32, "client_id": CLIENT_C}}, {}),
     )
-    for url, body in posts:
-        headers = {"Cookie": cookie} | own | dict(body.pop("headers", {}))
+    for url, body, extra in posts:
+        headers = {"Cookie": cookie} | own | extra
         answer = system.http.post(url, headers=headers, allow_redirects=False, **body)
         assert 400 <= answer.status_code < 500, (url, answer.status_code)
         renewed = _session_cookies(answer)
