@@ -154,7 +154,10 @@ def _renewed_session(
     if not refresh_token or not web.is_from_this_origin(req, services.settings.public_base_url):
         return None
     try:
-        tokens = services.sessions.refresh(tenant, refresh_token, ip=web.client_ip(req))
+        # A form sent twice, or tabs reloading together, bring the same token at once.
+        tokens = services.sessions.refresh(
+            tenant, refresh_token, ip=web.client_ip(req), allow_repeat=True
+        )
     except SsoUnavailable:
         raise  # an outage, said as one (the token is left unspent for the retry)
     except EntraBridgeError:  # used, revoked, expired, another tenant's, a disabled user

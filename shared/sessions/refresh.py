@@ -8,15 +8,27 @@ A family is one sign-in's chain of refresh tokens, kept as ONE record: the hash
 of the token that is good now, plus short fingerprints of the ones already used.
 A token names its family (`{user_id}.{family_id}.{secret}`), so a refresh is a
 point read and one conditional write, and a sign-in writes a single row.
+
+A caller may allow a repeat (the hosted pages do; the token endpoint does not): the
+token a rotation replaced, presented again within `REPEAT_WINDOW`, gets the same
+successor back instead of ending the family. A browser sends one twice when a
+form is submitted twice or tabs reload together, and both answers must set the
+same cookie. The successor is kept sealed under a key only the replaced token
+gives (AES-GCM), so the row alone reveals nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass, replace
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.errors import InvalidGrant
 
@@ -25,6 +37,9 @@ REFRESH_IDLE_TTL = 7 * 24 * 3600
 # Reuse of the last this-many used tokens revokes the family; an older one is merely
 # refused (about 25 hours of continuous 15-minute refreshes).
 USED_TOKENS_KEPT = 100
+# How long the token a rotation replaced may come back for the same successor (where
+# a caller allows repeats): a double submit or tabs restored together, not a day.
+REPEAT_WINDOW = 30.0
 _FINGERPRINT_LENGTH = 16  # hex digits of the sha256: 64 bits, enough to recognise a token
 _SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
 _FAMILY_ID = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -50,7 +65,8 @@ class RefreshFamily:
     logout names only that. `directory` is the Entra tenant id the sign-in came
     through (None for a password session, and for a family stored before it was
     kept): a session of a directory the tenant no longer trusts ends at its next
-    use, whichever route it is used at.
+    use, whichever route it is used at. `successor` is the current token sealed
+    under the one it replaced (`issued_at` is when), for a repeat.
     """
 
     family_id: str
@@ -64,6 +80,7 @@ class RefreshFamily:
     revoked: bool = False
     entra_sid: str | None = None
     directory: str | None = None
+    successor: str | None = None
 
     @property
     def started(self) -> float:
@@ -135,10 +152,11 @@ def start_family(
 
 
 def rotated(
-    family: RefreshFamily, *, now: float, idle_ttl: float = REFRESH_IDLE_TTL
+    family: RefreshFamily, *, presented: str, now: float, idle_ttl: float = REFRESH_IDLE_TTL
 ) -> tuple[RefreshFamily, str]:
-    """The family after a rotation, and the new token: the current token joins the used
-    ones, the idle window slides, the absolute expiry stays."""
+    """The family after a rotation of its current token `presented`, and the new token:
+    the current token joins the used ones, the idle window slides, the absolute expiry
+    stays, and the new token is sealed for a repeat of `presented`."""
     token, token_hash = new_refresh_token(family.user_id, family.family_id)
     used = (_fingerprint(family.current_hash), *family.used)[:USED_TOKENS_KEPT]
     successor = replace(
@@ -147,8 +165,37 @@ def rotated(
         issued_at=now,
         idle_expires_at=min(now + idle_ttl, family.expires_at),
         used=used,
+        successor=seal_successor(token, under=presented, family_id=family.family_id),
     )
     return successor, token
+
+
+def _successor_key(token: str) -> bytes:
+    # Another hash than the stored one (sha256 of the token alone): the row gives no key.
+    return hashlib.sha256(f"entrabridge refresh successor|{token}".encode()).digest()
+
+
+def seal_successor(token: str, *, under: str, family_id: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_successor_key(under)).encrypt(nonce, token.encode(), family_id.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def open_successor(family: RefreshFamily, *, presented: str) -> str | None:
+    """The successor `presented` was rotated into, if it is still the current token."""
+    if not family.successor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(family.successor)
+        token = (
+            AESGCM(_successor_key(presented))
+            .decrypt(raw[:12], raw[12:], family.family_id.encode())
+            .decode("utf-8")
+        )
+    except (InvalidTag, ValueError, binascii.Error):
+        return None
+    current = hmac.compare_digest(hash_refresh_token(token), family.current_hash)
+    return token if current else None
 
 
 @dataclass(frozen=True)
@@ -179,11 +226,23 @@ class RevokeFamily:
         return InvalidGrant(self.reason)
 
 
-RefreshDecision = Rotate | Refuse | RevokeFamily
+@dataclass(frozen=True)
+class Repeat:
+    """The token the last rotation replaced, back within the window where repeats are
+    allowed: answer with that rotation's successor (`open_successor`), change nothing."""
+
+    family: RefreshFamily
 
 
-def decide_refresh(family: RefreshFamily | None, token_hash: str, *, now: float) -> RefreshDecision:
-    """What presenting the token with `token_hash` to `family` (its stored family) means."""
+RefreshDecision = Rotate | Refuse | RevokeFamily | Repeat
+
+
+def decide_refresh(
+    family: RefreshFamily | None, token_hash: str, *, now: float, repeat_within: float = 0.0
+) -> RefreshDecision:
+    """What presenting the token with `token_hash` to `family` (its stored family) means;
+    `repeat_within`: seconds after a rotation in which the token it replaced is a
+    repeat (0: never, every reuse ends the family)."""
     if family is None:
         return Refuse("The refresh token is not valid.")
     current = hmac.compare_digest(token_hash, family.current_hash)
@@ -199,6 +258,10 @@ def decide_refresh(family: RefreshFamily | None, token_hash: str, *, now: float)
     # Reuse is checked before the idle window: the family's newest token may still be
     # alive even when this old one idled out.
     if used:
+        just_replaced = family.used[0] == _fingerprint(token_hash)
+        in_window = repeat_within > 0 and now - family.issued_at <= repeat_within
+        if just_replaced and in_window and family.successor:
+            return Repeat(family)
         return RevokeFamily(family)
     if now >= family.idle_expires_at:
         return Refuse("The refresh token expired after inactivity.")

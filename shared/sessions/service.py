@@ -29,14 +29,17 @@ from shared.sessions.keys import SigningKey
 from shared.sessions.ports import AuditLog, ConfigReader, RefreshFamilies, SigningKeys, Users
 from shared.sessions.refresh import (
     REFRESH_ABSOLUTE_TTL,
+    REPEAT_WINDOW,
     RefreshConflict,
     RefreshFamily,
     RefreshTokenId,
     Refuse,
+    Repeat,
     RevokeFamily,
     Rotate,
     decide_refresh,
     hash_refresh_token,
+    open_successor,
     parse_refresh_token,
     rotated,
     start_family,
@@ -135,37 +138,70 @@ class SessionService:
             key=pending.key,
         )
 
-    def refresh(self, tenant: str, refresh_token: str, *, ip: str | None) -> SessionTokens:
+    def refresh(
+        self, tenant: str, refresh_token: str, *, ip: str | None, allow_repeat: bool = False
+    ) -> SessionTokens:
+        """A rotation: new tokens for the family's current `refresh_token`. A used token
+        ends the family, except with `allow_repeat` (the hosted pages): the token the
+        last rotation replaced, within REPEAT_WINDOW, gets that rotation's successor."""
         now = self.clock()
         token_id = parse_refresh_token(refresh_token)
         if token_id is None:  # not our shape (nor, then, anything to hash or look up)
             raise Refuse("The refresh token is not valid.").error()
+        window = REPEAT_WINDOW if allow_repeat else 0.0
+        token_hash = hash_refresh_token(refresh_token)
         found = self.refresh_tokens.get(tenant, token_id)
         family, etag = found if found is not None else (None, "")
-        decision = decide_refresh(family, hash_refresh_token(refresh_token), now=now)
+        decision = decide_refresh(family, token_hash, now=now, repeat_within=window)
+        if isinstance(decision, Repeat):
+            return self._repeat(decision.family, refresh_token, now=now, ip=ip)
         if isinstance(decision, RevokeFamily):
             self._revoke_reused(decision.family, ip=ip)
             raise decision.error()
         if not isinstance(decision, Rotate):
             raise decision.error()
         current = decision.family
-        user = self.users.get(tenant, current.user_id)
-        if user is None or user.disabled:
-            self._revoke(current)
-            raise AccountDisabled()
-        user = self._as_configured_now(user, current, may_grant=True)
+        user = self._refreshing_user(current)
         # The signing key before the rotation is written: a Key Vault failure then
         # leaves the token unspent, for the client's retry (after it, the retry
         # would be a reuse and end the session).
         key = self.keys.current()
-        successor, token = rotated(current, now=now)
+        successor, token = rotated(current, presented=refresh_token, now=now)
         try:
             self.refresh_tokens.replace(successor, etag=etag)
         except RefreshConflict:
-            # Another use of the same token won: two holders, or a revocation.
+            # Another use of the same token won: two holders, or a revocation; or,
+            # where repeats are allowed, the same browser twice at once.
+            again = self.refresh_tokens.get(tenant, token_id) if window else None
+            if again is not None:
+                raced = decide_refresh(again[0], token_hash, now=now, repeat_within=window)
+                if isinstance(raced, Repeat):
+                    return self._repeat(raced.family, refresh_token, now=now, ip=ip)
             self._revoke_reused(current, ip=ip)
             raise RevokeFamily(current).error() from None
         return self._tokens(user, sid=current.family_id, refresh_token=token, now=now, key=key)
+
+    def _refreshing_user(self, family: RefreshFamily) -> User:
+        """The family's user as the configuration makes them now; a missing or disabled
+        user ends the family."""
+        user = self.users.get(family.tenant, family.user_id)
+        if user is None or user.disabled:
+            self._revoke(family)
+            raise AccountDisabled()
+        return self._as_configured_now(user, family, may_grant=True)
+
+    def _repeat(
+        self, family: RefreshFamily, presented: str, *, now: float, ip: str | None
+    ) -> SessionTokens:
+        """The successor `presented` was just rotated into, with a new access token; the
+        family is not written. A successor that does not open (or is no longer the
+        current token) makes this a reuse after all."""
+        successor = open_successor(family, presented=presented)
+        if successor is None:
+            self._revoke_reused(family, ip=ip)
+            raise RevokeFamily(family).error()
+        user = self._refreshing_user(family)
+        return self._tokens(user, sid=family.family_id, refresh_token=successor, now=now)
 
     def verify_token(self, raw: str | None) -> SessionClaims:
         """One of our access tokens, whatever its tenant (signature, iss, aud, times),

@@ -118,6 +118,7 @@ def _family_entity(family: RefreshFamily) -> dict[str, Any]:
         "revoked": family.revoked,
         "entra_sid": family.entra_sid or "",
         "directory": family.directory or "",
+        "successor": family.successor or "",
         EXPIRES_AT: _expiry(family),
     }
 
@@ -137,4 +138,5 @@ def _family(row: Row) -> RefreshFamily:
         revoked=bool(data.get("revoked", False)),
         entra_sid=str(data.get("entra_sid") or "") or None,
         directory=str(data.get("directory") or "") or None,
+        successor=str(data.get("successor") or "") or None,
     )

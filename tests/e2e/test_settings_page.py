@@ -518,3 +518,33 @@ def test_a_disabled_admin_or_an_ended_session_is_sent_to_sign_in(
         )
         assert answer.status_code == 303 and answer.headers["Location"].endswith("/login")
         assert not _session_cookies(answer)
+
+
+def test_a_save_sent_twice_at_once_keeps_the_session(admin_system: AdminSystem) -> None:
+    """A double click on Save with only the refresh cookie left: both requests bring
+    the same refresh token at once; neither may read as a stolen copy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    system = admin_system
+    configured(system)
+    session = _session_of(system)
+    form = form_of(opened(system, f"__Host-eb_session={session.access_token}").text)
+    form |= {"profile_id_2": PROFILE_C, "group_id_2": GROUP_C}
+    late = f"__Host-eb_refresh={session.refresh_token}"
+
+    def submit(_: int) -> requests.Response:
+        with requests.Session() as browser_tab:
+            headers = {"Cookie": late, "Origin": system.services.settings.public_base_url}
+            return browser_tab.post(page_url(system), data=form, headers=headers,
+                                    allow_redirects=False)  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(submit, range(2)))
+
+    # One saves; the other saves too or says someone saved first (the same ETag).
+    assert sorted(a.status_code for a in answers) in ([303, 303], [303, 409])
+    refreshed = {_session_cookies(a)["__Host-eb_refresh"] for a in answers}
+    assert len(refreshed) == 1  # both answers hand on the same token
+    assert "refresh_token_reused" not in system.audit_actions()
+    still = {"Cookie": f"__Host-eb_refresh={refreshed.pop()}", "Sec-Fetch-Site": "none"}
+    assert system.http.get(page_url(system), headers=still).status_code == 200

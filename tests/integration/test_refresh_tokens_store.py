@@ -54,7 +54,7 @@ def test_a_family_reads_back_as_written_and_a_rotation_replaces_it(
     family, etag = stored(store, token)
     assert family == first
     assert family.directory == DIRECTORY
-    second, new_token = rotated(family, now=NOW + 60)
+    second, new_token = rotated(family, presented=token, now=NOW + 60)
     store.replace(second, etag=etag)
     assert stored(store, new_token)[0] == second
     assert isinstance(decide_refresh(second, hash_refresh_token(new_token), now=NOW + 61), Rotate)
@@ -66,10 +66,10 @@ def test_a_rotated_token_cannot_be_rotated_again_and_its_reuse_revokes_the_famil
     store = RefreshTokenTable(any_tables)
     _, token = started(store)
     family, etag = stored(store, token)
-    second, new_token = rotated(family, now=NOW + 60)
+    second, new_token = rotated(family, presented=token, now=NOW + 60)
     store.replace(second, etag=etag)
     with pytest.raises(RefreshConflict):  # the same read, used twice
-        store.replace(rotated(family, now=NOW + 60)[0], etag=etag)
+        store.replace(rotated(family, presented=token, now=NOW + 60)[0], etag=etag)
     reread, _ = stored(store, token)
     decision = decide_refresh(reread, hash_refresh_token(token), now=NOW + 120)
     assert isinstance(decision, RevokeFamily)
@@ -87,7 +87,7 @@ def test_parallel_rotations_of_one_token_have_one_winner(any_tables: Tables) -> 
         if not isinstance(decision, Rotate):
             return False
         try:
-            store.replace(rotated(decision.family, now=NOW + 1)[0], etag=etag)
+            store.replace(rotated(decision.family, presented=token, now=NOW + 1)[0], etag=etag)
         except RefreshConflict:
             return False
         return True
@@ -100,7 +100,7 @@ def test_a_revocation_racing_a_rotation_still_revokes(any_tables: Tables) -> Non
     store = RefreshTokenTable(any_tables)
     _, token = started(store)
     family, etag = stored(store, token)
-    successor, new_token = rotated(family, now=NOW + 1)
+    successor, new_token = rotated(family, presented=token, now=NOW + 1)
     store.replace(successor, etag=etag)  # lands between the revoker's read and write
     store.revoke_family("acme", ADA, family.family_id)
     assert stored(store, new_token)[0].revoked

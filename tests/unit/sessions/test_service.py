@@ -184,6 +184,62 @@ def test_a_refresh_that_cannot_read_the_signing_key_leaves_the_token_for_a_retry
     assert "refresh_token_reused" not in actions(unit)
 
 
+def test_where_repeats_are_allowed_the_token_just_replaced_gets_the_same_successor(
+    unit: UnitWorld,
+) -> None:
+    unit.tenant()
+    done = sign_in(unit, person())
+    clock = Clock()
+    sessions = with_clock(unit, clock)
+    first = sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
+    clock.advance(29)
+
+    again = sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
+
+    # Both answers set the same refresh cookie, and it is the session's good token.
+    assert again.refresh_token == first.refresh_token
+    assert sessions.verify("contoso", again.access_token).sid == done.tokens.session_id
+    newest = sessions.refresh("contoso", first.refresh_token, ip=IP)
+    assert "refresh_token_reused" not in actions(unit)
+    # Replaced twice over, the sign-in's token is a reuse again, window or not.
+    with pytest.raises(InvalidGrant):
+        sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
+    with pytest.raises(InvalidGrant):
+        sessions.refresh("contoso", newest.refresh_token, ip=IP)
+    assert actions(unit)[0] == "refresh_token_reused"
+
+
+def test_a_repeat_after_the_window_or_at_the_token_endpoint_ends_the_session(
+    unit: UnitWorld,
+) -> None:
+    unit.tenant()
+    clock = Clock()
+    sessions = with_clock(unit, clock)
+    for allow_repeat, wait in ((True, 31), (False, 1)):
+        done = sign_in(unit, person(email=f"ada{wait}@contoso.example"))
+        newest = sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
+        clock.advance(wait)
+        with pytest.raises(InvalidGrant):
+            sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=allow_repeat)
+        with pytest.raises(InvalidGrant):  # the whole family has ended
+            sessions.refresh("contoso", newest.refresh_token, ip=IP)
+
+
+def test_a_repeat_of_a_disabled_user_or_a_revoked_session_gets_nothing(unit: UnitWorld) -> None:
+    unit.tenant()
+    sessions = unit.services.sessions
+    done = sign_in(unit, person())
+    sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
+    unit.services.users.set_disabled("contoso", done.user.id, True)
+    with pytest.raises(AccountDisabled):
+        sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
+    other = sign_in(unit, person(email="bob@contoso.example"))
+    sessions.refresh("contoso", other.tokens.refresh_token, ip=IP)
+    sessions.sign_out("contoso", access_tokens=[other.tokens.access_token], ip=IP)
+    with pytest.raises(InvalidGrant):
+        sessions.refresh("contoso", other.tokens.refresh_token, ip=IP, allow_repeat=True)
+
+
 def test_a_reused_token_ends_only_its_own_session(unit: UnitWorld) -> None:
     unit.tenant()
     done = sign_in(unit, person())

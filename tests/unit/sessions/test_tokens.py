@@ -35,13 +35,16 @@ from shared.sessions.cookies import (
 )
 from shared.sessions.keys import PublicKey, SigningKey, generate_private_key_pem
 from shared.sessions.refresh import (
+    REPEAT_WINDOW,
     USED_TOKENS_KEPT,
     RefreshFamily,
     Refuse,
+    Repeat,
     RevokeFamily,
     Rotate,
     decide_refresh,
     hash_refresh_token,
+    open_successor,
     parse_refresh_token,
     rotated,
     start_family,
@@ -406,7 +409,7 @@ def test_a_made_up_token_naming_a_real_family_is_refused_without_revoking_it() -
 
 def test_a_reused_token_revokes_its_whole_family() -> None:
     first, old = family()
-    second, new = rotated(first, now=NOW)
+    second, new = rotated(first, presented=old, now=NOW)
     decision = decide_refresh(second, hash_refresh_token(old), now=NOW)
     assert isinstance(decision, RevokeFamily)
     assert decision.family.family_id == first.family_id
@@ -414,10 +417,38 @@ def test_a_reused_token_revokes_its_whole_family() -> None:
     assert isinstance(decide_refresh(second, hash_refresh_token(new), now=NOW), Rotate)
 
 
+def test_where_allowed_the_token_just_replaced_is_a_repeat_for_30_seconds() -> None:
+    first, old = family()
+    second, new = rotated(first, presented=old, now=NOW)
+    repeat = decide_refresh(second, hash_refresh_token(old), now=NOW + 30, repeat_within=30)
+    assert isinstance(repeat, Repeat)
+    assert open_successor(repeat.family, presented=old) == new
+    late = decide_refresh(second, hash_refresh_token(old), now=NOW + 31, repeat_within=30)
+    assert isinstance(late, RevokeFamily)
+    # Two rotations on, the first token is no repeat: it was not the one just replaced.
+    third, _ = rotated(second, presented=new, now=NOW + 1)
+    older = decide_refresh(third, hash_refresh_token(old), now=NOW + 1, repeat_within=30)
+    assert isinstance(older, RevokeFamily)
+    assert REPEAT_WINDOW == 30
+
+
+def test_the_stored_successor_opens_only_with_the_token_it_replaced() -> None:
+    first, old = family()
+    second, new = rotated(first, presented=old, now=NOW)
+    assert second.successor is not None and new not in second.successor
+    assert open_successor(second, presented=new) is None
+    other = old.rsplit(".", 1)[0] + "." + "A" * 43  # the family id is no secret
+    assert open_successor(second, presented=other) is None
+    tampered = replace(second, successor=second.successor[:-4] + "AAAA")
+    assert open_successor(tampered, presented=old) is None
+    # Sealed for another family (its id is bound in), it does not open here either.
+    assert open_successor(replace(second, family_id="B" * 22), presented=old) is None
+
+
 def test_a_reused_token_revokes_the_family_even_after_its_idle_window() -> None:
     # Its successor may still be alive: the replay is the signal that matters.
     first, old = family()
-    second, _ = rotated(first, now=NOW)
+    second, _ = rotated(first, presented=old, now=NOW)
     decision = decide_refresh(
         replace(second, idle_expires_at=NOW - 1), hash_refresh_token(old), now=NOW
     )
@@ -428,7 +459,7 @@ def test_reuse_is_recognised_for_the_last_100_rotations_then_only_refused() -> N
     current, token = family()
     tokens = [token]
     for step in range(USED_TOKENS_KEPT + 1):
-        current, token = rotated(current, now=NOW + step)
+        current, token = rotated(current, presented=token, now=NOW + step)
         tokens.append(token)
     assert len(current.used) == USED_TOKENS_KEPT
     recent = decide_refresh(current, hash_refresh_token(tokens[1]), now=NOW + 200)
@@ -439,7 +470,7 @@ def test_reuse_is_recognised_for_the_last_100_rotations_then_only_refused() -> N
 
 def test_a_token_of_a_revoked_family_is_refused() -> None:
     current, token = family(revoked=True)
-    second, _ = rotated(current, now=NOW)
+    second, _ = rotated(current, presented=token, now=NOW)
     for presented, stored in ((token, current), (token, second)):
         decision = decide_refresh(stored, hash_refresh_token(presented), now=NOW)
         assert isinstance(decision, Refuse) and "revoked" in decision.reason
@@ -453,7 +484,7 @@ def test_a_token_past_the_family_lifetime_is_refused() -> None:
 
 def test_a_reused_token_past_the_family_lifetime_is_only_refused() -> None:
     first, old = family(expires_at=NOW + 10)
-    second, _ = rotated(first, now=NOW)
+    second, _ = rotated(first, presented=old, now=NOW)
     decision = decide_refresh(second, hash_refresh_token(old), now=NOW + 10)
     assert isinstance(decision, Refuse)
 
@@ -473,13 +504,14 @@ def test_a_family_starts_with_a_30_day_lifetime_and_7_day_idle_window() -> None:
 
 def test_rotation_slides_the_idle_window_but_never_past_the_family_lifetime() -> None:
     current, token = family(expires_at=NOW + 3 * DAY)
-    successor, new_token = rotated(current, now=NOW)
+    successor, new_token = rotated(current, presented=token, now=NOW)
     assert successor.family_id == current.family_id
     assert successor.expires_at == current.expires_at
     assert successor.idle_expires_at == NOW + 3 * DAY
     assert successor.current_hash == hash_refresh_token(new_token) != current.current_hash
     assert successor.used == (hash_refresh_token(token)[:16],)
-    assert rotated(family()[0], now=NOW)[0].idle_expires_at == NOW + 7 * DAY
+    fresh, fresh_token = family()
+    assert rotated(fresh, presented=fresh_token, now=NOW)[0].idle_expires_at == NOW + 7 * DAY
 
 
 # --- cookies -------------------------------------------------------------------------------
