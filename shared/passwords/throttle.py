@@ -37,8 +37,14 @@ def locked_for(account: AccountFailures, now: dt.datetime) -> int:
     return max(1, int((account.locked_until - now).total_seconds() + 0.999))
 
 
+# Past this many failures the lock is MAX_LOCK anyway: counting on would only grow the
+# number (and 2**n past a timedelta's range: one guess every 15 minutes gets there
+# in half a day, and then every attempt, the owner's too, would fail).
+_COUNTED_FAILURES = FREE_FAILURES + 16
+
+
 def after_failure(account: AccountFailures, now: dt.datetime) -> AccountFailures:
-    failures = account.failures + 1
+    failures = min(account.failures + 1, _COUNTED_FAILURES)
     if failures < FREE_FAILURES:
         return AccountFailures(failures, None)
     lock = min(MAX_LOCK, FIRST_LOCK * 2 ** (failures - FREE_FAILURES))

@@ -74,6 +74,21 @@ def test_the_wait_doubles_up_to_a_limit_and_a_success_clears_it(grace: UnitWorld
     assert [attempt(grace, WRONG) for _ in range(5)] == ["refused"] * 5  # counted from 0
 
 
+def test_a_slow_guesser_for_a_day_only_ever_meets_the_longest_wait(grace: UnitWorld) -> None:
+    # One guess every 15 minutes, from addresses that change: the email's count grows
+    # without end; the owner must still get in once the lock is over.
+    answers = []
+    for guess in range(100):
+        grace.advance(dt.timedelta(minutes=15))
+        answers.append(attempt(grace, WRONG, ip=f"198.51.100.{guess % 200}"))
+        answers.append(attempt(grace, WRONG, ip=f"203.0.113.{guess % 200}"))
+    # Refused, then told to wait; from the tenth wait on, always the longest one.
+    assert set(answers[::2]) == {"refused"}
+    assert set(answers[1 + 2 * 10 :: 2]) == {"429 900"}
+    grace.advance(dt.timedelta(minutes=15))
+    assert attempt(grace, RIGHT) == "signed in"
+
+
 def test_thirty_failures_from_one_address_stop_it_for_the_window(grace: UnitWorld) -> None:
     for n in range(30):
         assert attempt(grace, WRONG, email=f"guess{n}@partner.example") == "refused"
