@@ -163,6 +163,10 @@ class PasswordService:
         request (`in_background`), so the answer's time does not name accounts."""
         self._tenant(tenant)
         user = self.users.by_email(tenant, email) if email else None
+        if user is None:
+            # An email found reads its index row and then the user's: one not found
+            # reads a user row nobody has, so the answer's time names no one.
+            self.users.get(tenant, _NOBODY)
         if user is None or user.provider != PROVIDER_PASSWORD or user.disabled:
             return
         self.in_background(partial(self._send_reset, user, ip=ip))
