@@ -8,7 +8,7 @@ error), and calls `shared.passwords.service.PasswordService` for the work.
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 bp = web.Blueprint()
 _MAX_FIELD = 1024  # an email, a password, a token: far below it
+_CREDENTIALS = ("email", "password")
+_LABELS = {"email": "email address", "password": "password"}
 
 
 def _services() -> Services:
@@ -40,7 +42,7 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     try:
         tenant = web.tenant_of(req)
         _from_this_site(req)
-        fields = _fields(req, "email", "password", "return_to")
+        fields = _fields(req, "email", "password", "return_to", required=_CREDENTIALS)
         email = fields["email"]
         services = _services()
         _, tokens = services.passwords.sign_in(
@@ -72,6 +74,9 @@ def _login_again(
         page = pages.error_page(error.code, status=error.status)
     else:
         notice = pages.error_notice(error.code, error.retry_after)
+        if isinstance(error, InvalidRequest) and error.fields:
+            named = " and ".join(_LABELS.get(name, name) for name in sorted(error.fields))
+            notice = f"<p class=error role=alert>Enter your {escape(named)}.</p>"
         page = pages.login_page(status, notice=notice, http_status=error.status, email=email)
     if error.retry_after is not None:  # a throttled form says when, as the JSON answer does
         page.headers["Retry-After"] = str(error.retry_after)
@@ -81,7 +86,7 @@ def _login_again(
 @web.api
 def _password_sign_in_json(req: func.HttpRequest) -> func.HttpResponse:
     tenant = web.tenant_of(req)
-    fields = _fields(req, "email", "password")
+    fields = _fields(req, "email", "password", required=_CREDENTIALS)
     user, tokens = _services().passwords.sign_in(
         tenant, fields["email"], Secret(fields["password"]), ip=web.client_ip(req)
     )
@@ -97,7 +102,7 @@ def forgot_password(req: func.HttpRequest) -> func.HttpResponse:
     try:
         tenant = web.tenant_of(req)
         _from_this_site(req)
-        fields = _fields(req, "email")
+        fields = _fields(req, "email", required=("email",))
         _services().passwords.forgot(tenant, fields["email"], ip=web.client_ip(req))
     except EntraBridgeError as error:
         return _login_again(req, error)
@@ -111,7 +116,7 @@ def forgot_password(req: func.HttpRequest) -> func.HttpResponse:
 @web.api
 def _forgot_json(req: func.HttpRequest) -> func.HttpResponse:
     tenant = web.tenant_of(req)
-    fields = _fields(req, "email")
+    fields = _fields(req, "email", required=("email",))
     _services().passwords.forgot(tenant, fields["email"], ip=web.client_ip(req))
     return web.json_response({"status": "accepted"}, 202)
 
@@ -168,20 +173,25 @@ def _from_this_site(req: func.HttpRequest) -> None:
         raise Forbidden("This form must be sent from this site's own page.")
 
 
-def _fields(req: func.HttpRequest, *names: str) -> dict[str, str]:
-    """The named fields of a form or JSON body ("" when absent or not a string); an
-    absurdly long one is InvalidRequest naming it."""
-    body = web.form_or_json(req)
+def _fields(req: func.HttpRequest, *names: str, required: tuple[str, ...] = ()) -> dict[str, str]:
+    """The named fields of a form or JSON body ("" when absent); InvalidRequest naming
+    each field that is not a string, is absurdly long, or is `required` and empty:
+    before anything is counted or written."""
+    body: dict[str, Any] = web.json_object_body(req) if web.is_json(req) else web.form_or_json(req)
     found: dict[str, str] = {}
     problems: dict[str, str] = {}
     for name in names:
         value = body.get(name, "")
-        if len(value) > _MAX_FIELD:
+        if not isinstance(value, str):
+            problems[name] = "must be a string"
+        elif len(value) > _MAX_FIELD:
             problems[name] = f"must be a string of at most {_MAX_FIELD} characters"
+        elif name in required and not value.strip():
+            problems[name] = "is required"
         else:
             found[name] = value
     if problems:
-        raise InvalidRequest(fields=problems)
+        raise InvalidRequest(f"Check these fields: {', '.join(sorted(problems))}.", fields=problems)
     return found
 
 

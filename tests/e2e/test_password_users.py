@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,6 +41,16 @@ def grace_with_her_password(system: AdminSystem) -> None:
 
 def url(system: AdminSystem, path: str) -> str:
     return f"{system.host.url}/api/auth/{ADMIN_TENANT}/{path}"
+
+
+def throttle_rows(system: AdminSystem) -> list[tuple[str, str]]:
+    """The tenant's throttle counts (per email, per address) as stored."""
+    from shared.store.tenant_partition import TABLE
+
+    rows = system.services.tables.scan_partition(TABLE, partition_key=ADMIN_TENANT)
+    return sorted(
+        (r.row_key, repr(sorted(r.data.items()))) for r in rows if "throttle" in r.row_key
+    )
 
 
 def token_of(invite_url: str) -> str:
@@ -211,6 +222,37 @@ def test_an_email_in_use_is_409_and_a_bad_body_names_its_fields(
     assert set(bad.json()["fields"]) == {"email", "name", "provider"}
     listed = system.call("GET", f"{ADMIN_TENANT}/users").json()["users"]
     assert [u["email"] for u in listed] == ["grace@partner.example"]
+
+
+def test_a_sign_in_body_without_its_fields_is_a_400_naming_them_and_counts_nothing(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    grace_with_her_password(system)
+    before = throttle_rows(system)
+    bodies: tuple[tuple[dict[str, Any], set[str]], ...] = (
+        ({}, {"email", "password"}),
+        ({"email": 5, "password": ["x"]}, {"email", "password"}),
+        ({"password": PASSWORD}, {"email"}),
+        ({"email": "grace@partner.example", "password": "  "}, {"password"}),
+    )
+    for body, named in bodies:
+        refused = system.http.post(url(system, "password"), json=body)
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["error"] == "invalid_request"
+        assert set(refused.json()["fields"]) == named, body
+    forgot = system.http.post(url(system, "password/forgot"), json={"email": None})
+    assert forgot.status_code == 400 and set(forgot.json()["fields"]) == {"email"}
+    form = system.http.post(
+        url(system, "password"),
+        data={"email": "", "password": ""},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    )
+    assert form.status_code == 400 and "Enter your email address and password." in form.text
+    # None of them counted against Grace, nor against the address: five wrong
+    # passwords still come before the first wait, and then hers works after it.
+    assert throttle_rows(system) == before
 
 
 def test_a_password_holding_half_a_utf16_pair_is_refused_not_a_crash(
