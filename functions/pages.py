@@ -29,6 +29,8 @@ bp = web.Blueprint()
 _AADSTS_REFERENCE = re.compile(r"AADSTS[0-9]{4,8}")
 
 MESSAGES = person_messages()
+# An email field that sends what was typed (see the login form).
+EMAIL_INPUT = "type=text inputmode=email spellcheck=false autocapitalize=none"
 _STYLE = (
     "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}"
     "main{max-width:420px;margin:64px auto;background:#fff;padding:32px;border-radius:8px;"
@@ -122,7 +124,9 @@ def login_page(
         parts.append(
             f"<form method=post action='{action}'>"
             "<label for=email>Email</label>"
-            "<input id=email name=email type=email autocomplete=username required"
+            # Not type=email: browsers send an IDN domain as punycode (no account has
+            # it so) and refuse a non-ASCII local part, both of which accounts may have.
+            f"<input id=email name=email {EMAIL_INPUT} autocomplete=username required"
             f" value='{escape(email, quote=True)}'>"
             "<label for=password>Password</label>"
             "<input id=password name=password type=password "
@@ -131,7 +135,7 @@ def login_page(
             "<details><summary>Forgot password?</summary>"
             f"<form method=post action='{forgot}'>"
             "<label for=reset-email>Your account's email</label>"
-            "<input id=reset-email name=email type=email autocomplete=username required>"
+            f"<input id=reset-email name=email {EMAIL_INPUT} autocomplete=username required>"
             "<button type=submit>Email me a reset link</button></form></details>"
         )
     if status.sso_enabled:

@@ -73,7 +73,7 @@ def _users_tab(req: func.HttpRequest, session: AdminSession) -> func.HttpRespons
     body = (
         f"<h1>Users</h1>{nav(session.tenant, 'settings/users')}{notice}"
         "<form method=get role=search><label for=email>Find by email</label>"
-        f"<input id=email name=email type=email value='{escape(email, quote=True)}'>"
+        f"<input id=email name=email {pages.EMAIL_INPUT} value='{escape(email, quote=True)}'>"
         "<button type=submit>Find</button></form>"
         "<table><caption>Users of this organisation</caption><thead><tr>"
         "<th scope=col>Name</th><th scope=col>Email</th><th scope=col>Sign-in</th>"

@@ -95,6 +95,30 @@ def test_an_invited_person_chooses_a_password_and_later_signs_in_with_it(
     assert system.cookie(SESSION)
 
 
+@pytest.mark.parametrize("email", ["grace@bücher.example", "jörg@partner.example"])
+def test_a_person_whose_email_is_not_ascii_signs_in_with_the_form(
+    browser_system: BrowserSystem, email: str
+) -> None:
+    # Accounts may have such addresses (the admin API takes them); the browser must send
+    # them as typed (an email input would send the domain as punycode, or refuse).
+    system = browser_system
+    operator = AdminCaller(actor=PLATFORM_ACTOR, platform=True, user_id=None)
+    body = {"email": email, "name": "Grace Hopper", "provider": "password"}
+    _, url = system.services.user_creation.create(operator, TENANT, body, ip=None)
+    assert url is not None
+    token = url.split("token=", 1)[1]
+    system.services.passwords.set_password(TENANT, token, Secret(PHRASE), ip=None)
+    page = system.page
+    page.goto(system.url(f"/api/auth/{TENANT}/login"))
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PHRASE)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/login")
+    assert page.get_by_role("heading", name="Signed in").is_visible()
+    assert page.get_by_text(email).is_visible()
+    assert system.cookie(SESSION)
+
+
 @contextmanager
 def application_homepage() -> Iterator[str]:
     """The SaaS application's own homepage, on another origin than this service (as in
