@@ -7,9 +7,12 @@ VENV_STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup browsers dev test lint infra-check bench clean
+.PHONY: install setup browsers dev test lint infra-check bench clean
 
-setup: $(VENV_STAMP) $(NODE_STAMP) browsers
+# What running the system needs (dev, bench); the tests need the browsers as well.
+install: $(VENV_STAMP) $(NODE_STAMP)
+
+setup: install browsers
 
 # The page tests drive Debian's Chromium (Playwright never downloads a browser here) and
 # Debian's Firefox ESR (over WebDriver BiDi with puppeteer-core from npm: no download).
@@ -31,20 +34,20 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-lint: setup
+lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-infra-check: setup
+infra-check: install
 	bash infra/check.sh
 
 test: setup lint infra-check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-dev: setup
+dev: install
 	$(PY) -m devtools.dev
 
-bench: setup
+bench: install
 	$(PY) -m bench
 
 clean:

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import sys
+from typing import Protocol
 
 from devtools.azurite import start_azurite
 from devtools.fake_entra import FakeEntra
@@ -100,10 +101,23 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\nStopping...")
     finally:
-        entra.stop()
-        vault.stop()
-        azurite.stop()
-        mailbox.stop()
+        stop_all(entra, vault, azurite, mailbox)
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def stop_all(*parts: _Stoppable) -> None:
+    """Stop every part, whatever happens meanwhile: a second Ctrl-C or SIGTERM (make
+    passes one on to its child as well) must not leave a stand-in holding its port."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for part in parts:
+        try:
+            part.stop()
+        except Exception as error:  # the next one is stopped all the same
+            print(f"Could not stop {type(part).__name__}: {error}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,23 @@ param smtpUrl string = ''
 @description('Sender address of invite and reset mail (MAIL_FROM); required with smtpUrl.')
 param mailFrom string = ''
 
+@description('Prefix of the browser flow\'s cookie names (COOKIE_PREFIX): __Host-, or __Secure- where the platform writes a Domain into cookies (README, "Known platform issue").')
+@allowed([
+  '__Host-'
+  '__Secure-'
+])
+param cookiePrefix string = '__Host-'
+
+@description('Days audit events are kept (AUDIT_RETENTION_DAYS).')
+@minValue(1)
+@maxValue(36500)
+param auditRetentionDays int = 400
+
+@description('Sign-in starts per client address and tenant per minute (AUTHORIZE_LIMIT_PER_MINUTE); 0 turns the limit off, for load tests only.')
+@minValue(0)
+@maxValue(9999999)
+param authorizeLimitPerMinute int = 60
+
 // Lowercase letters and digits only, so one prefix fits every naming rule (storage
 // accounts take nothing else); 'eb' when namePrefix has none of them.
 var prefixChars = 'abcdefghijklmnopqrstuvwxyz0123456789'
@@ -311,6 +328,9 @@ module appSettings 'modules/appsettings.bicep' = {
     pythonThreadCount: httpPerInstanceConcurrency
     smtpUrl: smtpUrl
     mailFrom: mailFrom
+    cookiePrefix: cookiePrefix
+    auditRetentionDays: auditRetentionDays
+    authorizeLimitPerMinute: authorizeLimitPerMinute
   }
 }
 

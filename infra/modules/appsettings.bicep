@@ -49,6 +49,15 @@ param smtpUrl string
 @description('Sender address of that mail (MAIL_FROM); required with smtpUrl.')
 param mailFrom string
 
+@description('Prefix of the cookie names (COOKIE_PREFIX).')
+param cookiePrefix string
+
+@description('Days audit events are kept (AUDIT_RETENTION_DAYS).')
+param auditRetentionDays int
+
+@description('Sign-in starts per client address and tenant per minute (AUTHORIZE_LIMIT_PER_MINUTE).')
+param authorizeLimitPerMinute int
+
 resource site 'Microsoft.Web/sites@2024-04-01' existing = {
   name: appName
 }
@@ -96,6 +105,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Set here, not by hand: the whole set is replaced on every deployment.
     SMTP_URL: smtpUrl
     MAIL_FROM: mailFrom
+    // An operator's choices, kept here for the same reason.
+    COOKIE_PREFIX: cookiePrefix
+    AUDIT_RETENTION_DAYS: string(auditRetentionDays)
+    AUTHORIZE_LIMIT_PER_MINUTE: string(authorizeLimitPerMinute)
     AZURE_CREDENTIAL_MODE: 'managed'
   }
 }

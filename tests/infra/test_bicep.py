@@ -271,9 +271,6 @@ def test_the_app_gets_the_contract_settings() -> None:
 # Settings the code reads that the deployment leaves unset on purpose.
 LEFT_UNSET = {
     "TABLES_CONNECTION_STRING": "Azurite and keys, dev only: Azure uses TABLES_ENDPOINT",
-    "COOKIE_PREFIX": "__Host- unless a host writes a Domain into cookies (README)",
-    "AUDIT_RETENTION_DAYS": "400 days by default; an operator's choice",
-    "AUTHORIZE_LIMIT_PER_MINUTE": "60 by default; an operator's choice",
 }
 
 
@@ -285,6 +282,26 @@ def test_every_setting_the_code_reads_is_set_or_left_unset_on_purpose() -> None:
     assert {"SMTP_URL", "MAIL_FROM", "PUBLIC_BASE_URL"} <= read  # the pattern finds them
     assert sorted(read - set(app_settings()) - set(LEFT_UNSET)) == []
     assert sorted(set(LEFT_UNSET) - read) == []  # no reason kept for a setting gone
+
+
+def test_the_operators_choices_deploy_with_the_codes_defaults_and_limits() -> None:
+    # Durable only through the template (the set is replaced at each deployment), and
+    # a value the app would refuse at start is refused by the deployment instead.
+    from shared import settings
+    from shared.sessions.cookies import HOST_PREFIX, PREFIXES
+
+    params = main().parameters
+    assert params["cookiePrefix"]["default"] == HOST_PREFIX
+    assert sorted(main().decorator("cookiePrefix", "allowed")) == sorted(PREFIXES)
+    assert params["auditRetentionDays"]["default"] == settings.DEFAULT_AUDIT_RETENTION_DAYS
+    assert main().decorator("auditRetentionDays", "min_value") == 1
+    assert main().decorator("auditRetentionDays", "max_value") == settings.MAX_AUDIT_RETENTION_DAYS
+    assert params["authorizeLimitPerMinute"]["default"] == settings.DEFAULT_AUTHORIZE_LIMIT
+    assert main().decorator("authorizeLimitPerMinute", "min_value") == 0
+    assert main().decorator("authorizeLimitPerMinute", "max_value") == settings.MAX_AUTHORIZE_LIMIT
+    passed = main().modules["appSettings"]["config"]["params"]
+    for name in ("cookiePrefix", "auditRetentionDays", "authorizeLimitPerMinute"):
+        assert passed[name] == name
 
 
 def test_the_platform_admin_key_setting_is_a_key_vault_reference_into_the_admin_vault() -> None:
