@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from html import escape
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import azure.functions as func
 
@@ -106,15 +107,34 @@ def login(req: func.HttpRequest) -> func.HttpResponse:
         if code in MESSAGES
         else ""
     )
-    return login_page(status, notice=notice)
+    return login_page(status, notice=notice, return_to=kept_return_to(req, tenant))
+
+
+def kept_return_to(req: func.HttpRequest, tenant: str, *, requested: str | None = None) -> str:
+    """The page's `return_to` (query, or `requested`) when a sign-in may go there, else
+    "": carried on by the password form and the Microsoft button, never rendered raw."""
+    from shared.container import get_services
+
+    wanted = requested if requested is not None else req.params.get("return_to")
+    if not wanted:
+        return ""
+    signin = get_services().signin
+    config = signin.config_or_none(tenant)
+    return (signin.safe_return_to(config, wanted) or "") if config is not None else ""
 
 
 def login_page(
-    status: SignInStatus, *, notice: str = "", http_status: int = 200, email: str = ""
+    status: SignInStatus,
+    *,
+    notice: str = "",
+    http_status: int = 200,
+    email: str = "",
+    return_to: str = "",
 ) -> func.HttpResponse:
     """The sign-in page: the email and password form, then the tenant's Microsoft
     button; only the button while Enforce SSO is on. `notice` is our own markup;
-    `email`, the address a refused attempt was made with (never the password)."""
+    `email`, the address a refused attempt was made with (never the password);
+    `return_to`, a checked place (kept_return_to) both ways of signing in go to."""
     tenant = status.tenant
     organisation = f"<p class=org>{escape(status.display_name)}</p>" if status.display_name else ""
     parts = ["<h1>Sign in</h1>", organisation, notice]
@@ -131,7 +151,12 @@ def login_page(
             "<label for=password>Password</label>"
             "<input id=password name=password type=password "
             "autocomplete=current-password required>"
-            "<button type=submit>Sign in</button></form>"
+            + (
+                f"<input type=hidden name=return_to value='{escape(return_to, quote=True)}'>"
+                if return_to
+                else ""
+            )
+            + "<button type=submit>Sign in</button></form>"
             "<details><summary>Forgot password?</summary>"
             f"<form method=post action='{forgot}'>"
             "<label for=reset-email>Your account's email</label>"
@@ -141,8 +166,11 @@ def login_page(
     if status.sso_enabled:
         if not status.enforce_sso:
             parts.append("<p class=or>Or continue with</p>")
+        authorize = status.authorize_url
+        if return_to:
+            authorize += "?" + urlencode({"return_to": return_to})
         parts.append(
-            f"<a class=button href='{escape(status.authorize_url, quote=True)}'>"
+            f"<a class=button href='{escape(authorize, quote=True)}'>"
             f"{escape(status.button_label)}</a>"
         )
     else:

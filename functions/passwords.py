@@ -39,11 +39,12 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     if web.is_json(req):
         return _password_sign_in_json(req)
     email = ""  # shown again on a refusal, so the person only retypes the password
+    return_to = ""  # and where they were going, still
     try:
         tenant = web.tenant_of(req)
         _from_this_site(req)
         fields = _fields(req, "email", "password", "return_to", required=_CREDENTIALS)
-        email = fields["email"]
+        email, return_to = fields["email"], fields["return_to"]
         services = _services()
         _, tokens = services.passwords.sign_in(
             tenant, fields["email"], Secret(fields["password"]), ip=web.client_ip(req)
@@ -52,12 +53,12 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
         assert config is not None  # sign_in refused an unknown tenant
         location = services.signin.return_to(tenant, config, fields["return_to"] or None)
     except EntraBridgeError as error:
-        return _login_again(req, error, email=email)
+        return _login_again(req, error, email=email, return_to=return_to)
     return _signed_in_redirect(services, tokens, location)
 
 
 def _login_again(
-    req: func.HttpRequest, error: EntraBridgeError, *, email: str = ""
+    req: func.HttpRequest, error: EntraBridgeError, *, email: str = "", return_to: str = ""
 ) -> func.HttpResponse:
     """The login page again, saying why, with the refusal's status and the `email`
     typed (the hosted error page when there is no login page to show)."""
@@ -77,7 +78,10 @@ def _login_again(
         if isinstance(error, InvalidRequest) and error.fields:
             named = " and ".join(_LABELS.get(name, name) for name in sorted(error.fields))
             notice = f"<p class=error role=alert>Enter your {escape(named)}.</p>"
-        page = pages.login_page(status, notice=notice, http_status=error.status, email=email)
+        kept = pages.kept_return_to(req, status.tenant, requested=return_to) if return_to else ""
+        page = pages.login_page(
+            status, notice=notice, http_status=error.status, email=email, return_to=kept
+        )
     if error.retry_after is not None:  # a throttled form says when, as the JSON answer does
         page.headers["Retry-After"] = str(error.retry_after)
     return page

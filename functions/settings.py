@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
 import azure.functions as func
 
@@ -97,7 +98,7 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
     try:
         tenant = web.tenant_of(req)
         services = _services()
-        login = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
+        login = _login_then_back(req, services, tenant)
         jar = web.cookies(req)
         token = jar.get(services.settings.cookie_names.session)
         try:
@@ -118,6 +119,18 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
     for cookie in renewed:
         response.headers.add("Set-Cookie", cookie)
     return response
+
+
+def _login_then_back(req: func.HttpRequest, services: Services, tenant: str) -> str:
+    """The tenant's login page; the hosted one brings the admin back to this page."""
+    from shared.signin.redirects import hosted_login_page
+
+    login = services.signin.login_page(tenant, services.signin.config_or_none(tenant))
+    if login != hosted_login_page(services.settings.public_base_url, tenant):
+        return login
+    here = urlsplit(req.url)
+    back = here.path + (f"?{here.query}" if here.query and req.method == "GET" else "")
+    return f"{login}?{urlencode({'return_to': back})}"
 
 
 def serve(

@@ -194,11 +194,18 @@ class SignInService:
     def return_to(self, tenant: str, config: OAuth2Config, requested: str | None) -> str:
         """Where a sign-in may send the person: `requested` when it is safe, else the
         homepage."""
-        return safe_return_to(
-            requested,
-            public_base_url=self._settings.public_base_url,
-            allowed_origins=list(config.allowed_return_origins),
-            default=self.homepage(tenant, config),
+        return self.safe_return_to(config, requested) or self.homepage(tenant, config)
+
+    def safe_return_to(self, config: OAuth2Config, requested: str | None) -> str | None:
+        """`requested` when a sign-in may send the person there, else None."""
+        return (
+            safe_return_to(
+                requested,
+                public_base_url=self._settings.public_base_url,
+                allowed_origins=list(config.allowed_return_origins),
+                default="",
+            )
+            or None
         )
 
     # -- callback -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -117,6 +118,37 @@ def test_a_person_whose_email_is_not_ascii_signs_in_with_the_form(
     assert page.get_by_role("heading", name="Signed in").is_visible()
     assert page.get_by_text(email).is_visible()
     assert system.cookie(SESSION)
+
+
+def test_the_login_page_keeps_where_the_person_was_going_through_a_wrong_password(
+    browser_system: BrowserSystem,
+) -> None:
+    system = browser_system
+    system.services.passwords.set_password(
+        TENANT, invite(system).split("token=", 1)[1], Secret(PHRASE), ip=None
+    )
+    page = system.page
+    page.goto(system.url(f"/api/auth/{TENANT}/login?return_to=/api/auth/{TENANT}/me"))
+    page.get_by_label("Email", exact=True).fill("grace@partner.example")
+    page.get_by_label("Password", exact=True).fill("not her phrase at all")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    assert "email or password is not correct" in page.locator("p.error").inner_text()
+    page.get_by_label("Password", exact=True).fill(PHRASE)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"**/api/auth/{TENANT}/me")
+    assert "grace@partner.example" in page.content()
+
+
+def test_a_return_to_the_tenant_does_not_allow_is_dropped_from_the_login_page(
+    browser_system: BrowserSystem,
+) -> None:
+    system = browser_system
+    page = system.page
+    for elsewhere in ("https://evil.example/", "//evil.example", "/\\evil.example"):
+        page.goto(system.url(f"/api/auth/{TENANT}/login") + "?return_to=" + quote(elsewhere))
+        assert page.locator("input[name=return_to]").count() == 0
+        button = page.get_by_role("link", name="Login with Microsoft")
+        assert "return_to" not in (button.get_attribute("href") or "")
 
 
 @contextmanager

@@ -96,6 +96,19 @@ def _cookie(system: BrowserSystem, suffix: str) -> str | None:
     return None
 
 
+def test_an_admin_without_a_session_signs_in_and_comes_back_to_the_settings(
+    browser_system: BrowserSystem,
+) -> None:
+    system = browser_system
+    page = system.page
+    page.goto(system.url(f"/api/auth/{TENANT}/settings/audit"))
+    page.wait_for_url(f"**/api/auth/{TENANT}/login?return_to=*")
+    page.get_by_role("link", name="Login with Microsoft").click()
+    page.get_by_role("button", name="Sam Several").click()  # the stand-in's account picker
+    page.wait_for_url(f"**/api/auth/{TENANT}/settings/audit")
+    assert page.get_by_role("heading", name="Audit").is_visible()
+
+
 def test_a_member_who_is_not_an_admin_gets_the_403_page(browser_system: BrowserSystem) -> None:
     system = browser_system
     page = system.page
