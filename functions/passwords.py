@@ -43,8 +43,9 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     try:
         tenant = web.tenant_of(req)
         _from_this_site(req)
+        typed = web.form_or_json(req)  # kept for the page again, whatever else is wrong
+        email, return_to = typed.get("email", ""), typed.get("return_to", "")
         fields = _fields(req, "email", "password", "return_to", required=_CREDENTIALS)
-        email, return_to = fields["email"], fields["return_to"]
         services = _services()
         _, tokens = services.passwords.sign_in(
             tenant, fields["email"], Secret(fields["password"]), ip=web.client_ip(req)
@@ -75,8 +76,9 @@ def _login_again(
         page = pages.error_page(error.code, status=error.status)
     else:
         notice = pages.error_notice(error.code, error.retry_after)
-        if isinstance(error, InvalidRequest) and error.fields:
-            named = " and ".join(_LABELS.get(name, name) for name in sorted(error.fields))
+        missing = [n for n, problem in (error.fields or {}).items() if problem == "is required"]
+        if isinstance(error, InvalidRequest) and missing:
+            named = " and ".join(_LABELS.get(name, name) for name in sorted(missing))
             notice = f"<p class=error role=alert>Enter your {escape(named)}.</p>"
         kept = pages.kept_return_to(req, status.tenant, requested=return_to) if return_to else ""
         page = pages.login_page(
@@ -190,7 +192,7 @@ def _fields(req: func.HttpRequest, *names: str, required: tuple[str, ...] = ()) 
             problems[name] = "must be a string"
         elif len(value) > _MAX_FIELD:
             problems[name] = f"must be a string of at most {_MAX_FIELD} characters"
-        elif name in required and not value.strip():
+        elif name in required and not (value.strip() if name == "email" else value):
             problems[name] = "is required"
         else:
             found[name] = value

@@ -116,7 +116,12 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
         response = _not_an_admin()
     except EntraBridgeError as error:
         response = pages.error_page(error.code, status=error.status)
-    for cookie in renewed:
+    except Exception:
+        if not renewed:
+            raise  # the host's own 500, as for any other route
+        log.exception("settings page: failed after renewing the session")
+        response = pages.error_page("server_error", status=500)
+    for cookie in renewed:  # a spent refresh token's successor must reach the browser
         response.headers.add("Set-Cookie", cookie)
     return response
 
@@ -129,7 +134,10 @@ def _login_then_back(req: func.HttpRequest, services: Services, tenant: str) -> 
     if login != hosted_login_page(services.settings.public_base_url, tenant):
         return login
     here = urlsplit(req.url)
-    back = here.path + (f"?{here.query}" if here.query and req.method == "GET" else "")
+    if req.method == "GET":
+        back = here.path + (f"?{here.query}" if here.query else "")
+    else:  # the page the form was on (the Connect button's route takes only its POST)
+        back = here.path.removesuffix("/connect")
     return f"{login}?{urlencode({'return_to': back})}"
 
 

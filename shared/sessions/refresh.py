@@ -10,11 +10,12 @@ A token names its family (`{user_id}.{family_id}.{secret}`), so a refresh is a
 point read and one conditional write, and a sign-in writes a single row.
 
 A caller may allow a repeat (the hosted pages do; the token endpoint does not): the
-token a rotation replaced, presented again within `REPEAT_WINDOW`, gets the same
-successor back instead of ending the family. A browser sends one twice when a
-form is submitted twice or tabs reload together, and both answers must set the
-same cookie. The successor is kept sealed under a key only the replaced token
-gives (AES-GCM), so the row alone reveals nothing.
+token such a rotation replaced, presented again there within `REPEAT_WINDOW`,
+gets the same successor back instead of ending the family. A browser sends one
+twice when a form is submitted twice or tabs reload together, and both answers
+must set the same cookie. The successor is kept sealed under a key only the
+replaced token gives (AES-GCM), so the row alone reveals nothing; a rotation
+where repeats are not allowed keeps none.
 """
 
 from __future__ import annotations
@@ -152,11 +153,18 @@ def start_family(
 
 
 def rotated(
-    family: RefreshFamily, *, presented: str, now: float, idle_ttl: float = REFRESH_IDLE_TTL
+    family: RefreshFamily,
+    *,
+    presented: str,
+    now: float,
+    repeatable: bool = False,
+    idle_ttl: float = REFRESH_IDLE_TTL,
 ) -> tuple[RefreshFamily, str]:
     """The family after a rotation of its current token `presented`, and the new token:
     the current token joins the used ones, the idle window slides, the absolute expiry
-    stays, and the new token is sealed for a repeat of `presented`."""
+    stays. Only a `repeatable` rotation (one where repeats are allowed) seals the new
+    token for a repeat of `presented`; any other clears the last one's, so a token
+    rotated at the token endpoint can never come back as a repeat elsewhere."""
     token, token_hash = new_refresh_token(family.user_id, family.family_id)
     used = (_fingerprint(family.current_hash), *family.used)[:USED_TOKENS_KEPT]
     successor = replace(
@@ -165,7 +173,11 @@ def rotated(
         issued_at=now,
         idle_expires_at=min(now + idle_ttl, family.expires_at),
         used=used,
-        successor=seal_successor(token, under=presented, family_id=family.family_id),
+        successor=(
+            seal_successor(token, under=presented, family_id=family.family_id)
+            if repeatable
+            else None
+        ),
     )
     return successor, token
 

@@ -166,7 +166,9 @@ class SessionService:
         # leaves the token unspent, for the client's retry (after it, the retry
         # would be a reuse and end the session).
         key = self.keys.current()
-        successor, token = rotated(current, presented=refresh_token, now=now)
+        successor, token = rotated(
+            current, presented=refresh_token, now=now, repeatable=allow_repeat
+        )
         try:
             self.refresh_tokens.replace(successor, etag=etag)
         except RefreshConflict:

@@ -234,7 +234,8 @@ def test_a_sign_in_body_without_its_fields_is_a_400_naming_them_and_counts_nothi
         ({}, {"email", "password"}),
         ({"email": 5, "password": ["x"]}, {"email", "password"}),
         ({"password": PASSWORD}, {"email"}),
-        ({"email": "grace@partner.example", "password": "  "}, {"password"}),
+        ({"email": "grace@partner.example", "password": ""}, {"password"}),
+        ({"email": "   ", "password": PASSWORD}, {"email"}),
     )
     for body, named in bodies:
         refused = system.http.post(url(system, "password"), json=body)
@@ -250,6 +251,16 @@ def test_a_sign_in_body_without_its_fields_is_a_400_naming_them_and_counts_nothi
         allow_redirects=False,
     )
     assert form.status_code == 400 and "Enter your email address and password." in form.text
+    # Spaces are no email, but may be a password (the policy takes them): only the
+    # email is asked for again, and where the person was going is kept.
+    spaced = system.http.post(
+        url(system, "password"),
+        data={"email": "  ", "password": " " * 12, "return_to": f"/api/auth/{ADMIN_TENANT}/me"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    )
+    assert spaced.status_code == 400 and "Enter your email address." in spaced.text
+    assert f"name=return_to value='/api/auth/{ADMIN_TENANT}/me'" in spaced.text
     # None of them counted against Grace, nor against the address: five wrong
     # passwords still come before the first wait, and then hers works after it.
     assert throttle_rows(system) == before

@@ -7,7 +7,7 @@ import html
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -560,3 +560,19 @@ def test_a_save_sent_twice_at_once_keeps_the_session(admin_system: AdminSystem) 
     assert "refresh_token_reused" not in system.audit_actions()
     still = {"Cookie": f"__Host-eb_refresh={refreshed.pop()}", "Sec-Fetch-Site": "none"}
     assert system.http.get(page_url(system), headers=still).status_code == 200
+
+
+def test_connect_without_a_session_comes_back_to_the_settings_page(
+    admin_system: AdminSystem,
+) -> None:
+    system = admin_system
+    configured(system)
+    answer = system.http.post(
+        f"{page_url(system)}/connect",
+        data={"csrf": "x"},
+        headers={"Origin": system.services.settings.public_base_url},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 303 and is_login(answer.headers["Location"])
+    back = parse_qs(urlsplit(answer.headers["Location"]).query)["return_to"]
+    assert back == [f"/api/auth/{ADMIN_TENANT}/settings"]  # a page, where the button is

@@ -217,7 +217,8 @@ def test_a_repeat_after_the_window_or_at_the_token_endpoint_ends_the_session(
     sessions = with_clock(unit, clock)
     for allow_repeat, wait in ((True, 31), (False, 1)):
         done = sign_in(unit, person(email=f"ada{wait}@contoso.example"))
-        newest = sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
+        # Renewed where repeats are allowed (a settings page): its successor is kept.
+        newest = sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
         clock.advance(wait)
         with pytest.raises(InvalidGrant):
             sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=allow_repeat)
@@ -225,16 +226,63 @@ def test_a_repeat_after_the_window_or_at_the_token_endpoint_ends_the_session(
             sessions.refresh("contoso", newest.refresh_token, ip=IP)
 
 
+def test_two_renewals_racing_on_one_token_both_get_the_winners_successor(
+    unit: UnitWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both read the family before either writes: the loser's write fails on the etag,
+    # and it must then read the winner's rotation as a repeat, not as a stolen copy.
+    unit.tenant()
+    done = sign_in(unit, person())
+    sessions = unit.services.sessions
+    store = sessions.refresh_tokens
+    original = store.replace
+    won: list[str] = []
+
+    def replace_after_a_rival(family: Any, *, etag: str) -> None:
+        if not won:
+            won.append("rival")  # the rival's own write goes straight through
+            won.append(
+                sessions.refresh(
+                    "contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True
+                ).refresh_token
+            )
+        original(family, etag=etag)
+
+    monkeypatch.setattr(store, "replace", replace_after_a_rival)
+    loser = sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
+
+    assert loser.refresh_token == won[1]
+    assert "refresh_token_reused" not in actions(unit)
+    monkeypatch.setattr(store, "replace", original)
+    assert (
+        sessions.refresh("contoso", loser.refresh_token, ip=IP).session_id == done.tokens.session_id
+    )
+
+
+def test_a_token_the_token_endpoint_rotated_is_no_repeat_at_the_pages(unit: UnitWorld) -> None:
+    # A stolen copy of an API client's token, brought to a page that allows repeats
+    # within 30 s of the client's own rotation: a reuse, as anywhere else.
+    unit.tenant()
+    done = sign_in(unit, person())
+    sessions = unit.services.sessions
+    newest = sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
+    with pytest.raises(InvalidGrant):
+        sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
+    with pytest.raises(InvalidGrant):
+        sessions.refresh("contoso", newest.refresh_token, ip=IP)
+    assert actions(unit)[0] == "refresh_token_reused"
+
+
 def test_a_repeat_of_a_disabled_user_or_a_revoked_session_gets_nothing(unit: UnitWorld) -> None:
     unit.tenant()
     sessions = unit.services.sessions
     done = sign_in(unit, person())
-    sessions.refresh("contoso", done.tokens.refresh_token, ip=IP)
+    sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
     unit.services.users.set_disabled("contoso", done.user.id, True)
     with pytest.raises(AccountDisabled):
         sessions.refresh("contoso", done.tokens.refresh_token, ip=IP, allow_repeat=True)
     other = sign_in(unit, person(email="bob@contoso.example"))
-    sessions.refresh("contoso", other.tokens.refresh_token, ip=IP)
+    sessions.refresh("contoso", other.tokens.refresh_token, ip=IP, allow_repeat=True)
     sessions.sign_out("contoso", access_tokens=[other.tokens.access_token], ip=IP)
     with pytest.raises(InvalidGrant):
         sessions.refresh("contoso", other.tokens.refresh_token, ip=IP, allow_repeat=True)

@@ -419,22 +419,32 @@ def test_a_reused_token_revokes_its_whole_family() -> None:
 
 def test_where_allowed_the_token_just_replaced_is_a_repeat_for_30_seconds() -> None:
     first, old = family()
-    second, new = rotated(first, presented=old, now=NOW)
+    second, new = rotated(first, presented=old, now=NOW, repeatable=True)
     repeat = decide_refresh(second, hash_refresh_token(old), now=NOW + 30, repeat_within=30)
     assert isinstance(repeat, Repeat)
     assert open_successor(repeat.family, presented=old) == new
     late = decide_refresh(second, hash_refresh_token(old), now=NOW + 31, repeat_within=30)
     assert isinstance(late, RevokeFamily)
     # Two rotations on, the first token is no repeat: it was not the one just replaced.
-    third, _ = rotated(second, presented=new, now=NOW + 1)
+    third, _ = rotated(second, presented=new, now=NOW + 1, repeatable=True)
     older = decide_refresh(third, hash_refresh_token(old), now=NOW + 1, repeat_within=30)
     assert isinstance(older, RevokeFamily)
     assert REPEAT_WINDOW == 30
 
 
+def test_a_rotation_where_repeats_are_not_allowed_keeps_no_successor() -> None:
+    # The token endpoint's rotations: their replaced token is a reuse on every route.
+    first, old = family()
+    sealed, new = rotated(first, presented=old, now=NOW, repeatable=True)
+    plain, _ = rotated(sealed, presented=new, now=NOW + 1)
+    assert plain.successor is None
+    decision = decide_refresh(plain, hash_refresh_token(new), now=NOW + 2, repeat_within=30)
+    assert isinstance(decision, RevokeFamily)
+
+
 def test_the_stored_successor_opens_only_with_the_token_it_replaced() -> None:
     first, old = family()
-    second, new = rotated(first, presented=old, now=NOW)
+    second, new = rotated(first, presented=old, now=NOW, repeatable=True)
     assert second.successor is not None and new not in second.successor
     assert open_successor(second, presented=new) is None
     other = old.rsplit(".", 1)[0] + "." + "A" * 43  # the family id is no secret
