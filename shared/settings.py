@@ -123,9 +123,21 @@ class Settings:
         smtp_url = reader.optional("SMTP_URL")
         mail_from = reader.optional("MAIL_FROM")
         if smtp_url is not None:
+            shape = "must be smtp://[user@]host[:port] or smtps://..., reserved characters encoded"
             parts = urlsplit(smtp_url)
+            try:
+                # The port is parsed when read: a user's password holding an unencoded
+                # '#', '/' or '?' ends the authority early, and the ValueError would
+                # quote it. Nothing of the value is said, as of any setting.
+                parts.port  # noqa: B018
+            except ValueError:
+                raise SettingsError("SMTP_URL", shape) from None
             if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-                raise SettingsError("SMTP_URL", "must be smtp://host[:port] or smtps://host[:port]")
+                raise SettingsError("SMTP_URL", shape)
+            if parts.password is None and (
+                parts.fragment or parts.query or parts.path not in ("", "/")
+            ):
+                raise SettingsError("SMTP_URL", shape)
             if mail_from is None or "@" not in mail_from:
                 raise SettingsError("MAIL_FROM", "must be an email address when SMTP_URL is set")
         onboarding_client_id = reader.optional("ONBOARDING_CLIENT_ID")

@@ -74,7 +74,7 @@ class Mailer:
         except _NotSent as refused:
             log.warning("mail not sent: %s", refused)
             return False
-        except (OSError, smtplib.SMTPException) as error:
+        except Exception as error:  # no exception text: it may quote the password
             log.warning("mail not sent: %s", type(error).__name__)
             return False
         return True

@@ -57,7 +57,20 @@ _NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
 def _in_thread(job: Callable[[], None]) -> None:
-    threading.Thread(target=job, name="password-after-answer", daemon=True).start()
+    threading.Thread(target=_guarded(job), name="password-after-answer", daemon=True).start()
+
+
+def _guarded(job: Callable[[], None]) -> Callable[[], None]:
+    """`job`, whose failure is logged by its type only: the thread's default handler
+    would print the whole chain to stderr (an SDK error's text quotes request URLs)."""
+
+    def run() -> None:
+        try:
+            job()
+        except Exception as error:
+            log.error("work after a password answer failed: %s", type(error).__name__)
+
+    return run
 
 
 class Configs(Protocol):
@@ -186,10 +199,9 @@ class PasswordService:
                 tenant, "password_reset_requested", actor="anonymous", ip=ip, user_id=user.id
             )
             self.tables.apply(TABLE, [link, event])
+            self.mail(user, reset_text, self.link_url(tenant, token))
         except Exception as error:  # no one waits for this answer: log it, never the link
             log.error("Password reset for a user of %s not sent: %s", tenant, type(error).__name__)
-            return
-        self.mail(user, reset_text, self.link_url(tenant, token))
 
     def mail(
         self, user: User, compose: Callable[[str, str, str], tuple[str, str]], link: str

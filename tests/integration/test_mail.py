@@ -133,3 +133,44 @@ def test_the_password_comes_from_key_vault_when_the_url_names_only_a_user(
         assert mailer.send("grace@partner.example", "s", "body") is True
     assert credentials.seen == [("mailer", "from-key-vault")]
     assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+def test_a_password_smtp_cannot_carry_fails_the_mail_without_quoting_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # smtplib sends AUTH in ASCII: a stored "€" raised a UnicodeEncodeError whose text
+    # names the character and its place, and nothing caught it in the mail thread.
+    monkeypatch.setenv("SSL_CERT_FILE", str(ensure_local_ca().bundle))
+    with smtp_server(tmp_path, tls=True) as (port, credentials):
+        mailer = Mailer(
+            Secret(f"smtp://mailer@127.0.0.1:{port}"),
+            "eb@example.com",
+            stored_password=lambda: Secret("Sommer2024€Geheim"),
+        )
+        assert mailer.send("grace@partner.example", "s", "body") is False
+    assert credentials.seen == []
+    written = caplog.text + capsys.readouterr().err
+    assert "mail not sent: UnicodeEncodeError" in written
+    assert "€" not in written and "\\u20ac" not in written and "Geheim" not in written
+
+
+def test_an_smtp_url_whose_password_is_not_encoded_is_refused_without_quoting_it() -> None:
+    base = {
+        "PUBLIC_BASE_URL": "https://auth.example.com",
+        "KEY_VAULT_URI": "https://vault.example.net",
+        "TABLES_ENDPOINT": "https://acct.table.core.windows.net",
+        "MAIL_FROM": "eb@example.com",
+    }
+    for url in (
+        "smtps://mailer:Pr1v#te-Pw@smtp.example.com:465",
+        "smtps://mailer:1234#te-Pw@smtp.example.com:465",
+        "smtps://mailer:Pr1v/te-Pw@smtp.example.com:465",
+        "smtp://mailer:99?x-Pw@smtp.example.com:587",
+    ):
+        with pytest.raises(SettingsError) as refused:
+            Settings.from_env(base | {"SMTP_URL": url})
+        assert "Pw" not in str(refused.value) and "Pr1v" not in str(refused.value), url
+        assert "SMTP_URL" in str(refused.value)
+    encoded = Settings.from_env(base | {"SMTP_URL": "smtps://mailer:Pr1v%23te@smtp.example.com"})
+    assert encoded.smtp_url is not None

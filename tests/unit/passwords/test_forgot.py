@@ -217,6 +217,44 @@ def test_a_reset_that_cannot_be_written_is_logged_without_its_link(
     assert "token=" not in caplog.text
 
 
+def test_a_reset_whose_mail_cannot_be_prepared_prints_no_sdk_text(
+    unit: UnitWorld, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The tenant's name is read for the mail after the link is written; a storage error
+    # there chains the SDK's text (request URLs, a SAS signature in them). It used to
+    # escape the background thread, whose default handler printed it all to stderr.
+    import threading
+    import time
+
+    from shared.passwords.service import _in_thread
+
+    _, url = invited(unit)
+    unit.services.passwords.set_password("contoso", token(url), OLD, ip=None)
+    passwords = unit.services.passwords
+    passwords.mail = type(passwords).mail.__get__(passwords)  # type: ignore[method-assign]
+    passwords.mailer = object()  # type: ignore[assignment]  # mail is configured
+
+    def tenant_unreadable(tenant: str) -> None:
+        try:
+            raise OSError("GET https://acct.table.core.windows.net/Tables?sig=SUPERSECRET")
+        except OSError as sdk:
+            raise SsoUnavailable("Table Storage could not be reached.") from sdk
+
+    passwords.configs.get_tenant = tenant_unreadable  # type: ignore[method-assign]
+    finished: list[Callable[[], None]] = []
+    passwords.in_background = finished.append
+    passwords.forgot("contoso", EMAIL, ip=None)
+    [job] = finished
+    _in_thread(job)  # as in production: its own thread
+    deadline = time.monotonic() + 5
+    while any(t.name == "password-after-answer" for t in threading.enumerate()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    printed = capfd.readouterr().err
+    assert "SUPERSECRET" not in printed + caplog.text and "Traceback" not in printed
+    assert "Password reset for a user of contoso not sent: SsoUnavailable" in caplog.text
+
+
 def live_sessions(unit: UnitWorld, user_id: str) -> int:
     rows = unit.tables.scan_partition(
         "users", partition_key="contoso", row_key_prefix=f"session:{user_id}:"
