@@ -17,7 +17,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -76,7 +76,7 @@ class AdminSession:
     caller: AdminCaller
     session_id: str  # the session's family id: what its CSRF token derives from
     # Set-Cookie values of a session renewed for this request: every answer carries them.
-    renewed: tuple[str, ...] = ()
+    renewed: tuple[str, ...] = field(default=(), repr=False)
 
     def answer(self, response: func.HttpResponse) -> func.HttpResponse:
         """`response`, with the renewed session's cookies when this request renewed it
@@ -94,7 +94,7 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
     pages renews the session with its refresh cookie (rotating it, as the token
     endpoint does), so a form kept open longer is still saved, not lost to a
     sign-in."""
-    renewed: tuple[str, ...] = ()
+    renewed: tuple[str, ...] = field(default=(), repr=False)
     try:
         tenant = web.tenant_of(req)
         services = _services()

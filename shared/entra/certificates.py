@@ -11,7 +11,7 @@ mix both kinds during a change from one to the other.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,7 +25,7 @@ _CERT_MARKER = "-----BEGIN CERTIFICATE-----"
 
 @dataclass(frozen=True)
 class NewCertificate:
-    bundle_pem: str  # private key + certificate: goes to Key Vault only
+    bundle_pem: str = field(repr=False)  # private key + certificate: Key Vault only
     certificate_pem: str  # public: for the admin to upload to the app registration
     thumbprint: str  # SHA-1, upper-case hex: what the Entra portal shows
     expires_on: dt.datetime

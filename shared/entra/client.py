@@ -25,7 +25,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -79,8 +79,8 @@ class ClientCredentials:
 
 @dataclass(frozen=True)
 class TokenResult:
-    id_token: str
-    access_token: str | None
+    id_token: str = field(repr=False)
+    access_token: str | None = field(repr=False)
 
 
 class ClientSecretRejected(SsoIdpRejected):

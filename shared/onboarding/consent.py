@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.entra.id_tokens import unverified_tenant
 from shared.entra.keys import KeySource, validate_with_directory_keys
@@ -32,8 +32,8 @@ class Proof:
     """What a consent request keeps server-side to check the answer: PKCE's verifier
     (the code is useless without it) and the nonce the ID token must carry."""
 
-    code_verifier: str
-    nonce: str
+    code_verifier: str = field(repr=False)
+    nonce: str = field(repr=False)
 
     @classmethod
     def new(cls) -> Proof:

@@ -72,7 +72,7 @@ class CreatedApp:
 class GraphSteps:
     http: requests.Session
     base_url: str  # e.g. https://graph.microsoft.com
-    access_token: str
+    access_token: str = field(repr=False)
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     deadline: float = field(default=0.0)

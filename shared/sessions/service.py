@@ -67,9 +67,9 @@ class PendingSession:
     failure refuses the sign-in with nothing stored, not after its rows are in)."""
 
     family: RefreshFamily
-    refresh_token: str
-    rows: tuple[Op, ...]
-    key: SigningKey
+    refresh_token: str = field(repr=False)
+    rows: tuple[Op, ...] = field(repr=False)
+    key: SigningKey = field(repr=False)
 
 
 _SSO_OFF = "Single sign-on is switched off for this tenant; the session has ended."

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FLOW_TTL = dt.timedelta(minutes=10)
@@ -25,8 +25,8 @@ Mode = Literal["redirect", "json"]
 @dataclass(frozen=True)
 class AuthTransaction:
     tenant: str
-    state: str
-    msal_flow: dict[str, Any]
+    state: str = field(repr=False)  # sealed: it holds the PKCE verifier
+    msal_flow: dict[str, Any] = field(repr=False)
     mode: Mode
     return_to: str
     browser_binding: str | None  # sha256 hex of the browser cookie (redirect mode)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.store.rows import EXPIRES_AT, EntityExists, EtagMismatch, Tables
 from shared.store.tenant_partition import TABLE
@@ -37,8 +37,8 @@ class OnboardingRequest:
     expected_directory: str | None  # the tenant's configured Entra tenant id, if any
     # The signed consent's checks (shared.onboarding.consent): PKCE's verifier and
     # the nonce the consenting admin's ID token must carry. Single use, like the row.
-    code_verifier: str = ""
-    nonce: str = ""
+    code_verifier: str = field(default="", repr=False)
+    nonce: str = field(default="", repr=False)
 
 
 @dataclass
