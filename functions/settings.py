@@ -94,7 +94,7 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
     pages renews the session with its refresh cookie (rotating it, as the token
     endpoint does), so a form kept open longer is still saved, not lost to a
     sign-in."""
-    renewed: tuple[str, ...] = field(default=(), repr=False)
+    renewed: tuple[str, ...] = ()
     try:
         tenant = web.tenant_of(req)
         services = _services()
