@@ -78,6 +78,14 @@ class AdminSession:
     # Set-Cookie values of a session renewed for this request: every answer carries them.
     renewed: tuple[str, ...] = field(default=(), repr=False)
 
+    def csrf(self) -> str:
+        """The token this session's forms carry."""
+        return csrf_token(self.session_id, self.services.state_keys.current_key()[1].csrf_key)
+
+    def csrf_ok(self, given: str | None) -> bool:
+        keys = self.services.state_keys.keys_by_kid().values()
+        return csrf_ok(given, self.session_id, [key.csrf_key for key in keys])
+
     def answer(self, response: func.HttpResponse) -> func.HttpResponse:
         """`response`, with the renewed session's cookies when this request renewed it
         (without them the browser would keep a refresh token that is used now)."""
@@ -196,7 +204,7 @@ def _renewed_session(
 def refused_post(req: func.HttpRequest, session: AdminSession, form: dict[str, str]) -> bool:
     """True when a POST is not from this site's own page in this session."""
     own = web.is_from_this_origin(req, session.services.settings.public_base_url)
-    return not own or not csrf_ok(form.get("csrf"), session.session_id)
+    return not own or not session.csrf_ok(form.get("csrf"))
 
 
 def nav(tenant: str, current: str) -> str:
@@ -217,7 +225,6 @@ def settings(req: func.HttpRequest) -> func.HttpResponse:
 
 def _settings(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
     tenant, services = session.tenant, session.services
-    session_id = session.session_id
     try:
         if req.method == "POST":
             return _save(req, session)
@@ -232,7 +239,7 @@ def _settings(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse
             _values(document.body),
             document.body,
             etag=document.etag,
-            csrf=csrf_token(session_id),
+            csrf=session.csrf(),
             notice=notice,
             connect_to=_consent_origin(services),
         )
@@ -242,7 +249,7 @@ def _settings(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse
 
 def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
     tenant, services = session.tenant, session.services
-    caller, session_id = session.caller, session.session_id
+    caller = session.caller
     form = web.form_or_json(req)
     if refused_post(req, session, form):
         return refused_post_page()
@@ -250,7 +257,7 @@ def _save(req: func.HttpRequest, session: AdminSession) -> func.HttpResponse:
     extra_rows = 1 if "add_row" in form else 0
     page_args: dict[str, Any] = {
         "etag": form.get("etag") or None,
-        "csrf": csrf_token(session_id),
+        "csrf": session.csrf(),
         "extra_rows": extra_rows,
         "connect_to": _consent_origin(services),
     }

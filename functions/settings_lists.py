@@ -15,7 +15,6 @@ import azure.functions as func
 
 from functions import pages, web
 from functions.settings import AdminSession, nav, refused_post, refused_post_page, serve
-from shared.admin.settings_form import csrf_token
 from shared.errors import EntraBridgeError, InvalidRequest
 from shared.users import User
 
@@ -87,7 +86,7 @@ def _user_row(session: AdminSession, user: User) -> str:
     label = "Enable" if user.disabled else "Disable"
     switch = (
         f"<form method=post action='{action}'>"
-        f"<input type=hidden name=csrf value='{csrf_token(session.session_id)}'>"
+        f"<input type=hidden name=csrf value='{session.csrf()}'>"
         f"<input type=hidden name=user_id value='{escape(user.id, quote=True)}'>"
         f"<input type=hidden name=disabled value='{'false' if user.disabled else 'true'}'>"
         f"<button type=submit aria-label='{label} {escape(user.email, quote=True)}'>{label}"

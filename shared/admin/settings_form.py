@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.tenants.validation import MAX_MAPPINGS
@@ -27,12 +27,19 @@ MAX_ROWS = MAX_MAPPINGS + 100
 _TEXT_FIELDS = ("client_id", "tenant_id", "customer_id", "homepage_url", "login_page_url")
 
 
-def csrf_token(session_id: str) -> str:
-    return hashlib.sha256(f"entrabridge-settings|{session_id}".encode()).hexdigest()[:32]
+def csrf_token(session_id: str, key: bytes) -> str:
+    """The settings forms' token for a session: keyed, so knowing the session id (it is
+    the `sid` of every access token the application receives) is not enough."""
+    mac = hmac.new(key, f"entrabridge-settings|{session_id}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
 
 
-def csrf_ok(given: str | None, session_id: str) -> bool:
-    return bool(given) and hmac.compare_digest(str(given), csrf_token(session_id))
+def csrf_ok(given: str | None, session_id: str, keys: Iterable[bytes]) -> bool:
+    """`given` is the session's token under one of `keys` (the current key and the one
+    before it: a page opened before a rotation still saves)."""
+    if not given:
+        return False
+    return any(hmac.compare_digest(str(given), csrf_token(session_id, key)) for key in keys)
 
 
 def body_from_form(form: Mapping[str, str]) -> dict[str, Any]:

@@ -27,7 +27,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.errors import InvalidState
 from shared.secret import Secret
@@ -49,6 +51,9 @@ _NOT_SEALED = ("state", "auth_uri")
 class StateKey:
     kid: str
     aead: AESGCM = field(repr=False)
+    # Derived from the same secret for the settings pages' CSRF tokens (HKDF: the
+    # AES key itself is never used for anything else).
+    csrf_key: bytes = field(default=b"", repr=False)
 
 
 def parse_state_key(kid: str, value: Secret) -> StateKey:
@@ -58,7 +63,10 @@ def parse_state_key(kid: str, value: Secret) -> StateKey:
         raise ValueError("not base64") from None
     if len(raw) != 32:
         raise ValueError("a sign-in state key is 32 bytes (AES-256)")
-    return StateKey(kid=kid, aead=AESGCM(raw))
+    csrf_key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"entrabridge settings csrf"
+    ).derive(raw)
+    return StateKey(kid=kid, aead=AESGCM(raw), csrf_key=csrf_key)
 
 
 def generate_state_key() -> str:

@@ -576,3 +576,24 @@ def test_connect_without_a_session_comes_back_to_the_settings_page(
     assert answer.status_code == 303 and is_login(answer.headers["Location"])
     back = parse_qs(urlsplit(answer.headers["Location"]).query)["return_to"]
     assert back == [f"/api/auth/{ADMIN_TENANT}/settings"]  # a page, where the button is
+
+
+def test_a_page_opened_before_a_key_rotation_still_saves_and_an_unkeyed_token_does_not(
+    admin_system: AdminSystem,
+) -> None:
+    import hashlib
+
+    system = admin_system
+    configured(system)
+    session = _session_of(system)
+    cookie = f"__Host-eb_session={session.access_token}"
+    form = form_of(opened(system, cookie).text) | {"profile_id_2": PROFILE_C, "group_id_2": GROUP_C}
+    # The session id is the access token's `sid`, which the application sees: a token
+    # made from it alone (as before) is a forgery.
+    unkeyed = hashlib.sha256(f"entrabridge-settings|{session.session_id}".encode()).hexdigest()
+    assert save(system, cookie, form | {"csrf": unkeyed[:32]}).status_code == 403
+    system.services.state_keys.rotate_key()  # the operator rotates the key meanwhile
+    saved = save(system, cookie, form)
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("?saved=1")
+    fresh = form_of(opened(system, cookie).text)
+    assert fresh["csrf"] != form["csrf"]  # new pages carry the new key's token
