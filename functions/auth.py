@@ -170,16 +170,10 @@ def _browser_callback(req: func.HttpRequest) -> func.HttpResponse:
         return _callback_failure(tenant, None, services)
     if not isinstance(result, Completed):
         return web.redirect(result.location)
-    from shared.sessions.cookies import session_cookies
+    from shared.sessions.cookies import cookies_for
 
     names = services.settings.cookie_names
-    cookies = session_cookies(
-        result.tokens.access_token,
-        result.tokens.refresh_token,
-        access_ttl=result.tokens.expires_in,
-        refresh_ttl=result.tokens.refresh_expires_in,
-        names=names,
-    )
+    cookies = cookies_for(result.tokens, names)
     cookies.append(browser_cookie("", max_age=0, name=names.browser))  # the attempt is over
     return web.redirect(result.return_to, cookies=cookies)
 
@@ -239,15 +233,9 @@ def token(req: func.HttpRequest) -> func.HttpResponse:
     tokens = _services().sessions.refresh(tenant, refresh_token, ip=web.client_ip(req))
     cookies: list[str] = []
     if from_cookie:
-        from shared.sessions.cookies import session_cookies
+        from shared.sessions.cookies import cookies_for
 
-        cookies = session_cookies(
-            tokens.access_token,
-            tokens.refresh_token,
-            access_ttl=tokens.expires_in,
-            refresh_ttl=tokens.refresh_expires_in,
-            names=names,
-        )
+        cookies = cookies_for(tokens, names)
     return web.json_response(
         {
             "access_token": tokens.access_token,

@@ -204,15 +204,9 @@ def _fields(req: func.HttpRequest, *names: str, required: tuple[str, ...] = ()) 
 def _signed_in_redirect(
     services: Services, tokens: SessionTokens, location: str
 ) -> func.HttpResponse:
-    from shared.sessions.cookies import session_cookies
+    from shared.sessions.cookies import cookies_for
 
-    cookies = session_cookies(
-        tokens.access_token,
-        tokens.refresh_token,
-        access_ttl=tokens.expires_in,
-        refresh_ttl=tokens.refresh_expires_in,
-        names=services.settings.cookie_names,
-    )
+    cookies = cookies_for(tokens, services.settings.cookie_names)
     # 302, as the contract says for a browser's form (browsers follow it with a GET).
     return web.redirect(location, cookies=cookies, status=302)
 

@@ -176,7 +176,7 @@ def _renewed_session(
     cookie; None when there is nothing to renew with or it is refused. Only for a
     request from this site (or a typed URL): another site's link must not spend the
     person's refresh token."""
-    from shared.sessions.cookies import session_cookies
+    from shared.sessions.cookies import cookies_for
 
     names = services.settings.cookie_names
     refresh_token = jar.get(names.refresh)
@@ -191,14 +191,7 @@ def _renewed_session(
         raise  # an outage, said as one (the token is left unspent for the retry)
     except EntraBridgeError:  # used, revoked, expired, another tenant's, a disabled user
         return None
-    cookies = session_cookies(
-        tokens.access_token,
-        tokens.refresh_token,
-        access_ttl=tokens.expires_in,
-        refresh_ttl=tokens.refresh_expires_in,
-        names=names,
-    )
-    return tokens.access_token, tuple(cookies)
+    return tokens.access_token, tuple(cookies_for(tokens, names))
 
 
 def refused_post(req: func.HttpRequest, session: AdminSession, form: dict[str, str]) -> bool:

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.sessions.types import SessionTokens
 
 HOST_PREFIX = "__Host-"
 SECURE_PREFIX = "__Secure-"
@@ -63,6 +67,17 @@ def session_cookies(
         _set_cookie(names.session, access_token, access_ttl),
         _set_cookie(names.refresh, refresh_token, refresh_ttl),
     ]
+
+
+def cookies_for(tokens: SessionTokens, names: CookieNames = DEFAULT_NAMES) -> list[str]:
+    """Set-Cookie values that hand `tokens` (a sign-in's or a renewal's) to the browser."""
+    return session_cookies(
+        tokens.access_token,
+        tokens.refresh_token,
+        access_ttl=tokens.expires_in,
+        refresh_ttl=tokens.refresh_expires_in,
+        names=names,
+    )
 
 
 def clear_session_cookies(names: CookieNames = DEFAULT_NAMES) -> list[str]:

@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -152,6 +153,21 @@ def unit_world(**settings: str) -> UnitWorld:
 @pytest.fixture
 def unit() -> Iterator[UnitWorld]:
     yield unit_world()
+
+
+def table_calls(unit: UnitWorld, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the Table calls the world makes from now on, in order (a list the
+    caller may clear between steps)."""
+    calls: list[str] = []
+    for name in ("get", "insert", "upsert", "update", "delete", "apply", "query"):
+        original = getattr(unit.tables, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            calls.append(_name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(unit.tables, name, counted)
+    return calls
 
 
 def random_id() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,7 +22,7 @@ from shared.passwords.hashing import hash_password
 from shared.secret import Secret
 from shared.users import User
 from tests.support.entra_double import Person
-from tests.support.unit_services import UnitWorld, random_id
+from tests.support.unit_services import UnitWorld, random_id, table_calls
 
 PLATFORM = AdminCaller(actor=PLATFORM_ACTOR, platform=True, user_id=None)
 OLD, NEW = Secret("a phrase only she knows well"), Secret("another phrase she picked later")
@@ -187,15 +186,7 @@ def test_asking_costs_the_same_storage_calls_whoever_the_email_names(
     # (one Table round trip more is measurable from outside, in Azure).
     unit.sign_in(Person(oid=random_id(), email="ada@contoso.example"))
     unit.services.passwords.in_background = lambda job: None
-    calls: list[str] = []
-    for name in ("get", "insert", "upsert", "update", "delete", "apply", "query"):
-        original = getattr(unit.tables, name)
-
-        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
-            calls.append(_name)
-            return _original(*args, **kw)
-
-        monkeypatch.setattr(unit.tables, name, counted)
+    calls = table_calls(unit, monkeypatch)
     made: dict[str, list[str]] = {}
     for email in (EMAIL, "ada@contoso.example", "nobody@partner.example"):
         calls.clear()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +23,7 @@ from shared.errors import (
 from shared.secret import Secret
 from shared.users import User
 from tests.support.entra_double import Person
-from tests.support.unit_services import UnitWorld, random_id
+from tests.support.unit_services import UnitWorld, random_id, table_calls
 
 PLATFORM = AdminCaller(actor=PLATFORM_ACTOR, platform=True, user_id=None)
 TENANT_ADMIN = AdminCaller(actor="user:x", platform=False, user_id="x")
@@ -224,15 +223,7 @@ def test_a_wrong_password_costs_the_same_storage_calls_whoever_the_email_names(
     unit.sign_in(Person(oid=random_id(), email="ada@contoso.example"))
     later: list[Callable[[], None]] = []
     unit.services.passwords.in_background = later.append
-    calls: list[str] = []
-    for name in ("get", "insert", "upsert", "update", "delete", "apply", "query"):
-        original = getattr(unit.tables, name)
-
-        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
-            calls.append(_name)
-            return _original(*args, **kw)
-
-        monkeypatch.setattr(unit.tables, name, counted)
+    calls = table_calls(unit, monkeypatch)
     made: dict[str, list[str]] = {}
     for n, email in enumerate(("grace@partner.example", "ada@contoso.example", "no@one.example")):
         calls.clear()
