@@ -194,7 +194,12 @@ def test_another_sites_form_cannot_sign_anyone_in(admin_system: AdminSystem) -> 
     system = admin_system
     grace_with_her_password(system)
     form = {"email": "grace@partner.example", "password": PASSWORD}
-    for headers in ({"Origin": "https://attacker.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
+    # An opaque origin ("null": a sandboxed frame, a data: page) is no proof either.
+    for headers in (
+        {"Origin": "https://attacker.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null"},
+    ):
         refused = system.http.post(
             url(system, "password"), data=form, headers=headers, allow_redirects=False
         )
@@ -207,6 +212,10 @@ def test_another_sites_form_cannot_sign_anyone_in(admin_system: AdminSystem) -> 
         allow_redirects=False,
     )
     assert same.status_code == 302 and "__Host-eb_session" in set_cookies(same)
+    # A client that is no browser (nothing says where it came from) posts the form as
+    # the contract describes it: no other site can have made it send this.
+    client = system.http.post(url(system, "password"), data=form, allow_redirects=False)
+    assert client.status_code == 302 and "__Host-eb_session" in set_cookies(client)
 
 
 def test_an_email_in_use_is_409_and_a_bad_body_names_its_fields(

@@ -177,8 +177,11 @@ def test_the_users_tab_finds_a_user_by_email_and_disables_them(admin_system: Adm
         json={"grant_type": "refresh_token", "refresh_token": session.refresh_token},
     )
     assert refresh.status_code in (400, 403)  # their session has ended
-    forged = system.http.post(tab, data=form | {"disabled": "false"}, headers={"Cookie": cookie})
-    assert forged.status_code == 403  # no Origin: not from the page
+    evil = {"Origin": "https://evil.example"}  # another site's form, with the token even
+    forged = system.http.post(
+        tab, data=form | {"disabled": "false"}, headers={"Cookie": cookie} | evil
+    )
+    assert forged.status_code == 403
     stored = system.services.users.get(ADMIN_TENANT, member.id)
     assert stored is not None and stored.disabled
 
@@ -410,7 +413,11 @@ def test_another_sites_link_does_not_spend_the_refresh_token(admin_system: Admin
     system = admin_system
     configured(system)
     late = _refresh_only(system)
-    for headers in ({"Sec-Fetch-Site": "cross-site"}, {}, {"Origin": "https://evil.example"}):
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "https://evil.example"},
+    ):
         sent = {"Cookie": late} | headers
         answer = system.http.get(page_url(system), headers=sent, allow_redirects=False)
         assert answer.status_code == 303 and is_login(answer.headers["Location"])
