@@ -357,6 +357,12 @@ class AdminService:
     ) -> User:
         self._tenant(tenant)
         user_id = check_user_id(user_id)
+        if isinstance(body, dict) and {"email", "name"} & body.keys():
+            # What SCIM owns is said to be so, before the body's shape (only `disabled`
+            # is ever changed here) is refused for anyone else.
+            owner = self.users.get(tenant, user_id)
+            if owner is not None and owner.managed_by_scim:
+                raise ManagedByScim()
         disabled = parse_disabled_patch(body)
         if disabled and caller.user_id == user_id:
             raise InvalidRequest(

@@ -347,8 +347,17 @@ def test_scim_fields_are_read_only_in_the_admin_api(unit: UnitWorld, scim: ScimS
         unit.services.admin.set_user_disabled(
             PLATFORM, TENANT, created.body["id"], {"disabled": True}, ip=None
         )
+    for change in ({"name": "Someone Else"}, {"email": "else@contoso.example"}):
+        with pytest.raises(ManagedByScim):
+            unit.services.admin.set_user_disabled(
+                PLATFORM, TENANT, created.body["id"], change, ip=None
+            )
     user = unit.services.users.get(TENANT, created.body["id"])
     assert user is not None and not user.disabled
+    assert (user.name, user.email) == (
+        created.body["displayName"],
+        created.body["userName"],
+    )
 
 
 def test_a_token_works_for_its_own_tenant_only_and_a_new_one_replaces_it(
