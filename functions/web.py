@@ -243,10 +243,11 @@ def is_from_this_origin(req: func.HttpRequest, public_base_url: str) -> bool:
     Fetch Metadata when the browser sends it: `same-origin`, or `none` (the person
     typed the URL or used a bookmark). `same-site` is refused too: another port or a
     sibling subdomain is another application. Without Fetch Metadata, a same-origin
-    Origin or Referer is required; an opaque Origin ("null") is refused. A request
-    with none of the three is no browser's (every browser sends Origin on a POST, and
-    Fetch Metadata since 2019-2023): an API client or a script, which holds whatever
-    it sends and has no one to forge a request for, so it passes."""
+    Origin or Referer is required; an opaque Origin ("null") is refused. A POST with
+    none of the three is no browser's (every browser sends Origin on a POST): an API
+    client or a script, which holds whatever it sends and has no one to forge a
+    request for, so it passes. A GET with none of them may be an older browser's
+    navigation from another site's link (no Fetch Metadata, Referer hidden): refused."""
     site = req.headers.get("sec-fetch-site")
     if site is not None:
         return str(site).strip().lower() in ("same-origin", "none")
@@ -258,4 +259,4 @@ def is_from_this_origin(req: func.HttpRequest, public_base_url: str) -> bool:
         if value:
             seen = urlsplit(value)
             return (seen.scheme, seen.netloc) == (own.scheme, own.netloc)
-    return True
+    return str(req.method).upper() == "POST"
