@@ -24,14 +24,14 @@ def _from(method: str, **headers: str) -> bool:
 
 
 def test_what_counts_as_this_sites_own_request() -> None:
-    ours = (
+    ours: tuple[tuple[str, dict[str, str]], ...] = (
         ("POST", {"Sec-Fetch-Site": "same-origin"}),
         ("GET", {"Sec-Fetch-Site": "none"}),  # typed, or a bookmark
         ("POST", {"Origin": BASE}),
         ("GET", {"Referer": f"{BASE}/api/auth/acme/login"}),
         ("POST", {}),  # no browser's: every browser sends Origin on a POST
     )
-    theirs = (
+    theirs: tuple[tuple[str, dict[str, str]], ...] = (
         ("POST", {"Sec-Fetch-Site": "cross-site", "Origin": BASE}),  # Fetch Metadata wins
         ("GET", {"Sec-Fetch-Site": "same-site"}),  # a sibling subdomain's app
         ("POST", {"Origin": "https://evil.example"}),
