@@ -7,6 +7,7 @@ error), and calls `shared.passwords.service.PasswordService` for the work.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +44,10 @@ def password_sign_in(req: func.HttpRequest) -> func.HttpResponse:
     try:
         tenant = web.tenant_of(req)
         _from_this_site(req)
-        typed = web.form_or_json(req)  # kept for the page again, whatever else is wrong
-        email, return_to = typed.get("email", ""), typed.get("return_to", "")
-        fields = _fields(req, "email", "password", "return_to", required=_CREDENTIALS)
+        body = web.form_or_json(req)
+        # Kept for the page again, whatever else is wrong.
+        email, return_to = body.get("email", ""), body.get("return_to", "")
+        fields = _checked(body, "email", "password", "return_to", required=_CREDENTIALS)
         services = _services()
         _, tokens = services.passwords.sign_in(
             tenant, fields["email"], Secret(fields["password"]), ip=web.client_ip(req)
@@ -80,7 +82,7 @@ def _login_again(
         if isinstance(error, InvalidRequest) and missing:
             named = " and ".join(_LABELS.get(name, name) for name in sorted(missing))
             notice = f"<p class=error role=alert>Enter your {escape(named)}.</p>"
-        kept = pages.kept_return_to(req, status.tenant, requested=return_to) if return_to else ""
+        kept = pages.kept_return_to(req, status.tenant, requested=return_to)
         page = pages.login_page(
             status, notice=notice, http_status=error.status, email=email, return_to=kept
         )
@@ -180,10 +182,17 @@ def _from_this_site(req: func.HttpRequest) -> None:
 
 
 def _fields(req: func.HttpRequest, *names: str, required: tuple[str, ...] = ()) -> dict[str, str]:
-    """The named fields of a form or JSON body ("" when absent); InvalidRequest naming
-    each field that is not a string, is absurdly long, or is `required` and empty:
-    before anything is counted or written."""
+    """The named fields of a form or JSON body (see `_checked`)."""
     body: dict[str, Any] = web.json_object_body(req) if web.is_json(req) else web.form_or_json(req)
+    return _checked(body, *names, required=required)
+
+
+def _checked(
+    body: Mapping[str, Any], *names: str, required: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The named fields of `body` ("" when absent); InvalidRequest naming each field
+    that is not a string, is absurdly long, or is `required` and empty: before
+    anything is counted or written."""
     found: dict[str, str] = {}
     problems: dict[str, str] = {}
     for name in names:

@@ -106,7 +106,6 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
     try:
         tenant = web.tenant_of(req)
         services = _services()
-        login = _login_then_back(req, services, tenant)
         jar = web.cookies(req)
         token = jar.get(services.settings.cookie_names.session)
         try:
@@ -114,7 +113,7 @@ def admin_session(req: func.HttpRequest) -> AdminSession | func.HttpResponse:
         except Unauthorized:
             renewal = _renewed_session(req, services, tenant, jar)
             if renewal is None:
-                return web.redirect(login, status=303)
+                return web.redirect(_login_then_back(req, services, tenant), status=303)
             token, renewed = renewal
             caller = services.admin_auth.authenticate(tenant, platform_key=None, bearer=token)
         assert token is not None

@@ -175,14 +175,19 @@ class PasswordService:
         and for a password user the link is written and mailed after that, off the
         request (`in_background`), so the answer's time does not name accounts."""
         self._tenant(tenant)
-        user = self.users.by_email(tenant, email) if email else None
-        if user is None:
-            # An email found reads its index row and then the user's: one not found
-            # reads a user row nobody has, so the answer's time names no one.
-            self.users.get(tenant, _NOBODY)
+        user = self._by_email(tenant, email)
         if user is None or user.provider != PROVIDER_PASSWORD or user.disabled:
             return
         self.in_background(partial(self._send_reset, user, ip=ip))
+
+    def _by_email(self, tenant: str, email: str) -> User | None:
+        """The user with this email, in the same Table reads whether or not there is
+        one (timing names no account): an email found reads its index row and then
+        the user's row, so one not found reads a user row nobody has."""
+        user = self.users.by_email(tenant, email) if email else None
+        if user is None:
+            self.users.get(tenant, _NOBODY)
+        return user
 
     def _send_reset(self, user: User, *, ip: str | None) -> None:
         tenant = user.tenant
@@ -226,12 +231,8 @@ class PasswordService:
         self._tenant(tenant)
         now = self._now()
         window = self._reserve_attempt(tenant, email, ip, now)
-        user = self.users.by_email(tenant, email) if email else None
-        # The same reads and the same hash work whoever asks (timing names no account):
-        # an email found reads its index row and then the user's row, so one not found
-        # reads a user row nobody has.
-        if user is None:
-            self.users.get(tenant, _NOBODY)
+        # The same reads and the same hash work whoever asks (timing names no account).
+        user = self._by_email(tenant, email)
         row = self.passwords.password_row(tenant, user.id if user else _NOBODY)
         stored = row.hash
         may_use_password = user is not None and user.provider == PROVIDER_PASSWORD
